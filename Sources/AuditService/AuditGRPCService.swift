@@ -1,0 +1,181 @@
+import BizEvents
+import BizProtos
+import BizStorage
+import GRPCCore
+import SwiftProtobuf
+
+/// The Audit service's gRPC API (`bizretail.audit.v1.AuditService`).
+public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServiceProtocol {
+    public var store: any AuditStore
+
+    public init(store: any AuditStore) {
+        self.store = store
+    }
+
+    public func getEntityHistory(
+        request: Bizretail_Audit_V1_GetEntityHistoryRequest, context: ServerContext
+    ) async throws -> Bizretail_Audit_V1_GetEntityHistoryResponse {
+        try requireEntity(type: request.entityType, id: request.entityID)
+        let versions = try await store.history(entityType: request.entityType, entityID: request.entityID)
+        return .with { $0.versions = versions.map(Bizretail_Audit_V1_EntityVersion.init) }
+    }
+
+    public func getEntityStateAt(
+        request: Bizretail_Audit_V1_GetEntityStateAtRequest, context: ServerContext
+    ) async throws -> Bizretail_Audit_V1_EntityVersion {
+        try requireEntity(type: request.entityType, id: request.entityID)
+        guard request.hasAt else { throw RPCError(code: .invalidArgument, message: "at is required") }
+        let instant = EventTimestamp(request.at)
+        guard let version = try await store.version(entityType: request.entityType, entityID: request.entityID, at: instant)
+        else {
+            throw RPCError(code: .notFound, message: "the entity has no version at or before \(instant.rfc3339)")
+        }
+        return Bizretail_Audit_V1_EntityVersion(version)
+    }
+
+    public func listEvents(
+        request: Bizretail_Audit_V1_ListEventsRequest, context: ServerContext
+    ) async throws -> Bizretail_Audit_V1_ListEventsResponse {
+        let pageSize = try PageSize.validate(request.pageSize)
+        let after = try PageToken.decode(request.pageToken)
+        func optional(_ text: String) -> String? { text.isEmpty ? nil : text }
+        let filter = EventFilter(
+            traceID: optional(request.traceID), ownershipID: optional(request.ownershipID),
+            eventType: optional(request.eventType), producerService: optional(request.producerService),
+            since: request.hasSince ? EventTimestamp(request.since) : nil,
+            until: request.hasUntil ? EventTimestamp(request.until) : nil
+        )
+        let events = try await store.events(matching: filter, after: after, limit: pageSize + 1)
+        return .with { response in
+            response.events = events.prefix(pageSize).map(Bizretail_Audit_V1_StoredEvent.init)
+            if events.count > pageSize, let last = events.prefix(pageSize).last {
+                response.nextPageToken = PageToken.encode(last.sequence)
+            }
+        }
+    }
+
+    public func getOwnership(
+        request: Bizretail_Audit_V1_GetOwnershipRequest, context: ServerContext
+    ) async throws -> Bizretail_Audit_V1_Ownership {
+        guard !request.ownershipID.isEmpty else {
+            throw RPCError(code: .invalidArgument, message: "ownership_id is required")
+        }
+        guard let ownership = try await store.ownership(id: request.ownershipID.lowercased()) else {
+            throw RPCError(code: .notFound, message: "no ownership with that id")
+        }
+        return .with {
+            $0.ownershipID = ownership.ownershipID
+            $0.subjectEntityType = ownership.subjectEntityType
+            $0.subjectEntityID = ownership.subjectEntityID
+            $0.firstSeenAt = .init(rfc3339: ownership.firstSeenAt)
+            $0.lastSeenAt = .init(rfc3339: ownership.lastSeenAt)
+            $0.eventCount = ownership.eventCount
+            $0.producerServices = ownership.producerServices
+        }
+    }
+
+    private func requireEntity(type: String, id: String) throws {
+        var missing: [String] = []
+        if type.isEmpty { missing.append("entity_type") }
+        if id.isEmpty { missing.append("entity_id") }
+        guard missing.isEmpty else {
+            throw RPCError(code: .invalidArgument, message: missing.joined(separator: " and ") + " required")
+        }
+    }
+}
+
+/// `page_size`: 0 means the default (100); 1…1000 otherwise.
+public enum PageSize {
+    public static func validate(_ requested: Int32) throws -> Int {
+        switch requested {
+        case 0: return 100
+        case 1...1000: return Int(requested)
+        default: throw RPCError(code: .invalidArgument, message: "page_size must be between 1 and 1000")
+        }
+    }
+}
+
+/// Opaque page tokens: the position of the last item of the previous page.
+public enum PageToken {
+    public static func encode(_ position: Int64) -> String {
+        "p" + String(position, radix: 36)
+    }
+
+    public static func decode(_ token: String) throws -> Int64? {
+        guard !token.isEmpty else { return nil }
+        guard token.first == "p", let position = Int64(token.dropFirst(), radix: 36), position >= 0 else {
+            throw RPCError(code: .invalidArgument, message: "page_token is not a token this service issued")
+        }
+        return position
+    }
+}
+
+extension StorageError: RPCErrorConvertible {
+    public var rpcErrorCode: RPCError.Code {
+        switch code {
+        case .unavailable: .unavailable
+        case .refused: .failedPrecondition
+        case .constraint: .alreadyExists
+        default: .internalError
+        }
+    }
+
+    public var rpcErrorMessage: String {
+        code == .unavailable ? "the store is unavailable; retry later" : "the store could not complete the request"
+    }
+}
+
+extension EventTimestamp {
+    public init(_ timestamp: Google_Protobuf_Timestamp) {
+        self.init(millisecondsSinceEpoch: timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000))
+    }
+}
+
+extension Google_Protobuf_Timestamp {
+    public init(_ timestamp: EventTimestamp) {
+        let millis = timestamp.millisecondsSinceEpoch
+        let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
+        self.init(seconds: seconds, nanos: Int32((millis - seconds * 1000) * 1_000_000))
+    }
+
+    /// From a stored RFC 3339 text (always well-formed, since the store writes it).
+    init(rfc3339 text: String) {
+        self.init(EventTimestamp(rfc3339: text) ?? EventTimestamp(millisecondsSinceEpoch: 0))
+    }
+}
+
+extension Bizretail_Audit_V1_EntityVersion {
+    init(_ record: EntityVersionRecord) {
+        self = .with {
+            $0.entityType = record.entityType
+            $0.entityID = record.entityID
+            $0.version = record.version
+            $0.actionType = record.actionType
+            $0.actionAt = .init(rfc3339: record.actionAt)
+            $0.isActive = record.isActive
+            $0.eventID = record.eventID
+            $0.eventType = record.eventType
+            $0.envelopeJson = record.envelope
+            if let envelope = try? JSONParser.parse(Array(record.envelope.utf8)), let payload = envelope["payload"] {
+                $0.stateJson = payload.canonicalString()
+            }
+        }
+    }
+}
+
+extension Bizretail_Audit_V1_StoredEvent {
+    init(_ record: StoredEventRecord) {
+        self = .with {
+            $0.eventID = record.eventID
+            $0.eventType = record.eventType
+            $0.entityType = record.entityType
+            $0.entityID = record.entityID
+            $0.traceID = record.traceID
+            $0.ownershipID = record.ownershipID
+            $0.producerService = record.producerService
+            $0.timestamp = .init(rfc3339: record.timestamp)
+            $0.receivedAt = .init(rfc3339: record.receivedAt)
+            $0.envelopeJson = record.envelope
+        }
+    }
+}

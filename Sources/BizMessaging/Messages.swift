@@ -1,0 +1,76 @@
+/// A message handed to a transport: one event, keyed by its entity so per-entity order holds.
+public struct OutgoingMessage: Sendable, Hashable {
+    /// The entity's `public_id` (Kafka record key).
+    public var key: String
+    public var eventID: String
+    public var eventType: String
+    public var body: [UInt8]
+
+    public init(key: String, eventID: String, eventType: String, body: [UInt8]) {
+        self.key = key
+        self.eventID = eventID
+        self.eventType = eventType
+        self.body = body
+    }
+}
+
+/// A message as a consumer receives it, with its position in the log.
+public struct DeliveredMessage: Sendable, Hashable {
+    public var offset: Int64
+    public var key: String
+    public var eventID: String
+    public var eventType: String
+    public var body: [UInt8]
+
+    public init(offset: Int64, key: String, eventID: String, eventType: String, body: [UInt8]) {
+        self.offset = offset
+        self.key = key
+        self.eventID = eventID
+        self.eventType = eventType
+        self.body = body
+    }
+}
+
+/// Publishes messages durably: when `publish` returns, every message is stored by the transport and will reach
+/// each consumer at least once. Throwing means none may be assumed delivered.
+public protocol EventPublisher: Sendable {
+    func publish(_ messages: [OutgoingMessage]) async throws
+}
+
+/// Consumes messages in log order. Returning from `handle` commits the consumer's progress past the batch;
+/// throwing redelivers the batch. Consumers must be idempotent on `eventID`.
+public protocol EventConsumer: Sendable {
+    /// The consumer's durable identity (its progress is stored under this name).
+    var name: String { get }
+    func handle(_ batch: [DeliveredMessage]) async throws
+}
+
+/// A message that failed validation, kept with the reason instead of being dropped.
+public struct DeadLetter: Sendable, Hashable {
+    public var id: Int64
+    /// The stage that refused it: `publish` or a consumer's name.
+    public var source: String
+    /// Identifies the message within its source (a log offset), so a redelivered refusal is stored once.
+    public var sourceReference: String?
+    public var reason: String
+    public var body: [UInt8]
+    public var receivedAt: String
+
+    public init(
+        id: Int64 = 0, source: String, sourceReference: String?, reason: String, body: [UInt8], receivedAt: String
+    ) {
+        self.id = id
+        self.source = source
+        self.sourceReference = sourceReference
+        self.reason = reason
+        self.body = body
+        self.receivedAt = receivedAt
+    }
+}
+
+/// Where refused messages go (`audit.dlq` with Kafka; a table in the embedded bus).
+public protocol DeadLetterStore: Sendable {
+    func store(_ letters: [DeadLetter]) async throws
+    /// Newest first; `before` is an id from an earlier page.
+    func list(limit: Int, before: Int64?) async throws -> [DeadLetter]
+}

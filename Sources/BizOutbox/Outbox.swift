@@ -1,0 +1,112 @@
+import BizEvents
+import BizMessaging
+import BizStorage
+import Foundation
+import SQLKit
+
+/// The transactional outbox of one service database: events are written in the same transaction as the state
+/// change they describe, and ``OutboxRelay`` publishes them afterwards.
+public final class Outbox: Sendable {
+    public let store: any SQLStore
+    /// Signalled after a transaction that wrote events commits, so the relay publishes without waiting to poll.
+    public let signal = ChangeSignal()
+
+    public init(store: any SQLStore) {
+        self.store = store
+    }
+
+    public static let migrations: [Migration] = [
+        Migration(id: "outbox.1.create") { flavor in
+            [
+                """
+                CREATE TABLE outbox (
+                    seq \(flavor.autoIncrementPrimaryKey),
+                    event_id TEXT NOT NULL UNIQUE,
+                    message_key TEXT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    body \(flavor.blobType) NOT NULL,
+                    created_at TEXT NOT NULL,
+                    published_at TEXT)
+                """,
+                "CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL",
+            ]
+        }
+    ]
+
+    /// Runs `body` in a transaction of the service's database and writes the events it returns in that same
+    /// transaction: both commit, or neither does.
+    public func perform<T: Sendable>(
+        _ body: @Sendable (any SQLDatabase) async throws -> (T, [EventEnvelope])
+    ) async throws -> T {
+        let result = try await store.transaction { database in
+            let (result, events) = try await body(database)
+            try await Self.enqueue(events, on: database)
+            return result
+        }
+        signal.signal()
+        return result
+    }
+
+    /// Writes events to the outbox on `database`, which must be inside the caller's transaction.
+    public static func enqueue(_ events: [EventEnvelope], on database: any SQLDatabase) async throws {
+        guard !events.isEmpty else { return }
+        let now = EventTimestamp.now().rfc3339
+        for chunk in events.chunked(by: 500) {
+            var insert = database.insert(into: "outbox")
+                .columns("event_id", "message_key", "event_type", "body", "created_at")
+            for event in chunk {
+                insert = insert.values(
+                    SQLBind(event.eventID), SQLBind(event.entityID), SQLBind(event.eventType.description),
+                    SQLBind(Data(event.encoded())), SQLBind(now)
+                )
+            }
+            try await insert.run()
+        }
+    }
+
+    struct PendingRow: Sendable {
+        var seq: Int64
+        var message: OutgoingMessage
+    }
+
+    func pending(limit: Int) async throws -> [PendingRow] {
+        try await store.read { database in
+            try await database.raw(
+                """
+                SELECT seq, event_id, message_key, event_type, body FROM outbox
+                WHERE published_at IS NULL ORDER BY seq LIMIT \(bind: limit)
+                """
+            ).all().map { row in
+                PendingRow(
+                    seq: try row.decode(column: "seq", as: Int64.self),
+                    message: OutgoingMessage(
+                        key: try row.decode(column: "message_key", as: String.self),
+                        eventID: try row.decode(column: "event_id", as: String.self),
+                        eventType: try row.decode(column: "event_type", as: String.self),
+                        body: Array(try row.decode(column: "body", as: Data.self))
+                    )
+                )
+            }
+        }
+    }
+
+    func markPublished(_ seqs: [Int64]) async throws {
+        let now = EventTimestamp.now().rfc3339
+        try await store.transaction { database in
+            for chunk in seqs.chunked(by: 500) {
+                try await database.update("outbox")
+                    .set("published_at", to: SQLBind(now))
+                    .where(SQLIdentifier("seq"), .in, SQLBind.group(Array(chunk)))
+                    .run()
+            }
+        }
+    }
+
+    /// Rows written but not yet published.
+    public func pendingCount() async throws -> Int64 {
+        try await store.read { database in
+            try await database.raw("SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL").first()?
+                .decode(column: "n", as: Int64.self) ?? 0
+        }
+    }
+}

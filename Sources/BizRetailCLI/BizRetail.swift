@@ -1,0 +1,69 @@
+import ArgumentParser
+import BizRuntime
+import Foundation
+import Logging
+
+@main
+struct BizRetail: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "biz-retail",
+        abstract: "Biz Retail: the back-office platform (services, event pipeline, audit trail).",
+        subcommands: [Serve.self, Events.self, Audit.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every service in this process (the embedded mode)."
+    )
+
+    @Option(help: "Where databases and generated files live.")
+    var dataDir = ProcessInfo.processInfo.environment["BIZ_DATA_DIR"] ?? "./.biz-retail"
+
+    @Option(help: "Address the gRPC services listen on.")
+    var grpcHost = "127.0.0.1"
+
+    @Option(help: "Port of the gRPC services (0 picks a free one).")
+    var grpcPort = 50051
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = ProcessInfo.processInfo.environment["BIZ_LOG_LEVEL"] ?? "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be between 0 and 65535") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "biz-retail")
+        var fault: String? = ProcessInfo.processInfo.environment["BIZ_TEST_RELAY_FAULT"]
+        if fault?.isEmpty == true { fault = nil }
+        let configuration = EmbeddedConfiguration(
+            dataDirectory: dataDir, grpcHost: grpcHost, grpcPort: grpcPort,
+            relayFault: try fault.map { value in
+                guard let fault = OutboxRelayFault(rawValue: value) else {
+                    throw ValidationError("BIZ_TEST_RELAY_FAULT must be 'hold' or 'kill-after-publish'")
+                }
+                return fault
+            }
+        )
+        do {
+            let system = try await EmbeddedSystem.build(configuration, logger: logger)
+            logger.info("biz-retail starting", metadata: ["data_dir": "\(dataDir)", "mode": "embedded"])
+            try await system.run(logger: logger)
+            logger.info("biz-retail stopped")
+        } catch let error as RuntimeError {
+            logger.critical("cannot start", metadata: ["reason": "\(error.description)"])
+            throw ExitCode(1)
+        }
+    }
+}

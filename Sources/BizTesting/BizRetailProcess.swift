@@ -1,0 +1,111 @@
+import Foundation
+
+/// The real `biz-retail` executable, run as a child process, for end-to-end tests.
+public final class BizRetailProcess: @unchecked Sendable {
+    // Invariant: `process` is only touched from the test that owns this object.
+    public let process: Process
+    public let dataDirectory: String
+    public let logFile: String
+
+    /// The built executable: `BIZ_RETAIL_BIN`, else `.build/debug/biz-retail` of this package.
+    public static var executable: String {
+        if let path = ProcessInfo.processInfo.environment["BIZ_RETAIL_BIN"] { return path }
+        return packageRoot + "/.build/debug/biz-retail"
+    }
+
+    public static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }
+
+    /// Starts `biz-retail serve` on a free port and waits until its gRPC services listen.
+    public init(dataDirectory: String, environment: [String: String] = [:]) async throws {
+        self.dataDirectory = dataDirectory
+        self.logFile = dataDirectory + "/serve-\(UUID().uuidString.prefix(8)).log"
+        try? FileManager.default.removeItem(atPath: dataDirectory + "/endpoints.json")
+        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--grpc-port", "0"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let logHandle = FileHandle(forWritingAtPath: logFile)
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        try process.run()
+        self.process = process
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: dataDirectory + "/endpoints.json") {
+            guard process.isRunning else { throw ProcessFailure("biz-retail exited early:\n\(self.log())") }
+            guard ContinuousClock.now < deadline else { throw ProcessFailure("biz-retail did not start:\n\(self.log())") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    public func log() -> String {
+        (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Sends `signal` and waits for the process to exit; returns its status and how long it took.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) async throws -> (Int32, Duration) {
+        let start = ContinuousClock.now
+        kill(process.processIdentifier, signal)
+        while process.isRunning {
+            guard ContinuousClock.now - start < timeout else {
+                kill(process.processIdentifier, SIGKILL)
+                throw ProcessFailure("biz-retail did not stop within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return (process.terminationStatus, ContinuousClock.now - start)
+    }
+
+    /// Waits until `condition` holds, or fails after `timeout`.
+    public static func eventually(
+        timeout: Duration = .seconds(20), _ what: String, _ condition: () async throws -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw ProcessFailure("timed out waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Runs a `biz-retail` command (for example `audit history …`) against this system.
+    public func command(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
+        try Self.run(arguments + ["--data-dir", dataDirectory], stdin: stdin)
+    }
+
+    public static func run(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        let input = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(
+            status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+            error: String(decoding: err, as: UTF8.self)
+        )
+    }
+}
+
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var output: String
+    public var error: String
+}
+
+public struct ProcessFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,118 @@
+import AuditService
+import BizEvents
+import BizMessaging
+import BizOutbox
+import BizStorage
+import BizTesting
+import Foundation
+import ServiceLifecycle
+import SQLKit
+import Testing
+
+@Suite("Outbox, durable bus and audit consumer over SQLite")
+struct PipelineTests {
+    func message(_ envelope: EventEnvelope) -> OutgoingMessage {
+        OutgoingMessage(
+            key: envelope.entityID, eventID: envelope.eventID, eventType: envelope.eventType.description,
+            body: envelope.encoded()
+        )
+    }
+
+    @Test("an invalid event goes to the dead-letter store with its reason; the valid ones are stored")
+    func deadLetters() async throws {
+        try await withPipeline { pipeline in
+            let good = SampleEvents.envelope()
+            var broken = SampleEvents.object()
+            broken["trace_id"] = nil
+            try await pipeline.bus.publish([
+                OutgoingMessage(key: "k", eventID: "", eventType: "", body: Array("not json".utf8)),
+                OutgoingMessage(key: "k", eventID: "", eventType: "", body: JSONValue.object(broken).canonicalBytes()),
+                message(good),
+            ])
+            let batch = try await pipeline.bus.fetch(after: 0, limit: 10)
+            try await pipeline.consumer.handle(batch)
+            // Redelivery of the same batch stores each dead letter once.
+            try await pipeline.consumer.handle(batch)
+            let letters = try await pipeline.bus.list(limit: 10, before: nil)
+            #expect(letters.count == 2)
+            #expect(letters.allSatisfy { $0.source == "audit" })
+            #expect(letters.contains { $0.reason.contains("trace_id is missing") })
+            #expect(letters.contains { $0.reason.contains("not valid JSON") && $0.body == Array("not json".utf8) })
+            #expect(try await pipeline.audit.history(entityType: "account", entityID: good.entityID).count == 1)
+        }
+    }
+
+    @Test("the outbox row commits with the state change, and rolls back with it")
+    func outboxAtomicity() async throws {
+        try await withTemporaryDirectory { directory in
+            let migrations = Outbox.migrations + [
+                Migration(id: "test.1") { _ in ["CREATE TABLE things (id TEXT PRIMARY KEY)"] }
+            ]
+            let store = try await SQLiteStore.open(path: directory + "/svc.sqlite", migrations: migrations, logger: testLogger)
+            let outbox = Outbox(store: store)
+            let event = SampleEvents.envelope()
+            try await outbox.perform { database in
+                try await database.raw("INSERT INTO things (id) VALUES ('a')").run()
+                return ((), [event])
+            }
+            await #expect(throws: StorageError.self) {
+                try await outbox.perform { database in
+                    try await database.raw("INSERT INTO things (id) VALUES ('b')").run()
+                    try await database.raw("INSERT INTO things (id) VALUES ('a')").run()  // violates the key
+                    return ((), [SampleEvents.envelope()])
+                }
+            }
+            let things = try await store.read { database in
+                try await database.raw("SELECT COUNT(*) AS n FROM things").first()!.decode(column: "n", as: Int.self)
+            }
+            #expect(things == 1)
+            #expect(try await outbox.pendingCount() == 1)
+            try await store.close()
+        }
+    }
+
+    @Test("relay and subscription deliver outbox events into the audit store, and a restart resumes")
+    func relayAndSubscription() async throws {
+        try await withTemporaryDirectory { directory in
+            let events = (0..<30).map { index in
+                SampleEvents.envelope(entityID: "00000000-0000-4000-8000-0000000000\(10 + index)")
+            }
+            for run in 0..<2 {
+                let pipeline = try await Pipeline.open(in: directory)
+                let serviceStore = try await SQLiteStore.open(
+                    path: directory + "/svc.sqlite", migrations: Outbox.migrations, logger: testLogger
+                )
+                let outbox = Outbox(store: serviceStore)
+                let slice = run == 0 ? events[0..<20] : events[20..<30]
+                try await outbox.perform { _ in ((), Array(slice)) }
+                // A redelivered message (the relay died before marking it published) must change nothing.
+                if run == 1 { try await pipeline.bus.publish([message(events[0])]) }
+                let group = ServiceGroup(
+                    services: [
+                        OutboxRelay(outbox: outbox, publisher: pipeline.bus, logger: testLogger),
+                        BusSubscription(bus: pipeline.bus, consumer: pipeline.consumer, batchSize: 7, logger: testLogger),
+                    ],
+                    logger: testLogger
+                )
+                try await withThrowingTaskGroup { tasks in
+                    tasks.addTask { try await group.run() }
+                    try await BizRetailProcess.eventually("the events to be audited") {
+                        let stored = try await pipeline.audit.events(matching: .init(), after: nil, limit: 100)
+                        let offset = try await pipeline.bus.committedOffset(of: "audit")
+                        return stored.count == (run == 0 ? 20 : 30) && offset == (run == 0 ? 20 : 31)
+                    }
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
+                }
+                #expect(try await outbox.pendingCount() == 0)
+                try await serviceStore.close()
+                try await pipeline.close()
+            }
+            let pipeline = try await Pipeline.open(in: directory)
+            let stored = try await pipeline.audit.events(matching: .init(), after: nil, limit: 100)
+            #expect(stored.map(\.eventID) == events.map(\.eventID))
+            #expect(try await pipeline.audit.history(entityType: "account", entityID: events[0].entityID).count == 1)
+            try await pipeline.close()
+        }
+    }
+}
