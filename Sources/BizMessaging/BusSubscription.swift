@@ -16,24 +16,33 @@ public struct BusSubscription: Service {
         self.logger = logger
     }
 
+    private func fetch(after offset: Int64) async throws -> [DeliveredMessage] {
+        try await Backoff.retrying(logger: logger, what: "fetch messages") {
+            try await bus.fetch(after: offset, limit: batchSize)
+        }
+    }
+
     public func run() async throws {
         var offset = try await Backoff.retrying(logger: logger, what: "read the consumer offset") {
             try await bus.committedOffset(of: consumer.name)
         }
         logger.info("consumer started", metadata: ["consumer": "\(consumer.name)", "offset": "\(offset)"])
+        var batch: [DeliveredMessage] = []
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let seen = bus.signal.generation
-            let batch = try await Backoff.retrying(logger: logger, what: "fetch messages") {
-                try await bus.fetch(after: offset, limit: batchSize)
-            }
             guard let last = batch.last else {
-                await withGracefulShutdownHandler {
-                    await bus.signal.wait(after: seen, timeout: .seconds(1))
-                } onGracefulShutdown: {
-                    bus.signal.signal()
+                let seen = bus.signal.generation
+                batch = try await fetch(after: offset)
+                if batch.isEmpty {
+                    await withGracefulShutdownHandler {
+                        await bus.signal.wait(after: seen, timeout: .seconds(1))
+                    } onGracefulShutdown: {
+                        bus.signal.signal()
+                    }
                 }
                 continue
             }
+            // Read the next batch while this one is handled: the log is append-only, so it cannot change under us.
+            async let next = fetch(after: last.offset)
             try await Backoff.retrying(logger: logger, what: "handle a batch") {
                 try await consumer.handle(batch)
             }
@@ -41,6 +50,7 @@ public struct BusSubscription: Service {
                 try await bus.commit(offset: last.offset, of: consumer.name)
             }
             offset = last.offset
+            batch = try await next
         }
         logger.info("consumer stopped", metadata: ["consumer": "\(consumer.name)", "offset": "\(offset)"])
     }
