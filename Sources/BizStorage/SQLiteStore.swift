@@ -22,7 +22,12 @@ public final class SQLiteStore: SQLStore {
     }
 
     /// Opens (creating if needed) the database at `path` and applies `migrations` that have not run yet.
-    public static func open(path: String, migrations: [Migration], logger: Logger) async throws -> SQLiteStore {
+    ///
+    /// `busyTimeout` is how long a statement waits for another process's lock before failing as `.unavailable`.
+    public static func open(
+        path: String, migrations: [Migration], busyTimeout: Duration = .seconds(5), logger: Logger
+    ) async throws -> SQLiteStore {
+        let busyMilliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
         let writer: SQLiteConnection
         let reader: SQLiteConnection
         do {
@@ -31,12 +36,12 @@ public final class SQLiteStore: SQLStore {
             // event survives a power cut, not only a crash.
             for pragma in [
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=5000",
+                "PRAGMA busy_timeout=\(busyMilliseconds)",
             ] {
                 _ = try await writer.query(pragma)
             }
             reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            _ = try await reader.query("PRAGMA busy_timeout=5000")
+            _ = try await reader.query("PRAGMA busy_timeout=\(busyMilliseconds)")
         } catch {
             throw StorageError(sqlite: error, operation: "open the database")
         }

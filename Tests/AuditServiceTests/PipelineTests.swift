@@ -115,4 +115,101 @@ struct PipelineTests {
             try await pipeline.close()
         }
     }
+
+    /// Runs a relay from a fresh outbox holding `events` into a bus at `busPath`, until `body` returns.
+    func withRelay(
+        directory: String, events: [EventEnvelope], bus: DurableBus,
+        _ body: (Outbox) async throws -> Void
+    ) async throws {
+        let serviceStore = try await SQLiteStore.open(
+            path: directory + "/svc.sqlite", migrations: Outbox.migrations, logger: testLogger
+        )
+        let outbox = Outbox(store: serviceStore)
+        try await outbox.perform { _ in ((), events) }
+        let group = ServiceGroup(
+            services: [OutboxRelay(outbox: outbox, publisher: bus, logger: testLogger)], logger: testLogger
+        )
+        try await withThrowingTaskGroup { tasks in
+            tasks.addTask { try await group.run() }
+            try await body(outbox)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        try await serviceStore.close()
+    }
+
+    @Test("a locked bus database delays the relay, which retries; nothing is marked published before delivery")
+    func lockedDatabase() async throws {
+        try await withTemporaryDirectory { directory in
+            let busStore = try await SQLiteStore.open(
+                path: directory + "/bus.sqlite", migrations: DurableBus.migrations, busyTimeout: .milliseconds(50),
+                logger: testLogger
+            )
+            let bus = DurableBus(store: busStore)
+            // Another process's connection holds the write lock.
+            let locker = try await SQLiteStore.open(
+                path: directory + "/bus.sqlite", migrations: DurableBus.migrations, logger: testLogger
+            )
+            let events = (0..<5).map { SampleEvents.envelope(entityID: "00000000-0000-4000-8000-00000000010\($0)") }
+            let lockHeld = AsyncLock()
+            let lockTaken = AsyncLock()
+            await lockHeld.lock()
+            await lockTaken.lock()
+            let holder = Task {
+                try await locker.transaction { database in
+                    try await database.raw("INSERT INTO bus_consumer_offsets VALUES ('locker', 0)").run()
+                    lockTaken.unlock()
+                    await lockHeld.lock()  // until the test releases it
+                    lockHeld.unlock()
+                }
+            }
+            await lockTaken.lock()
+            try await withRelay(directory: directory, events: events, bus: bus) { outbox in
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(try await outbox.pendingCount() == 5)
+                #expect(try await bus.count() == 0)
+                lockHeld.unlock()
+                try await holder.value
+                try await BizRetailProcess.eventually("delivery after the lock is released") {
+                    try await outbox.pendingCount() == 0
+                }
+            }
+            #expect(try await bus.count() == 5)
+            try await locker.close()
+            try await busStore.close()
+        }
+    }
+
+    @Test("a full bus database makes the relay retry until space returns, then delivers each event once")
+    func fullDatabase() async throws {
+        try await withTemporaryDirectory { directory in
+            let busStore = try await SQLiteStore.open(
+                path: directory + "/bus.sqlite", migrations: DurableBus.migrations, logger: testLogger
+            )
+            let bus = DurableBus(store: busStore)
+            // SQLite's own limit stands in for a full disk: writes fail with SQLITE_FULL.
+            let pages = try await busStore.transaction { database in
+                try await database.raw("PRAGMA page_count").first()!.decode(column: "page_count", as: Int.self)
+            }
+            _ = try await busStore.transaction { database in
+                try await database.raw("PRAGMA max_page_count = \(unsafeRaw: String(pages))").all()
+            }
+            let big: [String: JSONValue] = ["notes": .string(String(repeating: "n", count: 20_000))]
+            let events = (0..<5).map {
+                SampleEvents.envelope(entityID: "00000000-0000-4000-8000-00000000020\($0)", payload: big)
+            }
+            try await withRelay(directory: directory, events: events, bus: bus) { outbox in
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(try await outbox.pendingCount() == 5)
+                _ = try await busStore.transaction { database in
+                    try await database.raw("PRAGMA max_page_count = 1000000").all()
+                }
+                try await BizRetailProcess.eventually("delivery once space returns") {
+                    try await outbox.pendingCount() == 0
+                }
+            }
+            #expect(try await bus.count() == 5)
+            try await busStore.close()
+        }
+    }
 }
