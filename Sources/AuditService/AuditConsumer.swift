@@ -23,50 +23,62 @@ public struct AuditConsumer: EventConsumer {
         self.logger = logger
     }
 
-    public func handle(_ batch: [DeliveredMessage]) async throws {
-        let (valid, rejected) = await Self.decode(batch, registry: registry, source: name)
-        if !rejected.isEmpty {
-            try await deadLetters.store(rejected)
-            for letter in rejected {
+    /// A batch after validation: what to store, and what to dead-letter.
+    public struct Prepared: Sendable {
+        public var records: [AuditRecord]
+        public var rejected: [DeadLetter]
+    }
+
+    public func prepare(_ batch: [DeliveredMessage]) async -> Prepared {
+        await Self.prepare(batch, registry: registry, source: name)
+    }
+
+    public func apply(_ prepared: Prepared) async throws {
+        if !prepared.rejected.isEmpty {
+            try await deadLetters.store(prepared.rejected)
+            for letter in prepared.rejected {
                 logger.warning(
                     "event refused",
-                    metadata: ["consumer": "\(name)", "reference": "\(letter.sourceReference ?? "")", "reason": "\(letter.reason)"]
+                    metadata: [
+                        "consumer": "\(name)", "reference": "\(letter.sourceReference ?? "")", "reason": "\(letter.reason)",
+                    ]
                 )
             }
         }
-        let report = try await store.ingest(valid)
+        let report = try await store.ingest(prepared.records)
         if report.duplicates > 0 {
             logger.debug("redelivered events ignored", metadata: ["count": "\(report.duplicates)"])
         }
     }
 
-    /// Validates a batch, in parallel for large batches (parsing dominates ingestion cost), keeping log order.
-    static func decode(
-        _ batch: [DeliveredMessage], registry: EventTypeRegistry, source: String
-    ) async -> ([EventEnvelope], [DeadLetter]) {
+    /// Validates and canonically encodes a batch, in parallel for large batches (parsing and encoding dominate the
+    /// CPU cost of ingestion), keeping log order.
+    static func prepare(_ batch: [DeliveredMessage], registry: EventTypeRegistry, source: String) async -> Prepared {
         let options = EventEnvelope.DecodingOptions(registry: registry)
         let slices = batch.count >= 256 ? batch.chunked(by: (batch.count + 1) / 2) : [batch[...]]
-        let results = await withTaskGroup(of: (Int, [Result<EventEnvelope, EnvelopeValidationError>]).self) { group in
+        let results = await withTaskGroup(of: (Int, [Result<AuditRecord, EnvelopeValidationError>]).self) { group in
             for (position, slice) in slices.enumerated() {
                 group.addTask {
-                    (position, slice.map { message in Result { () throws(EnvelopeValidationError) in
-                        try EventEnvelope.decode(message.body, options: options)
-                    } })
+                    let decoded = slice.map { message in
+                        Result { () throws(EnvelopeValidationError) in
+                            AuditRecord(try EventEnvelope.decode(message.body, options: options))
+                        }
+                    }
+                    return (position, decoded)
                 }
             }
-            var ordered = [[Result<EventEnvelope, EnvelopeValidationError>]](repeating: [], count: slices.count)
+            var ordered = [[Result<AuditRecord, EnvelopeValidationError>]](repeating: [], count: slices.count)
             for await (position, decoded) in group { ordered[position] = decoded }
             return ordered.flatMap { $0 }
         }
-        var valid: [EventEnvelope] = []
-        valid.reserveCapacity(batch.count)
-        var rejected: [DeadLetter] = []
+        var prepared = Prepared(records: [], rejected: [])
+        prepared.records.reserveCapacity(batch.count)
         let now = EventTimestamp.now().rfc3339
         for (message, result) in zip(batch, results) {
             switch result {
-            case .success(let envelope): valid.append(envelope)
+            case .success(let record): prepared.records.append(record)
             case .failure(let error):
-                rejected.append(
+                prepared.rejected.append(
                     DeadLetter(
                         source: source, sourceReference: "bus:\(message.offset)", reason: error.description,
                         body: message.body, receivedAt: now
@@ -74,6 +86,6 @@ public struct AuditConsumer: EventConsumer {
                 )
             }
         }
-        return (valid, rejected)
+        return prepared
     }
 }

@@ -91,11 +91,22 @@ public struct IngestReport: Sendable, Hashable {
     }
 }
 
+/// A valid event ready to store, with the canonical JSON the store keeps (computed before the write transaction).
+public struct AuditRecord: Sendable, Hashable {
+    public var envelope: EventEnvelope
+    public var canonicalJSON: String
+
+    public init(_ envelope: EventEnvelope) {
+        self.envelope = envelope
+        self.canonicalJSON = String(decoding: envelope.encoded(), as: UTF8.self)
+    }
+}
+
 /// The audit store: append-only, versioned per entity, idempotent on `event_id`.
 public protocol AuditStore: Sendable {
     /// Stores valid events in order, atomically: each becomes a new version of its entity and counts towards its
     /// ownership. Events already stored are skipped.
-    func ingest(_ events: [EventEnvelope]) async throws -> IngestReport
+    func ingest(_ records: [AuditRecord]) async throws -> IngestReport
 
     /// Every version of an entity, oldest first.
     func history(entityType: String, entityID: String) async throws -> [EntityVersionRecord]
@@ -107,4 +118,10 @@ public protocol AuditStore: Sendable {
     func events(matching filter: EventFilter, after: Int64?, limit: Int) async throws -> [StoredEventRecord]
 
     func ownership(id: String) async throws -> OwnershipRecord?
+}
+
+extension AuditStore {
+    public func ingest(_ events: [EventEnvelope]) async throws -> IngestReport {
+        try await ingest(events.map(AuditRecord.init))
+    }
 }

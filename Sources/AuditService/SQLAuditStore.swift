@@ -120,10 +120,10 @@ public struct SQLAuditStore: AuditStore {
 
     // MARK: Ingestion
 
-    public func ingest(_ events: [EventEnvelope]) async throws -> IngestReport {
-        guard !events.isEmpty else { return IngestReport() }
+    public func ingest(_ records: [AuditRecord]) async throws -> IngestReport {
+        guard !records.isEmpty else { return IngestReport() }
         let receivedAt = EventTimestamp.now().rfc3339
-        let encoded = events.map { String(decoding: $0.encoded(), as: UTF8.self) }
+        let events = records.map(\.envelope)
         return try await store.transaction { database in
             // 1. Drop redeliveries: events already stored, and repeats within the batch.
             let known = try await Self.storedEventIDs(among: events.map(\.eventID), on: database)
@@ -161,7 +161,7 @@ public struct SQLAuditStore: AuditStore {
                     """
                     (\(bind: event.eventID), \(bind: event.eventType.description), \(bind: key.type), \
                     \(bind: key.id), \(bind: event.producerService), \(bind: event.traceID), \
-                    \(bind: event.metadata.ownershipID), \(bind: timestamp), \(bind: receivedAt), \(bind: encoded[index]))
+                    \(bind: event.metadata.ownershipID), \(bind: timestamp), \(bind: receivedAt), \(bind: records[index].canonicalJSON))
                     """
                 )
                 versionRows.append(
@@ -257,20 +257,23 @@ public struct SQLAuditStore: AuditStore {
 
     static func headVersions(of events: [EventEnvelope], on database: any SQLDatabase) async throws -> [EntityKey: Int64]
     {
-        let keys = Array(Set(events.map(EntityKey.init)))
+        let keys = Set(events.map(EntityKey.init))
+        let ids = Array(Set(keys.map(\.id)))
         var heads: [EntityKey: Int64] = [:]
-        for chunk in keys.chunked(by: chunkSize) {
+        for chunk in ids.chunked(by: chunkSize) {
+            // By id alone (one bind each); the rare same id under another entity type is filtered out below.
             let rows = try await database.raw(
                 """
-                SELECT entity_type, entity_id, MAX(version) AS version FROM audit_versions WHERE
-                """ + " " + matching(chunk) + " GROUP BY entity_type, entity_id"
+                SELECT entity_type, entity_id, MAX(version) AS version FROM audit_versions
+                WHERE entity_id IN (\(binds: Array(chunk))) GROUP BY entity_id, entity_type
+                """
             ).all()
             for row in rows {
                 let key = EntityKey(
                     type: try row.decode(column: "entity_type", as: String.self),
                     id: try row.decode(column: "entity_id", as: String.self)
                 )
-                heads[key] = try row.decode(column: "version", as: Int64.self)
+                if keys.contains(key) { heads[key] = try row.decode(column: "version", as: Int64.self) }
             }
         }
         return heads

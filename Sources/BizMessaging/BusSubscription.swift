@@ -3,23 +3,31 @@ import ServiceLifecycle
 
 /// Runs one consumer over the durable bus: fetches batches after its committed offset, hands them over, and
 /// commits the offset only after the consumer returned. A failing batch is retried with backoff, never skipped.
-public struct BusSubscription: Service {
+public struct BusSubscription<Consumer: EventConsumer>: Service {
     public var bus: DurableBus
-    public var consumer: any EventConsumer
+    public var consumer: Consumer
     public var batchSize: Int
     public var logger: Logger
 
-    public init(bus: DurableBus, consumer: any EventConsumer, batchSize: Int = 1000, logger: Logger) {
+    public init(bus: DurableBus, consumer: Consumer, batchSize: Int = 1000, logger: Logger) {
         self.bus = bus
         self.consumer = consumer
         self.batchSize = batchSize
         self.logger = logger
     }
 
-    private func fetch(after offset: Int64) async throws -> [DeliveredMessage] {
-        try await Backoff.retrying(logger: logger, what: "fetch messages") {
+    private struct Prepared: Sendable {
+        var lastOffset: Int64
+        var work: Consumer.Prepared
+    }
+
+    /// The next batch after `offset`, prepared; `nil` when the log has nothing newer.
+    private func fetchAndPrepare(after offset: Int64) async throws -> Prepared? {
+        let batch = try await Backoff.retrying(logger: logger, what: "fetch messages") {
             try await bus.fetch(after: offset, limit: batchSize)
         }
+        guard let last = batch.last else { return nil }
+        return Prepared(lastOffset: last.offset, work: await consumer.prepare(batch))
     }
 
     public func run() async throws {
@@ -27,12 +35,12 @@ public struct BusSubscription: Service {
             try await bus.committedOffset(of: consumer.name)
         }
         logger.info("consumer started", metadata: ["consumer": "\(consumer.name)", "offset": "\(offset)"])
-        var batch: [DeliveredMessage] = []
+        var current: Prepared?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            guard let last = batch.last else {
+            guard let batch = current else {
                 let seen = bus.signal.generation
-                batch = try await fetch(after: offset)
-                if batch.isEmpty {
+                current = try await fetchAndPrepare(after: offset)
+                if current == nil {
                     await withGracefulShutdownHandler {
                         await bus.signal.wait(after: seen, timeout: .seconds(1))
                     } onGracefulShutdown: {
@@ -41,16 +49,17 @@ public struct BusSubscription: Service {
                 }
                 continue
             }
-            // Read the next batch while this one is handled: the log is append-only, so it cannot change under us.
-            async let next = fetch(after: last.offset)
-            try await Backoff.retrying(logger: logger, what: "handle a batch") {
-                try await consumer.handle(batch)
+            // Fetch and prepare the next batch while this one is applied: the log is append-only, so what follows
+            // this batch cannot change, and preparing is stateless.
+            async let next = fetchAndPrepare(after: batch.lastOffset)
+            try await Backoff.retrying(logger: logger, what: "apply a batch") {
+                try await consumer.apply(batch.work)
             }
             try await Backoff.retrying(logger: logger, what: "commit the consumer offset") {
-                try await bus.commit(offset: last.offset, of: consumer.name)
+                try await bus.commit(offset: batch.lastOffset, of: consumer.name)
             }
-            offset = last.offset
-            batch = try await next
+            offset = batch.lastOffset
+            current = try await next
         }
         logger.info("consumer stopped", metadata: ["consumer": "\(consumer.name)", "offset": "\(offset)"])
     }

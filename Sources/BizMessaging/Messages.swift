@@ -37,12 +37,27 @@ public protocol EventPublisher: Sendable {
     func publish(_ messages: [OutgoingMessage]) async throws
 }
 
-/// Consumes messages in log order. Returning from `handle` commits the consumer's progress past the batch;
-/// throwing redelivers the batch. Consumers must be idempotent on `eventID`.
+/// Consumes messages in log order, in two stages: `prepare` does the stateless work (parsing, validation) and may
+/// run while the previous batch is being applied; `apply` stores the effects. Returning from `apply` commits the
+/// consumer's progress past the batch; throwing retries it. Consumers must be idempotent on `eventID`.
 public protocol EventConsumer: Sendable {
+    associatedtype Prepared: Sendable = [DeliveredMessage]
+
     /// The consumer's durable identity (its progress is stored under this name).
     var name: String { get }
-    func handle(_ batch: [DeliveredMessage]) async throws
+    func prepare(_ batch: [DeliveredMessage]) async -> Prepared
+    func apply(_ prepared: Prepared) async throws
+}
+
+extension EventConsumer where Prepared == [DeliveredMessage] {
+    public func prepare(_ batch: [DeliveredMessage]) async -> [DeliveredMessage] { batch }
+}
+
+extension EventConsumer {
+    /// Both stages, one after the other.
+    public func handle(_ batch: [DeliveredMessage]) async throws {
+        try await apply(await prepare(batch))
+    }
 }
 
 /// A message that failed validation, kept with the reason instead of being dropped.
