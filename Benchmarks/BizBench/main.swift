@@ -120,7 +120,7 @@ func rawInsert(_ source: EventSource, batch: Int, directory: String, logger: Log
         let bodies = events.map { String(decoding: $0.encoded(), as: UTF8.self) }
         seconds += try await measure {
             try await store.transaction { database in
-                for chunk in Array(zip(range, zip(events, bodies))).chunked(by: 400) {
+                for chunk in Array(zip(range, zip(events, bodies))).chunked(by: SQLAuditStore.chunkSize) {
                     let eventRows = chunk.map { _, pair -> SQLQueryString in
                         let (event, body) = pair
                         return """
@@ -140,14 +140,14 @@ func rawInsert(_ source: EventSource, batch: Int, directory: String, logger: Log
                         let version = Int64(index / source.entities + 1)
                         let isLast = index + source.entities >= source.count
                         return """
-                            (\(bind: event.entityID), \(bind: event.entityType), \(bind: version), \
-                            \(bind: version == 1 ? "new" : "update"), \(bind: event.timestamp.rfc3339), \
-                            \(bind: isLast), \(bind: event.eventID))
+                            (\(bind: event.entityType + "/" + event.entityID), \(bind: event.entityID), \
+                            \(bind: event.entityType), \(bind: version), \(bind: version == 1 ? "new" : "update"), \
+                            \(bind: event.timestamp.rfc3339), \(bind: isLast), \(bind: event.eventID))
                             """
                     }
                     try await database.raw(
-                        "INSERT INTO audit_versions (entity_id, entity_type, version, action_type, action_at, "
-                            + "is_active, event_id) VALUES " + versionRows.joined(separator: ", ")
+                        "INSERT INTO audit_versions (entity_key, entity_id, entity_type, version, action_type, "
+                            + "action_at, is_active, event_id) VALUES " + versionRows.joined(separator: ", ")
                     ).run()
                     let ownershipRows = chunk.map { _, pair -> SQLQueryString in
                         let event = pair.0

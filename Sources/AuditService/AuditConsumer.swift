@@ -61,7 +61,7 @@ public struct AuditConsumer: EventConsumer {
                 group.addTask {
                     let decoded = slice.map { message in
                         Result { () throws(EnvelopeValidationError) in
-                            AuditRecord(try EventEnvelope.decode(message.body, options: options))
+                            AuditRecord(try EventEnvelope.decode(message.body, options: options), registry: registry)
                         }
                     }
                     return (position, decoded)

@@ -91,14 +91,17 @@ public struct IngestReport: Sendable, Hashable {
     }
 }
 
-/// A valid event ready to store, with the canonical JSON the store keeps (computed before the write transaction).
+/// A valid event ready to store, with what the store derives from it computed before the write transaction: the
+/// canonical JSON it keeps and the `action_type` the registry gives its verb.
 public struct AuditRecord: Sendable, Hashable {
     public var envelope: EventEnvelope
     public var canonicalJSON: String
+    public var action: ActionType
 
-    public init(_ envelope: EventEnvelope) {
+    public init(_ envelope: EventEnvelope, registry: EventTypeRegistry = .standard) {
         self.envelope = envelope
         self.canonicalJSON = String(decoding: envelope.encoded(), as: UTF8.self)
+        self.action = registry.action(for: envelope.eventType) ?? ActionType(rawValue: envelope.eventType.verb)
     }
 }
 
@@ -122,6 +125,6 @@ public protocol AuditStore: Sendable {
 
 extension AuditStore {
     public func ingest(_ events: [EventEnvelope]) async throws -> IngestReport {
-        try await ingest(events.map(AuditRecord.init))
+        try await ingest(events.map { AuditRecord($0) })
     }
 }

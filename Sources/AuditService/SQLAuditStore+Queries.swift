@@ -14,7 +14,7 @@ extension SQLAuditStore {
                 """
                 SELECT \(unsafeRaw: Self.versionColumns) FROM audit_versions v
                 JOIN audit_events e ON e.event_id = v.event_id
-                WHERE v.entity_id = \(bind: entityID) AND v.entity_type = \(bind: entityType) ORDER BY v.version
+                WHERE v.entity_key = \(bind: EntityKey(type: entityType, id: entityID).storageKey) ORDER BY v.version
                 """
             ).all().map(Self.versionRecord)
         }
@@ -28,7 +28,7 @@ extension SQLAuditStore {
                 """
                 SELECT \(unsafeRaw: Self.versionColumns) FROM audit_versions v
                 JOIN audit_events e ON e.event_id = v.event_id
-                WHERE v.entity_id = \(bind: entityID) AND v.entity_type = \(bind: entityType)
+                WHERE v.entity_key = \(bind: EntityKey(type: entityType, id: entityID).storageKey)
                 AND v.action_at <= \(bind: instant.rfc3339)
                 ORDER BY v.version DESC LIMIT 1
                 """

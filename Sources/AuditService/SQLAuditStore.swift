@@ -14,7 +14,7 @@ public struct SQLAuditStore: AuditStore {
     }
 
     /// Rows per multi-row statement; keeps every statement well under SQLite's bound-parameter limit.
-    static let chunkSize = 400
+    public static let chunkSize = 400
 
     public static let migrations: [Migration] = [
         Migration(id: "audit.1.create") { flavor in
@@ -39,6 +39,7 @@ public struct SQLAuditStore: AuditStore {
                 """
                 CREATE TABLE audit_versions (
                     id \(flavor.autoIncrementPrimaryKey),
+                    entity_key TEXT NOT NULL,
                     entity_id TEXT NOT NULL,
                     entity_type TEXT NOT NULL,
                     version BIGINT NOT NULL,
@@ -46,7 +47,7 @@ public struct SQLAuditStore: AuditStore {
                     action_at TEXT NOT NULL,
                     is_active BOOLEAN NOT NULL,
                     event_id TEXT NOT NULL,
-                    UNIQUE (entity_id, entity_type, version))
+                    UNIQUE (entity_key, version))
                 """,
                 """
                 CREATE TABLE ownerships (
@@ -71,7 +72,8 @@ public struct SQLAuditStore: AuditStore {
         let tables = ["audit_events", "audit_versions", "ownerships", "ownership_producers"]
         // A version may change only by losing is_active; anything else would rewrite history.
         let versionRewrite = """
-            NEW.id <> OLD.id OR NEW.entity_id <> OLD.entity_id OR NEW.entity_type <> OLD.entity_type
+            NEW.id <> OLD.id OR NEW.entity_key <> OLD.entity_key OR NEW.entity_id <> OLD.entity_id
+            OR NEW.entity_type <> OLD.entity_type
             OR NEW.version <> OLD.version OR NEW.action_type <> OLD.action_type OR NEW.action_at <> OLD.action_at
             OR NEW.event_id <> OLD.event_id OR (NEW.is_active AND NOT OLD.is_active)
             """
@@ -125,25 +127,38 @@ public struct SQLAuditStore: AuditStore {
         let receivedAt = EventTimestamp.now().rfc3339
         let events = records.map(\.envelope)
         return try await store.transaction { database in
-            // 1. Drop redeliveries: events already stored, and repeats within the batch.
-            let known = try await Self.storedEventIDs(among: events.map(\.eventID), on: database)
-            var seen = known
-            var fresh: [Int] = []
-            for (index, event) in events.enumerated() where seen.insert(event.eventID).inserted {
-                fresh.append(index)
+            // 1. Store the events, skipping redeliveries: repeats within the batch here, events already stored by
+            //    the unique event_id (the rows RETURNING reports are the ones that were new).
+            var seen: Set<String> = []
+            let unique = events.indices.filter { seen.insert(events[$0].eventID).inserted }
+            var inserted: Set<String> = []
+            for chunk in unique.chunked(by: Self.chunkSize) {
+                let rows = chunk.map { index -> SQLQueryString in
+                    let event = events[index]
+                    return """
+                        (\(bind: event.eventID), \(bind: event.eventType.description), \(bind: event.entityType), \
+                        \(bind: event.entityID), \(bind: event.producerService), \(bind: event.traceID), \
+                        \(bind: event.metadata.ownershipID), \(bind: event.timestamp.rfc3339), \(bind: receivedAt), \
+                        \(bind: records[index].canonicalJSON))
+                        """
+                }
+                let returned = try await database.raw(
+                    """
+                    INSERT INTO audit_events (event_id, event_type, entity_type, entity_id, producer_service, \
+                    trace_id, ownership_id, occurred_at, received_at, envelope) VALUES
+                    """ + " " + rows.joined(separator: ", ") + " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+                ).all()
+                for row in returned { inserted.insert(try row.decode(column: "event_id", as: String.self)) }
             }
+            let fresh = unique.filter { inserted.contains(events[$0].eventID) }
             guard !fresh.isEmpty else { return IngestReport(stored: 0, duplicates: events.count) }
 
-            // 2. Number the new versions after each entity's current head.
-            var heads = try await Self.headVersions(of: fresh.map { events[$0] }, on: database)
-            let previouslyStored = Set(heads.keys)
+            // 2. The current heads stop being active, and number the new versions after them. All but the last new
+            //    version of each entity in the batch are stored inactive.
+            var heads = try await Self.deactivateHeads(of: Set(fresh.map { EntityKey(events[$0]) }), on: database)
             var lastIndex: [EntityKey: Int] = [:]
             for index in fresh { lastIndex[EntityKey(events[index])] = index }
 
-            // 3. The current heads stop being active; so do all but the last new version of each entity.
-            try await Self.deactivate(Array(previouslyStored), on: database)
-
-            var eventRows: [SQLQueryString] = []
             var versionRows: [SQLQueryString] = []
             var ownerships: [String: OwnershipDelta] = [:]
             var ownershipOrder: [String] = []
@@ -153,21 +168,13 @@ public struct SQLAuditStore: AuditStore {
                 let key = EntityKey(event)
                 let version = (heads[key] ?? 0) + 1
                 heads[key] = version
-                let action = EventTypeRegistry.standard.action(for: event.eventType)
-                    ?? ActionType(rawValue: event.eventType.verb)
+                let action = records[index].action
                 let isActive = lastIndex[key] == index && action != .delete
                 let timestamp = event.timestamp.rfc3339
-                eventRows.append(
-                    """
-                    (\(bind: event.eventID), \(bind: event.eventType.description), \(bind: key.type), \
-                    \(bind: key.id), \(bind: event.producerService), \(bind: event.traceID), \
-                    \(bind: event.metadata.ownershipID), \(bind: timestamp), \(bind: receivedAt), \(bind: records[index].canonicalJSON))
-                    """
-                )
                 versionRows.append(
                     """
-                    (\(bind: key.id), \(bind: key.type), \(bind: version), \(bind: action.rawValue), \
-                    \(bind: timestamp), \(bind: isActive), \(bind: event.eventID))
+                    (\(bind: key.storageKey), \(bind: key.id), \(bind: key.type), \(bind: version), \
+                    \(bind: action.rawValue), \(bind: timestamp), \(bind: isActive), \(bind: event.eventID))
                     """
                 )
                 let ownershipID = event.metadata.ownershipID
@@ -176,19 +183,11 @@ public struct SQLAuditStore: AuditStore {
                 producers.insert(ProducerPair(ownershipID: ownershipID, producer: event.producerService))
             }
 
-            for chunk in eventRows.chunked(by: Self.chunkSize) {
-                try await database.raw(
-                    """
-                    INSERT INTO audit_events (event_id, event_type, entity_type, entity_id, producer_service, \
-                    trace_id, ownership_id, occurred_at, received_at, envelope) VALUES
-                    """ + " " + chunk.joined(separator: ", ")
-                ).run()
-            }
             for chunk in versionRows.chunked(by: Self.chunkSize) {
                 try await database.raw(
                     """
-                    INSERT INTO audit_versions (entity_id, entity_type, version, action_type, action_at, \
-                    is_active, event_id) VALUES
+                    INSERT INTO audit_versions (entity_key, entity_id, entity_type, version, action_type, \
+                    action_at, is_active, event_id) VALUES
                     """ + " " + chunk.joined(separator: ", ")
                 ).run()
             }
@@ -207,6 +206,12 @@ public struct SQLAuditStore: AuditStore {
         }
         init(_ event: EventEnvelope) {
             self.init(type: event.entityType, id: event.entityID)
+        }
+        /// One column for the pair, so lookups bind one value: `type/id` (types never contain `/`).
+        var storageKey: String { type + "/" + id }
+        init?(storageKey: String) {
+            guard let slash = storageKey.firstIndex(of: "/") else { return nil }
+            self.init(type: String(storageKey[..<slash]), id: String(storageKey[storageKey.index(after: slash)...]))
         }
     }
 
@@ -244,53 +249,41 @@ public struct SQLAuditStore: AuditStore {
         }
     }
 
-    static func storedEventIDs(among ids: [String], on database: any SQLDatabase) async throws -> Set<String> {
-        var found: Set<String> = []
-        for chunk in ids.chunked(by: chunkSize * 2) {
-            let rows = try await database.raw(
-                "SELECT event_id FROM audit_events WHERE event_id IN (\(binds: Array(chunk)))"
-            ).all()
-            for row in rows { found.insert(try row.decode(column: "event_id", as: String.self)) }
-        }
-        return found
-    }
-
-    static func headVersions(of events: [EventEnvelope], on database: any SQLDatabase) async throws -> [EntityKey: Int64]
+    /// Deactivates the active head of each entity and returns every entity's newest version (absent for entities
+    /// never seen). An entity whose newest version is a delete has no active head, so its number is read separately.
+    static func deactivateHeads(of keys: Set<EntityKey>, on database: any SQLDatabase) async throws -> [EntityKey: Int64]
     {
-        let keys = Set(events.map(EntityKey.init))
-        let ids = Array(Set(keys.map(\.id)))
         var heads: [EntityKey: Int64] = [:]
-        for chunk in ids.chunked(by: chunkSize) {
-            // By id alone (one bind each); the rare same id under another entity type is filtered out below.
-            let rows = try await database.raw(
-                """
-                SELECT entity_type, entity_id, MAX(version) AS version FROM audit_versions
-                WHERE entity_id IN (\(binds: Array(chunk))) GROUP BY entity_id, entity_type
-                """
-            ).all()
+        func collect(_ rows: [any SQLRow]) throws {
             for row in rows {
-                let key = EntityKey(
-                    type: try row.decode(column: "entity_type", as: String.self),
-                    id: try row.decode(column: "entity_id", as: String.self)
-                )
-                if keys.contains(key) { heads[key] = try row.decode(column: "version", as: Int64.self) }
+                if let key = EntityKey(storageKey: try row.decode(column: "entity_key", as: String.self)) {
+                    heads[key] = try row.decode(column: "version", as: Int64.self)
+                }
             }
         }
-        return heads
-    }
-
-    static func deactivate(_ keys: [EntityKey], on database: any SQLDatabase) async throws {
-        for chunk in keys.chunked(by: chunkSize) {
-            try await database.raw(
-                "UPDATE audit_versions SET is_active = FALSE WHERE is_active = TRUE AND (" + matching(chunk) + ")"
-            ).run()
+        for chunk in Array(keys).chunked(by: chunkSize) {
+            try collect(
+                try await database.raw(
+                    """
+                    UPDATE audit_versions SET is_active = FALSE
+                    WHERE is_active = TRUE AND entity_key IN (\(binds: chunk.map(\.storageKey)))
+                    RETURNING entity_key, version
+                    """
+                ).all()
+            )
         }
-    }
-
-    /// `(entity_id = ? AND entity_type = ?) OR …`: portable, and each term is served by the unique index.
-    static func matching(_ keys: ArraySlice<EntityKey>) -> SQLQueryString {
-        keys.map { key in "(entity_id = \(bind: key.id) AND entity_type = \(bind: key.type))" as SQLQueryString }
-            .joined(separator: " OR ")
+        let inactive = keys.filter { heads[$0] == nil }
+        for chunk in Array(inactive).chunked(by: chunkSize) {
+            try collect(
+                try await database.raw(
+                    """
+                    SELECT entity_key, MAX(version) AS version FROM audit_versions
+                    WHERE entity_key IN (\(binds: chunk.map(\.storageKey))) GROUP BY entity_key
+                    """
+                ).all()
+            )
+        }
+        return heads
     }
 
     static func upsertOwnerships(_ deltas: [OwnershipDelta], on database: any SQLDatabase) async throws {
