@@ -117,7 +117,11 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["BizTesting", "BizEvents", "BizMessaging", "BizStorage"],
+            dependencies: [
+                "BizTesting", "BizEvents", "BizMessaging", "BizStorage", "BizProtos",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
             swiftSettings: strict
         ),
     ]
