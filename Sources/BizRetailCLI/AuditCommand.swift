@@ -25,12 +25,13 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let response = try await connection.withClient { client in
+            let response = try await connection.withClient { client, metadata in
                 try await Bizretail_Audit_V1_AuditService.Client(wrapping: client).getEntityHistory(
                     .with {
                         $0.entityType = entityType
                         $0.entityID = entityID
-                    }
+                    },
+                    metadata: metadata
                 )
             }
             if json {

@@ -27,6 +27,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port of the gRPC services (0 picks a free one).")
     var grpcPort = 50051
 
+    @Option(help: "Address the HTTPS API gateway listens on.")
+    var httpsHost = "127.0.0.1"
+
+    @Option(help: "Port of the HTTPS API gateway (0 picks a free one).")
+    var httpsPort = 8443
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = ProcessInfo.processInfo.environment["BIZ_LOG_LEVEL"] ?? "info"
 
@@ -35,6 +41,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be between 0 and 65535") }
+        guard (0...65535).contains(httpsPort) else { throw ValidationError("--https-port must be between 0 and 65535") }
     }
 
     func run() async throws {
@@ -48,7 +55,8 @@ struct Serve: AsyncParsableCommand {
         var fault: String? = ProcessInfo.processInfo.environment["BIZ_TEST_RELAY_FAULT"]
         if fault?.isEmpty == true { fault = nil }
         let configuration = EmbeddedConfiguration(
-            dataDirectory: dataDir, grpcHost: grpcHost, grpcPort: grpcPort,
+            dataDirectory: dataDir, grpcHost: grpcHost, grpcPort: grpcPort, httpsHost: httpsHost, httpsPort: httpsPort,
+            environment: ProcessInfo.processInfo.environment,
             relayFault: try fault.map { value in
                 guard let fault = OutboxRelayFault(rawValue: value) else {
                     throw ValidationError("BIZ_TEST_RELAY_FAULT must be 'hold' or 'kill-after-publish'")

@@ -29,8 +29,10 @@ struct Events: AsyncParsableCommand {
             } catch {
                 throw ValidationError("cannot read \(file): \(error.localizedDescription)")
             }
-            let response = try await connection.withClient { client in
-                try await Bizretail_Events_V1_EventBus.Client(wrapping: client).publish(.with { $0.envelopeJson = data })
+            let response = try await connection.withClient { client, metadata in
+                try await Bizretail_Events_V1_EventBus.Client(wrapping: client).publish(
+                    .with { $0.envelopeJson = data }, metadata: metadata
+                )
             }
             print(response.eventID)
         }
@@ -50,9 +52,9 @@ struct Events: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let response = try await connection.withClient { client in
+            let response = try await connection.withClient { client, metadata in
                 try await Bizretail_Events_V1_EventBus.Client(wrapping: client).listDeadLetters(
-                    .with { $0.pageSize = limit }
+                    .with { $0.pageSize = limit }, metadata: metadata
                 )
             }
             for letter in response.deadLetters {

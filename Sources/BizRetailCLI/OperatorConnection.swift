@@ -10,8 +10,11 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "host:port of a running biz-retail's gRPC services.")
     var server: String?
 
-    @Option(help: "Data directory of the running system (to find its address).")
+    @Option(help: "Data directory of the running system (to find its address and bootstrap credentials).")
     var dataDir = ProcessInfo.processInfo.environment["BIZ_DATA_DIR"] ?? "./.biz-retail"
+
+    @Option(help: "An access token to call with (else BIZ_TOKEN, else one obtained with the bootstrap client).")
+    var token: String?
 
     func address() throws -> (host: String, port: Int) {
         let text =
@@ -22,22 +25,52 @@ struct ConnectionOptions: ParsableArguments {
         return (String(text[..<colon]), port)
     }
 
-    private func recordedAddress() -> String? {
-        let file = URL(fileURLWithPath: dataDir).appendingPathComponent("endpoints.json")
+    private func recorded(_ key: String, in name: String) -> String? {
+        let file = URL(fileURLWithPath: dataDir).appendingPathComponent(name)
         guard let data = try? Data(contentsOf: file),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
-        return object["grpc"] as? String
+        return object[key] as? String
     }
 
-    /// Runs `body` with a client connected to the system; turns RPC failures into a one-line error and exit 1.
-    func withClient<T: Sendable>(_ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
+    private func recordedAddress() -> String? { recorded("grpc", in: "endpoints.json") }
+
+    /// `--token`, `BIZ_TOKEN`, or a client_credentials token for the bootstrap client (from `BIZ_BOOTSTRAP_CLIENT_*`
+    /// or `<data-dir>/bootstrap-credentials.json`).
+    private func accessToken(_ client: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let token = token ?? environment["BIZ_TOKEN"], !token.isEmpty { return token }
+        guard
+            let clientID = environment["BIZ_BOOTSTRAP_CLIENT_ID"] ?? recorded("client_id", in: "bootstrap-credentials.json"),
+            let secret = environment["BIZ_BOOTSTRAP_CLIENT_SECRET"]
+                ?? recorded("client_secret", in: "bootstrap-credentials.json")
+        else {
+            throw ValidationError(
+                "no credentials: pass --token, set BIZ_TOKEN, or BIZ_BOOTSTRAP_CLIENT_ID and BIZ_BOOTSTRAP_CLIENT_SECRET"
+            )
+        }
+        let response = try await Bizretail_Identity_V1_IdentityService.Client(wrapping: client).issueToken(
+            .with {
+                $0.grantType = "client_credentials"
+                $0.clientID = clientID
+                $0.clientSecret = secret
+            }
+        )
+        return response.accessToken
+    }
+
+    /// Runs `body` with a client connected to the system and the metadata that authenticates the caller; turns RPC
+    /// failures into a one-line error and exit 1.
+    func withClient<T: Sendable>(
+        _ body: (GRPCClient<HTTP2ClientTransport.Posix>, Metadata) async throws -> T
+    ) async throws -> T {
         let (host, port) = try address()
         do {
             return try await withGRPCClient(
                 transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: .plaintext)
             ) { client in
-                try await body(client)
+                let token = try await accessToken(client)
+                return try await body(client, ["authorization": "Bearer \(token)"])
             }
         } catch let error as RPCError {
             let message =

@@ -13,14 +13,15 @@ public struct GRPCServerService: Service {
     public var onListening: @Sendable (Int) async -> Void
 
     public init(
-        host: String, port: Int, services: [any RegistrableRPCService], name: String, logger: Logger,
+        host: String, port: Int, services: [any RegistrableRPCService],
+        interceptors: [any ServerInterceptor] = [], name: String, logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port), transportSecurity: .plaintext
         )
         self.transport = transport
-        self.server = GRPCServer(transport: transport, services: services)
+        self.server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
         self.name = name
         self.logger = logger
         self.onListening = onListening

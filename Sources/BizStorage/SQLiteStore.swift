@@ -64,6 +64,8 @@ public final class SQLiteStore: SQLStore {
                 return result
             } catch {
                 _ = try? await writer.query("ROLLBACK")
+                // Domain errors thrown by `body` pass through unchanged; only SQLite's are classified.
+                guard error is SQLiteError else { throw error }
                 throw StorageError(sqlite: error, operation: "run a transaction")
             }
         }
@@ -72,7 +74,7 @@ public final class SQLiteStore: SQLStore {
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             return try await body(readerConnection.sql(queryLogLevel: .trace))
-        } catch {
+        } catch let error as SQLiteError {
             throw StorageError(sqlite: error, operation: "read")
         }
     }

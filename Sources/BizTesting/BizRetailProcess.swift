@@ -26,7 +26,7 @@ public final class BizRetailProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--grpc-port", "0"]
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--grpc-port", "0", "--https-port", "0"]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let logHandle = FileHandle(forWritingAtPath: logFile)
         process.standardOutput = logHandle
@@ -34,11 +34,27 @@ public final class BizRetailProcess: @unchecked Sendable {
         try process.run()
         self.process = process
         let deadline = ContinuousClock.now + .seconds(30)
-        while !FileManager.default.fileExists(atPath: dataDirectory + "/endpoints.json") {
+        while endpoint("https") == nil || endpoint("grpc") == nil {
             guard process.isRunning else { throw ProcessFailure("biz-retail exited early:\n\(self.log())") }
             guard ContinuousClock.now < deadline else { throw ProcessFailure("biz-retail did not start:\n\(self.log())") }
             try await Task.sleep(for: .milliseconds(50))
         }
+    }
+
+    /// An address the running system recorded in `endpoints.json` (`grpc` is host:port, `https` a URL).
+    public func endpoint(_ key: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: dataDirectory + "/endpoints.json"),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object[key] as? String
+    }
+
+    /// The generated bootstrap credentials (`admin_email`, `admin_password`, `client_id`, `client_secret`).
+    public func bootstrapCredential(_ key: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: dataDirectory + "/bootstrap-credentials.json"),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object[key] as? String
     }
 
     public func log() -> String {

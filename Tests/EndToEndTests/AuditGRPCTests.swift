@@ -16,11 +16,20 @@ struct AuditGRPCTests {
     ) async throws {
         try await withTemporaryDirectory { directory in
             let system = try await BizRetailProcess(dataDirectory: directory)
-            let endpoints = try String(contentsOfFile: directory + "/endpoints.json", encoding: .utf8)
-            let port = Int(endpoints.split(separator: ":").last!.prefix { $0.isNumber })!
-            try await withGRPCClient(
-                transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-            ) { client in
+            let port = Int(system.endpoint("grpc")!.split(separator: ":").last!)!
+            let transport = { try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext
+            ) }
+            let token = try await withGRPCClient(transport: try transport()) { client in
+                try await Bizretail_Identity_V1_IdentityService.Client(wrapping: client).issueToken(
+                    .with {
+                        $0.grantType = "client_credentials"
+                        $0.clientID = system.bootstrapCredential("client_id")!
+                        $0.clientSecret = system.bootstrapCredential("client_secret")!
+                    }
+                ).accessToken
+            }
+            try await withGRPCClient(transport: try transport(), interceptors: [BearerToken(token: token)]) { client in
                 try await body(system, .init(wrapping: client), .init(wrapping: client))
             }
             try await system.stop()
@@ -110,5 +119,19 @@ struct AuditGRPCTests {
             let letters = try await bus.listDeadLetters(.init())
             #expect(letters.deadLetters.first?.reason.contains("over the limit of 1048576 bytes") == true)
         }
+    }
+}
+
+/// Adds a bearer token to every call, as the gateway and the CLI do.
+struct BearerToken: ClientInterceptor {
+    var token: String
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingClientRequest<Input>, context: ClientContext,
+        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+    ) async throws -> StreamingClientResponse<Output> {
+        var request = request
+        request.metadata.addString("Bearer \(token)", forKey: "authorization")
+        return try await next(request, context)
     }
 }

@@ -1,0 +1,68 @@
+import BizEvents
+import BizProtos
+import Hummingbird
+
+/// `/v1/audit`: version history, events by trace / ownership / type, ownerships. Admins only.
+struct AuditRoutes {
+    var clients: ServiceClients
+
+    func register(on v1: RouterGroup<GatewayContext>) {
+        let audit = clients.audit
+        v1.get("audit/entities/:entity_type/:entity_id/versions") { _, context in
+            _ = try context.require(anyOf: ["admin"])
+            let type = try context.parameters.require("entity_type")
+            let id = try context.parameters.require("entity_id")
+            let history = try await clients.call(context) { metadata in
+                try await audit.getEntityHistory(.with { $0.entityType = type; $0.entityID = id }, metadata: metadata)
+            }
+            guard !history.versions.isEmpty else { throw Problem.notFound("no versions of \(type) \(id)") }
+            let versions: [JSONValue] = history.versions.map { version in
+                [
+                    "entity_type": .string(version.entityType), "entity_id": .string(version.entityID),
+                    "version": .integer(version.version), "action_type": .string(version.actionType),
+                    "action_at": .string(version.actionAt.rfc3339), "is_active": .bool(version.isActive),
+                    "event_id": .string(version.eventID), "event_type": .string(version.eventType),
+                    "envelope": (try? JSONParser.parse(Array(version.envelopeJson.utf8))) ?? .null,
+                ]
+            }
+            return jsonResponse(["items": .array(versions)])
+        }
+        v1.get("audit/events") { request, context in
+            _ = try context.require(anyOf: ["admin"])
+            let (size, token) = try request.page()
+            let query = request.uri.queryParameters
+            let events = try await clients.call(context) { metadata in
+                try await audit.listEvents(
+                    .with {
+                        $0.traceID = query["trace_id"].map(String.init) ?? ""
+                        $0.ownershipID = query["ownership_id"].map(String.init) ?? ""
+                        $0.eventType = query["event_type"].map(String.init) ?? ""
+                        $0.pageSize = size
+                        $0.pageToken = token
+                    },
+                    metadata: metadata
+                )
+            }
+            let items: [JSONValue] = events.events.map { event in
+                (try? JSONParser.parse(Array(event.envelopeJson.utf8))) ?? .null
+            }
+            return TeamRoutes.page(items, next: events.nextPageToken)
+        }
+        v1.get("audit/ownerships/:ownership_id") { _, context in
+            _ = try context.require(anyOf: ["admin"])
+            let id = try context.parameters.require("ownership_id")
+            let ownership = try await clients.call(context) { metadata in
+                try await audit.getOwnership(.with { $0.ownershipID = id }, metadata: metadata)
+            }
+            let body: JSONValue = [
+                "ownership_id": .string(ownership.ownershipID),
+                "subject_entity_type": .string(ownership.subjectEntityType),
+                "subject_entity_id": .string(ownership.subjectEntityID),
+                "first_seen_at": .string(ownership.firstSeenAt.rfc3339),
+                "last_seen_at": .string(ownership.lastSeenAt.rfc3339), "event_count": .integer(ownership.eventCount),
+                "producer_services": .array(ownership.producerServices.map(JSONValue.string)),
+            ]
+            return jsonResponse(body)
+        }
+    }
+}

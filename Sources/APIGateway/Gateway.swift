@@ -1,0 +1,59 @@
+import BizAuth
+import Foundation
+import Hummingbird
+import HummingbirdHTTP2
+import Logging
+import NIOSSL
+
+/// Configuration of the HTTPS API gateway.
+public struct GatewayConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port.
+    public var port: Int
+    /// The issuer URL tokens carry and discovery advertises.
+    public var issuer: String
+    public var tls: TLSFiles
+    /// Peers whose `X-Forwarded-For` is believed.
+    public var trustedProxies: Set<String>
+
+    public init(host: String, port: Int, issuer: String, tls: TLSFiles, trustedProxies: Set<String>) {
+        self.host = host
+        self.port = port
+        self.issuer = issuer
+        self.tls = tls
+        self.trustedProxies = trustedProxies
+    }
+}
+
+/// Builds the gateway: HTTPS (HTTP/2 and HTTP/1.1), OAuth2/OIDC endpoints, health, and `/v1` behind bearer auth.
+/// Every route reaches the services over gRPC through `clients`.
+public func buildGateway(
+    _ configuration: GatewayConfiguration, clients: ServiceClients, verifier: TokenVerifier, logger: Logger,
+    onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    let router = Router(context: GatewayContext.self)
+    router.add(middleware: RequestScopeMiddleware(trustedProxies: configuration.trustedProxies, logger: logger))
+    let bearer = BearerAuthMiddleware(verifier: verifier)
+    OAuthRoutes(clients: clients, issuer: configuration.issuer).register(on: router, userinfoMiddleware: bearer)
+    router.get("/openapi.json") { _, _ in
+        var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        response.headers[.contentType] = "application/json"
+        return response
+    }
+    let v1 = router.group("v1").add(middleware: bearer)
+    TeamRoutes(clients: clients).register(on: v1)
+    AuditRoutes(clients: clients).register(on: v1)
+
+    let host = configuration.host
+    return Application(
+        router: router,
+        server: try .http2Upgrade(tlsConfiguration: try configuration.tls.serverConfiguration()),
+        configuration: .init(address: .hostname(host, port: configuration.port), serverName: "biz-retail"),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? 0
+            logger.info("HTTPS API gateway listening", metadata: ["address": "https://\(host):\(port)"])
+            await onListening(port)
+        },
+        logger: logger
+    )
+}

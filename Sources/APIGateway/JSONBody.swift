@@ -1,0 +1,96 @@
+import BizEvents
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// A JSON object from a request body, read field by field so every error names its field.
+struct JSONBody {
+    var object: [String: JSONValue]
+
+    static func read(_ request: Request, context: GatewayContext, allowed: Set<String>) async throws -> JSONBody {
+        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json"),
+            !type.lowercased().hasPrefix("application/merge-patch+json")
+        {
+            throw Problem(.unsupportedMediaType, "the body must be application/json")
+        }
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(Array(buffer.readableBytesView))
+        } catch {
+            throw Problem.badRequest("the body is not valid JSON (\(error))", field: "body")
+        }
+        guard case .object(let object) = value else {
+            throw Problem.badRequest("the body must be a JSON object", field: "body")
+        }
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw Problem.badRequest("\(unknown) is not a field of this resource", field: unknown)
+        }
+        return JSONBody(object: object)
+    }
+
+    func has(_ field: String) -> Bool { object[field] != nil }
+
+    /// A string field; `nil` when absent. `null` is refused unless `nullable` (then it reads as "").
+    func string(_ field: String, required: Bool = false, nullable: Bool = false) throws -> String? {
+        switch object[field] {
+        case .none:
+            if required { throw Problem.badRequest("\(field) is required", field: field) }
+            return nil
+        case .string(let value): return value
+        case .null where nullable: return ""
+        case .null: throw Problem.badRequest("\(field) may not be null", field: field)
+        case .some(let other): throw Problem.badRequest("\(field) must be a string, not \(other.typeName)", field: field)
+        }
+    }
+
+    func strings(_ field: String) throws -> [String]? {
+        switch object[field] {
+        case .none: return nil
+        case .null: return []
+        case .array(let values):
+            return try values.map { value in
+                guard case .string(let text) = value else {
+                    throw Problem.badRequest("\(field) must be an array of strings", field: field)
+                }
+                return text
+            }
+        case .some(let other): throw Problem.badRequest("\(field) must be an array, not \(other.typeName)", field: field)
+        }
+    }
+}
+
+func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    var fields = headers
+    fields[.contentType] = "application/json"
+    return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: value.canonicalBytes())))
+}
+
+extension Request {
+    /// `page_size` and `page_token` query parameters.
+    func page() throws -> (size: Int32, token: String) {
+        let size: Int32
+        if let text = uri.queryParameters["page_size"].map(String.init) {
+            guard let value = Int32(text), value > 0 else {
+                throw Problem.badRequest("page_size must be a positive integer", field: "page_size")
+            }
+            size = value
+        } else {
+            size = 0
+        }
+        return (size, uri.queryParameters["page_token"].map(String.init) ?? "")
+    }
+
+    /// `If-Match: "<version>"` as an expected version.
+    func expectedVersion() throws -> Int64? {
+        guard let header = headers[.ifMatch] else { return nil }
+        let trimmed = header.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "")
+            .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard let version = Int64(trimmed) else {
+            throw Problem.badRequest("If-Match must be an ETag this API issued", field: "If-Match")
+        }
+        return version
+    }
+}
+
+import Foundation

@@ -1,0 +1,95 @@
+import BizAuth
+import BizEvents
+import Hummingbird
+import HTTPTypes
+import Logging
+
+extension HTTPField.Name {
+    static let traceparent = Self("traceparent")!
+    static let xForwardedFor = Self("X-Forwarded-For")!
+    static let pragma = Self("Pragma")!
+}
+
+/// Every request: its trace (the incoming `traceparent`, or a new one) echoed on the response, the client IP
+/// (`X-Forwarded-For` believed only from trusted proxies), and errors turned into problem+json — never a bare 500
+/// with internals.
+struct RequestScopeMiddleware: RouterMiddleware {
+    typealias Context = GatewayContext
+    var trustedProxies: Set<String>
+    var logger: Logger
+
+    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response)
+        async throws -> Response
+    {
+        var context = context
+        context.trace = request.headers[.traceparent].flatMap(TraceContext.init(traceparent:)) ?? .random()
+        context.clientIP = clientIP(request, peer: context.peerIP)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let problem as Problem {
+            response = try problem.response(from: request, context: context)
+        } catch let error as HTTPError {
+            let detail =
+                error.status == .contentTooLarge ? "the request body is over the 1 MiB limit" : (error.body ?? error.status.reasonPhrase)
+            response = try Problem(error.status, detail).response(from: request, context: context)
+        } catch {
+            logger.error(
+                "request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))", "trace_id": "\(context.trace.traceID)"]
+            )
+            response = try Problem(.internalServerError, "the request could not be completed").response(
+                from: request, context: context
+            )
+        }
+        response.headers[.traceparent] = context.trace.traceparent
+        return response
+    }
+
+    /// Walks `X-Forwarded-For` from the right while the hop is a trusted proxy; the first untrusted address is the
+    /// client. A header from an untrusted peer is ignored entirely.
+    func clientIP(_ request: Request, peer: String) -> String {
+        guard trustedProxies.contains(peer), let header = request.headers[.xForwardedFor] else { return peer }
+        let hops = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for hop in hops.reversed() where !trustedProxies.contains(hop) {
+            return EventEnvelope.isIPAddress(hop) ? hop : peer
+        }
+        return hops.first.flatMap { EventEnvelope.isIPAddress($0) ? $0 : nil } ?? peer
+    }
+}
+
+/// `/v1`: a valid bearer token is required (401 with `WWW-Authenticate` otherwise).
+struct BearerAuthMiddleware: RouterMiddleware {
+    typealias Context = GatewayContext
+    var verifier: TokenVerifier
+
+    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response)
+        async throws -> Response
+    {
+        guard let header = request.headers[.authorization] else {
+            throw Problem.unauthorized("a bearer token is required", error: "invalid_request")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'", error: "invalid_request")
+        }
+        var context = context
+        do {
+            context.principal = try await verifier.verify(String(parts[1]))
+        } catch {
+            throw Problem.unauthorized(error.reason)
+        }
+        context.bearerToken = String(parts[1])
+        return try await next(request, context)
+    }
+}
+
+extension GatewayContext {
+    /// The verified principal, which must hold one of `roles` (403 otherwise).
+    func require(anyOf roles: Set<String>) throws -> Principal {
+        guard let principal else { throw Problem.unauthorized("a bearer token is required") }
+        guard principal.roles.contains(where: roles.contains) else {
+            throw Problem(.forbidden, "this needs one of the roles: \(roles.sorted().joined(separator: ", "))")
+        }
+        return principal
+    }
+}

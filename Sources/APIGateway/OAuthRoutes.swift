@@ -1,0 +1,122 @@
+import BizEvents
+import BizProtos
+import Foundation
+import GRPCCore
+import Hummingbird
+import HTTPTypes
+
+/// OAuth2/OIDC endpoints: discovery, keys, token (RFC 6749, form-encoded), userinfo; and the health checks.
+struct OAuthRoutes {
+    var clients: ServiceClients
+    var issuer: String
+
+    func register(on router: Router<GatewayContext>, userinfoMiddleware: BearerAuthMiddleware) {
+        router.get("/health/live") { _, _ in jsonResponse(["status": "ok"]) }
+        router.get("/health/ready") { _, context in
+            do {
+                _ = try await clients.identity.getSigningKeys(.init())
+                return jsonResponse(["status": "ok"])
+            } catch {
+                throw Problem(.serviceUnavailable, "the identity service is not reachable")
+            }
+        }
+        router.get("/.well-known/openid-configuration") { _, _ in
+            let document: JSONValue = [
+                "issuer": .string(issuer), "token_endpoint": .string(issuer + "/oauth2/token"),
+                "jwks_uri": .string(issuer + "/oauth2/jwks"), "userinfo_endpoint": .string(issuer + "/oauth2/userinfo"),
+                "grant_types_supported": ["client_credentials", "password", "refresh_token"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                "id_token_signing_alg_values_supported": ["ES256"], "response_types_supported": ["token"],
+                "subject_types_supported": ["public"], "scopes_supported": ["openid", "profile", "email", "api"],
+            ]
+            return jsonResponse(document)
+        }
+        router.get("/oauth2/jwks") { _, _ in
+            let keys = try await clients.identity.getSigningKeys(.init())
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: keys.jwksJson)))
+            response.headers[.contentType] = "application/jwk-set+json"
+            response.headers[.cacheControl] = "public, max-age=300"
+            return response
+        }
+        router.post("/oauth2/token") { request, context in try await token(request, context: context) }
+        router.group("/oauth2/userinfo").add(middleware: userinfoMiddleware).get { _, context in
+            let user = try await clients.call(context) { metadata in
+                try await clients.identity.getUserInfo(.init(), metadata: metadata)
+            }
+            let info: JSONValue = [
+                "sub": .string(user.publicID), "email": .string(user.email), "name": .string(user.name),
+                "tenant_id": .string(user.tenantID), "roles": .array(user.roles.map(JSONValue.string)),
+            ]
+            return jsonResponse(info)
+        }
+    }
+
+    /// RFC 6749 §4.4, §4.3, §6: form-encoded request; client authentication by HTTP Basic or in the body.
+    func token(_ request: Request, context: GatewayContext) async throws -> Response {
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
+            return oauthError(.badRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+        }
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let form = Self.parseForm(String(buffer: buffer))
+        var clientID = form["client_id"] ?? ""
+        var clientSecret = form["client_secret"] ?? ""
+        var usedBasic = false
+        if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic ") {
+            guard let decoded = Data(base64Encoded: String(authorization.dropFirst(6)))
+                .flatMap({ String(data: $0, encoding: .utf8) }), let colon = decoded.firstIndex(of: ":")
+            else { return oauthError(.unauthorized, "invalid_client", "the Basic credentials are malformed", basic: true) }
+            clientID = Self.formDecode(String(decoded[..<colon]))
+            clientSecret = Self.formDecode(String(decoded[decoded.index(after: colon)...]))
+            usedBasic = true
+        }
+        do {
+            let token = try await clients.identity.issueToken(
+                .with {
+                    $0.grantType = form["grant_type"] ?? ""
+                    $0.clientID = clientID
+                    $0.clientSecret = clientSecret
+                    $0.username = form["username"] ?? ""
+                    $0.password = form["password"] ?? ""
+                    $0.refreshToken = form["refresh_token"] ?? ""
+                    $0.scope = form["scope"] ?? ""
+                }
+            )
+            var body: [String: JSONValue] = [
+                "access_token": .string(token.accessToken), "token_type": .string(token.tokenType),
+                "expires_in": .integer(token.expiresIn), "scope": .string(token.scope),
+            ]
+            if !token.refreshToken.isEmpty { body["refresh_token"] = .string(token.refreshToken) }
+            return jsonResponse(.object(body), headers: [.cacheControl: "no-store", .pragma: "no-cache"])
+        } catch let error as RPCError {
+            guard let code = error.metadata[stringValues: "oauth-error"].first(where: { _ in true }) else {
+                throw Problem.from(error)
+            }
+            let status: HTTPResponse.Status = code == "invalid_client" ? .unauthorized : .badRequest
+            return oauthError(status, code, error.message, basic: usedBasic)
+        }
+    }
+
+    func oauthError(_ status: HTTPResponse.Status, _ code: String, _ description: String, basic: Bool = false)
+        -> Response
+    {
+        var headers: HTTPFields = [.cacheControl: "no-store", .pragma: "no-cache"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = basic ? #"Basic realm="biz-retail""# : #"Bearer realm="biz-retail""# }
+        let body: JSONValue = ["error": .string(code), "error_description": .string(description)]
+        return jsonResponse(body, status: status, headers: headers)
+    }
+
+    static func parseForm(_ text: String) -> [String: String] {
+        var form: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = formDecode(String(parts[0]))
+            // RFC 6749 §3.2: a parameter sent twice is an error; keeping the first is the safe reading.
+            if form[key] == nil { form[key] = parts.count > 1 ? formDecode(String(parts[1])) : "" }
+        }
+        return form
+    }
+
+    static func formDecode(_ text: String) -> String {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
+    }
+}

@@ -1,0 +1,97 @@
+import BizAuth
+import BizProtos
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// The gateway's gRPC connections to the services, and its own service token (client_credentials as the gateway
+/// client), which attests the client IP it forwards.
+public final class ServiceClients: Sendable {
+    public let client: GRPCClient<HTTP2ClientTransport.Posix>
+    public let identity: Bizretail_Identity_V1_IdentityService.Client<HTTP2ClientTransport.Posix>
+    public let teams: Bizretail_Team_V1_TeamService.Client<HTTP2ClientTransport.Posix>
+    public let audit: Bizretail_Audit_V1_AuditService.Client<HTTP2ClientTransport.Posix>
+    let gatewayToken: GatewayToken
+
+    public init(host: String, port: Int, gatewayClientID: String, gatewayClientSecret: String) throws {
+        // Wait for a connection rather than failing at once while a service (re)starts, but never longer than the
+        // deadline: a request then fails with 503 instead of hanging.
+        let serviceConfig = ServiceConfig(
+            methodConfig: [MethodConfig(names: [MethodConfig.Name(service: "")], waitForReady: true, timeout: .seconds(10))]
+        )
+        client = GRPCClient(
+            transport: try .http2NIOPosix(
+                target: .ipv4(address: host, port: port), transportSecurity: .plaintext, serviceConfig: serviceConfig
+            )
+        )
+        identity = .init(wrapping: client)
+        teams = .init(wrapping: client)
+        audit = .init(wrapping: client)
+        gatewayToken = GatewayToken(clientID: gatewayClientID, secret: gatewayClientSecret)
+    }
+
+    /// Metadata for a call on behalf of the request's caller.
+    func metadata(for context: GatewayContext) async throws -> Metadata {
+        var metadata: Metadata = [CallMetadata.traceparent: "\(context.trace.child().traceparent)"]
+        if let bearer = context.bearerToken { metadata.addString("Bearer \(bearer)", forKey: CallMetadata.authorization) }
+        let gateway = try await gatewayToken.current(identity)
+        metadata.addString("Bearer \(gateway)", forKey: CallMetadata.gatewayAuthorization)
+        metadata.addString(context.clientIP, forKey: CallMetadata.clientIP)
+        return metadata
+    }
+
+    /// Runs `call`, turning gRPC failures into problems.
+    func call<T: Sendable>(_ context: GatewayContext, _ call: (Metadata) async throws -> T) async throws -> T {
+        do {
+            return try await call(try await metadata(for: context))
+        } catch let error as RPCError {
+            throw Problem.from(error)
+        }
+    }
+}
+
+/// Keeps the gateway's own access token fresh (renewed a minute before it expires).
+actor GatewayToken {
+    let clientID: String
+    let secret: String
+    var token: String?
+    var expiresAt = ContinuousClock.now
+
+    init(clientID: String, secret: String) {
+        self.clientID = clientID
+        self.secret = secret
+    }
+
+    func current(_ identity: Bizretail_Identity_V1_IdentityService.Client<HTTP2ClientTransport.Posix>) async throws
+        -> String
+    {
+        if let token, ContinuousClock.now < expiresAt { return token }
+        let response = try await identity.issueToken(
+            .with {
+                $0.grantType = "client_credentials"
+                $0.clientID = clientID
+                $0.clientSecret = secret
+            }
+        )
+        token = response.accessToken
+        expiresAt = ContinuousClock.now + .seconds(max(30, response.expiresIn - 60))
+        return response.accessToken
+    }
+}
+
+/// The gRPC client's connections as a `Service`.
+public struct GRPCClientService: Service {
+    public var client: GRPCClient<HTTP2ClientTransport.Posix>
+
+    public init(client: GRPCClient<HTTP2ClientTransport.Posix>) { self.client = client }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await client.runConnections()
+        } onGracefulShutdown: {
+            client.beginGracefulShutdown()
+        }
+    }
+}

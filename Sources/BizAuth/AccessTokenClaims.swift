@@ -1,0 +1,84 @@
+import Foundation
+import JWTKit
+
+/// The claims of a Biz Retail access token (a JWT signed with ES256).
+public struct AccessTokenClaims: JWTPayload, Equatable {
+    public var issuer: IssuerClaim
+    public var subject: SubjectClaim
+    public var audience: AudienceClaim
+    public var expiration: ExpirationClaim
+    public var issuedAt: IssuedAtClaim
+    public var id: IDClaim
+    public var tenantID: String
+    public var roles: [String]
+    public var scope: String
+    public var ownerType: String
+
+    enum CodingKeys: String, CodingKey {
+        case issuer = "iss"
+        case subject = "sub"
+        case audience = "aud"
+        case expiration = "exp"
+        case issuedAt = "iat"
+        case id = "jti"
+        case tenantID = "tenant_id"
+        case roles
+        case scope
+        case ownerType = "owner_type"
+    }
+
+    public init(
+        issuer: String, subject: String, audience: String, issuedAt: Date, lifetime: TimeInterval, id: String,
+        tenantID: String, roles: [String], scope: String, ownerType: String
+    ) {
+        self.issuer = .init(value: issuer)
+        self.subject = .init(value: subject)
+        self.audience = .init(value: audience)
+        self.issuedAt = .init(value: issuedAt)
+        self.expiration = .init(value: issuedAt.addingTimeInterval(lifetime))
+        self.id = .init(value: id)
+        self.tenantID = tenantID
+        self.roles = roles
+        self.scope = scope
+        self.ownerType = ownerType
+    }
+
+    public func verify(using algorithm: some JWTAlgorithm) async throws {
+        try expiration.verifyNotExpired()
+    }
+}
+
+/// Who is calling, as proven by a verified access token.
+public struct Principal: Sendable, Hashable {
+    public var subject: String
+    public var tenantID: String
+    public var roles: [String]
+    public var scopes: Set<String>
+    /// `user` or `service`.
+    public var ownerType: String
+    public var tokenID: String
+
+    public init(
+        subject: String, tenantID: String, roles: [String], scopes: Set<String>, ownerType: String, tokenID: String
+    ) {
+        self.subject = subject
+        self.tenantID = tenantID
+        self.roles = roles
+        self.scopes = scopes
+        self.ownerType = ownerType
+        self.tokenID = tokenID
+    }
+
+    public init(_ claims: AccessTokenClaims) {
+        self.init(
+            subject: claims.subject.value, tenantID: claims.tenantID, roles: claims.roles,
+            scopes: Set(claims.scope.split(separator: " ").map(String.init)), ownerType: claims.ownerType,
+            tokenID: claims.id.value
+        )
+    }
+
+    /// The role recorded as `owner_role` in events: the first of the token's roles.
+    public var primaryRole: String { roles.first ?? "none" }
+
+    public func has(role: String) -> Bool { roles.contains(role) }
+}

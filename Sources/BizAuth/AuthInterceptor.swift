@@ -1,0 +1,81 @@
+import GRPCCore
+import Logging
+
+/// Verifies every call's bearer token and binds ``Caller/current`` for the handler.
+///
+/// The client IP is the gRPC peer's address, unless the call also carries a valid gateway token, in which case the
+/// gateway's `x-biz-client-ip` is used: a forged header from anyone else changes nothing. Methods listed in
+/// `publicMethods` (token issuance, public keys) run without credentials.
+public struct AuthInterceptor: ServerInterceptor {
+    public var verifier: TokenVerifier
+    public var publicMethods: Set<String>
+    /// Services (fully qualified names) whose every call needs one of these roles.
+    public var requiredRoles: [String: Set<String>]
+    public var logger: Logger
+
+    public init(
+        verifier: TokenVerifier, publicMethods: Set<String> = [], requiredRoles: [String: Set<String>] = [:],
+        logger: Logger
+    ) {
+        self.verifier = verifier
+        self.publicMethods = publicMethods
+        self.requiredRoles = requiredRoles
+        self.logger = logger
+    }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let trace = request.metadata[stringValues: CallMetadata.traceparent].first(where: { _ in true })
+            .flatMap(TraceContext.init(traceparent:)) ?? .random()
+        let peerIP = Self.ipAddress(ofPeer: context.remotePeer)
+        if publicMethods.contains(context.descriptor.fullyQualifiedMethod) {
+            return try await next(request, context)
+        }
+        guard let token = Self.bearer(request.metadata, CallMetadata.authorization) else {
+            throw AuthError.unauthenticated("a bearer token is required")
+        }
+        let principal = try await verifier.verify(token)
+        if let roles = requiredRoles[context.descriptor.service.fullyQualifiedService],
+            !principal.roles.contains(where: roles.contains)
+        {
+            throw AuthError.forbidden("this needs one of the roles: \(roles.sorted().joined(separator: ", "))")
+        }
+        var clientIP = peerIP
+        if let attested = request.metadata[stringValues: CallMetadata.clientIP].first(where: { _ in true }),
+            let gatewayToken = Self.bearer(request.metadata, CallMetadata.gatewayAuthorization),
+            let gateway = try? await verifier.verify(gatewayToken), gateway.has(role: CallMetadata.gatewayRole)
+        {
+            clientIP = attested
+        }
+        let caller = Caller(principal: principal, clientIP: clientIP, traceID: trace.traceID)
+        return try await Caller.$current.withValue(caller) {
+            try await next(request, context)
+        }
+    }
+
+    static func bearer(_ metadata: Metadata, _ key: String) -> String? {
+        guard let value = metadata[stringValues: key].first(where: { _ in true }) else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else { return nil }
+        return String(parts[1])
+    }
+
+    /// `ipv4:127.0.0.1:5000` → `127.0.0.1`; `ipv6:[::1]:5000` → `::1`.
+    public static func ipAddress(ofPeer peer: String) -> String {
+        if peer.hasPrefix("ipv4:") {
+            let rest = peer.dropFirst(5)
+            return String(rest[..<(rest.lastIndex(of: ":") ?? rest.endIndex)])
+        }
+        if peer.hasPrefix("ipv6:") {
+            let rest = peer.dropFirst(5)
+            if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+                return String(rest[rest.index(after: rest.startIndex)..<close])
+            }
+            return String(rest)
+        }
+        return peer
+    }
+}

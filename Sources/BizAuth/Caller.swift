@@ -1,0 +1,75 @@
+import Foundation
+
+/// The verified identity of a call, as services see it: who (from the token), from where (the attested client IP)
+/// and in which request (the W3C trace id). Set by ``AuthInterceptor`` for the duration of a call.
+public struct Caller: Sendable, Hashable {
+    public var principal: Principal
+    public var clientIP: String
+    public var traceID: String
+
+    public init(principal: Principal, clientIP: String, traceID: String) {
+        self.principal = principal
+        self.clientIP = clientIP
+        self.traceID = traceID
+    }
+
+    @TaskLocal public static var current: Caller?
+
+    /// The caller of the current call; services only run behind ``AuthInterceptor``, so its absence is a bug.
+    public static func require() throws(AuthError) -> Caller {
+        guard let current else { throw .unauthenticated("the call carries no verified credentials") }
+        return current
+    }
+}
+
+/// gRPC metadata keys the gateway and services use.
+public enum CallMetadata {
+    /// `Bearer <access token>` of the end user (or of the calling service).
+    public static let authorization = "authorization"
+    /// `Bearer <access token>` of the gateway, attesting `clientIP`.
+    public static let gatewayAuthorization = "x-biz-gateway-authorization"
+    /// The client's IP address as the gateway saw it; trusted only with a valid gateway token.
+    public static let clientIP = "x-biz-client-ip"
+    /// The W3C trace context of the request.
+    public static let traceparent = "traceparent"
+    /// The role the gateway's own token carries.
+    public static let gatewayRole = "gateway"
+}
+
+/// W3C trace context (`traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`).
+public struct TraceContext: Sendable, Hashable {
+    public var traceID: String
+    public var spanID: String
+    public var flags: String
+
+    public init(traceID: String, spanID: String, flags: String = "01") {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.flags = flags
+    }
+
+    /// A new trace with a random id.
+    public static func random() -> TraceContext {
+        TraceContext(traceID: randomHex(bytes: 16), spanID: randomHex(bytes: 8))
+    }
+
+    /// Parses a `traceparent` header; `nil` when malformed (then a new trace starts).
+    public init?(traceparent: String) {
+        let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "00", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
+            parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }), parts[1] != String(repeating: "0", count: 32),
+            parts[2] != String(repeating: "0", count: 16)
+        else { return nil }
+        self.init(traceID: parts[1].lowercased(), spanID: parts[2].lowercased(), flags: String(parts[3]))
+    }
+
+    /// A child span in the same trace.
+    public func child() -> TraceContext { TraceContext(traceID: traceID, spanID: Self.randomHex(bytes: 8), flags: flags) }
+
+    public var traceparent: String { "00-\(traceID)-\(spanID)-\(flags)" }
+
+    static func randomHex(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+}

@@ -1,0 +1,51 @@
+import BizEvents
+
+/// Builds the envelopes a service emits, with `owner_*` taken only from the verified caller.
+public struct EventFactory: Sendable {
+    /// `team_service`, `identity_service`, …
+    public var producerService: String
+    /// This process's instance id.
+    public var producerServiceID: String
+    public var environment: String
+
+    public init(producerService: String, producerServiceID: String, environment: String) {
+        self.producerService = producerService
+        self.producerServiceID = producerServiceID
+        self.environment = environment
+    }
+
+    /// An event caused by `caller` (a user through the API, or a service with its own token).
+    public func event(
+        _ eventType: String, payload: [String: JSONValue], ownershipID: String, caller: Caller
+    ) -> EventEnvelope {
+        envelope(
+            eventType, payload: payload, traceID: caller.traceID,
+            metadata: EventMetadata(
+                ownerID: caller.principal.subject, ownerIP: caller.clientIP, ownerRole: caller.principal.primaryRole,
+                ownerType: caller.principal.ownerType == "service" ? .service : .user, ownershipID: ownershipID,
+                environment: environment
+            )
+        )
+    }
+
+    /// An event the service causes on its own (start-up bootstrap, a scheduled job): `owner_type = service`.
+    public func systemEvent(_ eventType: String, payload: [String: JSONValue], ownershipID: String) -> EventEnvelope {
+        envelope(
+            eventType, payload: payload, traceID: TraceContext.random().traceID,
+            metadata: EventMetadata(
+                ownerID: producerServiceID, ownerIP: "127.0.0.1", ownerRole: "system", ownerType: .service,
+                ownershipID: ownershipID, environment: environment
+            )
+        )
+    }
+
+    private func envelope(
+        _ eventType: String, payload: [String: JSONValue], traceID: String, metadata: EventMetadata
+    ) -> EventEnvelope {
+        guard let type = EventType(eventType) else { preconditionFailure("malformed event type \(eventType)") }
+        return EventEnvelope(
+            producerService: producerService, producerServiceID: producerServiceID, traceID: traceID,
+            eventType: type, payload: payload, metadata: metadata
+        )
+    }
+}

@@ -1,0 +1,108 @@
+import BizEvents
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// First-start set-up: a platform administrator and a first-party OAuth2 client, and the gateway's own client.
+///
+/// The administrator's and client's credentials come from `BIZ_BOOTSTRAP_*` when set; otherwise they are generated
+/// and written to `<data-dir>/bootstrap-credentials.json` (mode 0600). Secrets are never logged.
+public struct IdentityBootstrap: Sendable {
+    public struct Credentials: Sendable, Hashable {
+        public var adminEmail: String?
+        public var adminPassword: String?
+        public var clientID: String?
+        public var clientSecret: String?
+
+        public init(adminEmail: String? = nil, adminPassword: String? = nil, clientID: String? = nil, clientSecret: String? = nil) {
+            self.adminEmail = adminEmail
+            self.adminPassword = adminPassword
+            self.clientID = clientID
+            self.clientSecret = clientSecret
+        }
+
+        public static func fromEnvironment(_ environment: [String: String]) -> Credentials {
+            func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+            return Credentials(
+                adminEmail: value("BIZ_BOOTSTRAP_ADMIN_EMAIL"), adminPassword: value("BIZ_BOOTSTRAP_ADMIN_PASSWORD"),
+                clientID: value("BIZ_BOOTSTRAP_CLIENT_ID"), clientSecret: value("BIZ_BOOTSTRAP_CLIENT_SECRET")
+            )
+        }
+    }
+
+    public static let gatewayClientID = "biz-retail-gateway"
+
+    public var directory: IdentityDirectory
+    public var dataDirectory: URL
+    public var logger: Logger
+
+    public init(directory: IdentityDirectory, dataDirectory: URL, logger: Logger) {
+        self.directory = directory
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+    }
+
+    /// Creates the administrator and client when the directory has no user yet.
+    public func run(_ given: Credentials) async throws {
+        guard try await directory.userCount() == 0 else { return }
+        let email = given.adminEmail ?? "admin@biz-retail.local"
+        let password = given.adminPassword ?? Secrets.random(bytes: 18)
+        let clientID = given.clientID ?? "biz-retail-cli"
+        let clientSecret = given.clientSecret ?? Secrets.random()
+        let admin = try await directory.createUser(
+            tenantID: "platform", email: email, name: "Platform administrator", password: password,
+            roles: ["admin"], caller: nil
+        )
+        _ = try await directory.createClient(
+            clientID: clientID, secret: clientSecret, name: "Biz Retail first-party client", tenantID: "platform",
+            roles: ["admin"], grantTypes: ["password", "refresh_token", "client_credentials"], firstParty: true
+        )
+        let generated = given.adminPassword == nil || given.clientSecret == nil
+        if generated {
+            let file = dataDirectory.appendingPathComponent("bootstrap-credentials.json")
+            let document: JSONValue = [
+                "admin_email": .string(email), "admin_password": .string(password), "admin_id": .string(admin.publicID),
+                "client_id": .string(clientID), "client_secret": .string(clientSecret),
+            ]
+            try Self.writePrivate(Data(document.canonicalBytes()), to: file)
+            logger.notice("bootstrap credentials generated", metadata: ["file": "\(file.path)"])
+        } else {
+            logger.notice("bootstrap administrator and client created from BIZ_BOOTSTRAP_*")
+        }
+    }
+
+    /// The gateway's own client (role `gateway`, client_credentials), with a secret kept in the data directory.
+    public func gatewaySecret() async throws -> String {
+        let file = dataDirectory.appendingPathComponent("gateway-credentials.json")
+        if let data = try? Data(contentsOf: file), let secret = (try? JSONParser.parse(Array(data)))?["client_secret"]?.stringValue,
+            try await directory.client(id: Self.gatewayClientID) != nil
+        {
+            return secret
+        }
+        let secret = Secrets.random()
+        if try await directory.client(id: Self.gatewayClientID) == nil {
+            _ = try await directory.createClient(
+                clientID: Self.gatewayClientID, secret: secret, name: "Biz Retail API gateway", tenantID: "platform",
+                roles: ["gateway"], grantTypes: ["client_credentials"], firstParty: true
+            )
+        } else {
+            throw IdentityError.misconfigured("the gateway client exists but gateway-credentials.json is missing")
+        }
+        try Self.writePrivate(Data(JSONValue.object(["client_secret": .string(secret)]).canonicalBytes()), to: file)
+        return secret
+    }
+
+    /// Writes a file only its owner can read (0600), replacing it atomically.
+    static func writePrivate(_ data: Data, to file: URL) throws {
+        let temporary = file.appendingPathExtension("tmp")
+        _ = FileManager.default.createFile(atPath: temporary.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try data.write(to: temporary)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: temporary.path)
+        guard rename(temporary.path, file.path) == 0 else {
+            throw IdentityError.misconfigured("cannot write \(file.lastPathComponent) in the data directory")
+        }
+    }
+}

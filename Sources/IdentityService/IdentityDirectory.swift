@@ -1,0 +1,218 @@
+import BizAuth
+import BizEvents
+import BizOutbox
+import BizStorage
+import Foundation
+import HummingbirdBcrypt
+import SQLKit
+
+/// A user as stored (never with the password hash outside this module).
+public struct UserRecord: Sendable, Hashable {
+    public var publicID: String
+    public var tenantID: String
+    public var email: String
+    public var name: String
+    public var roles: [String]
+    public var enabled: Bool
+    public var createdAt: String
+
+    /// The `user.*` event payload: the full state, without any secret or hash.
+    var payload: [String: JSONValue] {
+        [
+            "public_id": .string(publicID), "tenant_id": .string(tenantID), "email": .string(email),
+            "name": .string(name), "roles": .array(roles.map(JSONValue.string)), "enabled": .bool(enabled),
+            "created_at": .string(createdAt),
+        ]
+    }
+}
+
+/// An OAuth2 client as stored.
+public struct ClientRecord: Sendable, Hashable {
+    public var publicID: String
+    public var clientID: String
+    public var secretHash: String
+    public var name: String
+    public var tenantID: String
+    public var roles: [String]
+    public var grantTypes: [String]
+    public var firstParty: Bool
+    public var enabled: Bool
+    public var createdAt: String
+
+    var payload: [String: JSONValue] {
+        [
+            "public_id": .string(publicID), "client_id": .string(clientID), "name": .string(name),
+            "tenant_id": .string(tenantID), "roles": .array(roles.map(JSONValue.string)),
+            "grant_types": .array(grantTypes.map(JSONValue.string)), "first_party": .bool(firstParty),
+            "enabled": .bool(enabled), "created_at": .string(createdAt),
+        ]
+    }
+}
+
+/// Users and clients in the identity database; every change writes its event to the outbox in the same transaction.
+public struct IdentityDirectory: Sendable {
+    public var outbox: Outbox
+    public var events: EventFactory
+    public var bcryptCost: UInt8
+
+    public init(outbox: Outbox, events: EventFactory, bcryptCost: UInt8 = 12) {
+        self.outbox = outbox
+        self.events = events
+        self.bcryptCost = bcryptCost
+    }
+
+    var store: any SQLStore { outbox.store }
+
+    public func userCount() async throws -> Int {
+        try await store.read { database in
+            try await database.raw("SELECT COUNT(*) AS n FROM users").first()!.decode(column: "n", as: Int.self)
+        }
+    }
+
+    /// Creates a user; `caller` is nil for the start-up bootstrap (a service event).
+    public func createUser(
+        tenantID: String, email: String, name: String, password: String, roles: [String], caller: Caller?
+    ) async throws -> UserRecord {
+        let email = email.trimmingCharacters(in: .whitespaces).lowercased()
+        guard Self.isEmail(email) else { throw IdentityError.invalidArgument(field: "email", problem: "is not an email address") }
+        guard password.utf8.count >= 8, password.utf8.count <= 72 else {
+            throw IdentityError.invalidArgument(field: "password", problem: "must be 8 to 72 bytes long")
+        }
+        guard !roles.isEmpty, roles.allSatisfy(Roles.assignable.contains) else {
+            throw IdentityError.invalidArgument(
+                field: "roles", problem: "must be one or more of \(Roles.assignable.sorted().joined(separator: ", "))"
+            )
+        }
+        let hash = Bcrypt.hash(password, cost: bcryptCost)
+        let now = EventTimestamp.now().rfc3339
+        let user = UserRecord(
+            publicID: EventID.generate(), tenantID: tenantID, email: email, name: name, roles: roles, enabled: true,
+            createdAt: now
+        )
+        let event =
+            caller.map { events.event("user.created", payload: user.payload, ownershipID: user.publicID, caller: $0) }
+            ?? events.systemEvent("user.created", payload: user.payload, ownershipID: user.publicID)
+        do {
+            try await outbox.perform { database in
+                try await database.raw(
+                    """
+                    INSERT INTO users (public_id, tenant_id, email, name, password_hash, roles, enabled, created_at,
+                    updated_at) VALUES (\(bind: user.publicID), \(bind: tenantID), \(bind: email), \(bind: name),
+                    \(bind: hash), \(bind: roles.joined(separator: " ")), TRUE, \(bind: now), \(bind: now))
+                    """
+                ).run()
+                return ((), [event])
+            }
+        } catch let error as StorageError where error.code == .constraint {
+            throw IdentityError.conflict("a user with this email already exists in the tenant")
+        }
+        return user
+    }
+
+    public func createClient(
+        clientID: String, secret: String, name: String, tenantID: String, roles: [String], grantTypes: [String],
+        firstParty: Bool
+    ) async throws -> ClientRecord {
+        let client = ClientRecord(
+            publicID: EventID.generate(), clientID: clientID, secretHash: Secrets.hash(secret), name: name,
+            tenantID: tenantID, roles: roles, grantTypes: grantTypes, firstParty: firstParty, enabled: true,
+            createdAt: EventTimestamp.now().rfc3339
+        )
+        let event = events.systemEvent("client.created", payload: client.payload, ownershipID: client.publicID)
+        do {
+            try await outbox.perform { database in
+                try await database.raw(
+                    """
+                    INSERT INTO oauth_clients (public_id, client_id, secret_hash, name, tenant_id, roles, grant_types,
+                    first_party, enabled, created_at) VALUES (\(bind: client.publicID), \(bind: clientID),
+                    \(bind: client.secretHash), \(bind: name), \(bind: tenantID), \(bind: roles.joined(separator: " ")),
+                    \(bind: grantTypes.joined(separator: " ")), \(bind: firstParty), TRUE, \(bind: client.createdAt))
+                    """
+                ).run()
+                return ((), [event])
+            }
+        } catch let error as StorageError where error.code == .constraint {
+            throw IdentityError.conflict("a client with this client_id already exists")
+        }
+        return client
+    }
+
+    public func client(id clientID: String) async throws -> ClientRecord? {
+        try await store.read { database in
+            try await database.raw(
+                """
+                SELECT public_id, client_id, secret_hash, name, tenant_id, roles, grant_types, first_party, enabled,
+                created_at FROM oauth_clients WHERE client_id = \(bind: clientID)
+                """
+            ).first().map { row in
+                ClientRecord(
+                    publicID: try row.decode(column: "public_id", as: String.self),
+                    clientID: try row.decode(column: "client_id", as: String.self),
+                    secretHash: try row.decode(column: "secret_hash", as: String.self),
+                    name: try row.decode(column: "name", as: String.self),
+                    tenantID: try row.decode(column: "tenant_id", as: String.self),
+                    roles: Self.words(try row.decode(column: "roles", as: String.self)),
+                    grantTypes: Self.words(try row.decode(column: "grant_types", as: String.self)),
+                    firstParty: try row.decode(column: "first_party", as: Bool.self),
+                    enabled: try row.decode(column: "enabled", as: Bool.self),
+                    createdAt: try row.decode(column: "created_at", as: String.self)
+                )
+            }
+        }
+    }
+
+    /// Users with this email, with their password hashes (for the password grant only).
+    func users(email: String) async throws -> [(UserRecord, String)] {
+        try await store.read { database in
+            try await database.raw(
+                """
+                SELECT public_id, tenant_id, email, name, password_hash, roles, enabled, created_at FROM users
+                WHERE email = \(bind: email.lowercased())
+                """
+            ).all().map { row in (try Self.user(row), try row.decode(column: "password_hash", as: String.self)) }
+        }
+    }
+
+    public func user(publicID: String) async throws -> UserRecord? {
+        try await store.read { database in
+            try await database.raw(
+                """
+                SELECT public_id, tenant_id, email, name, roles, enabled, created_at FROM users
+                WHERE public_id = \(bind: publicID)
+                """
+            ).first().map(Self.user)
+        }
+    }
+
+    static func user(_ row: any SQLRow) throws -> UserRecord {
+        UserRecord(
+            publicID: try row.decode(column: "public_id", as: String.self),
+            tenantID: try row.decode(column: "tenant_id", as: String.self),
+            email: try row.decode(column: "email", as: String.self),
+            name: try row.decode(column: "name", as: String.self),
+            roles: words(try row.decode(column: "roles", as: String.self)),
+            enabled: try row.decode(column: "enabled", as: Bool.self),
+            createdAt: try row.decode(column: "created_at", as: String.self)
+        )
+    }
+
+    static func words(_ text: String) -> [String] { text.split(separator: " ").map(String.init) }
+
+    static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
+            && !parts[1].hasSuffix(".") && text.utf8.count <= 254 && !text.contains(" ")
+    }
+}
+
+/// The roles of the platform.
+public enum Roles {
+    /// Full control of a tenant (of every tenant, in the `platform` tenant).
+    public static let admin = "admin"
+    public static let manager = "manager"
+    public static let viewer = "viewer"
+    /// Roles a user may be given.
+    public static let assignable: Set<String> = [admin, manager, viewer]
+    /// The tenant of the platform's own operators.
+    public static let platformTenant = "platform"
+}

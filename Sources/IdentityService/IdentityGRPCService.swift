@@ -1,0 +1,85 @@
+import BizAuth
+import BizProtos
+import GRPCCore
+import SwiftProtobuf
+
+/// The Identity Provider's gRPC API (`bizretail.identity.v1.IdentityService`).
+public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleServiceProtocol {
+    public var issuer: TokenIssuer
+    public var directory: IdentityDirectory
+
+    public init(issuer: TokenIssuer, directory: IdentityDirectory) {
+        self.issuer = issuer
+        self.directory = directory
+    }
+
+    /// Calls that need no bearer token.
+    public static let publicMethods: Set<String> = [
+        Bizretail_Identity_V1_IdentityService.Method.IssueToken.descriptor.fullyQualifiedMethod,
+        Bizretail_Identity_V1_IdentityService.Method.GetSigningKeys.descriptor.fullyQualifiedMethod,
+    ]
+
+    public func issueToken(
+        request: Bizretail_Identity_V1_IssueTokenRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_IssueTokenResponse {
+        let token = try await issuer.issue(
+            TokenRequest(
+                grantType: request.grantType, clientID: request.clientID, clientSecret: request.clientSecret,
+                username: request.username, password: request.password, refreshToken: request.refreshToken,
+                scope: request.scope
+            )
+        )
+        return .with {
+            $0.accessToken = token.accessToken
+            $0.tokenType = "Bearer"
+            $0.expiresIn = Int64(token.expiresIn)
+            $0.refreshToken = token.refreshToken ?? ""
+            $0.scope = token.scope
+        }
+    }
+
+    public func getSigningKeys(
+        request: Bizretail_Identity_V1_GetSigningKeysRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_GetSigningKeysResponse {
+        let jwks = try await issuer.keys.jwks()
+        return .with { $0.jwksJson = jwks }
+    }
+
+    public func getUserInfo(
+        request: Bizretail_Identity_V1_GetUserInfoRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_User {
+        let caller = try Caller.require()
+        guard caller.principal.ownerType == "user", let user = try await directory.user(publicID: caller.principal.subject)
+        else { throw IdentityError.notFound("the token does not belong to a user") }
+        return Bizretail_Identity_V1_User(user)
+    }
+
+    public func createUser(
+        request: Bizretail_Identity_V1_CreateUserRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_User {
+        let caller = try Caller.require()
+        guard caller.principal.has(role: Roles.admin) else { throw AuthError.forbidden("creating users needs the admin role") }
+        let tenant = request.tenantID.isEmpty ? caller.principal.tenantID : request.tenantID
+        guard tenant == caller.principal.tenantID || caller.principal.tenantID == Roles.platformTenant else {
+            throw AuthError.forbidden("an admin may only create users in their own tenant")
+        }
+        let user = try await directory.createUser(
+            tenantID: tenant, email: request.email, name: request.name, password: request.password,
+            roles: request.roles, caller: caller
+        )
+        return Bizretail_Identity_V1_User(user)
+    }
+}
+
+extension Bizretail_Identity_V1_User {
+    init(_ user: UserRecord) {
+        self = .with {
+            $0.publicID = user.publicID
+            $0.tenantID = user.tenantID
+            $0.email = user.email
+            $0.name = user.name
+            $0.roles = user.roles
+            $0.enabled = user.enabled
+        }
+    }
+}

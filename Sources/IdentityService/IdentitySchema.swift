@@ -1,0 +1,62 @@
+import BizOutbox
+import BizStorage
+
+/// The Identity Provider's database: users, OAuth2 clients, signing keys, refresh tokens, and its outbox.
+public enum IdentitySchema {
+    public static let migrations: [Migration] =
+        Outbox.migrations + [
+            Migration(id: "identity.1.create") { flavor in
+                [
+                    """
+                    CREATE TABLE users (
+                        id \(flavor.autoIncrementPrimaryKey),
+                        public_id TEXT NOT NULL UNIQUE,
+                        tenant_id TEXT NOT NULL,
+                        email TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        roles TEXT NOT NULL,
+                        enabled BOOLEAN NOT NULL,
+                        created_at TEXT NOT NULL,
+                        updated_at TEXT NOT NULL,
+                        UNIQUE (tenant_id, email))
+                    """,
+                    "CREATE INDEX users_email ON users (email)",
+                    """
+                    CREATE TABLE oauth_clients (
+                        id \(flavor.autoIncrementPrimaryKey),
+                        public_id TEXT NOT NULL UNIQUE,
+                        client_id TEXT NOT NULL UNIQUE,
+                        secret_hash TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        tenant_id TEXT NOT NULL,
+                        roles TEXT NOT NULL,
+                        grant_types TEXT NOT NULL,
+                        first_party BOOLEAN NOT NULL,
+                        enabled BOOLEAN NOT NULL,
+                        created_at TEXT NOT NULL)
+                    """,
+                    """
+                    CREATE TABLE signing_keys (
+                        kid TEXT PRIMARY KEY,
+                        algorithm TEXT NOT NULL,
+                        sealed_private_key \(flavor.blobType) NOT NULL,
+                        created_at TEXT NOT NULL,
+                        retired_at TEXT)
+                    """,
+                    """
+                    CREATE TABLE refresh_tokens (
+                        token_hash TEXT PRIMARY KEY,
+                        family_id TEXT NOT NULL,
+                        user_public_id TEXT NOT NULL,
+                        client_id TEXT NOT NULL,
+                        scope TEXT NOT NULL,
+                        expires_at TEXT NOT NULL,
+                        used_at TEXT,
+                        revoked_at TEXT)
+                    """,
+                    "CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id)",
+                ]
+            }
+        ]
+}

@@ -1,0 +1,57 @@
+import Crypto
+import Foundation
+
+/// Random secrets and their storage forms.
+public enum Secrets {
+    /// A URL-safe random secret with `bytes` bytes of entropy.
+    public static func random(bytes: Int = 32) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let data = Data((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// SHA-256 of a high-entropy secret (client secrets, refresh tokens): enough, because they cannot be guessed;
+    /// passwords use bcrypt instead.
+    public static func hash(_ secret: String) -> String {
+        "sha256:" + SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Constant-time comparison of a presented secret with its stored hash.
+    public static func matches(_ secret: String, hash stored: String) -> Bool {
+        let computed = Array(hash(secret).utf8)
+        let expected = Array(stored.utf8)
+        guard computed.count == expected.count else { return false }
+        var difference: UInt8 = 0
+        for index in computed.indices { difference |= computed[index] ^ expected[index] }
+        return difference == 0
+    }
+}
+
+/// The key that encrypts signing keys at rest (AES-256-GCM).
+public struct MasterKey: Sendable {
+    public let key: SymmetricKey
+
+    public init(_ key: SymmetricKey) { self.key = key }
+
+    /// From base64 (32 bytes), as given in `BIZ_MASTER_KEY`.
+    public init?(base64: String) {
+        guard let data = Data(base64Encoded: base64), data.count == 32 else { return nil }
+        self.key = SymmetricKey(data: data)
+    }
+
+    public static func generate() -> MasterKey { MasterKey(SymmetricKey(size: .bits256)) }
+
+    public var base64: String { key.withUnsafeBytes { Data($0).base64EncodedString() } }
+
+    public func seal(_ plaintext: Data) throws -> Data {
+        guard let combined = try AES.GCM.seal(plaintext, using: key).combined else {
+            throw CryptoKitError.incorrectParameterSize
+        }
+        return combined
+    }
+
+    public func open(_ sealed: Data) throws -> Data {
+        try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key)
+    }
+}

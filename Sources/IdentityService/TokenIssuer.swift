@@ -1,0 +1,195 @@
+import BizAuth
+import BizEvents
+import BizStorage
+import Foundation
+import HummingbirdBcrypt
+import SQLKit
+
+/// An RFC 6749 token request, as the gateway receives it.
+public struct TokenRequest: Sendable {
+    public var grantType: String
+    public var clientID: String
+    public var clientSecret: String
+    public var username: String
+    public var password: String
+    public var refreshToken: String
+    public var scope: String
+
+    public init(
+        grantType: String, clientID: String, clientSecret: String, username: String = "", password: String = "",
+        refreshToken: String = "", scope: String = ""
+    ) {
+        self.grantType = grantType
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.username = username
+        self.password = password
+        self.refreshToken = refreshToken
+        self.scope = scope
+    }
+}
+
+public struct IssuedToken: Sendable {
+    public var accessToken: String
+    public var expiresIn: Int
+    public var refreshToken: String?
+    public var scope: String
+}
+
+/// Issues access tokens (ES256 JWTs, 15 minutes) for the `client_credentials`, `password` (first-party clients only)
+/// and `refresh_token` (rotating: each refresh token works once; presenting a used one revokes its whole family)
+/// grants.
+public struct TokenIssuer: Sendable {
+    public var directory: IdentityDirectory
+    public var keys: SigningKeyStore
+    public var issuer: String
+    public var audience: String
+    public var accessTokenLifetime: TimeInterval = 900
+    public var refreshTokenLifetime: TimeInterval = 30 * 86_400
+    /// Compared against when the user does not exist, so timing does not reveal which emails are registered.
+    let decoyHash: String
+
+    public static let knownScopes: Set<String> = ["openid", "profile", "email", "api"]
+
+    public init(directory: IdentityDirectory, keys: SigningKeyStore, issuer: String, audience: String) {
+        self.directory = directory
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.decoyHash = Bcrypt.hash(Secrets.random(), cost: directory.bcryptCost)
+    }
+
+    public func issue(_ request: TokenRequest) async throws -> IssuedToken {
+        guard !request.grantType.isEmpty else { throw OAuthError.invalidRequest("grant_type is required") }
+        guard ["client_credentials", "password", "refresh_token"].contains(request.grantType) else {
+            throw OAuthError.unsupportedGrantType("grant_type must be client_credentials, password or refresh_token")
+        }
+        let client = try await authenticate(request)
+        guard client.grantTypes.contains(request.grantType) else {
+            throw OAuthError.unauthorizedClient("this client may not use the \(request.grantType) grant")
+        }
+        switch request.grantType {
+        case "client_credentials":
+            let scope = try Self.scope(request.scope, default: "api")
+            let token = try await sign(
+                subject: client.publicID, tenantID: client.tenantID, roles: client.roles, scope: scope,
+                ownerType: "service"
+            )
+            return IssuedToken(accessToken: token, expiresIn: Int(accessTokenLifetime), refreshToken: nil, scope: scope)
+        case "password":
+            guard client.firstParty else {
+                throw OAuthError.unauthorizedClient("only first-party clients may use the password grant")
+            }
+            guard !request.username.isEmpty, !request.password.isEmpty else {
+                throw OAuthError.invalidRequest("username and password are required")
+            }
+            let scope = try Self.scope(request.scope, default: "openid api")
+            let candidates = try await directory.users(email: request.username).filter { user, _ in
+                client.tenantID == Roles.platformTenant || user.tenantID == client.tenantID
+            }
+            guard candidates.count <= 1 else {
+                throw OAuthError.invalidRequest("several tenants have a user with this email; use the tenant's client")
+            }
+            let (user, hash) = candidates.first ?? (nil, decoyHash)
+            guard Bcrypt.verify(request.password, hash: hash), let user, user.enabled else {
+                throw OAuthError.invalidGrant("the username or password is wrong")
+            }
+            return try await issueForUser(user, client: client, scope: scope, family: EventID.generate())
+        default:
+            return try await refresh(request, client: client)
+        }
+    }
+
+    private func authenticate(_ request: TokenRequest) async throws -> ClientRecord {
+        guard !request.clientID.isEmpty else { throw OAuthError.invalidClient("client_id is required") }
+        guard let client = try await directory.client(id: request.clientID),
+            Secrets.matches(request.clientSecret, hash: client.secretHash), client.enabled
+        else { throw OAuthError.invalidClient() }
+        return client
+    }
+
+    private func issueForUser(_ user: UserRecord, client: ClientRecord, scope: String, family: String) async throws
+        -> IssuedToken
+    {
+        let token = try await sign(
+            subject: user.publicID, tenantID: user.tenantID, roles: user.roles, scope: scope, ownerType: "user"
+        )
+        let refresh = Secrets.random()
+        let expires = EventTimestamp(
+            millisecondsSinceEpoch: EventTimestamp.now().millisecondsSinceEpoch + Int64(refreshTokenLifetime * 1000)
+        )
+        try await directory.store.transaction { database in
+            try await database.raw(
+                """
+                INSERT INTO refresh_tokens (token_hash, family_id, user_public_id, client_id, scope, expires_at)
+                VALUES (\(bind: Secrets.hash(refresh)), \(bind: family), \(bind: user.publicID),
+                \(bind: client.clientID), \(bind: scope), \(bind: expires.rfc3339))
+                """
+            ).run()
+        }
+        return IssuedToken(accessToken: token, expiresIn: Int(accessTokenLifetime), refreshToken: refresh, scope: scope)
+    }
+
+    private func refresh(_ request: TokenRequest, client: ClientRecord) async throws -> IssuedToken {
+        guard !request.refreshToken.isEmpty else { throw OAuthError.invalidRequest("refresh_token is required") }
+        let hash = Secrets.hash(request.refreshToken)
+        let now = EventTimestamp.now().rfc3339
+        enum Outcome: Sendable { case valid(user: String, scope: String, family: String), reused, invalid }
+        let outcome = try await directory.store.transaction { database -> Outcome in
+            guard
+                let row = try await database.raw(
+                    """
+                    SELECT family_id, user_public_id, client_id, scope, expires_at, used_at, revoked_at
+                    FROM refresh_tokens WHERE token_hash = \(bind: hash)
+                    """
+                ).first()
+            else { return .invalid }
+            let family = try row.decode(column: "family_id", as: String.self)
+            guard try row.decode(column: "client_id", as: String.self) == client.clientID,
+                try row.decode(column: "revoked_at", as: String?.self) == nil,
+                try row.decode(column: "expires_at", as: String.self) > now
+            else { return .invalid }
+            if try row.decode(column: "used_at", as: String?.self) != nil {
+                // A used token presented again: it was stolen, or the client is confused. End the whole family.
+                try await database.raw(
+                    "UPDATE refresh_tokens SET revoked_at = \(bind: now) WHERE family_id = \(bind: family)"
+                ).run()
+                return .reused
+            }
+            try await database.raw("UPDATE refresh_tokens SET used_at = \(bind: now) WHERE token_hash = \(bind: hash)")
+                .run()
+            return .valid(
+                user: try row.decode(column: "user_public_id", as: String.self),
+                scope: try row.decode(column: "scope", as: String.self), family: family
+            )
+        }
+        switch outcome {
+        case .invalid: throw OAuthError.invalidGrant("the refresh token is invalid, expired or revoked")
+        case .reused: throw OAuthError.invalidGrant("the refresh token was already used; its session is revoked")
+        case .valid(let userID, let scope, let family):
+            guard let user = try await directory.user(publicID: userID), user.enabled else {
+                throw OAuthError.invalidGrant("the user no longer exists or is disabled")
+            }
+            return try await issueForUser(user, client: client, scope: scope, family: family)
+        }
+    }
+
+    private func sign(subject: String, tenantID: String, roles: [String], scope: String, ownerType: String)
+        async throws -> String
+    {
+        let claims = AccessTokenClaims(
+            issuer: issuer, subject: subject, audience: audience, issuedAt: Date(), lifetime: accessTokenLifetime,
+            id: EventID.generate(), tenantID: tenantID, roles: roles, scope: scope, ownerType: ownerType
+        )
+        return try await keys.sign(AccessTokenClaimsBox(claims: claims))
+    }
+
+    static func scope(_ requested: String, default fallback: String) throws -> String {
+        let scopes = requested.split(separator: " ").map(String.init)
+        guard !scopes.isEmpty else { return fallback }
+        guard scopes.allSatisfy(knownScopes.contains) else {
+            throw OAuthError.invalidScope("scope may contain \(knownScopes.sorted().joined(separator: ", "))")
+        }
+        return scopes.joined(separator: " ")
+    }
+}

@@ -1,0 +1,334 @@
+import BizAuth
+import BizEvents
+import BizOutbox
+import BizStorage
+import Crypto
+import Foundation
+import SQLKit
+
+/// Teams and accounts of each tenant. Every change writes the row and its event (with the entity's full state) in
+/// one transaction; a delete keeps the row, hides it from reads and emits `*.deleted`.
+public struct TeamDirectory: Sendable {
+    public var outbox: Outbox
+    public var events: EventFactory
+    /// Keys the derivation of an account's `ownership_id` from its CPF, so the id cannot be reversed to the CPF.
+    public var subjectKey: SymmetricKey
+
+    public init(outbox: Outbox, events: EventFactory, subjectKey: SymmetricKey) {
+        self.outbox = outbox
+        self.events = events
+        self.subjectKey = subjectKey
+    }
+
+    var store: any SQLStore { outbox.store }
+
+    // MARK: Teams
+
+    public func createTeam(name: String, description: String, caller: Caller) async throws -> TeamRecord {
+        let name = try Self.requiredText(name, field: "name")
+        let now = EventTimestamp.now().rfc3339
+        let publicID = EventID.generate()
+        let tenant = caller.principal.tenantID
+        return try await outbox.perform { database in
+            let row = try await database.raw(
+                """
+                INSERT INTO teams (public_id, tenant_id, name, description, enabled, version, created_at, updated_at)
+                VALUES (\(bind: publicID), \(bind: tenant), \(bind: name), \(bind: description), TRUE, 1, \(bind: now),
+                \(bind: now)) RETURNING \(unsafeRaw: TeamRecord.columns)
+                """
+            ).first()
+            let team = try TeamRecord(row: row!)
+            return (team, [events.event("team.created", payload: team.payload, ownershipID: team.publicID, caller: caller)])
+        }
+    }
+
+    public func team(_ publicID: String, tenantID: String) async throws -> TeamRecord {
+        let row = try await store.read { database in
+            try await database.raw(
+                """
+                SELECT \(unsafeRaw: TeamRecord.columns) FROM teams
+                WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenantID) AND deleted_at IS NULL
+                """
+            ).first()
+        }
+        guard let row else { throw TeamError.notFound("team") }
+        return try TeamRecord(row: row)
+    }
+
+    public func teams(tenantID: String, after: Int64?, limit: Int) async throws -> [TeamRecord] {
+        try await store.read { database in
+            try await database.raw(
+                """
+                SELECT \(unsafeRaw: TeamRecord.columns) FROM teams
+                WHERE tenant_id = \(bind: tenantID) AND deleted_at IS NULL AND id > \(bind: after ?? 0)
+                ORDER BY id LIMIT \(bind: limit)
+                """
+            ).all().map(TeamRecord.init(row:))
+        }
+    }
+
+    public enum Change: Sendable {
+        case update(name: String?, description: String?)
+        case enable(Bool)
+        case delete
+    }
+
+    /// Applies a change to a team; returns its new state.
+    @discardableResult
+    public func changeTeam(_ publicID: String, _ change: Change, expectedVersion: Int64? = nil, caller: Caller)
+        async throws -> TeamRecord
+    {
+        if case .update(let name?, _) = change { _ = try Self.requiredText(name, field: "name") }
+        let tenant = caller.principal.tenantID
+        let now = EventTimestamp.now().rfc3339
+        return try await outbox.perform { database in
+            guard
+                let row = try await database.raw(
+                    """
+                    SELECT \(unsafeRaw: TeamRecord.columns) FROM teams
+                    WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenant) AND deleted_at IS NULL
+                    """
+                ).first()
+            else { throw TeamError.notFound("team") }
+            var team = try TeamRecord(row: row)
+            if let expectedVersion, expectedVersion != team.version {
+                throw TeamError.versionMismatch(current: team.version)
+            }
+            let verb: String
+            switch change {
+            case .update(let name, let description):
+                team.name = name.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? team.name
+                team.description = description ?? team.description
+                verb = "updated"
+            case .enable(let enabled):
+                team.enabled = enabled
+                verb = enabled ? "enabled" : "disabled"
+            case .delete:
+                verb = "deleted"
+            }
+            team.version += 1
+            team.updatedAt = now
+            try await database.raw(
+                """
+                UPDATE teams SET name = \(bind: team.name), description = \(bind: team.description),
+                enabled = \(bind: team.enabled), version = \(bind: team.version), updated_at = \(bind: now),
+                deleted_at = \(bind: verb == "deleted" ? now : nil) WHERE id = \(bind: team.id)
+                """
+            ).run()
+            let event = events.event("team.\(verb)", payload: team.payload, ownershipID: team.publicID, caller: caller)
+            return (team, [event])
+        }
+    }
+
+    // MARK: Accounts
+
+    public struct AccountInput: Sendable {
+        public var name: String?
+        public var documentRegistry: String?
+        public var email: String?
+        public var teamIDs: [String]?
+
+        public init(name: String? = nil, documentRegistry: String? = nil, email: String? = nil, teamIDs: [String]? = nil) {
+            self.name = name
+            self.documentRegistry = documentRegistry
+            self.email = email
+            self.teamIDs = teamIDs
+        }
+    }
+
+    public func createAccount(_ input: AccountInput, caller: Caller) async throws -> AccountRecord {
+        let name = try Self.requiredText(input.name ?? "", field: "name")
+        let document = try Self.cpf(input.documentRegistry ?? "")
+        let email = try Self.email(input.email ?? "")
+        let teamIDs = input.teamIDs ?? []
+        let tenant = caller.principal.tenantID
+        let now = EventTimestamp.now().rfc3339
+        let publicID = EventID.generate()
+        let ownershipID = ownershipID(forCPF: document)
+        do {
+            return try await outbox.perform { database in
+                try await Self.requireTeams(teamIDs, tenant: tenant, on: database)
+                let row = try await database.raw(
+                    """
+                    INSERT INTO accounts (public_id, tenant_id, name, document_registry, email, enabled, version,
+                    ownership_id, created_at, updated_at) VALUES (\(bind: publicID), \(bind: tenant), \(bind: name),
+                    \(bind: document), \(bind: email), TRUE, 1, \(bind: ownershipID), \(bind: now), \(bind: now))
+                    RETURNING \(unsafeRaw: AccountRecord.columns)
+                    """
+                ).first()
+                let account = try AccountRecord(row: row!, teamIDs: teamIDs)
+                try await Self.setTeams(teamIDs, of: account.id, on: database)
+                let event = events.event(
+                    "account.created", payload: account.payload, ownershipID: account.ownershipID, caller: caller
+                )
+                return (account, [event])
+            }
+        } catch let error as StorageError where error.code == .constraint {
+            throw TeamError.conflict(field: "email", problem: "is already used by another account of the tenant")
+        }
+    }
+
+    public func account(_ publicID: String, tenantID: String) async throws -> AccountRecord {
+        let account = try await store.read { database in
+            try await Self.loadAccount(publicID, tenant: tenantID, on: database)
+        }
+        guard let account else { throw TeamError.notFound("account") }
+        return account
+    }
+
+    public func accounts(tenantID: String, teamID: String?, after: Int64?, limit: Int) async throws -> [AccountRecord] {
+        try await store.read { database in
+            let membership: SQLQueryString =
+                teamID.map {
+                    "AND id IN (SELECT account_id FROM account_teams WHERE team_public_id = \(bind: $0))"
+                } ?? ""
+            let rows = try await database.raw(
+                """
+                SELECT \(unsafeRaw: AccountRecord.columns) FROM accounts
+                WHERE tenant_id = \(bind: tenantID) AND deleted_at IS NULL AND id > \(bind: after ?? 0)
+                """ + " " + membership + " ORDER BY id LIMIT \(bind: limit)"
+            ).all()
+            var accounts: [AccountRecord] = []
+            for row in rows {
+                let id = try row.decode(column: "id", as: Int64.self)
+                accounts.append(try AccountRecord(row: row, teamIDs: try await Self.teams(of: id, on: database)))
+            }
+            return accounts
+        }
+    }
+
+    @discardableResult
+    public func changeAccount(
+        _ publicID: String, update: AccountInput? = nil, enabled: Bool? = nil, delete: Bool = false,
+        expectedVersion: Int64? = nil, caller: Caller
+    ) async throws -> AccountRecord {
+        let name = try update?.name.map { try Self.requiredText($0, field: "name") }
+        let document = try update?.documentRegistry.map(Self.cpf)
+        let email = try update?.email.map(Self.email)
+        let tenant = caller.principal.tenantID
+        let now = EventTimestamp.now().rfc3339
+        do {
+            return try await outbox.perform { database in
+                guard var account = try await Self.loadAccount(publicID, tenant: tenant, on: database) else {
+                    throw TeamError.notFound("account")
+                }
+                if let expectedVersion, expectedVersion != account.version {
+                    throw TeamError.versionMismatch(current: account.version)
+                }
+                let verb: String
+                if delete {
+                    verb = "deleted"
+                } else if let enabled {
+                    account.enabled = enabled
+                    verb = enabled ? "enabled" : "disabled"
+                } else {
+                    account.name = name ?? account.name
+                    if let document {
+                        account.documentRegistry = document
+                        account.ownershipID = ownershipID(forCPF: document)
+                    }
+                    account.email = email ?? account.email
+                    if let teamIDs = update?.teamIDs {
+                        try await Self.requireTeams(teamIDs, tenant: tenant, on: database)
+                        try await Self.setTeams(teamIDs, of: account.id, on: database)
+                        account.teamIDs = teamIDs
+                    }
+                    verb = "updated"
+                }
+                account.version += 1
+                account.updatedAt = now
+                try await database.raw(
+                    """
+                    UPDATE accounts SET name = \(bind: account.name), document_registry = \(bind: account.documentRegistry),
+                    email = \(bind: account.email), enabled = \(bind: account.enabled), version = \(bind: account.version),
+                    ownership_id = \(bind: account.ownershipID), updated_at = \(bind: now),
+                    deleted_at = \(bind: delete ? now : nil) WHERE id = \(bind: account.id)
+                    """
+                ).run()
+                let event = events.event(
+                    "account.\(verb)", payload: account.payload, ownershipID: account.ownershipID, caller: caller
+                )
+                return (account, [event])
+            }
+        } catch let error as StorageError where error.code == .constraint {
+            throw TeamError.conflict(field: "email", problem: "is already used by another account of the tenant")
+        }
+    }
+
+    /// The data subject's id: the same person (CPF) always gets the same id, and the id reveals nothing of the CPF.
+    func ownershipID(forCPF cpf: String) -> String {
+        let digest = Array(HMAC<SHA256>.authenticationCode(for: Data("person:cpf:\(cpf)".utf8), using: subjectKey))
+        var bytes = Array(digest.prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80  // UUIDv8: custom, name-based
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        return parts.joined(separator: "-")
+    }
+
+    static func loadAccount(_ publicID: String, tenant: String, on database: any SQLDatabase) async throws -> AccountRecord? {
+        guard
+            let row = try await database.raw(
+                """
+                SELECT \(unsafeRaw: AccountRecord.columns) FROM accounts
+                WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenant) AND deleted_at IS NULL
+                """
+            ).first()
+        else { return nil }
+        let id = try row.decode(column: "id", as: Int64.self)
+        return try AccountRecord(row: row, teamIDs: try await teams(of: id, on: database))
+    }
+
+    static func teams(of accountID: Int64, on database: any SQLDatabase) async throws -> [String] {
+        try await database.raw(
+            "SELECT team_public_id FROM account_teams WHERE account_id = \(bind: accountID) ORDER BY team_public_id"
+        ).all().map { try $0.decode(column: "team_public_id", as: String.self) }
+    }
+
+    static func setTeams(_ teamIDs: [String], of accountID: Int64, on database: any SQLDatabase) async throws {
+        try await database.raw("DELETE FROM account_teams WHERE account_id = \(bind: accountID)").run()
+        for teamID in Set(teamIDs) {
+            try await database.raw(
+                "INSERT INTO account_teams (account_id, team_public_id) VALUES (\(bind: accountID), \(bind: teamID))"
+            ).run()
+        }
+    }
+
+    static func requireTeams(_ teamIDs: [String], tenant: String, on database: any SQLDatabase) async throws {
+        let unique = Array(Set(teamIDs))
+        guard !unique.isEmpty else { return }
+        let found = try await database.raw(
+            """
+            SELECT COUNT(*) AS n FROM teams WHERE tenant_id = \(bind: tenant) AND deleted_at IS NULL
+            AND public_id IN (\(binds: unique))
+            """
+        ).first()!.decode(column: "n", as: Int.self)
+        guard found == unique.count else {
+            throw TeamError.unprocessable(field: "team_ids", problem: "names a team that does not exist")
+        }
+    }
+
+    static func requiredText(_ text: String, field: String) throws -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw TeamError.invalidArgument(field: field, problem: "is required") }
+        guard trimmed.count <= 200 else { throw TeamError.invalidArgument(field: field, problem: "is over 200 characters") }
+        return trimmed
+    }
+
+    static func cpf(_ text: String) throws -> String {
+        guard !text.isEmpty else { throw TeamError.invalidArgument(field: "document_registry", problem: "is required") }
+        guard let cpf = CPF.normalize(text) else {
+            throw TeamError.unprocessable(field: "document_registry", problem: "is not a valid CPF")
+        }
+        return cpf
+    }
+
+    static func email(_ text: String) throws -> String {
+        let email = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard !email.isEmpty else { throw TeamError.invalidArgument(field: "email", problem: "is required") }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(" "), email.utf8.count <= 254
+        else { throw TeamError.invalidArgument(field: "email", problem: "is not an email address") }
+        return email
+    }
+}

@@ -1,0 +1,48 @@
+import GRPCCore
+
+/// Team service failures, each mapped to one gRPC status (and, through the gateway, one HTTP status).
+public enum TeamError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A missing or malformed field (400).
+    case invalidArgument(field: String, problem: String)
+    /// A well-formed value the domain refuses, such as a CPF with wrong check digits (422).
+    case unprocessable(field: String, problem: String)
+    case notFound(String)
+    /// A uniqueness conflict, such as a duplicate email (409).
+    case conflict(field: String, problem: String)
+    /// `If-Match` named another version (412).
+    case versionMismatch(current: Int64)
+
+    public var description: String {
+        switch self {
+        case .invalidArgument(let field, let problem), .unprocessable(let field, let problem),
+            .conflict(let field, let problem):
+            "\(field) \(problem)"
+        case .notFound(let what): "\(what) not found"
+        case .versionMismatch(let current): "the resource is at version \(current)"
+        }
+    }
+}
+
+extension TeamError: RPCErrorConvertible {
+    public var rpcErrorCode: RPCError.Code {
+        switch self {
+        case .invalidArgument, .unprocessable: .invalidArgument
+        case .notFound: .notFound
+        case .conflict: .alreadyExists
+        case .versionMismatch: .failedPrecondition
+        }
+    }
+
+    public var rpcErrorMessage: String { description }
+
+    /// `field` names the offending field; `reason` tells the gateway which HTTP status fits.
+    public var rpcErrorMetadata: Metadata {
+        switch self {
+        case .invalidArgument(let field, _): ["field": "\(field)", "reason": "invalid"]
+        case .unprocessable(let field, _): ["field": "\(field)", "reason": "unprocessable"]
+        case .conflict(let field, _): ["field": "\(field)", "reason": "conflict"]
+        case .versionMismatch: ["reason": "version_mismatch"]
+        case .notFound: ["reason": "not_found"]
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import BizAuth
+import BizEvents
+import BizProtos
+import GRPCCore
+import SwiftProtobuf
+
+/// The Team service's gRPC API (`bizretail.team.v1.TeamService`). Callers act within their token's tenant; reads
+/// need any role, changes need `admin` or `manager`.
+public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtocol {
+    public var directory: TeamDirectory
+
+    public init(directory: TeamDirectory) {
+        self.directory = directory
+    }
+
+    static let readers: Set<String> = ["admin", "manager", "viewer"]
+    static let writers: Set<String> = ["admin", "manager"]
+
+    func caller(writing: Bool) throws -> Caller {
+        let caller = try Caller.require()
+        let allowed = writing ? Self.writers : Self.readers
+        guard caller.principal.roles.contains(where: allowed.contains) else {
+            throw AuthError.forbidden(writing ? "this needs the admin or manager role" : "this needs a user role")
+        }
+        return caller
+    }
+
+    static func pageSize(_ requested: Int32) throws -> Int {
+        switch requested {
+        case 0: return 50
+        case 1...500: return Int(requested)
+        default: throw TeamError.invalidArgument(field: "page_size", problem: "must be between 1 and 500")
+        }
+    }
+
+    static func cursor(_ token: String) throws -> Int64? {
+        guard !token.isEmpty else { return nil }
+        guard token.hasPrefix("c"), let id = Int64(token.dropFirst(), radix: 36) else {
+            throw TeamError.invalidArgument(field: "page_token", problem: "is not a token this service issued")
+        }
+        return id
+    }
+
+    static func requireID(_ id: String) throws -> String {
+        guard !id.isEmpty else { throw TeamError.invalidArgument(field: "public_id", problem: "is required") }
+        return id.lowercased()
+    }
+
+    // MARK: Teams
+
+    public func createTeam(request: Bizretail_Team_V1_CreateTeamRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_Team
+    {
+        .init(try await directory.createTeam(name: request.name, description: request.description_p, caller: try caller(writing: true)))
+    }
+
+    public func getTeam(request: Bizretail_Team_V1_GetTeamRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_Team
+    {
+        .init(try await directory.team(try Self.requireID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
+    }
+
+    public func listTeams(request: Bizretail_Team_V1_ListTeamsRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_ListTeamsResponse
+    {
+        let tenant = try caller(writing: false).principal.tenantID
+        let size = try Self.pageSize(request.pageSize)
+        let teams = try await directory.teams(tenantID: tenant, after: try Self.cursor(request.pageToken), limit: size + 1)
+        return .with {
+            $0.teams = teams.prefix(size).map(Bizretail_Team_V1_Team.init)
+            if teams.count > size, let last = teams.prefix(size).last { $0.nextPageToken = "c" + String(last.id, radix: 36) }
+        }
+    }
+
+    public func updateTeam(request: Bizretail_Team_V1_UpdateTeamRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_Team
+    {
+        .init(
+            try await directory.changeTeam(
+                try Self.requireID(request.publicID),
+                .update(name: request.hasName ? request.name : nil, description: request.hasDescription_p ? request.description_p : nil),
+                expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try caller(writing: true)
+            )
+        )
+    }
+
+    public func setTeamEnabled(request: Bizretail_Team_V1_SetTeamEnabledRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_Team
+    {
+        .init(try await directory.changeTeam(try Self.requireID(request.publicID), .enable(request.enabled), caller: try caller(writing: true)))
+    }
+
+    public func deleteTeam(request: Bizretail_Team_V1_DeleteTeamRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_DeleteTeamResponse
+    {
+        try await directory.changeTeam(try Self.requireID(request.publicID), .delete, caller: try caller(writing: true))
+        return .init()
+    }
+
+    // MARK: Accounts
+
+    public func createAccount(request: Bizretail_Team_V1_CreateAccountRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_Account
+    {
+        .init(
+            try await directory.createAccount(
+                .init(name: request.name, documentRegistry: request.documentRegistry, email: request.email, teamIDs: request.teamIds),
+                caller: try caller(writing: true)
+            )
+        )
+    }
+
+    public func getAccount(request: Bizretail_Team_V1_GetAccountRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_Account
+    {
+        .init(try await directory.account(try Self.requireID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
+    }
+
+    public func listAccounts(request: Bizretail_Team_V1_ListAccountsRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_ListAccountsResponse
+    {
+        let tenant = try caller(writing: false).principal.tenantID
+        let size = try Self.pageSize(request.pageSize)
+        let accounts = try await directory.accounts(
+            tenantID: tenant, teamID: request.teamID.isEmpty ? nil : request.teamID.lowercased(),
+            after: try Self.cursor(request.pageToken), limit: size + 1
+        )
+        return .with {
+            $0.accounts = accounts.prefix(size).map(Bizretail_Team_V1_Account.init)
+            if accounts.count > size, let last = accounts.prefix(size).last {
+                $0.nextPageToken = "c" + String(last.id, radix: 36)
+            }
+        }
+    }
+
+    public func updateAccount(request: Bizretail_Team_V1_UpdateAccountRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_Account
+    {
+        let update = TeamDirectory.AccountInput(
+            name: request.hasName ? request.name : nil,
+            documentRegistry: request.hasDocumentRegistry ? request.documentRegistry : nil,
+            email: request.hasEmail ? request.email : nil, teamIDs: request.hasTeamIds ? request.teamIds.ids : nil
+        )
+        return .init(
+            try await directory.changeAccount(
+                try Self.requireID(request.publicID), update: update,
+                expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try caller(writing: true)
+            )
+        )
+    }
+
+    public func setAccountEnabled(request: Bizretail_Team_V1_SetAccountEnabledRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_Account
+    {
+        .init(try await directory.changeAccount(try Self.requireID(request.publicID), enabled: request.enabled, caller: try caller(writing: true)))
+    }
+
+    public func deleteAccount(request: Bizretail_Team_V1_DeleteAccountRequest, context: ServerContext) async throws
+        -> Bizretail_Team_V1_DeleteAccountResponse
+    {
+        try await directory.changeAccount(try Self.requireID(request.publicID), delete: true, caller: try caller(writing: true))
+        return .init()
+    }
+}
+
+extension Google_Protobuf_Timestamp {
+    init(rfc3339 text: String) {
+        let millis = EventTimestamp(rfc3339: text)?.millisecondsSinceEpoch ?? 0
+        self.init(seconds: millis / 1000, nanos: Int32(millis % 1000) * 1_000_000)
+    }
+}
+
+extension Bizretail_Team_V1_Team {
+    init(_ team: TeamRecord) {
+        self = .with {
+            $0.id = team.id
+            $0.publicID = team.publicID
+            $0.tenantID = team.tenantID
+            $0.name = team.name
+            $0.description_p = team.description
+            $0.enabled = team.enabled
+            $0.version = team.version
+            $0.createdAt = .init(rfc3339: team.createdAt)
+            $0.updatedAt = .init(rfc3339: team.updatedAt)
+        }
+    }
+}
+
+extension Bizretail_Team_V1_Account {
+    init(_ account: AccountRecord) {
+        self = .with {
+            $0.id = account.id
+            $0.publicID = account.publicID
+            $0.tenantID = account.tenantID
+            $0.name = account.name
+            $0.documentRegistry = account.documentRegistry
+            $0.email = account.email
+            $0.teamIds = account.teamIDs
+            $0.enabled = account.enabled
+            $0.version = account.version
+            $0.createdAt = .init(rfc3339: account.createdAt)
+            $0.updatedAt = .init(rfc3339: account.updatedAt)
+        }
+    }
+}
