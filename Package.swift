@@ -175,7 +175,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "BizTesting", "BizEvents", "BizMessaging", "BizStorage", "BizProtos",
+                "BizTesting", "BizEvents", "BizMessaging", "BizStorage", "BizProtos", "BizAuth", "IdentityService",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],

@@ -3,6 +3,7 @@ import BizEvents
 import Hummingbird
 import HTTPTypes
 import Logging
+import NIOCore
 
 extension HTTPField.Name {
     static let traceparent = Self("traceparent")!
@@ -29,6 +30,10 @@ struct RequestScopeMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch let problem as Problem {
             response = try problem.response(from: request, context: context)
+        } catch is NIOTooManyBytesError {
+            response = try Problem(.contentTooLarge, "the request body is over the 1 MiB limit").response(
+                from: request, context: context
+            )
         } catch let error as HTTPError {
             let detail =
                 error.status == .contentTooLarge ? "the request body is over the 1 MiB limit" : (error.body ?? error.status.reasonPhrase)

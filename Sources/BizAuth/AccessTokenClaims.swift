@@ -34,8 +34,10 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
         self.issuer = .init(value: issuer)
         self.subject = .init(value: subject)
         self.audience = .init(value: audience)
-        self.issuedAt = .init(value: issuedAt)
-        self.expiration = .init(value: issuedAt.addingTimeInterval(lifetime))
+        // NumericDate in whole seconds (RFC 7519 allows fractions; whole seconds are what every verifier expects).
+        let issued = Date(timeIntervalSince1970: issuedAt.timeIntervalSince1970.rounded(.down))
+        self.issuedAt = .init(value: issued)
+        self.expiration = .init(value: issued.addingTimeInterval(lifetime))
         self.id = .init(value: id)
         self.tenantID = tenantID
         self.roles = roles

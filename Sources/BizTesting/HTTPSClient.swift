@@ -1,0 +1,101 @@
+import BizEvents
+import Foundation
+
+/// Real HTTPS requests to the running gateway, made with curl (HTTP/2 over TLS, verifying the generated certificate
+/// against `<data-dir>/tls/cert.pem`).
+public struct HTTPSClient: Sendable {
+    public var baseURL: String
+    public var caFile: String
+
+    public init(baseURL: String, caFile: String) {
+        self.baseURL = baseURL
+        self.caFile = caFile
+    }
+
+    public init(_ system: BizRetailProcess) {
+        self.init(baseURL: system.endpoint("https")!, caFile: system.dataDirectory + "/tls/cert.pem")
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var httpVersion: String
+        /// Lowercased names.
+        public var headers: [String: String]
+        public var body: Data
+
+        public var json: JSONValue? { try? JSONParser.parse(Array(body)) }
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        /// The trace id of the response's `traceparent`.
+        public var traceID: String? { headers["traceparent"]?.split(separator: "-").dropFirst().first.map(String.init) }
+    }
+
+    public func request(
+        _ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil, bearer: String? = nil
+    ) throws -> Response {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("https-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let headerFile = scratch.appendingPathComponent("headers").path
+        let bodyFile = scratch.appendingPathComponent("body").path
+        var arguments = [
+            "-sS", "--http2", "--cacert", caFile, "-X", method, "-D", headerFile, "-o", bodyFile,
+            "-w", "%{http_code} %{http_version}",
+        ]
+        var allHeaders = headers
+        if let bearer { allHeaders["Authorization"] = "Bearer \(bearer)" }
+        for (name, value) in allHeaders.sorted(by: { $0.key < $1.key }) { arguments += ["-H", "\(name): \(value)"] }
+        if let body {
+            let requestFile = scratch.appendingPathComponent("request").path
+            try body.write(to: URL(fileURLWithPath: requestFile))
+            arguments += ["--data-binary", "@" + requestFile]
+        }
+        arguments.append(baseURL + path)
+        let result = try runProgram("/usr/bin/curl", arguments)
+        guard result.status == 0 else { throw ProcessFailure("curl failed: \(result.error)") }
+        let summary = result.output.split(separator: " ")
+        var responseHeaders: [String: String] = [:]
+        let headerText = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
+        for line in headerText.split(separator: "\r\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            responseHeaders[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Response(
+            status: Int(summary.first ?? "") ?? 0, httpVersion: summary.count > 1 ? String(summary[1]) : "",
+            headers: responseHeaders, body: FileManager.default.contents(atPath: bodyFile) ?? Data()
+        )
+    }
+
+    public func json(_ method: String, _ path: String, _ value: JSONValue, bearer: String?, headers: [String: String] = [:])
+        throws -> Response
+    {
+        try request(
+            method, path, headers: headers.merging(["Content-Type": "application/json"]) { given, _ in given },
+            body: Data(value.canonicalBytes()), bearer: bearer
+        )
+    }
+
+    /// `POST /oauth2/token` with a form body.
+    public func token(_ form: [String: String], basic: (String, String)? = nil) throws -> Response {
+        let body = form.sorted(by: { $0.key < $1.key }).map { key, value in
+            "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)"
+        }.joined(separator: "&")
+        var headers = ["Content-Type": "application/x-www-form-urlencoded"]
+        if let (id, secret) = basic { headers["Authorization"] = "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString() }
+        return try request("POST", "/oauth2/token", headers: headers, body: Data(body.utf8))
+    }
+
+    /// A password-grant access token for the bootstrap administrator.
+    public func adminToken(_ system: BizRetailProcess) throws -> String {
+        let response = try token(
+            [
+                "grant_type": "password", "username": system.bootstrapCredential("admin_email")!,
+                "password": system.bootstrapCredential("admin_password")!,
+            ],
+            basic: (system.bootstrapCredential("client_id")!, system.bootstrapCredential("client_secret")!)
+        )
+        guard let token = response.json?["access_token"]?.stringValue else {
+            throw ProcessFailure("no token: \(response.status) \(response.text)")
+        }
+        return token
+    }
+}

@@ -1,0 +1,305 @@
+import BizAuth
+import BizEvents
+import BizStorage
+import BizTesting
+import Crypto
+import Foundation
+import IdentityService
+import JWTKit
+import Logging
+import Testing
+
+/// The HTTPS API gateway of the real executable, driven with curl over TLS (HTTP/2).
+@Suite("HTTPS API gateway end to end", .serialized)
+struct GatewayEndToEndTests {
+    func withSystem(
+        environment: [String: String] = [:], _ body: (BizRetailProcess, HTTPSClient, String) async throws -> Void
+    ) async throws {
+        try await withTemporaryDirectory { directory in
+            let system = try await BizRetailProcess(dataDirectory: directory, environment: environment)
+            let https = HTTPSClient(system)
+            try await body(system, https, try https.adminToken(system))
+            try await system.stop()
+        }
+    }
+
+    func versions(_ https: HTTPSClient, _ token: String, _ type: String, _ id: String, count: Int) async throws
+        -> [JSONValue]
+    {
+        var versions: [JSONValue] = []
+        try await BizRetailProcess.eventually("\(count) audited versions of \(type) \(id)") {
+            let response = try https.request("GET", "/v1/audit/entities/\(type)/\(id)/versions", bearer: token)
+            guard response.status == 200, case .array(let items)? = response.json?["items"] else { return false }
+            versions = items
+            return items.count == count
+        }
+        return versions
+    }
+
+    @Test("an account's life over HTTPS is audited with who did it, from where and in which request")
+    func accountLifecycle() async throws {
+        try await withSystem { system, https, token in
+            let team = try https.json("POST", "/v1/teams", ["name": "Vendas", "description": "Loja 1"], bearer: token)
+            #expect(team.status == 201)
+            #expect(team.httpVersion == "2")
+            let teamID = try #require(team.json?["public_id"]?.stringValue)
+
+            // A forged X-Forwarded-For from an untrusted peer must not change owner_ip.
+            let created = try https.json(
+                "POST", "/v1/accounts",
+                ["name": "Maria Silva", "document_registry": "529.982.247-25", "email": "Maria@Example.com",
+                 "team_ids": [.string(teamID)]],
+                bearer: token, headers: ["X-Forwarded-For": "203.0.113.9"]
+            )
+            #expect(created.status == 201, "\(created.text)")
+            let account = try #require(created.json)
+            let id = try #require(account["public_id"]?.stringValue)
+            #expect(account["document_registry"] == "52998224725")
+            #expect(account["email"] == "maria@example.com")
+            #expect(created.headers["etag"] == "\"1\"")
+            #expect(created.headers["location"] == "/v1/accounts/\(id)")
+            let traceID = try #require(created.traceID)
+
+            var history = try await versions(https, token, "account", id, count: 1)
+            let first = history[0]
+            #expect(first["version"] == 1)
+            #expect(first["action_type"] == "new")
+            #expect(first["is_active"] == true)
+            let envelope = try #require(first["envelope"])
+            #expect(envelope["event_type"] == "account.created")
+            #expect(envelope["producer_service"] == "team_service")
+            #expect(envelope["producer_service_id"]?.stringValue.map(EventID.isUUID) == true)
+            #expect(envelope["trace_id"] == .string(traceID))
+            #expect(envelope["timestamp"]?.stringValue.flatMap(EventTimestamp.init(rfc3339:)) != nil)
+            #expect(envelope["payload"]?["public_id"] == .string(id))
+            #expect(envelope["payload"]?["document_registry"] == "52998224725")
+            #expect(envelope["payload"]?["name"] == "Maria Silva")
+            #expect(envelope["payload"]?["id"]?.typeName == "number")
+            let metadata = try #require(envelope["metadata"])
+            #expect(metadata["owner_id"] == .string(system.bootstrapCredential("admin_id")!))
+            #expect(metadata["owner_type"] == "user")
+            #expect(metadata["owner_role"] == "admin")
+            #expect(metadata["owner_ip"] == "127.0.0.1")
+            #expect(metadata["event_schema_version"] == "1.0")
+            #expect(metadata["environment"] == "development")
+            #expect(metadata["ownership_id"]?.stringValue.map(EventID.isUUID) == true)
+
+            let updated = try https.json("PATCH", "/v1/accounts/\(id)", ["name": "Maria S. Souza"], bearer: token,
+                                         headers: ["If-Match": "\"1\""])
+            #expect(updated.status == 200, "\(updated.text)")
+            #expect(updated.json?["name"] == "Maria S. Souza")
+            let stale = try https.json("PATCH", "/v1/accounts/\(id)", ["name": "x"], bearer: token, headers: ["If-Match": "\"1\""])
+            #expect(stale.status == 412)
+            history = try await versions(https, token, "account", id, count: 2)
+            #expect(history.map { $0["is_active"] } == [false, true])
+            #expect(history[1]["action_type"] == "update")
+
+            let deleted = try https.request("DELETE", "/v1/accounts/\(id)", bearer: token)
+            #expect(deleted.status == 204)
+            history = try await versions(https, token, "account", id, count: 3)
+            #expect(history[2]["action_type"] == "delete")
+            #expect(history.map { $0["is_active"] } == [false, false, false])
+            #expect(try https.request("GET", "/v1/accounts/\(id)", bearer: token).status == 404)
+            #expect(try https.request("DELETE", "/v1/accounts/\(id)", bearer: token).status == 404)
+
+            // The ownership row links the person to the producing service.
+            let ownershipID = try #require(metadata["ownership_id"]?.stringValue)
+            let ownership = try https.request("GET", "/v1/audit/ownerships/\(ownershipID)", bearer: token)
+            #expect(ownership.json?["event_count"] == 3)
+            #expect(ownership.json?["producer_services"] == ["team_service"])
+            let byTrace = try https.request("GET", "/v1/audit/events?trace_id=\(traceID)", bearer: token)
+            guard case .array(let traced)? = byTrace.json?["items"] else { Issue.record("no events by trace"); return }
+            #expect(traced.map { $0["event_type"] } == ["account.created"])
+        }
+    }
+
+    @Test("X-Forwarded-For is believed only from a trusted proxy")
+    func trustedProxy() async throws {
+        try await withSystem(environment: ["BIZ_TRUSTED_PROXIES": "127.0.0.1"]) { _, https, token in
+            let team = try https.json("POST", "/v1/teams", ["name": "Proxied"], bearer: token,
+                                      headers: ["X-Forwarded-For": "198.51.100.20"])
+            let id = try #require(team.json?["public_id"]?.stringValue)
+            let history = try await versions(https, token, "team", id, count: 1)
+            #expect(history[0]["envelope"]?["metadata"]?["owner_ip"] == "198.51.100.20")
+        }
+    }
+
+    @Test("bad input is answered with problem+json naming the field, never a 500")
+    func badInput() async throws {
+        try await withSystem { _, https, token in
+            func post(_ path: String, _ body: String, contentType: String = "application/json") throws -> HTTPSClient.Response {
+                try https.request("POST", path, headers: ["Content-Type": contentType], body: Data(body.utf8), bearer: token)
+            }
+            let cases: [(HTTPSClient.Response, Int, String?)] = [
+                (try post("/v1/teams", "{\"name\": "), 400, "body"),
+                (try post("/v1/teams", "[1]"), 400, "body"),
+                (try post("/v1/teams", "{\"name\": 5}"), 400, "name"),
+                (try post("/v1/teams", "{\"description\": \"x\"}"), 400, "name"),
+                (try post("/v1/teams", "{\"name\": \"a\", \"color\": \"red\"}"), 400, "color"),
+                (try post("/v1/teams", "{\"name\": \"   \"}"), 400, "name"),
+                (try post("/v1/teams", "name=a", contentType: "text/plain"), 415, nil),
+                (try post("/v1/accounts", #"{"name":"A","document_registry":"123.456.789-00","email":"a@b.co"}"#), 422, "document_registry"),
+                (try post("/v1/accounts", #"{"name":"A","document_registry":"52998224725","email":"not-an-email"}"#), 400, "email"),
+                (try post("/v1/accounts", #"{"name":"A","document_registry":"52998224725","email":"a@b.co","team_ids":["nope"]}"#), 422, "team_ids"),
+                (try post("/v1/accounts", #"{"name":"A","document_registry":"52998224725","email":"a@b.co","team_ids":"x"}"#), 400, "team_ids"),
+            ]
+            for (response, status, field) in cases {
+                #expect(response.status == status, "\(response.text)")
+                #expect(response.headers["content-type"] == "application/problem+json")
+                #expect(response.json?["status"] == .integer(Int64(status)))
+                if let field { #expect(response.json?["field"] == .string(field), "\(response.text)") }
+            }
+            let first = try post("/v1/accounts", #"{"name":"A","document_registry":"52998224725","email":"dup@b.co"}"#)
+            #expect(first.status == 201)
+            let duplicate = try post("/v1/accounts", #"{"name":"B","document_registry":"11144477735","email":"DUP@b.co"}"#)
+            #expect(duplicate.status == 409)
+            #expect(duplicate.json?["field"] == "email")
+
+            let huge = "{\"name\": \"" + String(repeating: "x", count: (1 << 20) + 10) + "\"}"
+            #expect(try post("/v1/teams", huge).status == 413)
+            #expect(try https.request("GET", "/v1/teams/00000000-0000-4000-8000-000000000000", bearer: token).status == 404)
+            #expect(try https.request("GET", "/v1/teams?page_size=abc", bearer: token).status == 400)
+            #expect(try https.request("GET", "/v1/teams?page_token=zzz", bearer: token).status == 400)
+            #expect(try https.request("GET", "/nowhere").status == 404)
+        }
+    }
+
+    @Test("expired, tampered, wrongly-signed and wrong-audience tokens get 401 with WWW-Authenticate")
+    func badTokens() async throws {
+        try await withSystem { system, https, token in
+            let realKey = try await signingKey(of: system)
+            let admin = system.bootstrapCredential("admin_id")!
+            func claims(audience: String = "biz-retail-api", issuedAt: Date = Date(), lifetime: TimeInterval = 600)
+                -> AccessTokenClaims
+            {
+                AccessTokenClaims(
+                    issuer: try! #require(https.request("GET", "/.well-known/openid-configuration").json?["issuer"]?.stringValue),
+                    subject: admin, audience: audience, issuedAt: issuedAt, lifetime: lifetime, id: EventID.generate(),
+                    tenantID: "platform", roles: ["admin"], scope: "api", ownerType: "user"
+                )
+            }
+            let keys = JWTKeyCollection()
+            await keys.add(ecdsa: realKey.key, kid: JWKIdentifier(string: realKey.kid))
+            let forger = JWTKeyCollection()
+            await forger.add(ecdsa: try ES256PrivateKey(backing: P256.Signing.PrivateKey()), kid: JWKIdentifier(string: realKey.kid))
+
+            let valid = try await keys.sign(claims(), kid: JWKIdentifier(string: realKey.kid))
+            #expect(try https.request("GET", "/v1/teams", bearer: valid).status == 200)
+
+            let expired = try await keys.sign(claims(issuedAt: Date().addingTimeInterval(-3600)), kid: JWKIdentifier(string: realKey.kid))
+            let wrongAudience = try await keys.sign(claims(audience: "someone-else"), kid: JWKIdentifier(string: realKey.kid))
+            let forged = try await forger.sign(claims(), kid: JWKIdentifier(string: realKey.kid))
+            var parts = token.split(separator: ".").map(String.init)
+            parts[1] = Data(#"{"sub":"intruder"}"#.utf8).base64EncodedString()
+            let tampered = parts.joined(separator: ".")
+            for bad in [expired, wrongAudience, forged, tampered, "not-a-jwt"] {
+                let response = try https.request("GET", "/v1/teams", bearer: bad)
+                #expect(response.status == 401)
+                #expect(response.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
+                #expect(response.headers["content-type"] == "application/problem+json")
+            }
+            #expect(try https.request("GET", "/v1/teams").status == 401)
+        }
+    }
+
+    @Test("OAuth2: client credentials, refresh rotation with reuse detection, RFC 6749 errors, discovery and keys")
+    func oauth() async throws {
+        try await withSystem { system, https, _ in
+            let client = (system.bootstrapCredential("client_id")!, system.bootstrapCredential("client_secret")!)
+            let service = try https.token(["grant_type": "client_credentials"], basic: client)
+            #expect(service.status == 200)
+            #expect(service.headers["cache-control"] == "no-store")
+            #expect(service.json?["refresh_token"] == nil)
+            #expect(service.json?["expires_in"] == 900)
+
+            let login = try https.token([
+                "grant_type": "password", "username": system.bootstrapCredential("admin_email")!,
+                "password": system.bootstrapCredential("admin_password")!, "client_id": client.0,
+                "client_secret": client.1,
+            ])
+            let refresh = try #require(login.json?["refresh_token"]?.stringValue)
+            let rotated = try https.token(["grant_type": "refresh_token", "refresh_token": refresh], basic: client)
+            #expect(rotated.status == 200)
+            let next = try #require(rotated.json?["refresh_token"]?.stringValue)
+            #expect(next != refresh)
+            let reused = try https.token(["grant_type": "refresh_token", "refresh_token": refresh], basic: client)
+            #expect(reused.status == 400)
+            #expect(reused.json?["error"] == "invalid_grant")
+            // Reuse revoked the whole family, so the rotated token is dead too.
+            #expect(try https.token(["grant_type": "refresh_token", "refresh_token": next], basic: client).status == 400)
+
+            let wrongSecret = try https.token(["grant_type": "client_credentials"], basic: (client.0, "wrong"))
+            #expect(wrongSecret.status == 401)
+            #expect(wrongSecret.json?["error"] == "invalid_client")
+            #expect(wrongSecret.headers["www-authenticate"]?.hasPrefix("Basic") == true)
+            #expect(try https.token(["grant_type": "magic"], basic: client).json?["error"] == "unsupported_grant_type")
+            #expect(try https.token(["grant_type": "password", "username": "x@y.z", "password": "nope-nope"], basic: client)
+                .json?["error"] == "invalid_grant")
+            #expect(try https.token(["grant_type": "client_credentials", "scope": "root"], basic: client).json?["error"] == "invalid_scope")
+
+            let discovery = try https.request("GET", "/.well-known/openid-configuration")
+            #expect(discovery.json?["token_endpoint"]?.stringValue?.hasSuffix("/oauth2/token") == true)
+            let jwks = try https.request("GET", "/oauth2/jwks")
+            let jwk = try #require(jwks.json?["keys"].flatMap { if case .array(let keys) = $0 { keys.first } else { nil } })
+            #expect(jwk["kty"] == "EC" && jwk["crv"] == "P-256" && jwk["alg"] == "ES256")
+            #expect(jwk["d"] == nil)
+            #expect(try https.request("GET", "/health/live").status == 200)
+            #expect(try https.request("GET", "/health/ready").status == 200)
+        }
+    }
+
+    @Test("/openapi.json is a valid OpenAPI 3.1 document describing every route")
+    func openAPI() async throws {
+        try await withSystem { system, https, _ in
+            let response = try https.request("GET", "/openapi.json")
+            #expect(response.status == 200)
+            guard case .object(let paths)? = response.json?["paths"] else {
+                Issue.record("no paths")
+                return
+            }
+            let expected: [String: Set<String>] = [
+                "/v1/teams": ["get", "post"], "/v1/teams/{id}": ["get", "patch", "delete"],
+                "/v1/teams/{id}/disable": ["post"], "/v1/teams/{id}/enable": ["post"],
+                "/v1/accounts": ["get", "post"], "/v1/accounts/{id}": ["get", "patch", "delete"],
+                "/v1/accounts/{id}/disable": ["post"], "/v1/accounts/{id}/enable": ["post"],
+                "/v1/audit/entities/{entity_type}/{entity_id}/versions": ["get"], "/v1/audit/events": ["get"],
+                "/v1/audit/ownerships/{ownership_id}": ["get"], "/oauth2/token": ["post"], "/oauth2/jwks": ["get"],
+                "/oauth2/userinfo": ["get"], "/.well-known/openid-configuration": ["get"], "/health/live": ["get"],
+                "/health/ready": ["get"], "/openapi.json": ["get"],
+            ]
+            for (path, methods) in expected {
+                #expect(Set(paths[path]?.objectValue?.keys ?? [:].keys) == methods, "\(path)")
+            }
+            #expect(Set(paths.keys) == Set(expected.keys))
+            let file = system.dataDirectory + "/openapi.json"
+            try response.body.write(to: URL(fileURLWithPath: file))
+            let validation = try Self.python(
+                "from openapi_spec_validator import validate; from openapi_spec_validator.readers import read_from_filename; "
+                    + "validate(read_from_filename('\(file)')[0]); print('valid')"
+            )
+            #expect(validation.status == 0, "\(validation.error)")
+            #expect(validation.output.contains("valid"))
+        }
+    }
+
+    static func python(_ code: String) throws -> CommandResult {
+        try runProgram("/usr/bin/env", ["python3", "-c", code])
+    }
+
+    /// The identity service's real signing key, read from its database with the master key, to mint edge-case tokens.
+    func signingKey(of system: BizRetailProcess) async throws -> (kid: String, key: ES256PrivateKey) {
+        let masterText = try String(contentsOfFile: system.dataDirectory + "/master.key", encoding: .utf8)
+        let master = try #require(MasterKey(base64: masterText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let store = try await SQLiteStore.open(
+            path: system.dataDirectory + "/identity.sqlite", migrations: [], logger: Logger(label: "test")
+        )
+        let row = try await store.read { database in
+            try await database.raw("SELECT kid, sealed_private_key FROM signing_keys").first()
+        }
+        try await store.close()
+        let kid = try #require(row).decode(column: "kid", as: String.self)
+        let sealed = try #require(row).decode(column: "sealed_private_key", as: Data.self)
+        let key = try P256.Signing.PrivateKey(rawRepresentation: try master.open(sealed))
+        return (kid, try ES256PrivateKey(backing: key))
+    }
+}
