@@ -38,6 +38,7 @@ let package = Package(
         .target(
             name: "BizProtos",
             dependencies: [
+                "BizEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -171,12 +171,6 @@ struct TeamRoutes {
     }
 }
 
-extension Google_Protobuf_Timestamp {
-    var rfc3339: String {
-        EventTimestamp(millisecondsSinceEpoch: seconds * 1000 + Int64(nanos / 1_000_000)).rfc3339
-    }
-}
-
 extension Bizretail_Team_V1_Team {
     var json: JSONValue {
         [

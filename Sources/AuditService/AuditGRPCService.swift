@@ -125,25 +125,6 @@ extension StorageError: RPCErrorConvertible {
     }
 }
 
-extension EventTimestamp {
-    public init(_ timestamp: Google_Protobuf_Timestamp) {
-        self.init(millisecondsSinceEpoch: timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000))
-    }
-}
-
-extension Google_Protobuf_Timestamp {
-    public init(_ timestamp: EventTimestamp) {
-        let millis = timestamp.millisecondsSinceEpoch
-        let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
-        self.init(seconds: seconds, nanos: Int32((millis - seconds * 1000) * 1_000_000))
-    }
-
-    /// From a stored RFC 3339 text (always well-formed, since the store writes it).
-    init(rfc3339 text: String) {
-        self.init(EventTimestamp(rfc3339: text) ?? EventTimestamp(millisecondsSinceEpoch: 0))
-    }
-}
-
 extension Bizretail_Audit_V1_EntityVersion {
     init(_ record: EntityVersionRecord) {
         self = .with {

@@ -74,9 +74,3 @@ struct Events: AsyncParsableCommand {
         }
     }
 }
-
-extension EventTimestamp {
-    init(_ timestamp: SwiftProtobuf.Google_Protobuf_Timestamp) {
-        self.init(millisecondsSinceEpoch: timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000))
-    }
-}

@@ -163,13 +163,6 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     }
 }
 
-extension Google_Protobuf_Timestamp {
-    init(rfc3339 text: String) {
-        let millis = EventTimestamp(rfc3339: text)?.millisecondsSinceEpoch ?? 0
-        self.init(seconds: millis / 1000, nanos: Int32(millis % 1000) * 1_000_000)
-    }
-}
-
 extension Bizretail_Team_V1_Team {
     init(_ team: TeamRecord) {
         self = .with {
