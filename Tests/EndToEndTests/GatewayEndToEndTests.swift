@@ -248,6 +248,48 @@ struct GatewayEndToEndTests {
         }
     }
 
+    @Test("bootstrap credentials come from BIZ_BOOTSTRAP_*, and signing keys survive a restart")
+    func bootstrapFromEnvironment() async throws {
+        try await withTemporaryDirectory { directory in
+            let environment = [
+                "BIZ_BOOTSTRAP_ADMIN_EMAIL": "root@loja.example", "BIZ_BOOTSTRAP_ADMIN_PASSWORD": "correct horse battery",
+                "BIZ_BOOTSTRAP_CLIENT_ID": "loja-app", "BIZ_BOOTSTRAP_CLIENT_SECRET": "s3cret-s3cret-s3cret-s3cret",
+                // Fixed, because the test runs on a random port each start and tokens name their issuer.
+                "BIZ_ISSUER": "https://biz-retail.test",
+            ]
+            let system = try await BizRetailProcess(dataDirectory: directory, environment: environment)
+            #expect(!FileManager.default.fileExists(atPath: directory + "/bootstrap-credentials.json"))
+            let masterKey = try FileManager.default.attributesOfItem(atPath: directory + "/master.key")
+            #expect((masterKey[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            let https = HTTPSClient(system)
+            let login = try https.token(
+                ["grant_type": "password", "username": "ROOT@loja.example", "password": "correct horse battery"],
+                basic: ("loja-app", "s3cret-s3cret-s3cret-s3cret")
+            )
+            let token = try #require(login.json?["access_token"]?.stringValue, "\(login.text)")
+            #expect(try https.request("GET", "/oauth2/userinfo", bearer: token).json?["email"] == "root@loja.example")
+            #expect(!system.log().contains("correct horse battery") && !system.log().contains("s3cret"))
+            try await system.stop()
+
+            // Same data directory: the persisted (sealed) signing key still verifies the earlier token.
+            let restarted = try await BizRetailProcess(dataDirectory: directory, environment: environment)
+            #expect(try HTTPSClient(restarted).request("GET", "/v1/teams", bearer: token).status == 200)
+            try await restarted.stop()
+        }
+    }
+
+    @Test("generated bootstrap credentials are written only for their owner")
+    func generatedCredentials() async throws {
+        try await withSystem { system, _, _ in
+            let attributes = try FileManager.default.attributesOfItem(
+                atPath: system.dataDirectory + "/bootstrap-credentials.json"
+            )
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            let password = try #require(system.bootstrapCredential("admin_password"))
+            #expect(!system.log().contains(password))
+        }
+    }
+
     @Test("/openapi.json is a valid OpenAPI 3.1 document describing every route")
     func openAPI() async throws {
         try await withSystem { system, https, _ in
