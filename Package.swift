@@ -158,7 +158,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "BizBench",
-            dependencies: ["BizEvents", "BizStorage", "BizMessaging", "AuditService"],
+            dependencies: [
+                "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+            ],
             path: "Benchmarks/BizBench",
             swiftSettings: strict
         ),

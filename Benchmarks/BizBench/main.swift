@@ -232,6 +232,9 @@ let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "audit-ingest":
     try await auditIngest(try Options(arguments.dropFirst()))
+case "bare-https":
+    try await bareHTTPS(arguments.dropFirst())
 default:
     print("usage: biz-bench audit-ingest [--events N] [--batch N] [--dir PATH]")
+    print("       biz-bench bare-https [--port N] [--body-bytes N] [--dir PATH]")
 }

@@ -1,26 +1,70 @@
 import Foundation
 import JWTKit
 import Logging
+import Synchronization
 
 /// Verifies access tokens against the Identity Provider's public keys (a JWK Set), fetched through `loadKeys` and
 /// refreshed when a token names a key not seen yet (at most every 10 s).
-public actor TokenVerifier {
+///
+/// A verified token is remembered until it expires, so the same bearer token presented again costs a dictionary
+/// lookup instead of an ECDSA verification (every API request is verified by the gateway and again by the service).
+public final class TokenVerifier: Sendable {
     public let issuer: String
     public let audience: String
-    private let loadKeys: @Sendable () async throws -> String
-    private var keys: JWTKeyCollection?
-    private var loadedAt: ContinuousClock.Instant?
+    private let keys: KeySet
+    private let cache = Mutex(VerifiedTokens())
 
     public init(issuer: String, audience: String, loadKeys: @escaping @Sendable () async throws -> String) {
         self.issuer = issuer
         self.audience = audience
-        self.loadKeys = loadKeys
+        self.keys = KeySet(loadKeys: loadKeys)
     }
 
     /// Verifies signature, expiry, issuer and audience; returns who the token speaks for.
     public func verify(_ token: String) async throws(AuthError) -> Principal {
+        let now = Date()
+        if let principal = cache.withLock({ $0.principal(for: token, at: now) }) { return principal }
+        let claims = try await keys.verify(token)
+        guard claims.issuer.value == issuer else { throw .unauthenticated("the token has the wrong issuer") }
+        guard claims.audience.value.contains(audience) else { throw .unauthenticated("the token has the wrong audience") }
+        let principal = Principal(claims)
+        cache.withLock { $0.remember(token, principal, until: claims.expiration.value, now: now) }
+        return principal
+    }
+}
+
+/// Verified tokens and when they expire; bounded, dropping expired entries (or everything) when full.
+struct VerifiedTokens {
+    static let capacity = 50_000
+    var entries: [String: (Principal, Date)] = [:]
+
+    func principal(for token: String, at now: Date) -> Principal? {
+        guard let (principal, expiry) = entries[token], expiry > now else { return nil }
+        return principal
+    }
+
+    mutating func remember(_ token: String, _ principal: Principal, until expiry: Date, now: Date) {
+        if entries.count >= Self.capacity {
+            entries = entries.filter { $0.value.1 > now }
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+        }
+        entries[token] = (principal, expiry)
+    }
+}
+
+/// The public keys, loaded on first use and reloaded when a token names an unknown key.
+actor KeySet {
+    private let loadKeys: @Sendable () async throws -> String
+    private var collection: JWTKeyCollection?
+    private var loadedAt: ContinuousClock.Instant?
+
+    init(loadKeys: @escaping @Sendable () async throws -> String) {
+        self.loadKeys = loadKeys
+    }
+
+    func verify(_ token: String) async throws(AuthError) -> AccessTokenClaims {
         do {
-            return try await verifyOnce(token, refreshing: keys == nil)
+            return try await verifyOnce(token, refreshing: collection == nil)
         } catch let error as AuthError {
             throw error
         } catch let error as JWTError where error.errorType == .missingKIDHeader || error.errorType == .unknownKID {
@@ -38,24 +82,19 @@ public actor TokenVerifier {
         }
     }
 
-    private func verifyOnce(_ token: String, refreshing: Bool) async throws -> Principal {
+    private func verifyOnce(_ token: String, refreshing: Bool) async throws -> AccessTokenClaims {
         if refreshing {
-            let collection = JWTKeyCollection()
+            let fresh = JWTKeyCollection()
             do {
-                try await collection.add(jwksJSON: try await loadKeys())
+                try await fresh.add(jwksJSON: try await loadKeys())
             } catch {
                 throw AuthError.unauthenticated("the signing keys are unavailable")
             }
-            keys = collection
+            collection = fresh
             loadedAt = .now
         }
-        guard let keys else { throw AuthError.unauthenticated("the signing keys are unavailable") }
-        let claims = try await keys.verify(token, as: AccessTokenClaims.self)
-        guard claims.issuer.value == issuer else { throw AuthError.unauthenticated("the token has the wrong issuer") }
-        guard claims.audience.value.contains(audience) else {
-            throw AuthError.unauthenticated("the token has the wrong audience")
-        }
-        return Principal(claims)
+        guard let collection else { throw AuthError.unauthenticated("the signing keys are unavailable") }
+        return try await collection.verify(token, as: AccessTokenClaims.self)
     }
 
     static func classify(_ error: any Error) -> AuthError {
