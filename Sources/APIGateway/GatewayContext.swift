@@ -18,7 +18,8 @@ public struct GatewayContext: RequestContext {
         coreContext = .init(source: source)
         peerIP = source.channel.remoteAddress?.ipAddress ?? "0.0.0.0"
         clientIP = peerIP
-        trace = .random()
+        // Set from the request's traceparent (or a new trace) by RequestScopeMiddleware.
+        trace = TraceContext(traceID: "", spanID: "")
     }
 
     /// Bodies over 1 MiB are refused with 413.
