@@ -2,7 +2,8 @@ import BizEvents
 import BizProtos
 import Hummingbird
 
-/// `/v1/audit`: version history, events by trace / ownership / type, ownerships. Admins only.
+/// `/v1/audit`: version history, events by trace / ownership / type, ownerships. Platform administrators only: the
+/// audit trail spans every tenant. (The Audit service enforces the same rule on its own.)
 struct AuditRoutes {
     var clients: ServiceClients
 

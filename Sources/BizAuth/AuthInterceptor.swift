@@ -11,17 +11,23 @@ public struct AuthInterceptor: ServerInterceptor {
     public var publicMethods: Set<String>
     /// Services (fully qualified names) whose every call needs one of these roles.
     public var requiredRoles: [String: Set<String>]
+    /// Services only the platform's own operators (tenant `platform`) may call: their data spans every tenant.
+    public var platformOnly: Set<String>
     public var logger: Logger
 
     public init(
         verifier: TokenVerifier, publicMethods: Set<String> = [], requiredRoles: [String: Set<String>] = [:],
-        logger: Logger
+        platformOnly: Set<String> = [], logger: Logger
     ) {
         self.verifier = verifier
         self.publicMethods = publicMethods
         self.requiredRoles = requiredRoles
+        self.platformOnly = platformOnly
         self.logger = logger
     }
+
+    /// The tenant of the platform's own operators.
+    public static let platformTenant = "platform"
 
     public func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,
@@ -38,7 +44,11 @@ public struct AuthInterceptor: ServerInterceptor {
             throw AuthError.unauthenticated("a bearer token is required")
         }
         let principal = try await verifier.verify(token)
-        if let roles = requiredRoles[context.descriptor.service.fullyQualifiedService],
+        let service = context.descriptor.service.fullyQualifiedService
+        if platformOnly.contains(service), principal.tenantID != Self.platformTenant {
+            throw AuthError.forbidden("only the platform's operators may call this service")
+        }
+        if let roles = requiredRoles[service],
             !principal.roles.contains(where: roles.contains)
         {
             throw AuthError.forbidden("this needs one of the roles: \(roles.sorted().joined(separator: ", "))")

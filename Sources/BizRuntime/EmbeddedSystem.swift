@@ -143,6 +143,10 @@ public struct EmbeddedSystem: Sendable {
                 Bizretail_Audit_V1_AuditService.descriptor.fullyQualifiedService: ["admin"],
                 Bizretail_Events_V1_EventBus.descriptor.fullyQualifiedService: ["admin"],
             ],
+            platformOnly: [
+                Bizretail_Audit_V1_AuditService.descriptor.fullyQualifiedService,
+                Bizretail_Events_V1_EventBus.descriptor.fullyQualifiedService,
+            ],
             logger: logger
         )
         let grpcHost = configuration.grpcHost

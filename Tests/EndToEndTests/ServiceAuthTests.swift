@@ -69,4 +69,61 @@ struct ServiceAuthTests {
             try await system.stop()
         }
     }
+
+    @Test("a tenant's administrator sees only its tenant, and not the cross-tenant audit trail")
+    func tenantIsolation() async throws {
+        try await withTemporaryDirectory { directory in
+            let system = try await BizRetailProcess(dataDirectory: directory)
+            let https = HTTPSClient(system)
+            let platformToken = try https.adminToken(system)
+            let platformTeam = try https.json("POST", "/v1/teams", ["name": "Platform ops"], bearer: platformToken)
+            let platformTeamID = try #require(platformTeam.json?["public_id"]?.stringValue)
+
+            let tenant = "6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e"
+            let port = Int(system.endpoint("grpc")!.split(separator: ":").last!)!
+            try await withGRPCClient(
+                transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            ) { client in
+                let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: client)
+                let refused = await #expect(throws: RPCError.self) {
+                    try await identity.createUser(
+                        .with {
+                            $0.tenantID = "acme"
+                            $0.email = "x@acme.example"
+                            $0.name = "X"
+                            $0.password = "long enough password"
+                            $0.roles = ["admin"]
+                        },
+                        metadata: ["authorization": "Bearer \(platformToken)"]
+                    )
+                }
+                #expect(refused?.code == .invalidArgument)
+                _ = try await identity.createUser(
+                    .with {
+                        $0.tenantID = tenant
+                        $0.email = "chefe@loja.example"
+                        $0.name = "Chefe"
+                        $0.password = "long enough password"
+                        $0.roles = ["admin"]
+                    },
+                    metadata: ["authorization": "Bearer \(platformToken)"]
+                )
+            }
+            let login = try https.token(
+                ["grant_type": "password", "username": "chefe@loja.example", "password": "long enough password"],
+                basic: (system.bootstrapCredential("client_id")!, system.bootstrapCredential("client_secret")!)
+            )
+            let token = try #require(login.json?["access_token"]?.stringValue, "\(login.text)")
+            let own = try https.json("POST", "/v1/teams", ["name": "Loja Centro"], bearer: token)
+            #expect(own.json?["tenant_id"] == .string(tenant))
+            guard case .array(let visible)? = try https.request("GET", "/v1/teams", bearer: token).json?["items"] else {
+                Issue.record("no team list")
+                return
+            }
+            #expect(visible.map { $0["name"] } == ["Loja Centro"])
+            #expect(try https.request("GET", "/v1/teams/\(platformTeamID)", bearer: token).status == 404)
+            #expect(try https.request("GET", "/v1/audit/events?event_type=team.created", bearer: token).status == 403)
+            try await system.stop()
+        }
+    }
 }
