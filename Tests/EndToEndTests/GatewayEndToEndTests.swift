@@ -113,6 +113,58 @@ struct GatewayEndToEndTests {
         }
     }
 
+    @Test("lists page with cursors and filter accounts by team; memberships, disable and enable round-trip")
+    func listsAndMemberships() async throws {
+        try await withSystem { _, https, token in
+            func create(_ path: String, _ body: JSONValue) throws -> String {
+                let response = try https.json("POST", path, body, bearer: token)
+                guard let id = response.json?["public_id"]?.stringValue else {
+                    throw ProcessFailure("create failed: \(response.text)")
+                }
+                return id
+            }
+            let north = try create("/v1/teams", ["name": "Norte"])
+            let south = try create("/v1/teams", ["name": "Sul"])
+            let cpfs = ["52998224725", "11144477735", "39053344705"]
+            var accounts: [String] = []
+            for (index, cpf) in cpfs.enumerated() {
+                accounts.append(
+                    try create(
+                        "/v1/accounts",
+                        [
+                            "name": .string("Pessoa \(index)"), "document_registry": .string(cpf),
+                            "email": .string("p\(index)@loja.example"),
+                            "team_ids": index == 2 ? [.string(south)] : [.string(north)],
+                        ]
+                    )
+                )
+            }
+            func list(_ query: String) throws -> (ids: [String], next: String?) {
+                let response = try https.request("GET", "/v1/accounts\(query)", bearer: token)
+                guard case .array(let items)? = response.json?["items"] else { throw ProcessFailure(response.text) }
+                return (items.compactMap { $0["public_id"]?.stringValue }, response.json?["next_page_token"]?.stringValue)
+            }
+            #expect(try list("?team_id=\(north)").ids == Array(accounts.prefix(2)))
+            let first = try list("?page_size=2")
+            #expect(first.ids == Array(accounts.prefix(2)))
+            let second = try list("?page_size=2&page_token=\(try #require(first.next))")
+            #expect(second.ids == [accounts[2]])
+            #expect(second.next == nil)
+
+            let moved = try https.json("PATCH", "/v1/accounts/\(accounts[0])", ["team_ids": [.string(south)]], bearer: token)
+            #expect(moved.json?["team_ids"] == [.string(south)])
+            #expect(try list("?team_id=\(south)").ids == [accounts[0], accounts[2]])
+
+            let disabled = try https.request("POST", "/v1/teams/\(north)/disable", bearer: token)
+            #expect(disabled.json?["enabled"] == false)
+            #expect(disabled.json?["version"] == 2)
+            let enabled = try https.request("POST", "/v1/teams/\(north)/enable", bearer: token)
+            #expect(enabled.json?["enabled"] == true)
+            let history = try await versions(https, token, "team", north, count: 3)
+            #expect(history.map { $0["action_type"] } == ["new", "disable", "enable"])
+        }
+    }
+
     @Test("X-Forwarded-For is believed only from a trusted proxy")
     func trustedProxy() async throws {
         try await withSystem(environment: ["BIZ_TRUSTED_PROXIES": "127.0.0.1"]) { _, https, token in
