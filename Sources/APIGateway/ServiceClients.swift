@@ -5,6 +5,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The gateway's gRPC connections to the services, and its own service token (client_credentials as the gateway
 /// client), which attests the client IP it forwards.
@@ -52,12 +53,12 @@ public final class ServiceClients: Sendable {
     }
 }
 
-/// Keeps the gateway's own access token fresh (renewed a minute before it expires).
-actor GatewayToken {
+/// Keeps the gateway's own access token fresh (renewed a minute before it expires). The common case, a valid cached
+/// token, is a lock-protected read: no actor hop on every request.
+final class GatewayToken: Sendable {
     let clientID: String
     let secret: String
-    var token: String?
-    var expiresAt = ContinuousClock.now
+    private let cached = Mutex<(token: String, expiresAt: ContinuousClock.Instant)?>(nil)
 
     init(clientID: String, secret: String) {
         self.clientID = clientID
@@ -67,7 +68,9 @@ actor GatewayToken {
     func current(_ identity: Bizretail_Identity_V1_IdentityService.Client<HTTP2ClientTransport.Posix>) async throws
         -> String
     {
-        if let token, ContinuousClock.now < expiresAt { return token }
+        let now = ContinuousClock.now
+        if let token = cached.withLock({ $0.flatMap { now < $0.expiresAt ? $0.token : nil } }) { return token }
+        // Concurrent renewals may race; each yields a valid token and the last one is kept.
         let response = try await identity.issueToken(
             .with {
                 $0.grantType = "client_credentials"
@@ -75,8 +78,8 @@ actor GatewayToken {
                 $0.clientSecret = secret
             }
         )
-        token = response.accessToken
-        expiresAt = ContinuousClock.now + .seconds(max(30, response.expiresIn - 60))
+        let expiresAt = ContinuousClock.now + .seconds(max(30, response.expiresIn - 60))
+        cached.withLock { $0 = (response.accessToken, expiresAt) }
         return response.accessToken
     }
 }

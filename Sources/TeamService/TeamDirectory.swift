@@ -263,21 +263,19 @@ public struct TeamDirectory: Sendable {
         return parts.joined(separator: "-")
     }
 
+    /// One statement: the account's columns on every row, one row per team (a LEFT JOIN, so none is needed).
     static func loadAccount(_ publicID: String, tenant: String, on database: any SQLDatabase) async throws -> AccountRecord? {
-        guard
-            let row = try await database.raw(
-                """
-                SELECT \(unsafeRaw: AccountRecord.columns) FROM accounts
-                WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenant) AND deleted_at IS NULL
-                """
-            ).first()
-        else { return nil }
-        let id = try row.decode(column: "id", as: Int64.self)
-        return try AccountRecord(row: row, teamIDs: try await teams(of: id, on: database))
-    }
-
-    static func teams(of accountID: Int64, on database: any SQLDatabase) async throws -> [String] {
-        try await teams(of: [accountID], on: database)[accountID] ?? []
+        let rows = try await database.raw(
+            """
+            SELECT \(unsafeRaw: AccountRecord.columns), team_public_id FROM accounts
+            LEFT JOIN account_teams ON account_teams.account_id = accounts.id
+            WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenant) AND deleted_at IS NULL
+            ORDER BY team_public_id
+            """
+        ).all()
+        guard let first = rows.first else { return nil }
+        let teamIDs = try rows.compactMap { try $0.decode(column: "team_public_id", as: String?.self) }
+        return try AccountRecord(row: first, teamIDs: teamIDs)
     }
 
     /// The teams of several accounts in one query (a list page costs two statements, not one per account).
