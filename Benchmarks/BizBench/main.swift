@@ -183,23 +183,28 @@ func auditIngest(_ options: Options) async throws {
     let directory = try freshDirectory(options.directory)
     print("audit-ingest: \(source.count) events over \(source.entities) entities, batches of \(options.batch)")
 
-    let busStore = try await SQLiteStore.open(path: directory + "/bus.sqlite", migrations: DurableBus.migrations, logger: logger)
+    let busStore = try await SQLiteStore.open(
+        path: directory + "/bus.sqlite", migrations: DurableBus.migrations, logger: logger)
     let auditStore = try await SQLiteStore.open(
         path: directory + "/audit.sqlite", migrations: SQLAuditStore.migrations, logger: logger
     )
     let bus = DurableBus(store: busStore)
     let publishSeconds = try await measure {
         for range in source.batches(of: options.batch) {
-            try await bus.publish(range.map { index in
-                let event = source.event(index)
-                return OutgoingMessage(
-                    key: event.entityID, eventID: event.eventID, eventType: event.eventType.description,
-                    body: event.encoded()
-                )
-            })
+            try await bus.publish(
+                range.map { index in
+                    let event = source.event(index)
+                    return OutgoingMessage(
+                        key: event.entityID, eventID: event.eventID, eventType: event.eventType.description,
+                        body: event.encoded()
+                    )
+                })
         }
     }
-    print(String(format: "  bus publish:            %8.0f events/s  (%.2f s)", Double(source.count) / publishSeconds, publishSeconds))
+    print(
+        String(
+            format: "  bus publish:            %8.0f events/s  (%.2f s)", Double(source.count) / publishSeconds,
+            publishSeconds))
 
     Memory.resetPeak()
     let consumer = AuditConsumer(store: SQLAuditStore(store: auditStore), deadLetters: bus, logger: logger)
@@ -217,7 +222,10 @@ func auditIngest(_ options: Options) async throws {
     }
     let peak = Memory.peakResidentMB()
     let ingestRate = Double(source.count) / ingestSeconds
-    print(String(format: "  audit ingestion (bus):  %8.0f events/s  (%.2f s), peak RSS %.0f MB", ingestRate, ingestSeconds, peak))
+    print(
+        String(
+            format: "  audit ingestion (bus):  %8.0f events/s  (%.2f s), peak RSS %.0f MB", ingestRate, ingestSeconds,
+            peak))
     try await busStore.close()
     try await auditStore.close()
 

@@ -14,7 +14,11 @@ struct AuditRoutes {
             let type = try context.parameters.require("entity_type")
             let id = try context.parameters.require("entity_id")
             let history = try await clients.call(context) { metadata in
-                try await audit.getEntityHistory(.with { $0.entityType = type; $0.entityID = id }, metadata: metadata)
+                try await audit.getEntityHistory(
+                    .with {
+                        $0.entityType = type
+                        $0.entityID = id
+                    }, metadata: metadata)
             }
             guard !history.versions.isEmpty else { throw Problem.notFound("no versions of \(type) \(id)") }
             let versions: [JSONValue] = history.versions.map { version in

@@ -1,6 +1,7 @@
 import BizEvents
-import Hummingbird
+import Foundation
 import HTTPTypes
+import Hummingbird
 import NIOCore
 
 /// A JSON object from a request body, read field by field so every error names its field.
@@ -40,7 +41,8 @@ struct JSONBody {
         case .string(let value): return value
         case .null where nullable: return ""
         case .null: throw Problem.badRequest("\(field) may not be null", field: field)
-        case .some(let other): throw Problem.badRequest("\(field) must be a string, not \(other.typeName)", field: field)
+        case .some(let other):
+            throw Problem.badRequest("\(field) must be a string, not \(other.typeName)", field: field)
         }
     }
 
@@ -55,7 +57,8 @@ struct JSONBody {
                 }
                 return text
             }
-        case .some(let other): throw Problem.badRequest("\(field) must be an array, not \(other.typeName)", field: field)
+        case .some(let other):
+            throw Problem.badRequest("\(field) must be an array, not \(other.typeName)", field: field)
         }
     }
 }
@@ -92,5 +95,3 @@ extension Request {
         return version
     }
 }
-
-import Foundation

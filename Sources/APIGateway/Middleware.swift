@@ -1,7 +1,7 @@
 import BizAuth
 import BizEvents
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
 import NIOCore
 
@@ -36,11 +36,16 @@ struct RequestScopeMiddleware: RouterMiddleware {
             )
         } catch let error as HTTPError {
             let detail =
-                error.status == .contentTooLarge ? "the request body is over the 1 MiB limit" : (error.body ?? error.status.reasonPhrase)
+                error.status == .contentTooLarge
+                ? "the request body is over the 1 MiB limit" : (error.body ?? error.status.reasonPhrase)
             response = try Problem(error.status, detail).response(from: request, context: context)
         } catch {
             logger.error(
-                "request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))", "trace_id": "\(context.trace.traceID)"]
+                "request failed",
+                metadata: [
+                    "path": "\(request.uri.path)", "error": "\(type(of: error))",
+                    "trace_id": "\(context.trace.traceID)",
+                ]
             )
             response = try Problem(.internalServerError, "the request could not be completed").response(
                 from: request, context: context

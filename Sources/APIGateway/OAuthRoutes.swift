@@ -2,8 +2,8 @@ import BizEvents
 import BizProtos
 import Foundation
 import GRPCCore
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 
 /// OAuth2/OIDC endpoints: discovery, keys, token (RFC 6749, form-encoded), userinfo; and the health checks.
 struct OAuthRoutes {
@@ -62,9 +62,12 @@ struct OAuthRoutes {
         var clientSecret = form["client_secret"] ?? ""
         var usedBasic = false
         if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic ") {
-            guard let decoded = Data(base64Encoded: String(authorization.dropFirst(6)))
-                .flatMap({ String(data: $0, encoding: .utf8) }), let colon = decoded.firstIndex(of: ":")
-            else { return oauthError(.unauthorized, "invalid_client", "the Basic credentials are malformed", basic: true) }
+            guard
+                let decoded = Data(base64Encoded: String(authorization.dropFirst(6)))
+                    .flatMap({ String(data: $0, encoding: .utf8) }), let colon = decoded.firstIndex(of: ":")
+            else {
+                return oauthError(.unauthorized, "invalid_client", "the Basic credentials are malformed", basic: true)
+            }
             clientID = Self.formDecode(String(decoded[..<colon]))
             clientSecret = Self.formDecode(String(decoded[decoded.index(after: colon)...]))
             usedBasic = true
@@ -100,7 +103,9 @@ struct OAuthRoutes {
         -> Response
     {
         var headers: HTTPFields = [.cacheControl: "no-store", .pragma: "no-cache"]
-        if status == .unauthorized { headers[.wwwAuthenticate] = basic ? #"Basic realm="biz-retail""# : #"Bearer realm="biz-retail""# }
+        if status == .unauthorized {
+            headers[.wwwAuthenticate] = basic ? #"Basic realm="biz-retail""# : #"Bearer realm="biz-retail""#
+        }
         let body: JSONValue = ["error": .string(code), "error_description": .string(description)]
         return jsonResponse(body, status: status, headers: headers)
     }

@@ -15,54 +15,109 @@ enum OpenAPIDocument {
 
     static let operations: [Operation] = [
         Operation(method: "get", path: "/health/live", summary: "Liveness", secured: false, errors: []),
-        Operation(method: "get", path: "/health/ready", summary: "Readiness (services reachable)", secured: false, errors: ["503"]),
-        Operation(method: "get", path: "/.well-known/openid-configuration", summary: "OpenID Provider metadata", secured: false, errors: []),
-        Operation(method: "get", path: "/oauth2/jwks", summary: "Public signing keys (JWK Set)", secured: false, errors: []),
         Operation(
-            method: "post", path: "/oauth2/token", summary: "Issue a token (client_credentials, password, refresh_token)",
+            method: "get", path: "/health/ready", summary: "Readiness (services reachable)", secured: false,
+            errors: ["503"]),
+        Operation(
+            method: "get", path: "/.well-known/openid-configuration", summary: "OpenID Provider metadata",
+            secured: false, errors: []),
+        Operation(
+            method: "get", path: "/oauth2/jwks", summary: "Public signing keys (JWK Set)", secured: false, errors: []),
+        Operation(
+            method: "post", path: "/oauth2/token",
+            summary: "Issue a token (client_credentials, password, refresh_token)",
             secured: false, body: "TokenRequest", success: ("200", "TokenResponse"), errors: ["400", "401"]
         ),
-        Operation(method: "get", path: "/oauth2/userinfo", summary: "The caller's user", success: ("200", "UserInfo"), errors: ["401"]),
+        Operation(
+            method: "get", path: "/oauth2/userinfo", summary: "The caller's user", success: ("200", "UserInfo"),
+            errors: ["401"]),
         Operation(method: "get", path: "/openapi.json", summary: "This document", secured: false, errors: []),
-        Operation(method: "post", path: "/v1/teams", summary: "Create a team", body: "TeamInput", success: ("201", "Team"), errors: ["400", "401", "403", "413"]),
-        Operation(method: "get", path: "/v1/teams", summary: "List teams", success: ("200", "TeamPage"), query: ["page_size", "page_token"]),
+        Operation(
+            method: "post", path: "/v1/teams", summary: "Create a team", body: "TeamInput", success: ("201", "Team"),
+            errors: ["400", "401", "403", "413"]),
+        Operation(
+            method: "get", path: "/v1/teams", summary: "List teams", success: ("200", "TeamPage"),
+            query: ["page_size", "page_token"]),
         Operation(method: "get", path: "/v1/teams/{id}", summary: "Read a team", success: ("200", "Team")),
-        Operation(method: "patch", path: "/v1/teams/{id}", summary: "Update a team (JSON merge patch; If-Match honoured)", body: "TeamInput", success: ("200", "Team"), errors: ["400", "401", "403", "404", "412"]),
+        Operation(
+            method: "patch", path: "/v1/teams/{id}", summary: "Update a team (JSON merge patch; If-Match honoured)",
+            body: "TeamInput", success: ("200", "Team"), errors: ["400", "401", "403", "404", "412"]),
         Operation(method: "delete", path: "/v1/teams/{id}", summary: "Delete a team", success: ("204", nil)),
         Operation(method: "post", path: "/v1/teams/{id}/disable", summary: "Disable a team", success: ("200", "Team")),
         Operation(method: "post", path: "/v1/teams/{id}/enable", summary: "Enable a team", success: ("200", "Team")),
-        Operation(method: "post", path: "/v1/accounts", summary: "Create an account", body: "AccountInput", success: ("201", "Account"), errors: ["400", "401", "403", "409", "413", "422"]),
-        Operation(method: "get", path: "/v1/accounts", summary: "List accounts", success: ("200", "AccountPage"), query: ["team_id", "page_size", "page_token"]),
+        Operation(
+            method: "post", path: "/v1/accounts", summary: "Create an account", body: "AccountInput",
+            success: ("201", "Account"), errors: ["400", "401", "403", "409", "413", "422"]),
+        Operation(
+            method: "get", path: "/v1/accounts", summary: "List accounts", success: ("200", "AccountPage"),
+            query: ["team_id", "page_size", "page_token"]),
         Operation(method: "get", path: "/v1/accounts/{id}", summary: "Read an account", success: ("200", "Account")),
-        Operation(method: "patch", path: "/v1/accounts/{id}", summary: "Update an account (JSON merge patch; If-Match honoured)", body: "AccountInput", success: ("200", "Account"), errors: ["400", "401", "403", "404", "409", "412", "422"]),
+        Operation(
+            method: "patch", path: "/v1/accounts/{id}",
+            summary: "Update an account (JSON merge patch; If-Match honoured)", body: "AccountInput",
+            success: ("200", "Account"), errors: ["400", "401", "403", "404", "409", "412", "422"]),
         Operation(method: "delete", path: "/v1/accounts/{id}", summary: "Delete an account", success: ("204", nil)),
-        Operation(method: "post", path: "/v1/accounts/{id}/disable", summary: "Disable an account", success: ("200", "Account")),
-        Operation(method: "post", path: "/v1/accounts/{id}/enable", summary: "Enable an account", success: ("200", "Account")),
-        Operation(method: "get", path: "/v1/audit/entities/{entity_type}/{entity_id}/versions", summary: "Every version of an entity (admins)", success: ("200", "VersionList")),
-        Operation(method: "get", path: "/v1/audit/events", summary: "Stored events by trace, ownership or type (admins)", success: ("200", "EventPage"), query: ["trace_id", "ownership_id", "event_type", "page_size", "page_token"]),
-        Operation(method: "get", path: "/v1/audit/ownerships/{ownership_id}", summary: "A data subject's ownership record (admins)", success: ("200", "Ownership")),
+        Operation(
+            method: "post", path: "/v1/accounts/{id}/disable", summary: "Disable an account",
+            success: ("200", "Account")),
+        Operation(
+            method: "post", path: "/v1/accounts/{id}/enable", summary: "Enable an account", success: ("200", "Account")),
+        Operation(
+            method: "get", path: "/v1/audit/entities/{entity_type}/{entity_id}/versions",
+            summary: "Every version of an entity (admins)", success: ("200", "VersionList")),
+        Operation(
+            method: "get", path: "/v1/audit/events", summary: "Stored events by trace, ownership or type (admins)",
+            success: ("200", "EventPage"), query: ["trace_id", "ownership_id", "event_type", "page_size", "page_token"]),
+        Operation(
+            method: "get", path: "/v1/audit/ownerships/{ownership_id}",
+            summary: "A data subject's ownership record (admins)", success: ("200", "Ownership")),
     ]
 
     static let schemas: [String: JSONValue] = [
-        "Problem": object(["type": "string", "title": "string", "status": "integer", "detail": "string", "instance": "string", "field": "string"]),
-        "TokenRequest": object(["grant_type": "string", "client_id": "string", "client_secret": "string", "username": "string", "password": "string", "refresh_token": "string", "scope": "string"], required: ["grant_type"]),
-        "TokenResponse": object(["access_token": "string", "token_type": "string", "expires_in": "integer", "refresh_token": "string", "scope": "string"]),
-        "UserInfo": object(["sub": "string", "email": "string", "name": "string", "tenant_id": "string", "roles": "array"]),
+        "Problem": object([
+            "type": "string", "title": "string", "status": "integer", "detail": "string", "instance": "string",
+            "field": "string",
+        ]),
+        "TokenRequest": object(
+            [
+                "grant_type": "string", "client_id": "string", "client_secret": "string", "username": "string",
+                "password": "string", "refresh_token": "string", "scope": "string",
+            ], required: ["grant_type"]),
+        "TokenResponse": object([
+            "access_token": "string", "token_type": "string", "expires_in": "integer", "refresh_token": "string",
+            "scope": "string",
+        ]),
+        "UserInfo": object([
+            "sub": "string", "email": "string", "name": "string", "tenant_id": "string", "roles": "array",
+        ]),
         "TeamInput": object(["name": "string", "description": "string"], required: ["name"]),
-        "Team": object(["public_id": "string", "tenant_id": "string", "name": "string", "description": "string", "enabled": "boolean", "version": "integer", "created_at": "string", "updated_at": "string"]),
-        "AccountInput": object(["name": "string", "document_registry": "string", "email": "string", "team_ids": "array"], required: ["name", "document_registry", "email"]),
-        "Account": object(["public_id": "string", "tenant_id": "string", "name": "string", "document_registry": "string", "email": "string", "team_ids": "array", "enabled": "boolean", "version": "integer", "created_at": "string", "updated_at": "string"]),
+        "Team": object([
+            "public_id": "string", "tenant_id": "string", "name": "string", "description": "string",
+            "enabled": "boolean", "version": "integer", "created_at": "string", "updated_at": "string",
+        ]),
+        "AccountInput": object(
+            ["name": "string", "document_registry": "string", "email": "string", "team_ids": "array"],
+            required: ["name", "document_registry", "email"]),
+        "Account": object([
+            "public_id": "string", "tenant_id": "string", "name": "string", "document_registry": "string",
+            "email": "string", "team_ids": "array", "enabled": "boolean", "version": "integer", "created_at": "string",
+            "updated_at": "string",
+        ]),
         "TeamPage": page("Team"), "AccountPage": page("Account"), "EventPage": page(nil),
         "VersionList": object(["items": "array"]),
-        "Ownership": object(["ownership_id": "string", "subject_entity_type": "string", "subject_entity_id": "string", "first_seen_at": "string", "last_seen_at": "string", "event_count": "integer", "producer_services": "array"]),
+        "Ownership": object([
+            "ownership_id": "string", "subject_entity_type": "string", "subject_entity_id": "string",
+            "first_seen_at": "string", "last_seen_at": "string", "event_count": "integer", "producer_services": "array",
+        ]),
     ]
 
     static func object(_ properties: [String: String], required: [String] = []) -> JSONValue {
         var schema: [String: JSONValue] = [
             "type": "object",
-            "properties": .object(properties.mapValues { type in
-                type == "array" ? ["type": "array", "items": ["type": "string"]] : ["type": .string(type)]
-            }),
+            "properties": .object(
+                properties.mapValues { type in
+                    type == "array" ? ["type": "array", "items": ["type": "string"]] : ["type": .string(type)]
+                }),
         ]
         if !required.isEmpty { schema["required"] = .array(required.map(JSONValue.string)) }
         return .object(schema)
@@ -70,7 +125,12 @@ enum OpenAPIDocument {
 
     static func page(_ item: String?) -> JSONValue {
         let items: JSONValue = item.map { ["$ref": .string("#/components/schemas/\($0)")] } ?? ["type": "object"]
-        return ["type": "object", "properties": ["items": ["type": "array", "items": items], "next_page_token": ["type": ["string", "null"]]]]
+        return [
+            "type": "object",
+            "properties": [
+                "items": ["type": "array", "items": items], "next_page_token": ["type": ["string", "null"]],
+            ],
+        ]
     }
 
     static func content(_ schema: String, type: String = "application/json") -> JSONValue {
@@ -85,11 +145,17 @@ enum OpenAPIDocument {
             if let schema = operation.success.schema { success["content"] = content(schema) }
             responses[operation.success.status] = .object(success)
             for status in operation.errors {
-                responses[status] = ["description": "Error", "content": content("Problem", type: "application/problem+json")]
+                responses[status] = [
+                    "description": "Error", "content": content("Problem", type: "application/problem+json"),
+                ]
             }
             var entry: [String: JSONValue] = ["summary": .string(operation.summary), "responses": .object(responses)]
-            var parameters: [JSONValue] = operation.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { part in
-                ["name": .string(String(part.dropFirst().dropLast())), "in": "path", "required": true, "schema": ["type": "string"]]
+            var parameters: [JSONValue] = operation.path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
+                part in
+                [
+                    "name": .string(String(part.dropFirst().dropLast())), "in": "path", "required": true,
+                    "schema": ["type": "string"],
+                ]
             }
             parameters += operation.query.map { ["name": .string($0), "in": "query", "schema": ["type": "string"]] }
             if !parameters.isEmpty { entry["parameters"] = .array(parameters) }

@@ -1,8 +1,8 @@
 import BizEvents
 import Foundation
 import GRPCCore
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 
 /// An RFC 9457 problem: the only kind of error body the gateway sends.
 public struct Problem: HTTPResponseError, Sendable {
@@ -28,15 +28,20 @@ public struct Problem: HTTPResponseError, Sendable {
         if let field { body["field"] = .string(field) }
         var fields = headers
         fields[.contentType] = "application/problem+json"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(body).canonicalBytes())))
+        return Response(
+            status: status, headers: fields,
+            body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(body).canonicalBytes())))
     }
 
-    public static func badRequest(_ detail: String, field: String? = nil) -> Problem { Problem(.badRequest, detail, field: field) }
+    public static func badRequest(_ detail: String, field: String? = nil) -> Problem {
+        Problem(.badRequest, detail, field: field)
+    }
     public static func notFound(_ detail: String = "no such resource") -> Problem { Problem(.notFound, detail) }
 
     public static func unauthorized(_ detail: String, error: String = "invalid_token") -> Problem {
         var problem = Problem(.unauthorized, detail)
-        problem.headers[.wwwAuthenticate] = #"Bearer realm="biz-retail", error="\#(error)", error_description="\#(detail)""#
+        problem.headers[.wwwAuthenticate] =
+            #"Bearer realm="biz-retail", error="\#(error)", error_description="\#(detail)""#
         return problem
     }
 

@@ -20,7 +20,9 @@ public final class ServiceClients: Sendable {
         // Wait for a connection rather than failing at once while a service (re)starts, but never longer than the
         // deadline: a request then fails with 503 instead of hanging.
         let serviceConfig = ServiceConfig(
-            methodConfig: [MethodConfig(names: [MethodConfig.Name(service: "")], waitForReady: true, timeout: .seconds(10))]
+            methodConfig: [
+                MethodConfig(names: [MethodConfig.Name(service: "")], waitForReady: true, timeout: .seconds(10))
+            ]
         )
         client = GRPCClient(
             transport: try .http2NIOPosix(
@@ -36,7 +38,9 @@ public final class ServiceClients: Sendable {
     /// Metadata for a call on behalf of the request's caller.
     func metadata(for context: GatewayContext) async throws -> Metadata {
         var metadata: Metadata = [CallMetadata.traceparent: "\(context.trace.child().traceparent)"]
-        if let bearer = context.bearerToken { metadata.addString("Bearer \(bearer)", forKey: CallMetadata.authorization) }
+        if let bearer = context.bearerToken {
+            metadata.addString("Bearer \(bearer)", forKey: CallMetadata.authorization)
+        }
         let gateway = try await gatewayToken.current(identity)
         metadata.addString("Bearer \(gateway)", forKey: CallMetadata.gatewayAuthorization)
         metadata.addString(context.clientIP, forKey: CallMetadata.clientIP)

@@ -59,7 +59,8 @@ public struct TLSFiles: Sendable {
             issuerPrivateKey: .init(key)
         )
         let certificatePEM = try certificate.serializeAsPEM().pemString
-        _ = FileManager.default.createFile(atPath: privateKeyPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: privateKeyPath, contents: nil, attributes: [.posixPermissions: 0o600])
         try Data(key.pemRepresentation.utf8).write(to: URL(fileURLWithPath: privateKeyPath))
         try Data(certificatePEM.utf8).write(to: URL(fileURLWithPath: certificatePath))
     }
@@ -72,7 +73,8 @@ public struct TLSFiles: Sendable {
             chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
             key = try NIOSSLPrivateKey(file: privateKeyPath, format: .pem)
         } catch {
-            throw GatewayConfigurationError("cannot read the TLS certificate or key (\(certificatePath), \(privateKeyPath))")
+            throw GatewayConfigurationError(
+                "cannot read the TLS certificate or key (\(certificatePath), \(privateKeyPath))")
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)

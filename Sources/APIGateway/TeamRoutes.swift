@@ -1,8 +1,8 @@
 import BizEvents
 import BizProtos
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import SwiftProtobuf
 
 /// `/v1/teams` and `/v1/accounts`: create (201), read, list (cursor pages), JSON merge-patch update (200; `If-Match`
@@ -17,14 +17,23 @@ struct TeamRoutes {
             let name = try body.string("name", required: true)!
             let description = try body.string("description", nullable: true) ?? ""
             let team = try await clients.call(context) { metadata in
-                try await teams.createTeam(.with { $0.name = name; $0.description_p = description }, metadata: metadata)
+                try await teams.createTeam(
+                    .with {
+                        $0.name = name
+                        $0.description_p = description
+                    }, metadata: metadata)
             }
-            return Self.resource(team.json, version: team.version, status: .created, location: "/v1/teams/\(team.publicID)")
+            return Self.resource(
+                team.json, version: team.version, status: .created, location: "/v1/teams/\(team.publicID)")
         }
         v1.get("teams") { request, context in
             let (size, token) = try request.page()
             let page = try await clients.call(context) { metadata in
-                try await teams.listTeams(.with { $0.pageSize = size; $0.pageToken = token }, metadata: metadata)
+                try await teams.listTeams(
+                    .with {
+                        $0.pageSize = size
+                        $0.pageToken = token
+                    }, metadata: metadata)
             }
             return Self.page(page.teams.map(\.json), next: page.nextPageToken)
         }
@@ -65,7 +74,11 @@ struct TeamRoutes {
             v1.post("teams/:id/\(action)") { _, context in
                 let id = try context.parameters.require("id")
                 let team = try await clients.call(context) { metadata in
-                    try await teams.setTeamEnabled(.with { $0.publicID = id; $0.enabled = enabled }, metadata: metadata)
+                    try await teams.setTeamEnabled(
+                        .with {
+                            $0.publicID = id
+                            $0.enabled = enabled
+                        }, metadata: metadata)
                 }
                 return Self.resource(team.json, version: team.version)
             }
@@ -149,7 +162,11 @@ struct TeamRoutes {
             v1.post("accounts/:id/\(action)") { _, context in
                 let id = try context.parameters.require("id")
                 let account = try await clients.call(context) { metadata in
-                    try await teams.setAccountEnabled(.with { $0.publicID = id; $0.enabled = enabled }, metadata: metadata)
+                    try await teams.setAccountEnabled(
+                        .with {
+                            $0.publicID = id
+                            $0.enabled = enabled
+                        }, metadata: metadata)
                 }
                 return Self.resource(account.json, version: account.version)
             }

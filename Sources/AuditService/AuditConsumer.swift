@@ -40,7 +40,8 @@ public struct AuditConsumer: EventConsumer {
                 logger.warning(
                     "event refused",
                     metadata: [
-                        "consumer": "\(name)", "reference": "\(letter.sourceReference ?? "")", "reason": "\(letter.reason)",
+                        "consumer": "\(name)", "reference": "\(letter.sourceReference ?? "")",
+                        "reason": "\(letter.reason)",
                     ]
                 )
             }

@@ -26,7 +26,9 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         try requireEntity(type: request.entityType, id: request.entityID)
         guard request.hasAt else { throw RPCError(code: .invalidArgument, message: "at is required") }
         let instant = EventTimestamp(request.at)
-        guard let version = try await store.version(entityType: request.entityType, entityID: request.entityID, at: instant)
+        guard
+            let version = try await store.version(
+                entityType: request.entityType, entityID: request.entityID, at: instant)
         else {
             throw RPCError(code: .notFound, message: "the entity has no version at or before \(instant.rfc3339)")
         }

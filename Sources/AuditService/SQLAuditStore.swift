@@ -251,7 +251,8 @@ public struct SQLAuditStore: AuditStore {
 
     /// Deactivates the active head of each entity and returns every entity's newest version (absent for entities
     /// never seen). An entity whose newest version is a delete has no active head, so its number is read separately.
-    static func deactivateHeads(of keys: Set<EntityKey>, on database: any SQLDatabase) async throws -> [EntityKey: Int64]
+    static func deactivateHeads(of keys: Set<EntityKey>, on database: any SQLDatabase) async throws -> [EntityKey:
+        Int64]
     {
         var heads: [EntityKey: Int64] = [:]
         func collect(_ rows: [any SQLRow]) throws {

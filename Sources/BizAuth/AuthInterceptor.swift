@@ -34,7 +34,8 @@ public struct AuthInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
-        let trace = request.metadata[stringValues: CallMetadata.traceparent].first(where: { _ in true })
+        let trace =
+            request.metadata[stringValues: CallMetadata.traceparent].first(where: { _ in true })
             .flatMap(TraceContext.init(traceparent:)) ?? .random()
         let peerIP = Self.ipAddress(ofPeer: context.remotePeer)
         if publicMethods.contains(context.descriptor.fullyQualifiedMethod) {

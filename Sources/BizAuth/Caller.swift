@@ -65,7 +65,9 @@ public struct TraceContext: Sendable, Hashable {
     }
 
     /// A child span in the same trace.
-    public func child() -> TraceContext { TraceContext(traceID: traceID, spanID: Self.randomHex(bytes: 8), flags: flags) }
+    public func child() -> TraceContext {
+        TraceContext(traceID: traceID, spanID: Self.randomHex(bytes: 8), flags: flags)
+    }
 
     public var traceparent: String { "00-\(traceID)-\(spanID)-\(flags)" }
 
@@ -90,10 +92,11 @@ public struct TraceContext: Sendable, Hashable {
 /// Random 64-bit words for trace and span ids: xoshiro256** seeded once from the system generator. Ids must be
 /// unique, not secret, and a system call per id showed up as 9 % of a request's CPU.
 enum IdentifierGenerator {
-    private static let state = Mutex<(UInt64, UInt64, UInt64, UInt64)>({
-        var system = SystemRandomNumberGenerator()
-        return (system.next(), system.next(), system.next(), system.next() | 1)
-    }())
+    private static let state = Mutex<(UInt64, UInt64, UInt64, UInt64)>(
+        {
+            var system = SystemRandomNumberGenerator()
+            return (system.next(), system.next(), system.next(), system.next() | 1)
+        }())
 
     static func next() -> UInt64 {
         state.withLock { s in
@@ -109,5 +112,7 @@ enum IdentifierGenerator {
         }
     }
 
-    private static func rotate(_ value: UInt64, _ count: UInt64) -> UInt64 { (value << count) | (value >> (64 - count)) }
+    private static func rotate(_ value: UInt64, _ count: UInt64) -> UInt64 {
+        (value << count) | (value >> (64 - count))
+    }
 }

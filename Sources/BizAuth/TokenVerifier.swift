@@ -26,7 +26,9 @@ public final class TokenVerifier: Sendable {
         if let principal = cache.withLock({ $0.principal(for: token, at: now) }) { return principal }
         let claims = try await keys.verify(token)
         guard claims.issuer.value == issuer else { throw .unauthenticated("the token has the wrong issuer") }
-        guard claims.audience.value.contains(audience) else { throw .unauthenticated("the token has the wrong audience") }
+        guard claims.audience.value.contains(audience) else {
+            throw .unauthenticated("the token has the wrong audience")
+        }
         let principal = Principal(claims)
         cache.withLock { $0.remember(token, principal, until: claims.expiration.value, now: now) }
         return principal

@@ -154,7 +154,7 @@ public struct EventTimestamp: Sendable, Hashable, Comparable, CustomStringConver
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -47,7 +47,8 @@ public final class DurableBus: EventPublisher, Sendable {
         guard !messages.isEmpty else { return }
         try await store.transaction { database in
             for chunk in messages.chunked(by: 500) {
-                var insert = database.insert(into: "bus_messages").columns("event_id", "message_key", "event_type", "body")
+                var insert = database.insert(into: "bus_messages").columns(
+                    "event_id", "message_key", "event_type", "body")
                 for message in chunk {
                     insert = insert.values(
                         SQLBind(message.eventID), SQLBind(message.key), SQLBind(message.eventType),

@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Publishes an outbox's pending rows in order, at least once: a row is marked published only after the
@@ -24,8 +24,9 @@ public struct OutboxRelay: Service {
     public var fault: Fault?
     public var logger: Logger
 
-    public init(outbox: Outbox, publisher: any EventPublisher, batchSize: Int = 500, fault: Fault? = nil, logger: Logger)
-    {
+    public init(
+        outbox: Outbox, publisher: any EventPublisher, batchSize: Int = 500, fault: Fault? = nil, logger: Logger
+    ) {
         self.outbox = outbox
         self.publisher = publisher
         self.batchSize = batchSize
@@ -37,9 +38,12 @@ public struct OutboxRelay: Service {
         if let fault { logger.warning("outbox relay fault injection is on", metadata: ["fault": "\(fault.rawValue)"]) }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let seen = outbox.signal.generation
-            let rows = fault == .hold ? [] : try await Backoff.retrying(logger: logger, what: "read the outbox") {
-                try await outbox.pending(limit: batchSize)
-            }
+            let rows =
+                fault == .hold
+                ? []
+                : try await Backoff.retrying(logger: logger, what: "read the outbox") {
+                    try await outbox.pending(limit: batchSize)
+                }
             if rows.isEmpty {
                 await withGracefulShutdownHandler {
                     await outbox.signal.wait(after: seen, timeout: .seconds(1))

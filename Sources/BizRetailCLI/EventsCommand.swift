@@ -25,7 +25,9 @@ struct Events: AsyncParsableCommand {
         func run() async throws {
             let data: Data
             do {
-                data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+                data =
+                    file == "-"
+                    ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
             } catch {
                 throw ValidationError("cannot read \(file): \(error.localizedDescription)")
             }

@@ -41,7 +41,8 @@ struct ConnectionOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         if let token = token ?? environment["BIZ_TOKEN"], !token.isEmpty { return token }
         guard
-            let clientID = environment["BIZ_BOOTSTRAP_CLIENT_ID"] ?? recorded("client_id", in: "bootstrap-credentials.json"),
+            let clientID = environment["BIZ_BOOTSTRAP_CLIENT_ID"]
+                ?? recorded("client_id", in: "bootstrap-credentials.json"),
             let secret = environment["BIZ_BOOTSTRAP_CLIENT_SECRET"]
                 ?? recorded("client_secret", in: "bootstrap-credentials.json")
         else {

@@ -101,7 +101,8 @@ public struct EmbeddedSystem: Sendable {
             bcryptCost: UInt8(configuration.setting("BIZ_BCRYPT_COST").flatMap(UInt8.init) ?? 12)
         )
         let signingKeys = SigningKeyStore(store: identityStore, masterKey: masterKey)
-        let tokenIssuer = TokenIssuer(directory: identityDirectory, keys: signingKeys, issuer: issuer, audience: audience)
+        let tokenIssuer = TokenIssuer(
+            directory: identityDirectory, keys: signingKeys, issuer: issuer, audience: audience)
         let bootstrap = IdentityBootstrap(directory: identityDirectory, dataDirectory: directory, logger: logger)
         try await bootstrap.run(.fromEnvironment(configuration.environment))
         let gatewaySecret = try await bootstrap.gatewaySecret()
@@ -234,7 +235,8 @@ enum MasterKeyFile {
         _ = FileManager.default.createFile(
             atPath: file.path, contents: Data(key.base64.utf8), attributes: [.posixPermissions: 0o600]
         )
-        logger.notice("master key generated; set BIZ_MASTER_KEY to manage it yourself", metadata: ["file": "\(file.path)"])
+        logger.notice(
+            "master key generated; set BIZ_MASTER_KEY to manage it yourself", metadata: ["file": "\(file.path)"])
         return key
     }
 }

@@ -14,8 +14,9 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
     public var registry: EventTypeRegistry
     public var logger: Logger
 
-    public init(outbox: Outbox, deadLetters: any DeadLetterStore, registry: EventTypeRegistry = .standard, logger: Logger)
-    {
+    public init(
+        outbox: Outbox, deadLetters: any DeadLetterStore, registry: EventTypeRegistry = .standard, logger: Logger
+    ) {
         self.outbox = outbox
         self.deadLetters = deadLetters
         self.registry = registry
@@ -57,7 +58,8 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
                     $0.id = letter.id
                     $0.source = letter.source
                     $0.reason = letter.reason
-                    $0.receivedAt = .init(EventTimestamp(rfc3339: letter.receivedAt) ?? .init(millisecondsSinceEpoch: 0))
+                    $0.receivedAt = .init(
+                        EventTimestamp(rfc3339: letter.receivedAt) ?? .init(millisecondsSinceEpoch: 0))
                     $0.body = .init(letter.body)
                 }
             }

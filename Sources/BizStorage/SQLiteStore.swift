@@ -27,7 +27,8 @@ public final class SQLiteStore: SQLStore {
     public static func open(
         path: String, migrations: [Migration], busyTimeout: Duration = .seconds(5), logger: Logger
     ) async throws -> SQLiteStore {
-        let busyMilliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+        let busyMilliseconds =
+            busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
         let writer: SQLiteConnection
         let reader: SQLiteConnection
         do {
@@ -99,8 +100,7 @@ public final class SQLiteStore: SQLStore {
 
 /// Applies migrations not yet recorded in `schema_migrations`, in the order given, each in its own transaction.
 enum Migrator {
-    static func apply(_ migrations: [Migration], flavor: SQLFlavor, store: some SQLStore, logger: Logger) async throws
-    {
+    static func apply(_ migrations: [Migration], flavor: SQLFlavor, store: some SQLStore, logger: Logger) async throws {
         let applied = try await store.read { database in
             try await database.raw("SELECT id FROM schema_migrations").all().map {
                 try $0.decode(column: "id", as: String.self)
@@ -153,7 +153,9 @@ extension StorageError {
             code = .failure
         }
         if sqliteError.message.contains("never deleted") || sqliteError.message.contains("immutable") {
-            self.init(code: .refused, reason: "could not \(operation): the store refuses this change (\(sqliteError.message))")
+            self.init(
+                code: .refused, reason: "could not \(operation): the store refuses this change (\(sqliteError.message))"
+            )
         } else {
             self.init(code: code, reason: "could not \(operation): SQLite \(sqliteError.reason)")
         }
@@ -161,5 +163,5 @@ extension StorageError {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

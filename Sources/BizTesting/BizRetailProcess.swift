@@ -36,7 +36,9 @@ public final class BizRetailProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(30)
         while endpoint("https") == nil || endpoint("grpc") == nil {
             guard process.isRunning else { throw ProcessFailure("biz-retail exited early:\n\(self.log())") }
-            guard ContinuousClock.now < deadline else { throw ProcessFailure("biz-retail did not start:\n\(self.log())") }
+            guard ContinuousClock.now < deadline else {
+                throw ProcessFailure("biz-retail did not start:\n\(self.log())")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
     }

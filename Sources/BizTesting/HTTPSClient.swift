@@ -57,7 +57,8 @@ public struct HTTPSClient: Sendable {
         let headerText = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
         for line in headerText.split(separator: "\r\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            responseHeaders[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            responseHeaders[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         return Response(
             status: Int(summary.first ?? "") ?? 0, httpVersion: summary.count > 1 ? String(summary[1]) : "",
@@ -65,7 +66,9 @@ public struct HTTPSClient: Sendable {
         )
     }
 
-    public func json(_ method: String, _ path: String, _ value: JSONValue, bearer: String?, headers: [String: String] = [:])
+    public func json(
+        _ method: String, _ path: String, _ value: JSONValue, bearer: String?, headers: [String: String] = [:]
+    )
         throws -> Response
     {
         try request(
@@ -80,7 +83,9 @@ public struct HTTPSClient: Sendable {
             "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)"
         }.joined(separator: "&")
         var headers = ["Content-Type": "application/x-www-form-urlencoded"]
-        if let (id, secret) = basic { headers["Authorization"] = "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString() }
+        if let (id, secret) = basic {
+            headers["Authorization"] = "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()
+        }
         return try request("POST", "/oauth2/token", headers: headers, body: Data(body.utf8))
     }
 

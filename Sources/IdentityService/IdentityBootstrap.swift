@@ -3,7 +3,7 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// First-start set-up: a platform administrator and a first-party OAuth2 client, and the gateway's own client.
@@ -17,7 +17,10 @@ public struct IdentityBootstrap: Sendable {
         public var clientID: String?
         public var clientSecret: String?
 
-        public init(adminEmail: String? = nil, adminPassword: String? = nil, clientID: String? = nil, clientSecret: String? = nil) {
+        public init(
+            adminEmail: String? = nil, adminPassword: String? = nil, clientID: String? = nil,
+            clientSecret: String? = nil
+        ) {
             self.adminEmail = adminEmail
             self.adminPassword = adminPassword
             self.clientID = clientID
@@ -77,7 +80,8 @@ public struct IdentityBootstrap: Sendable {
     /// The gateway's own client (role `gateway`, client_credentials), with a secret kept in the data directory.
     public func gatewaySecret() async throws -> String {
         let file = dataDirectory.appendingPathComponent("gateway-credentials.json")
-        if let data = try? Data(contentsOf: file), let secret = (try? JSONParser.parse(Array(data)))?["client_secret"]?.stringValue,
+        if let data = try? Data(contentsOf: file),
+            let secret = (try? JSONParser.parse(Array(data)))?["client_secret"]?.stringValue,
             try await directory.client(id: Self.gatewayClientID) != nil
         {
             return secret
@@ -98,7 +102,8 @@ public struct IdentityBootstrap: Sendable {
     /// Writes a file only its owner can read (0600), replacing it atomically.
     static func writePrivate(_ data: Data, to file: URL) throws {
         let temporary = file.appendingPathExtension("tmp")
-        _ = FileManager.default.createFile(atPath: temporary.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: temporary.path, contents: nil, attributes: [.posixPermissions: 0o600])
         try data.write(to: temporary)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: temporary.path)
         guard rename(temporary.path, file.path) == 0 else {

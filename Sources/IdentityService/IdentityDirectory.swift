@@ -76,9 +76,12 @@ public struct IdentityDirectory: Sendable {
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
         // A tenant is a client contractor's public_id, or the platform itself.
         guard tenantID == Roles.platformTenant || EventID.isUUID(tenantID) else {
-            throw IdentityError.invalidArgument(field: "tenant_id", problem: "must be 'platform' or a client contractor's public_id")
+            throw IdentityError.invalidArgument(
+                field: "tenant_id", problem: "must be 'platform' or a client contractor's public_id")
         }
-        guard Self.isEmail(email) else { throw IdentityError.invalidArgument(field: "email", problem: "is not an email address") }
+        guard Self.isEmail(email) else {
+            throw IdentityError.invalidArgument(field: "email", problem: "is not an email address")
+        }
         guard password.utf8.count >= 8, password.utf8.count <= 72 else {
             throw IdentityError.invalidArgument(field: "password", problem: "must be 8 to 72 bytes long")
         }

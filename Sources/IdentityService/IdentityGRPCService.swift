@@ -49,7 +49,8 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
         request: Bizretail_Identity_V1_GetUserInfoRequest, context: ServerContext
     ) async throws -> Bizretail_Identity_V1_User {
         let caller = try Caller.require()
-        guard caller.principal.ownerType == "user", let user = try await directory.user(publicID: caller.principal.subject)
+        guard caller.principal.ownerType == "user",
+            let user = try await directory.user(publicID: caller.principal.subject)
         else { throw IdentityError.notFound("the token does not belong to a user") }
         return Bizretail_Identity_V1_User(user)
     }
@@ -58,7 +59,9 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
         request: Bizretail_Identity_V1_CreateUserRequest, context: ServerContext
     ) async throws -> Bizretail_Identity_V1_User {
         let caller = try Caller.require()
-        guard caller.principal.has(role: Roles.admin) else { throw AuthError.forbidden("creating users needs the admin role") }
+        guard caller.principal.has(role: Roles.admin) else {
+            throw AuthError.forbidden("creating users needs the admin role")
+        }
         let tenant = request.tenantID.isEmpty ? caller.principal.tenantID : request.tenantID
         guard tenant == caller.principal.tenantID || caller.principal.tenantID == Roles.platformTenant else {
             throw AuthError.forbidden("an admin may only create users in their own tenant")

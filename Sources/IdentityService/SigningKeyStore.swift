@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizStorage
 import Crypto
@@ -72,8 +73,6 @@ public actor SigningKeyStore {
         return JSONValue.object(["keys": [jwk]]).canonicalString()
     }
 }
-
-import BizAuth
 
 /// Wraps claims so the actor boundary carries a `Sendable` value.
 struct AccessTokenClaimsBox: Sendable {

@@ -134,7 +134,10 @@ public struct TokenIssuer: Sendable {
         guard !request.refreshToken.isEmpty else { throw OAuthError.invalidRequest("refresh_token is required") }
         let hash = Secrets.hash(request.refreshToken)
         let now = EventTimestamp.now().rfc3339
-        enum Outcome: Sendable { case valid(user: String, scope: String, family: String), reused, invalid }
+        enum Outcome: Sendable {
+            case valid(user: String, scope: String, family: String)
+            case reused, invalid
+        }
         let outcome = try await directory.store.transaction { database -> Outcome in
             guard
                 let row = try await database.raw(

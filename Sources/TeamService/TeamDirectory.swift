@@ -38,7 +38,9 @@ public struct TeamDirectory: Sendable {
                 """
             ).first()
             let team = try TeamRecord(row: row!)
-            return (team, [events.event("team.created", payload: team.payload, ownershipID: team.publicID, caller: caller)])
+            return (
+                team, [events.event("team.created", payload: team.payload, ownershipID: team.publicID, caller: caller)]
+            )
         }
     }
 
@@ -128,7 +130,9 @@ public struct TeamDirectory: Sendable {
         public var email: String?
         public var teamIDs: [String]?
 
-        public init(name: String? = nil, documentRegistry: String? = nil, email: String? = nil, teamIDs: [String]? = nil) {
+        public init(
+            name: String? = nil, documentRegistry: String? = nil, email: String? = nil, teamIDs: [String]? = nil
+        ) {
             self.name = name
             self.documentRegistry = documentRegistry
             self.email = email
@@ -259,12 +263,17 @@ public struct TeamDirectory: Sendable {
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // UUIDv8: custom, name-based
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
+            hex.dropFirst(20),
+        ]
         return parts.joined(separator: "-")
     }
 
     /// One statement: the account's columns on every row, one row per team (a LEFT JOIN, so none is needed).
-    static func loadAccount(_ publicID: String, tenant: String, on database: any SQLDatabase) async throws -> AccountRecord? {
+    static func loadAccount(_ publicID: String, tenant: String, on database: any SQLDatabase) async throws
+        -> AccountRecord?
+    {
         let rows = try await database.raw(
             """
             SELECT \(unsafeRaw: AccountRecord.columns), team_public_id FROM accounts
@@ -321,7 +330,9 @@ public struct TeamDirectory: Sendable {
     static func requiredText(_ text: String, field: String) throws -> String {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw TeamError.invalidArgument(field: field, problem: "is required") }
-        guard trimmed.count <= 200 else { throw TeamError.invalidArgument(field: field, problem: "is over 200 characters") }
+        guard trimmed.count <= 200 else {
+            throw TeamError.invalidArgument(field: field, problem: "is over 200 characters")
+        }
         return trimmed
     }
 

@@ -51,13 +51,17 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     public func createTeam(request: Bizretail_Team_V1_CreateTeamRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_Team
     {
-        .init(try await directory.createTeam(name: request.name, description: request.description_p, caller: try caller(writing: true)))
+        .init(
+            try await directory.createTeam(
+                name: request.name, description: request.description_p, caller: try caller(writing: true)))
     }
 
     public func getTeam(request: Bizretail_Team_V1_GetTeamRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_Team
     {
-        .init(try await directory.team(try Self.requireID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
+        .init(
+            try await directory.team(
+                try Self.requireID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
     }
 
     public func listTeams(request: Bizretail_Team_V1_ListTeamsRequest, context: ServerContext) async throws
@@ -65,10 +69,13 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     {
         let tenant = try caller(writing: false).principal.tenantID
         let size = try Self.pageSize(request.pageSize)
-        let teams = try await directory.teams(tenantID: tenant, after: try Self.cursor(request.pageToken), limit: size + 1)
+        let teams = try await directory.teams(
+            tenantID: tenant, after: try Self.cursor(request.pageToken), limit: size + 1)
         return .with {
             $0.teams = teams.prefix(size).map(Bizretail_Team_V1_Team.init)
-            if teams.count > size, let last = teams.prefix(size).last { $0.nextPageToken = "c" + String(last.id, radix: 36) }
+            if teams.count > size, let last = teams.prefix(size).last {
+                $0.nextPageToken = "c" + String(last.id, radix: 36)
+            }
         }
     }
 
@@ -78,8 +85,11 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         .init(
             try await directory.changeTeam(
                 try Self.requireID(request.publicID),
-                .update(name: request.hasName ? request.name : nil, description: request.hasDescription_p ? request.description_p : nil),
-                expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try caller(writing: true)
+                .update(
+                    name: request.hasName ? request.name : nil,
+                    description: request.hasDescription_p ? request.description_p : nil),
+                expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil,
+                caller: try caller(writing: true)
             )
         )
     }
@@ -87,7 +97,9 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     public func setTeamEnabled(request: Bizretail_Team_V1_SetTeamEnabledRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_Team
     {
-        .init(try await directory.changeTeam(try Self.requireID(request.publicID), .enable(request.enabled), caller: try caller(writing: true)))
+        .init(
+            try await directory.changeTeam(
+                try Self.requireID(request.publicID), .enable(request.enabled), caller: try caller(writing: true)))
     }
 
     public func deleteTeam(request: Bizretail_Team_V1_DeleteTeamRequest, context: ServerContext) async throws
@@ -104,7 +116,9 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     {
         .init(
             try await directory.createAccount(
-                .init(name: request.name, documentRegistry: request.documentRegistry, email: request.email, teamIDs: request.teamIds),
+                .init(
+                    name: request.name, documentRegistry: request.documentRegistry, email: request.email,
+                    teamIDs: request.teamIds),
                 caller: try caller(writing: true)
             )
         )
@@ -113,7 +127,9 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     public func getAccount(request: Bizretail_Team_V1_GetAccountRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_Account
     {
-        .init(try await directory.account(try Self.requireID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
+        .init(
+            try await directory.account(
+                try Self.requireID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
     }
 
     public func listAccounts(request: Bizretail_Team_V1_ListAccountsRequest, context: ServerContext) async throws
@@ -144,21 +160,26 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         return .init(
             try await directory.changeAccount(
                 try Self.requireID(request.publicID), update: update,
-                expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try caller(writing: true)
+                expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil,
+                caller: try caller(writing: true)
             )
         )
     }
 
-    public func setAccountEnabled(request: Bizretail_Team_V1_SetAccountEnabledRequest, context: ServerContext) async throws
+    public func setAccountEnabled(request: Bizretail_Team_V1_SetAccountEnabledRequest, context: ServerContext)
+        async throws
         -> Bizretail_Team_V1_Account
     {
-        .init(try await directory.changeAccount(try Self.requireID(request.publicID), enabled: request.enabled, caller: try caller(writing: true)))
+        .init(
+            try await directory.changeAccount(
+                try Self.requireID(request.publicID), enabled: request.enabled, caller: try caller(writing: true)))
     }
 
     public func deleteAccount(request: Bizretail_Team_V1_DeleteAccountRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_DeleteAccountResponse
     {
-        try await directory.changeAccount(try Self.requireID(request.publicID), delete: true, caller: try caller(writing: true))
+        try await directory.changeAccount(
+            try Self.requireID(request.publicID), delete: true, caller: try caller(writing: true))
         return .init()
     }
 }

@@ -66,8 +66,10 @@ struct AuditStoreTests {
         try await withPipeline { pipeline in
             let events = lifecycle()
             _ = try await pipeline.audit.ingest(events)
-            let atSecondVersion = EventTimestamp(millisecondsSinceEpoch: events[1].timestamp.millisecondsSinceEpoch + 500)
-            let version = try await pipeline.audit.version(entityType: "account", entityID: entityID, at: atSecondVersion)
+            let atSecondVersion = EventTimestamp(
+                millisecondsSinceEpoch: events[1].timestamp.millisecondsSinceEpoch + 500)
+            let version = try await pipeline.audit.version(
+                entityType: "account", entityID: entityID, at: atSecondVersion)
             #expect(version?.version == 2)
             let before = EventTimestamp(millisecondsSinceEpoch: events[0].timestamp.millisecondsSinceEpoch - 1)
             #expect(try await pipeline.audit.version(entityType: "account", entityID: entityID, at: before) == nil)
@@ -111,7 +113,8 @@ struct AuditStoreTests {
             _ = try await pipeline.audit.ingest(events)
             let byTrace = try await pipeline.audit.events(matching: .init(traceID: trace), after: nil, limit: 10)
             #expect(byTrace.map(\.eventID) == [events[0], events[2], events[4]].map(\.eventID))
-            let page1 = try await pipeline.audit.events(matching: .init(eventType: "team.created"), after: nil, limit: 2)
+            let page1 = try await pipeline.audit.events(
+                matching: .init(eventType: "team.created"), after: nil, limit: 2)
             let page2 = try await pipeline.audit.events(
                 matching: .init(eventType: "team.created"), after: page1.last?.sequence, limit: 2
             )
@@ -120,13 +123,17 @@ struct AuditStoreTests {
                 matching: .init(since: events[1].timestamp, until: events[3].timestamp), after: nil, limit: 10
             )
             #expect(window.map(\.eventID) == [events[1], events[2]].map(\.eventID))
-            #expect(try await pipeline.audit.events(matching: .init(producerService: "nobody"), after: nil, limit: 10).isEmpty)
+            #expect(
+                try await pipeline.audit.events(matching: .init(producerService: "nobody"), after: nil, limit: 10)
+                    .isEmpty)
         }
     }
 
-    @Test("the store itself refuses DELETE on every audit table", arguments: [
-        "audit_events", "audit_versions", "ownerships", "ownership_producers",
-    ])
+    @Test(
+        "the store itself refuses DELETE on every audit table",
+        arguments: [
+            "audit_events", "audit_versions", "ownerships", "ownership_producers",
+        ])
     func deleteRefused(_ table: String) async throws {
         try await withPipeline { pipeline in
             _ = try await pipeline.audit.ingest(lifecycle())

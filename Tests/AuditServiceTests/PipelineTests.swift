@@ -5,8 +5,8 @@ import BizOutbox
 import BizStorage
 import BizTesting
 import Foundation
-import ServiceLifecycle
 import SQLKit
+import ServiceLifecycle
 import Testing
 
 @Suite("Outbox, durable bus and audit consumer over SQLite")
@@ -45,10 +45,12 @@ struct PipelineTests {
     @Test("the outbox row commits with the state change, and rolls back with it")
     func outboxAtomicity() async throws {
         try await withTemporaryDirectory { directory in
-            let migrations = Outbox.migrations + [
-                Migration(id: "test.1") { _ in ["CREATE TABLE things (id TEXT PRIMARY KEY)"] }
-            ]
-            let store = try await SQLiteStore.open(path: directory + "/svc.sqlite", migrations: migrations, logger: testLogger)
+            let migrations =
+                Outbox.migrations + [
+                    Migration(id: "test.1") { _ in ["CREATE TABLE things (id TEXT PRIMARY KEY)"] }
+                ]
+            let store = try await SQLiteStore.open(
+                path: directory + "/svc.sqlite", migrations: migrations, logger: testLogger)
             let outbox = Outbox(store: store)
             let event = SampleEvents.envelope()
             try await outbox.perform { database in
@@ -90,7 +92,8 @@ struct PipelineTests {
                 let group = ServiceGroup(
                     services: [
                         OutboxRelay(outbox: outbox, publisher: pipeline.bus, logger: testLogger),
-                        BusSubscription(bus: pipeline.bus, consumer: pipeline.consumer, batchSize: 7, logger: testLogger),
+                        BusSubscription(
+                            bus: pipeline.bus, consumer: pipeline.consumer, batchSize: 7, logger: testLogger),
                     ],
                     logger: testLogger
                 )

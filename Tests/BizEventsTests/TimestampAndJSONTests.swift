@@ -20,8 +20,10 @@ struct TimestampTests {
 
     @Test(
         "refuses what is not an RFC 3339 date-time",
-        arguments: ["2024-06-22", "2024-06-22 12:00:00Z", "2023-02-29T00:00:00Z", "2024-06-22T12:00:00", "yesterday",
-                    "2024-06-22T24:00:00Z", "2024-06-22T12:00:00.Z"]
+        arguments: [
+            "2024-06-22", "2024-06-22 12:00:00Z", "2023-02-29T00:00:00Z", "2024-06-22T12:00:00", "yesterday",
+            "2024-06-22T24:00:00Z", "2024-06-22T12:00:00.Z",
+        ]
     )
     func refuses(_ input: String) {
         #expect(EventTimestamp(rfc3339: input) == nil)
@@ -32,7 +34,8 @@ struct TimestampTests {
 struct JSONTests {
     @Test("canonical encoding sorts keys and drops white space")
     func canonical() throws {
-        let value = try JSONParser.parse(Array(#"{ "b": [1, 2.5, -0.25e1], "a": {"y": null, "x": "\u00e9\ud83d\ude00"} }"#.utf8))
+        let value = try JSONParser.parse(
+            Array(#"{ "b": [1, 2.5, -0.25e1], "a": {"y": null, "x": "\u00e9\ud83d\ude00"} }"#.utf8))
         #expect(value.canonicalString() == #"{"a":{"x":"é😀","y":null},"b":[1,2.5,-2.5]}"#)
     }
 

@@ -11,15 +11,19 @@ import Testing
 @Suite("Audit gRPC API of the real process", .serialized)
 struct AuditGRPCTests {
     func withSystem(
-        _ body: (BizRetailProcess, Bizretail_Audit_V1_AuditService.Client<HTTP2ClientTransport.Posix>,
-            Bizretail_Events_V1_EventBus.Client<HTTP2ClientTransport.Posix>) async throws -> Void
+        _ body: (
+            BizRetailProcess, Bizretail_Audit_V1_AuditService.Client<HTTP2ClientTransport.Posix>,
+            Bizretail_Events_V1_EventBus.Client<HTTP2ClientTransport.Posix>
+        ) async throws -> Void
     ) async throws {
         try await withTemporaryDirectory { directory in
             let system = try await BizRetailProcess(dataDirectory: directory)
             let port = Int(system.endpoint("grpc")!.split(separator: ":").last!)!
-            let transport = { try HTTP2ClientTransport.Posix(
-                target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext
-            ) }
+            let transport = {
+                try HTTP2ClientTransport.Posix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext
+                )
+            }
             let token = try await withGRPCClient(transport: try transport()) { client in
                 try await Bizretail_Identity_V1_IdentityService.Client(wrapping: client).issueToken(
                     .with {
@@ -54,18 +58,28 @@ struct AuditGRPCTests {
             let events = ["created", "updated", "updated"].enumerated().map { index, verb in
                 SampleEvents.envelope(
                     "account.\(verb)", entityID: person, ownershipID: person,
-                    timestamp: EventTimestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(index) * 60_000),
+                    timestamp: EventTimestamp(
+                        millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(index) * 60_000),
                     traceID: index == 0 ? trace : nil, payload: ["name": .string("Name \(index)")]
                 )
             }
             try await publish(events, bus)
             try await BizRetailProcess.eventually("three versions") {
-                try await audit.getEntityHistory(.with { $0.entityType = "account"; $0.entityID = person }).versions.count == 3
+                try await audit.getEntityHistory(
+                    .with {
+                        $0.entityType = "account"
+                        $0.entityID = person
+                    }
+                ).versions.count == 3
             }
 
             let at = Google_Protobuf_Timestamp(seconds: start.millisecondsSinceEpoch / 1000 + 90, nanos: 0)
             let state = try await audit.getEntityStateAt(
-                .with { $0.entityType = "account"; $0.entityID = person; $0.at = at }
+                .with {
+                    $0.entityType = "account"
+                    $0.entityID = person
+                    $0.at = at
+                }
             )
             #expect(state.version == 2)
             #expect(state.actionType == "update")
@@ -73,7 +87,12 @@ struct AuditGRPCTests {
 
             let before = Google_Protobuf_Timestamp(seconds: start.millisecondsSinceEpoch / 1000 - 1, nanos: 0)
             let notYet = await #expect(throws: RPCError.self) {
-                try await audit.getEntityStateAt(.with { $0.entityType = "account"; $0.entityID = person; $0.at = before })
+                try await audit.getEntityStateAt(
+                    .with {
+                        $0.entityType = "account"
+                        $0.entityID = person
+                        $0.at = before
+                    })
             }
             #expect(notYet?.code == .notFound)
 
@@ -83,11 +102,12 @@ struct AuditGRPCTests {
             var seen: [String] = []
             var token = ""
             repeat {
-                let page = try await audit.listEvents(.with {
-                    $0.ownershipID = person
-                    $0.pageSize = 2
-                    $0.pageToken = token
-                })
+                let page = try await audit.listEvents(
+                    .with {
+                        $0.ownershipID = person
+                        $0.pageSize = 2
+                        $0.pageToken = token
+                    })
                 seen += page.events.map(\.eventID)
                 token = page.nextPageToken
             } while !token.isEmpty
@@ -105,14 +125,16 @@ struct AuditGRPCTests {
     func badRequests() async throws {
         try await withSystem { _, audit, bus in
             let codes: [RPCError.Code?] = [
-                await #expect(throws: RPCError.self) { try await audit.listEvents(.with { $0.pageToken = "garbage" }) }?.code,
+                await #expect(throws: RPCError.self) { try await audit.listEvents(.with { $0.pageToken = "garbage" }) }?
+                    .code,
                 await #expect(throws: RPCError.self) { try await audit.listEvents(.with { $0.pageSize = 5000 }) }?.code,
                 await #expect(throws: RPCError.self) { try await audit.getEntityHistory(.init()) }?.code,
                 await #expect(throws: RPCError.self) {
                     try await audit.getOwnership(.with { $0.ownershipID = "0e0e0e0e-0000-4000-8000-000000000000" })
                 }?.code,
                 await #expect(throws: RPCError.self) {
-                    try await bus.publish(.with { $0.envelopeJson = Data(repeating: UInt8(ascii: " "), count: (1 << 20) + 1) })
+                    try await bus.publish(
+                        .with { $0.envelopeJson = Data(repeating: UInt8(ascii: " "), count: (1 << 20) + 1) })
                 }?.code,
             ]
             #expect(codes == [.invalidArgument, .invalidArgument, .invalidArgument, .notFound, .invalidArgument])

@@ -47,8 +47,10 @@ struct GatewayEndToEndTests {
             // A forged X-Forwarded-For from an untrusted peer must not change owner_ip.
             let created = try https.json(
                 "POST", "/v1/accounts",
-                ["name": "Maria Silva", "document_registry": "529.982.247-25", "email": "Maria@Example.com",
-                 "team_ids": [.string(teamID)]],
+                [
+                    "name": "Maria Silva", "document_registry": "529.982.247-25", "email": "Maria@Example.com",
+                    "team_ids": [.string(teamID)],
+                ],
                 bearer: token, headers: ["X-Forwarded-For": "203.0.113.9"]
             )
             #expect(created.status == 201, "\(created.text)")
@@ -84,11 +86,13 @@ struct GatewayEndToEndTests {
             #expect(metadata["environment"] == "development")
             #expect(metadata["ownership_id"]?.stringValue.map(EventID.isUUID) == true)
 
-            let updated = try https.json("PATCH", "/v1/accounts/\(id)", ["name": "Maria S. Souza"], bearer: token,
-                                         headers: ["If-Match": "\"1\""])
+            let updated = try https.json(
+                "PATCH", "/v1/accounts/\(id)", ["name": "Maria S. Souza"], bearer: token,
+                headers: ["If-Match": "\"1\""])
             #expect(updated.status == 200, "\(updated.text)")
             #expect(updated.json?["name"] == "Maria S. Souza")
-            let stale = try https.json("PATCH", "/v1/accounts/\(id)", ["name": "x"], bearer: token, headers: ["If-Match": "\"1\""])
+            let stale = try https.json(
+                "PATCH", "/v1/accounts/\(id)", ["name": "x"], bearer: token, headers: ["If-Match": "\"1\""])
             #expect(stale.status == 412)
             history = try await versions(https, token, "account", id, count: 2)
             #expect(history.map { $0["is_active"] } == [false, true])
@@ -108,7 +112,10 @@ struct GatewayEndToEndTests {
             #expect(ownership.json?["event_count"] == 3)
             #expect(ownership.json?["producer_services"] == ["team_service"])
             let byTrace = try https.request("GET", "/v1/audit/events?trace_id=\(traceID)", bearer: token)
-            guard case .array(let traced)? = byTrace.json?["items"] else { Issue.record("no events by trace"); return }
+            guard case .array(let traced)? = byTrace.json?["items"] else {
+                Issue.record("no events by trace")
+                return
+            }
             #expect(traced.map { $0["event_type"] } == ["account.created"])
         }
     }
@@ -142,7 +149,9 @@ struct GatewayEndToEndTests {
             func list(_ query: String) throws -> (ids: [String], next: String?) {
                 let response = try https.request("GET", "/v1/accounts\(query)", bearer: token)
                 guard case .array(let items)? = response.json?["items"] else { throw ProcessFailure(response.text) }
-                return (items.compactMap { $0["public_id"]?.stringValue }, response.json?["next_page_token"]?.stringValue)
+                return (
+                    items.compactMap { $0["public_id"]?.stringValue }, response.json?["next_page_token"]?.stringValue
+                )
             }
             #expect(try list("?team_id=\(north)").ids == Array(accounts.prefix(2)))
             let first = try list("?page_size=2")
@@ -151,7 +160,8 @@ struct GatewayEndToEndTests {
             #expect(second.ids == [accounts[2]])
             #expect(second.next == nil)
 
-            let moved = try https.json("PATCH", "/v1/accounts/\(accounts[0])", ["team_ids": [.string(south)]], bearer: token)
+            let moved = try https.json(
+                "PATCH", "/v1/accounts/\(accounts[0])", ["team_ids": [.string(south)]], bearer: token)
             #expect(moved.json?["team_ids"] == [.string(south)])
             #expect(try list("?team_id=\(south)").ids == [accounts[0], accounts[2]])
 
@@ -168,8 +178,9 @@ struct GatewayEndToEndTests {
     @Test("X-Forwarded-For is believed only from a trusted proxy")
     func trustedProxy() async throws {
         try await withSystem(environment: ["BIZ_TRUSTED_PROXIES": "127.0.0.1"]) { _, https, token in
-            let team = try https.json("POST", "/v1/teams", ["name": "Proxied"], bearer: token,
-                                      headers: ["X-Forwarded-For": "198.51.100.20"])
+            let team = try https.json(
+                "POST", "/v1/teams", ["name": "Proxied"], bearer: token,
+                headers: ["X-Forwarded-For": "198.51.100.20"])
             let id = try #require(team.json?["public_id"]?.stringValue)
             let history = try await versions(https, token, "team", id, count: 1)
             #expect(history[0]["envelope"]?["metadata"]?["owner_ip"] == "198.51.100.20")
@@ -179,8 +190,11 @@ struct GatewayEndToEndTests {
     @Test("bad input is answered with problem+json naming the field, never a 500")
     func badInput() async throws {
         try await withSystem { _, https, token in
-            func post(_ path: String, _ body: String, contentType: String = "application/json") throws -> HTTPSClient.Response {
-                try https.request("POST", path, headers: ["Content-Type": contentType], body: Data(body.utf8), bearer: token)
+            func post(_ path: String, _ body: String, contentType: String = "application/json") throws
+                -> HTTPSClient.Response
+            {
+                try https.request(
+                    "POST", path, headers: ["Content-Type": contentType], body: Data(body.utf8), bearer: token)
             }
             let cases: [(HTTPSClient.Response, Int, String?)] = [
                 (try post("/v1/teams", "{\"name\": "), 400, "body"),
@@ -190,10 +204,26 @@ struct GatewayEndToEndTests {
                 (try post("/v1/teams", "{\"name\": \"a\", \"color\": \"red\"}"), 400, "color"),
                 (try post("/v1/teams", "{\"name\": \"   \"}"), 400, "name"),
                 (try post("/v1/teams", "name=a", contentType: "text/plain"), 415, nil),
-                (try post("/v1/accounts", #"{"name":"A","document_registry":"123.456.789-00","email":"a@b.co"}"#), 422, "document_registry"),
-                (try post("/v1/accounts", #"{"name":"A","document_registry":"52998224725","email":"not-an-email"}"#), 400, "email"),
-                (try post("/v1/accounts", #"{"name":"A","document_registry":"52998224725","email":"a@b.co","team_ids":["nope"]}"#), 422, "team_ids"),
-                (try post("/v1/accounts", #"{"name":"A","document_registry":"52998224725","email":"a@b.co","team_ids":"x"}"#), 400, "team_ids"),
+                (
+                    try post("/v1/accounts", #"{"name":"A","document_registry":"123.456.789-00","email":"a@b.co"}"#),
+                    422, "document_registry"
+                ),
+                (
+                    try post("/v1/accounts", #"{"name":"A","document_registry":"52998224725","email":"not-an-email"}"#),
+                    400, "email"
+                ),
+                (
+                    try post(
+                        "/v1/accounts",
+                        #"{"name":"A","document_registry":"52998224725","email":"a@b.co","team_ids":["nope"]}"#), 422,
+                    "team_ids"
+                ),
+                (
+                    try post(
+                        "/v1/accounts",
+                        #"{"name":"A","document_registry":"52998224725","email":"a@b.co","team_ids":"x"}"#), 400,
+                    "team_ids"
+                ),
             ]
             for (response, status, field) in cases {
                 #expect(response.status == status, "\(response.text)")
@@ -203,13 +233,15 @@ struct GatewayEndToEndTests {
             }
             let first = try post("/v1/accounts", #"{"name":"A","document_registry":"52998224725","email":"dup@b.co"}"#)
             #expect(first.status == 201)
-            let duplicate = try post("/v1/accounts", #"{"name":"B","document_registry":"11144477735","email":"DUP@b.co"}"#)
+            let duplicate = try post(
+                "/v1/accounts", #"{"name":"B","document_registry":"11144477735","email":"DUP@b.co"}"#)
             #expect(duplicate.status == 409)
             #expect(duplicate.json?["field"] == "email")
 
             let huge = "{\"name\": \"" + String(repeating: "x", count: (1 << 20) + 10) + "\"}"
             #expect(try post("/v1/teams", huge).status == 413)
-            #expect(try https.request("GET", "/v1/teams/00000000-0000-4000-8000-000000000000", bearer: token).status == 404)
+            #expect(
+                try https.request("GET", "/v1/teams/00000000-0000-4000-8000-000000000000", bearer: token).status == 404)
             #expect(try https.request("GET", "/v1/teams?page_size=abc", bearer: token).status == 400)
             #expect(try https.request("GET", "/v1/teams?page_token=zzz", bearer: token).status == 400)
             #expect(try https.request("GET", "/nowhere").status == 404)
@@ -225,7 +257,8 @@ struct GatewayEndToEndTests {
                 -> AccessTokenClaims
             {
                 AccessTokenClaims(
-                    issuer: try! #require(https.request("GET", "/.well-known/openid-configuration").json?["issuer"]?.stringValue),
+                    issuer: try! #require(
+                        https.request("GET", "/.well-known/openid-configuration").json?["issuer"]?.stringValue),
                     subject: admin, audience: audience, issuedAt: issuedAt, lifetime: lifetime, id: EventID.generate(),
                     tenantID: "platform", roles: ["admin"], scope: "api", ownerType: "user"
                 )
@@ -233,13 +266,16 @@ struct GatewayEndToEndTests {
             let keys = JWTKeyCollection()
             await keys.add(ecdsa: realKey.key, kid: JWKIdentifier(string: realKey.kid))
             let forger = JWTKeyCollection()
-            await forger.add(ecdsa: try ES256PrivateKey(backing: P256.Signing.PrivateKey()), kid: JWKIdentifier(string: realKey.kid))
+            await forger.add(
+                ecdsa: try ES256PrivateKey(backing: P256.Signing.PrivateKey()), kid: JWKIdentifier(string: realKey.kid))
 
             let valid = try await keys.sign(claims(), kid: JWKIdentifier(string: realKey.kid))
             #expect(try https.request("GET", "/v1/teams", bearer: valid).status == 200)
 
-            let expired = try await keys.sign(claims(issuedAt: Date().addingTimeInterval(-3600)), kid: JWKIdentifier(string: realKey.kid))
-            let wrongAudience = try await keys.sign(claims(audience: "someone-else"), kid: JWKIdentifier(string: realKey.kid))
+            let expired = try await keys.sign(
+                claims(issuedAt: Date().addingTimeInterval(-3600)), kid: JWKIdentifier(string: realKey.kid))
+            let wrongAudience = try await keys.sign(
+                claims(audience: "someone-else"), kid: JWKIdentifier(string: realKey.kid))
             let forged = try await forger.sign(claims(), kid: JWKIdentifier(string: realKey.kid))
             var parts = token.split(separator: ".").map(String.init)
             parts[1] = Data(#"{"sub":"intruder"}"#.utf8).base64EncodedString()
@@ -278,21 +314,28 @@ struct GatewayEndToEndTests {
             #expect(reused.status == 400)
             #expect(reused.json?["error"] == "invalid_grant")
             // Reuse revoked the whole family, so the rotated token is dead too.
-            #expect(try https.token(["grant_type": "refresh_token", "refresh_token": next], basic: client).status == 400)
+            #expect(
+                try https.token(["grant_type": "refresh_token", "refresh_token": next], basic: client).status == 400)
 
             let wrongSecret = try https.token(["grant_type": "client_credentials"], basic: (client.0, "wrong"))
             #expect(wrongSecret.status == 401)
             #expect(wrongSecret.json?["error"] == "invalid_client")
             #expect(wrongSecret.headers["www-authenticate"]?.hasPrefix("Basic") == true)
             #expect(try https.token(["grant_type": "magic"], basic: client).json?["error"] == "unsupported_grant_type")
-            #expect(try https.token(["grant_type": "password", "username": "x@y.z", "password": "nope-nope"], basic: client)
+            #expect(
+                try https.token(
+                    ["grant_type": "password", "username": "x@y.z", "password": "nope-nope"], basic: client
+                )
                 .json?["error"] == "invalid_grant")
-            #expect(try https.token(["grant_type": "client_credentials", "scope": "root"], basic: client).json?["error"] == "invalid_scope")
+            #expect(
+                try https.token(["grant_type": "client_credentials", "scope": "root"], basic: client).json?["error"]
+                    == "invalid_scope")
 
             let discovery = try https.request("GET", "/.well-known/openid-configuration")
             #expect(discovery.json?["token_endpoint"]?.stringValue?.hasSuffix("/oauth2/token") == true)
             let jwks = try https.request("GET", "/oauth2/jwks")
-            let jwk = try #require(jwks.json?["keys"].flatMap { if case .array(let keys) = $0 { keys.first } else { nil } })
+            let jwk = try #require(
+                jwks.json?["keys"].flatMap { if case .array(let keys) = $0 { keys.first } else { nil } })
             #expect(jwk["kty"] == "EC" && jwk["crv"] == "P-256" && jwk["alg"] == "ES256")
             #expect(jwk["d"] == nil)
             #expect(try https.request("GET", "/health/live").status == 200)
@@ -304,7 +347,8 @@ struct GatewayEndToEndTests {
     func bootstrapFromEnvironment() async throws {
         try await withTemporaryDirectory { directory in
             let environment = [
-                "BIZ_BOOTSTRAP_ADMIN_EMAIL": "root@loja.example", "BIZ_BOOTSTRAP_ADMIN_PASSWORD": "correct horse battery",
+                "BIZ_BOOTSTRAP_ADMIN_EMAIL": "root@loja.example",
+                "BIZ_BOOTSTRAP_ADMIN_PASSWORD": "correct horse battery",
                 "BIZ_BOOTSTRAP_CLIENT_ID": "loja-app", "BIZ_BOOTSTRAP_CLIENT_SECRET": "s3cret-s3cret-s3cret-s3cret",
                 // Fixed, because the test runs on a random port each start and tokens name their issuer.
                 "BIZ_ISSUER": "https://biz-retail.test",

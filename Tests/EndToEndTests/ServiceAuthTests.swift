@@ -15,7 +15,8 @@ struct ServiceAuthTests {
             let system = try await BizRetailProcess(dataDirectory: directory)
             let port = Int(system.endpoint("grpc")!.split(separator: ":").last!)!
             try await withGRPCClient(
-                transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
             ) { client in
                 let teams = Bizretail_Team_V1_TeamService.Client(wrapping: client)
                 let anonymous = await #expect(throws: RPCError.self) { try await teams.listTeams(.init()) }
@@ -41,7 +42,10 @@ struct ServiceAuthTests {
                 var history: [Bizretail_Audit_V1_EntityVersion] = []
                 try await BizRetailProcess.eventually("the team.created event") {
                     history = try await audit.getEntityHistory(
-                        .with { $0.entityType = "team"; $0.entityID = team.publicID },
+                        .with {
+                            $0.entityType = "team"
+                            $0.entityID = team.publicID
+                        },
                         metadata: ["authorization": "Bearer \(token)"]
                     ).versions
                     return history.count == 1
@@ -82,7 +86,8 @@ struct ServiceAuthTests {
             let tenant = "6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e"
             let port = Int(system.endpoint("grpc")!.split(separator: ":").last!)!
             try await withGRPCClient(
-                transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
             ) { client in
                 let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: client)
                 let refused = await #expect(throws: RPCError.self) {
