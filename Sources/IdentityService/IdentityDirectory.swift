@@ -118,14 +118,18 @@ public struct IdentityDirectory: Sendable {
 
     public func createClient(
         clientID: String, secret: String, name: String, tenantID: String, roles: [String], grantTypes: [String],
-        firstParty: Bool
+        firstParty: Bool, caller: Caller? = nil
     ) async throws -> ClientRecord {
         let client = ClientRecord(
             publicID: EventID.generate(), clientID: clientID, secretHash: Secrets.hash(secret), name: name,
             tenantID: tenantID, roles: roles, grantTypes: grantTypes, firstParty: firstParty, enabled: true,
             createdAt: EventTimestamp.now().rfc3339
         )
-        let event = events.systemEvent("client.created", payload: client.payload, ownershipID: client.publicID)
+        let event =
+            caller.map {
+                events.event("client.created", payload: client.payload, ownershipID: client.publicID, caller: $0)
+            }
+            ?? events.systemEvent("client.created", payload: client.payload, ownershipID: client.publicID)
         do {
             try await outbox.perform { database in
                 try await database.raw(

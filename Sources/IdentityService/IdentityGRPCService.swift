@@ -1,5 +1,7 @@
 import BizAuth
+import BizEvents
 import BizProtos
+import Foundation
 import GRPCCore
 import SwiftProtobuf
 
@@ -71,6 +73,55 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
             roles: request.roles, caller: caller
         )
         return Bizretail_Identity_V1_User(user)
+    }
+}
+
+extension IdentityGRPCService {
+    public func createClient(
+        request: Bizretail_Identity_V1_CreateClientRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_CreateClientResponse {
+        let caller = try Caller.require()
+        guard caller.principal.has(role: Roles.admin) else {
+            throw AuthError.forbidden("registering clients needs the admin role")
+        }
+        let tenant = request.tenantID.isEmpty ? caller.principal.tenantID : request.tenantID
+        guard tenant == caller.principal.tenantID || caller.principal.tenantID == Roles.platformTenant else {
+            throw AuthError.forbidden("an admin may only register clients in their own tenant")
+        }
+        guard tenant == Roles.platformTenant || EventID.isUUID(tenant) else {
+            throw IdentityError.invalidArgument(
+                field: "tenant_id", problem: "must be 'platform' or a client contractor's public_id"
+            )
+        }
+        let name = request.name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { throw IdentityError.invalidArgument(field: "name", problem: "is required") }
+        let grants = Set(request.grantTypes)
+        guard !grants.isEmpty, grants.isSubset(of: ["client_credentials", "password", "refresh_token"]) else {
+            throw IdentityError.invalidArgument(
+                field: "grant_types", problem: "must be one or more of client_credentials, password, refresh_token"
+            )
+        }
+        guard request.firstParty || grants == ["client_credentials"] else {
+            throw IdentityError.invalidArgument(
+                field: "grant_types", problem: "password and refresh_token are for first-party clients only"
+            )
+        }
+        guard !request.roles.isEmpty, request.roles.allSatisfy(Roles.assignable.contains) else {
+            throw IdentityError.invalidArgument(
+                field: "roles", problem: "must be one or more of \(Roles.assignable.sorted().joined(separator: ", "))"
+            )
+        }
+        let clientID = "c-" + Secrets.random(bytes: 12)
+        let secret = Secrets.random()
+        let client = try await directory.createClient(
+            clientID: clientID, secret: secret, name: name, tenantID: tenant, roles: request.roles,
+            grantTypes: grants.sorted(), firstParty: request.firstParty, caller: caller
+        )
+        return .with {
+            $0.publicID = client.publicID
+            $0.clientID = clientID
+            $0.clientSecret = secret
+        }
     }
 }
 

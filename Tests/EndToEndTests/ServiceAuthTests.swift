@@ -131,4 +131,65 @@ struct ServiceAuthTests {
             try await system.stop()
         }
     }
+
+    @Test("an admin registers an OAuth2 client; its secret works once issued and is audited without the secret")
+    func registerClient() async throws {
+        try await withTemporaryDirectory { directory in
+            let system = try await BizRetailProcess(dataDirectory: directory)
+            let https = HTTPSClient(system)
+            let admin = try https.adminToken(system)
+            let port = Int(system.endpoint("grpc")!.split(separator: ":").last!)!
+            let tenant = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+            let registered = try await withGRPCClient(
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            ) { client in
+                let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: client)
+                let metadata: Metadata = ["authorization": "Bearer \(admin)"]
+                let refused = await #expect(throws: RPCError.self) {
+                    try await identity.createClient(
+                        .with {
+                            $0.name = "Loja app"
+                            $0.tenantID = tenant
+                            $0.roles = ["manager"]
+                            $0.grantTypes = ["password"]
+                        },
+                        metadata: metadata
+                    )
+                }
+                #expect(refused?.code == .invalidArgument)
+                #expect(refused?.metadata[stringValues: "field"].first(where: { _ in true }) == "grant_types")
+                return try await identity.createClient(
+                    .with {
+                        $0.name = "Loja integration"
+                        $0.tenantID = tenant
+                        $0.roles = ["manager"]
+                        $0.grantTypes = ["client_credentials"]
+                    },
+                    metadata: metadata
+                )
+            }
+            let token = try https.token(
+                ["grant_type": "client_credentials"], basic: (registered.clientID, registered.clientSecret)
+            )
+            let accessToken = try #require(token.json?["access_token"]?.stringValue, "\(token.text)")
+            let team = try https.json("POST", "/v1/teams", ["name": "Integração"], bearer: accessToken)
+            #expect(team.json?["tenant_id"] == .string(tenant))
+
+            var history: [JSONValue] = []
+            try await BizRetailProcess.eventually("the client.created event") {
+                let response = try https.request(
+                    "GET", "/v1/audit/entities/client/\(registered.publicID)/versions", bearer: admin
+                )
+                guard case .array(let items)? = response.json?["items"] else { return false }
+                history = items
+                return items.count == 1
+            }
+            let envelope = try #require(history.first?["envelope"])
+            #expect(envelope["metadata"]?["owner_id"] == .string(system.bootstrapCredential("admin_id")!))
+            #expect(!envelope.canonicalString().contains(registered.clientSecret))
+            #expect(envelope["payload"]?["secret_hash"] == nil)
+            try await system.stop()
+        }
+    }
 }

@@ -72,12 +72,26 @@ public enum Bizretail_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateClient" metadata.
+        public enum CreateClient: Sendable {
+            /// Request type for "CreateClient".
+            public typealias Input = Bizretail_Identity_V1_CreateClientRequest
+            /// Response type for "CreateClient".
+            public typealias Output = Bizretail_Identity_V1_CreateClientResponse
+            /// Descriptor for "CreateClient".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "CreateClient",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "bizretail.identity.v1.IdentityService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             IssueToken.descriptor,
             GetSigningKeys.descriptor,
             GetUserInfo.descriptor,
-            CreateUser.descriptor
+            CreateUser.descriptor,
+            CreateClient.descriptor
         ]
     }
 }
@@ -175,6 +189,24 @@ extension Bizretail_Identity_V1_IdentityService {
             request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_CreateUserRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "CreateClient" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an OAuth2 client; the secret is returned once and stored only as a hash. Admins only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_CreateClientRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_CreateClientResponse` messages.
+        func createClient(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_CreateClientRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_CreateClientResponse>
     }
 
     /// Service protocol for the "bizretail.identity.v1.IdentityService" service.
@@ -256,6 +288,24 @@ extension Bizretail_Identity_V1_IdentityService {
             request: GRPCCore.ServerRequest<Bizretail_Identity_V1_CreateUserRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "CreateClient" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an OAuth2 client; the secret is returned once and stored only as a hash. Admins only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_CreateClientRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_CreateClientResponse` message.
+        func createClient(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_CreateClientRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse>
     }
 
     /// Simple service protocol for the "bizretail.identity.v1.IdentityService" service.
@@ -335,6 +385,24 @@ extension Bizretail_Identity_V1_IdentityService {
             request: Bizretail_Identity_V1_CreateUserRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Bizretail_Identity_V1_User
+
+        /// Handle the "CreateClient" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an OAuth2 client; the secret is returned once and stored only as a hash. Admins only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_CreateClientRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_CreateClientResponse` to respond with.
+        func createClient(
+            request: Bizretail_Identity_V1_CreateClientRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_CreateClientResponse
     }
 }
 
@@ -386,6 +454,17 @@ extension Bizretail_Identity_V1_IdentityService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.CreateClient.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_CreateClientRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_CreateClientResponse>(),
+            handler: { request, context in
+                try await self.createClient(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -430,6 +509,17 @@ extension Bizretail_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User> {
         let response = try await self.createUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createClient(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_CreateClientRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_CreateClientResponse> {
+        let response = try await self.createClient(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -485,6 +575,19 @@ extension Bizretail_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User> {
         return GRPCCore.ServerResponse<Bizretail_Identity_V1_User>(
             message: try await self.createUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createClient(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_CreateClientRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse>(
+            message: try await self.createClient(
                 request: request.message,
                 context: context
             ),
@@ -592,6 +695,29 @@ extension Bizretail_Identity_V1_IdentityService {
             deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateClient" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an OAuth2 client; the secret is returned once and stored only as a hash. Admins only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_CreateClientRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_CreateClientRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_CreateClientResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createClient<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_CreateClientRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_CreateClientRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_CreateClientResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -746,6 +872,40 @@ extension Bizretail_Identity_V1_IdentityService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CreateClient" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an OAuth2 client; the secret is returned once and stored only as a hash. Admins only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_CreateClientRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_CreateClientRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_CreateClientResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createClient<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_CreateClientRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_CreateClientRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_CreateClientResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.CreateClient.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -855,6 +1015,35 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_CreateUserRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_User>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateClient" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers an OAuth2 client; the secret is returned once and stored only as a hash. Admins only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_CreateClientRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createClient<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_CreateClientRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createClient(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_CreateClientRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_CreateClientResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -982,6 +1171,39 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.createUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateClient" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers an OAuth2 client; the secret is returned once and stored only as a hash. Admins only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createClient<Result>(
+        _ message: Bizretail_Identity_V1_CreateClientRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_CreateClientRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createClient(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -152,6 +152,44 @@ public nonisolated struct Bizretail_Identity_V1_CreateUserRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Bizretail_Identity_V1_CreateClientRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// Empty means the caller's tenant.
+  public var tenantID: String = String()
+
+  public var roles: [String] = []
+
+  /// client_credentials, password, refresh_token; password and refresh_token need first_party.
+  public var grantTypes: [String] = []
+
+  public var firstParty: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Identity_V1_CreateClientResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var publicID: String = String()
+
+  public var clientID: String = String()
+
+  public var clientSecret: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "bizretail.identity.v1"
@@ -443,6 +481,96 @@ nonisolated extension Bizretail_Identity_V1_CreateUserRequest: SwiftProtobuf.Mes
     if lhs.name != rhs.name {return false}
     if lhs.password != rhs.password {return false}
     if lhs.roles != rhs.roles {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_CreateClientRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateClientRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}tenant_id\0\u{1}roles\0\u{3}grant_types\0\u{3}first_party\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.roles) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.grantTypes) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.firstParty) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 2)
+    }
+    if !self.roles.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.roles, fieldNumber: 3)
+    }
+    if !self.grantTypes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.grantTypes, fieldNumber: 4)
+    }
+    if self.firstParty != false {
+      try visitor.visitSingularBoolField(value: self.firstParty, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_CreateClientRequest, rhs: Bizretail_Identity_V1_CreateClientRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.roles != rhs.roles {return false}
+    if lhs.grantTypes != rhs.grantTypes {return false}
+    if lhs.firstParty != rhs.firstParty {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_CreateClientResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateClientResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{3}client_id\0\u{3}client_secret\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.publicID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.clientID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.clientSecret) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.publicID.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicID, fieldNumber: 1)
+    }
+    if !self.clientID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientID, fieldNumber: 2)
+    }
+    if !self.clientSecret.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientSecret, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_CreateClientResponse, rhs: Bizretail_Identity_V1_CreateClientResponse) -> Bool {
+    if lhs.publicID != rhs.publicID {return false}
+    if lhs.clientID != rhs.clientID {return false}
+    if lhs.clientSecret != rhs.clientSecret {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
