@@ -23,7 +23,9 @@ struct OAuthRoutes {
         router.get("/.well-known/openid-configuration") { _, _ in
             let document: JSONValue = [
                 "issuer": .string(issuer), "token_endpoint": .string(issuer + "/oauth2/token"),
-                "jwks_uri": .string(issuer + "/oauth2/jwks"), "userinfo_endpoint": .string(issuer + "/oauth2/userinfo"),
+                "jwks_uri": .string(issuer + "/oauth2/jwks"), "revocation_endpoint": .string(issuer + "/oauth2/revoke"),
+                "introspection_endpoint": .string(issuer + "/oauth2/introspect"),
+                "userinfo_endpoint": .string(issuer + "/oauth2/userinfo"),
                 "grant_types_supported": ["client_credentials", "password", "refresh_token"],
                 "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
                 "id_token_signing_alg_values_supported": ["ES256"], "response_types_supported": ["token"],
@@ -39,6 +41,48 @@ struct OAuthRoutes {
             return response
         }
         router.post("/oauth2/token") { request, context in try await token(request, context: context) }
+        router.post("/oauth2/revoke") { request, _ in
+            try await withClientForm(request) { parsed in
+                _ = try await clients.identity.revokeToken(
+                    .with {
+                        $0.clientID = parsed.clientID
+                        $0.clientSecret = parsed.clientSecret
+                        $0.token = parsed.form["token"] ?? ""
+                        $0.tokenTypeHint = parsed.form["token_type_hint"] ?? ""
+                    }
+                )
+                return Response(status: .ok, headers: [.cacheControl: "no-store"])
+            }
+        }
+        router.post("/oauth2/introspect") { request, _ in
+            try await withClientForm(request) { parsed in
+                let answer = try await clients.identity.introspectToken(
+                    .with {
+                        $0.clientID = parsed.clientID
+                        $0.clientSecret = parsed.clientSecret
+                        $0.token = parsed.form["token"] ?? ""
+                        $0.tokenTypeHint = parsed.form["token_type_hint"] ?? ""
+                    }
+                )
+                guard answer.active else {
+                    return jsonResponse(["active": false], headers: [.cacheControl: "no-store"])
+                }
+                var body: [String: JSONValue] = [
+                    "active": true, "token_type": .string(answer.tokenType), "scope": .string(answer.scope),
+                    "sub": .string(answer.sub), "exp": .integer(answer.exp), "iss": .string(answer.iss),
+                ]
+                if !answer.clientID.isEmpty { body["client_id"] = .string(answer.clientID) }
+                if answer.tokenType == "access_token" {
+                    body["iat"] = .integer(answer.iat)
+                    body["aud"] = .string(answer.aud)
+                    body["jti"] = .string(answer.jti)
+                    body["tenant_id"] = .string(answer.tenantID)
+                    body["roles"] = .array(answer.roles.map(JSONValue.string))
+                    body["owner_type"] = .string(answer.ownerType)
+                }
+                return jsonResponse(.object(body), headers: [.cacheControl: "no-store"])
+            }
+        }
         router.group("/oauth2/userinfo").add(middleware: userinfoMiddleware).get { _, context in
             let user = try await clients.call(context) { metadata in
                 try await clients.identity.getUserInfo(.init(), metadata: metadata)
@@ -52,36 +96,85 @@ struct OAuthRoutes {
     }
 
     /// RFC 6749 §4.4, §4.3, §6: form-encoded request; client authentication by HTTP Basic or in the body.
-    func token(_ request: Request, context: GatewayContext) async throws -> Response {
+    /// A form-encoded OAuth2 request with its client credentials (HTTP Basic, or `client_id`/`client_secret` in the
+    /// body), or the RFC 6749 error response to send instead.
+    struct ClientForm {
+        var form: [String: String]
+        var clientID: String
+        var clientSecret: String
+        var usedBasic: Bool
+    }
+
+    func clientForm(_ request: Request) async throws -> Result<ClientForm, OAuthFailure> {
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
-            return oauthError(.badRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+            return .failure(
+                OAuthFailure(.badRequest, "invalid_request", "the body must be application/x-www-form-urlencoded"))
         }
         let buffer = try await request.body.collect(upTo: 64 * 1024)
         let form = Self.parseForm(String(buffer: buffer))
-        var clientID = form["client_id"] ?? ""
-        var clientSecret = form["client_secret"] ?? ""
-        var usedBasic = false
+        var parsed = ClientForm(
+            form: form, clientID: form["client_id"] ?? "", clientSecret: form["client_secret"] ?? "", usedBasic: false
+        )
         if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic ") {
             guard
                 let decoded = Data(base64Encoded: String(authorization.dropFirst(6)))
                     .flatMap({ String(data: $0, encoding: .utf8) }), let colon = decoded.firstIndex(of: ":")
             else {
-                return oauthError(.unauthorized, "invalid_client", "the Basic credentials are malformed", basic: true)
+                return .failure(
+                    OAuthFailure(.unauthorized, "invalid_client", "the Basic credentials are malformed", basic: true))
             }
-            clientID = Self.formDecode(String(decoded[..<colon]))
-            clientSecret = Self.formDecode(String(decoded[decoded.index(after: colon)...]))
-            usedBasic = true
+            parsed.clientID = Self.formDecode(String(decoded[..<colon]))
+            parsed.clientSecret = Self.formDecode(String(decoded[decoded.index(after: colon)...]))
+            parsed.usedBasic = true
+        }
+        return .success(parsed)
+    }
+
+    struct OAuthFailure: Error {
+        var status: HTTPResponse.Status
+        var code: String
+        var description: String
+        var basic = false
+
+        init(_ status: HTTPResponse.Status, _ code: String, _ description: String, basic: Bool = false) {
+            self.status = status
+            self.code = code
+            self.description = description
+            self.basic = basic
+        }
+    }
+
+    /// Parses an OAuth2 form request and runs `body` with it, answering malformed requests and the Identity
+    /// Provider's OAuth2 errors in RFC 6749 form.
+    func withClientForm(_ request: Request, _ body: (ClientForm) async throws -> Response) async throws -> Response {
+        let parsed: ClientForm
+        switch try await clientForm(request) {
+        case .success(let value): parsed = value
+        case .failure(let failure):
+            return oauthError(failure.status, failure.code, failure.description, basic: failure.basic)
         }
         do {
+            return try await body(parsed)
+        } catch let error as RPCError {
+            guard let code = error.metadata[stringValues: "oauth-error"].first(where: { _ in true }) else {
+                throw Problem.from(error)
+            }
+            let status: HTTPResponse.Status = code == "invalid_client" ? .unauthorized : .badRequest
+            return oauthError(status, code, error.message, basic: parsed.usedBasic)
+        }
+    }
+
+    func token(_ request: Request, context: GatewayContext) async throws -> Response {
+        try await withClientForm(request) { parsed in
             let token = try await clients.identity.issueToken(
                 .with {
-                    $0.grantType = form["grant_type"] ?? ""
-                    $0.clientID = clientID
-                    $0.clientSecret = clientSecret
-                    $0.username = form["username"] ?? ""
-                    $0.password = form["password"] ?? ""
-                    $0.refreshToken = form["refresh_token"] ?? ""
-                    $0.scope = form["scope"] ?? ""
+                    $0.grantType = parsed.form["grant_type"] ?? ""
+                    $0.clientID = parsed.clientID
+                    $0.clientSecret = parsed.clientSecret
+                    $0.username = parsed.form["username"] ?? ""
+                    $0.password = parsed.form["password"] ?? ""
+                    $0.refreshToken = parsed.form["refresh_token"] ?? ""
+                    $0.scope = parsed.form["scope"] ?? ""
                 }
             )
             var body: [String: JSONValue] = [
@@ -90,12 +183,6 @@ struct OAuthRoutes {
             ]
             if !token.refreshToken.isEmpty { body["refresh_token"] = .string(token.refreshToken) }
             return jsonResponse(.object(body), headers: [.cacheControl: "no-store", .pragma: "no-cache"])
-        } catch let error as RPCError {
-            guard let code = error.metadata[stringValues: "oauth-error"].first(where: { _ in true }) else {
-                throw Problem.from(error)
-            }
-            let status: HTTPResponse.Status = code == "invalid_client" ? .unauthorized : .badRequest
-            return oauthError(status, code, error.message, basic: usedBasic)
         }
     }
 

@@ -29,6 +29,14 @@ enum OpenAPIDocument {
             secured: false, body: "TokenRequest", success: ("200", "TokenResponse"), errors: ["400", "401"]
         ),
         Operation(
+            method: "post", path: "/oauth2/revoke", summary: "Revoke a refresh token and its session (RFC 7009)",
+            secured: false, body: "TokenRequest", errors: ["400", "401"]
+        ),
+        Operation(
+            method: "post", path: "/oauth2/introspect", summary: "Introspect a token (RFC 7662)", secured: false,
+            body: "TokenRequest", success: ("200", "Introspection"), errors: ["400", "401"]
+        ),
+        Operation(
             method: "get", path: "/oauth2/userinfo", summary: "The caller's user", success: ("200", "UserInfo"),
             errors: ["401"]),
         Operation(method: "get", path: "/openapi.json", summary: "This document", secured: false, errors: []),
@@ -86,6 +94,10 @@ enum OpenAPIDocument {
         "TokenResponse": object([
             "access_token": "string", "token_type": "string", "expires_in": "integer", "refresh_token": "string",
             "scope": "string",
+        ]),
+        "Introspection": object([
+            "active": "boolean", "token_type": "string", "scope": "string", "sub": "string", "exp": "integer",
+            "iat": "integer", "iss": "string", "aud": "string", "client_id": "string", "tenant_id": "string",
         ]),
         "UserInfo": object([
             "sub": "string", "email": "string", "name": "string", "tenant_id": "string", "roles": "array",
@@ -160,7 +172,8 @@ enum OpenAPIDocument {
             parameters += operation.query.map { ["name": .string($0), "in": "query", "schema": ["type": "string"]] }
             if !parameters.isEmpty { entry["parameters"] = .array(parameters) }
             if let body = operation.body {
-                let type = operation.path == "/oauth2/token" ? "application/x-www-form-urlencoded" : "application/json"
+                let type =
+                    operation.path.hasPrefix("/oauth2/") ? "application/x-www-form-urlencoded" : "application/json"
                 entry["requestBody"] = ["required": true, "content": content(body, type: type)]
             }
             if operation.secured { entry["security"] = [["bearer": []]] }

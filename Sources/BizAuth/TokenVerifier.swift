@@ -24,14 +24,22 @@ public final class TokenVerifier: Sendable {
     public func verify(_ token: String) async throws(AuthError) -> Principal {
         let now = Date()
         if let principal = cache.withLock({ $0.principal(for: token, at: now) }) { return principal }
+        let claims = try await claims(of: token)
+        let principal = Principal(claims)
+        cache.withLock { $0.remember(token, principal, until: claims.expiration.value, now: now) }
+        return principal
+    }
+}
+
+extension TokenVerifier {
+    /// Verifies a token fully (no cache) and returns all its claims, for introspection.
+    public func claims(of token: String) async throws(AuthError) -> AccessTokenClaims {
         let claims = try await keys.verify(token)
         guard claims.issuer.value == issuer else { throw .unauthenticated("the token has the wrong issuer") }
         guard claims.audience.value.contains(audience) else {
             throw .unauthenticated("the token has the wrong audience")
         }
-        let principal = Principal(claims)
-        cache.withLock { $0.remember(token, principal, until: claims.expiration.value, now: now) }
-        return principal
+        return claims
     }
 }
 

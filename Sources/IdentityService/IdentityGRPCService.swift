@@ -19,6 +19,8 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
     public static let publicMethods: Set<String> = [
         Bizretail_Identity_V1_IdentityService.Method.IssueToken.descriptor.fullyQualifiedMethod,
         Bizretail_Identity_V1_IdentityService.Method.GetSigningKeys.descriptor.fullyQualifiedMethod,
+        Bizretail_Identity_V1_IdentityService.Method.RevokeToken.descriptor.fullyQualifiedMethod,
+        Bizretail_Identity_V1_IdentityService.Method.IntrospectToken.descriptor.fullyQualifiedMethod,
     ]
 
     public func issueToken(
@@ -122,6 +124,23 @@ extension IdentityGRPCService {
             $0.clientID = clientID
             $0.clientSecret = secret
         }
+    }
+}
+
+extension IdentityGRPCService {
+    public func revokeToken(
+        request: Bizretail_Identity_V1_RevokeTokenRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_RevokeTokenResponse {
+        try await issuer.revoke(
+            token: request.token, hint: request.tokenTypeHint, clientID: request.clientID, secret: request.clientSecret
+        )
+        return .init()
+    }
+
+    public func introspectToken(
+        request: Bizretail_Identity_V1_IntrospectTokenRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_IntrospectTokenResponse {
+        try await issuer.introspect(token: request.token, clientID: request.clientID, secret: request.clientSecret)
     }
 }
 

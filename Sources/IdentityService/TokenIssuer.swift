@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizProtos
 import BizStorage
 import Foundation
 import HummingbirdBcrypt
@@ -48,6 +49,8 @@ public struct TokenIssuer: Sendable {
     public var refreshTokenLifetime: TimeInterval = 30 * 86_400
     /// Compared against when the user does not exist, so timing does not reveal which emails are registered.
     let decoyHash: String
+    /// Verifies this issuer's own access tokens, for introspection.
+    let verifier: TokenVerifier
 
     public static let knownScopes: Set<String> = ["openid", "profile", "email", "api"]
 
@@ -57,6 +60,7 @@ public struct TokenIssuer: Sendable {
         self.issuer = issuer
         self.audience = audience
         self.decoyHash = Bcrypt.hash(Secrets.random(), cost: directory.bcryptCost)
+        self.verifier = TokenVerifier(issuer: issuer, audience: audience) { try await keys.jwks() }
     }
 
     public func issue(_ request: TokenRequest) async throws -> IssuedToken {
@@ -101,11 +105,81 @@ public struct TokenIssuer: Sendable {
     }
 
     private func authenticate(_ request: TokenRequest) async throws -> ClientRecord {
-        guard !request.clientID.isEmpty else { throw OAuthError.invalidClient("client_id is required") }
-        guard let client = try await directory.client(id: request.clientID),
-            Secrets.matches(request.clientSecret, hash: client.secretHash), client.enabled
+        try await authenticate(clientID: request.clientID, secret: request.clientSecret)
+    }
+
+    func authenticate(clientID: String, secret: String) async throws -> ClientRecord {
+        guard !clientID.isEmpty else { throw OAuthError.invalidClient("client_id is required") }
+        guard let client = try await directory.client(id: clientID), Secrets.matches(secret, hash: client.secretHash),
+            client.enabled
         else { throw OAuthError.invalidClient() }
         return client
+    }
+
+    /// RFC 7009. Refresh tokens are revoked with their whole rotation family; an unknown token is not an error (the
+    /// client's goal, an unusable token, is met). Access tokens are short-lived JWTs and cannot be revoked.
+    public func revoke(token: String, hint: String, clientID: String, secret: String) async throws {
+        let client = try await authenticate(clientID: clientID, secret: secret)
+        if hint == "access_token" || token.split(separator: ".").count == 3 {
+            throw OAuthError("unsupported_token_type", "access tokens expire within 15 minutes and cannot be revoked")
+        }
+        let now = EventTimestamp.now().rfc3339
+        let hash = Secrets.hash(token)
+        try await directory.store.transaction { database in
+            try await database.raw(
+                """
+                UPDATE refresh_tokens SET revoked_at = \(bind: now) WHERE revoked_at IS NULL AND family_id IN
+                (SELECT family_id FROM refresh_tokens WHERE token_hash = \(bind: hash)
+                 AND client_id = \(bind: client.clientID))
+                """
+            ).run()
+        }
+    }
+
+    /// RFC 7662: an inactive answer for anything that is not a live token of this issuer.
+    public func introspect(token: String, clientID: String, secret: String) async throws
+        -> Bizretail_Identity_V1_IntrospectTokenResponse
+    {
+        _ = try await authenticate(clientID: clientID, secret: secret)
+        if token.split(separator: ".").count == 3 {
+            guard let claims = try? await verifier.claims(of: token) else { return .init() }
+            return .with {
+                $0.active = true
+                $0.tokenType = "access_token"
+                $0.scope = claims.scope
+                $0.sub = claims.subject.value
+                $0.exp = Int64(claims.expiration.value.timeIntervalSince1970)
+                $0.iat = Int64(claims.issuedAt.value.timeIntervalSince1970)
+                $0.iss = claims.issuer.value
+                $0.aud = claims.audience.value.joined(separator: " ")
+                $0.jti = claims.id.value
+                $0.tenantID = claims.tenantID
+                $0.roles = claims.roles
+                $0.ownerType = claims.ownerType
+            }
+        }
+        let hash = Secrets.hash(token)
+        let now = EventTimestamp.now().rfc3339
+        let row = try await directory.store.read { database in
+            try await database.raw(
+                """
+                SELECT user_public_id, client_id, scope, expires_at FROM refresh_tokens
+                WHERE token_hash = \(bind: hash) AND used_at IS NULL AND revoked_at IS NULL
+                AND expires_at > \(bind: now)
+                """
+            ).first()
+        }
+        guard let row else { return .init() }
+        let expires = EventTimestamp(rfc3339: try row.decode(column: "expires_at", as: String.self))
+        return .with {
+            $0.active = true
+            $0.tokenType = "refresh_token"
+            $0.sub = (try? row.decode(column: "user_public_id", as: String.self)) ?? ""
+            $0.clientID = (try? row.decode(column: "client_id", as: String.self)) ?? ""
+            $0.scope = (try? row.decode(column: "scope", as: String.self)) ?? ""
+            $0.exp = (expires?.millisecondsSinceEpoch ?? 0) / 1000
+            $0.iss = issuer
+        }
     }
 
     private func issueForUser(_ user: UserRecord, client: ClientRecord, scope: String, family: String) async throws

@@ -331,6 +331,48 @@ struct GatewayEndToEndTests {
                 try https.token(["grant_type": "client_credentials", "scope": "root"], basic: client).json?["error"]
                     == "invalid_scope")
 
+            // RFC 7662 / 7009: introspect a live refresh token, revoke it, and it is dead (and so is its session).
+            let fresh = try https.token(
+                [
+                    "grant_type": "password", "username": system.bootstrapCredential("admin_email")!,
+                    "password": system.bootstrapCredential("admin_password")!,
+                ], basic: client)
+            let liveRefresh = try #require(fresh.json?["refresh_token"]?.stringValue)
+            let liveAccess = try #require(fresh.json?["access_token"]?.stringValue)
+            func introspect(_ token: String) throws -> JSONValue? {
+                try https.request(
+                    "POST", "/oauth2/introspect",
+                    headers: [
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Authorization": "Basic " + Data("\(client.0):\(client.1)".utf8).base64EncodedString(),
+                    ], body: Data("token=\(token)".utf8)
+                ).json
+            }
+            #expect(try introspect(liveAccess)?["active"] == true)
+            #expect(try introspect(liveAccess)?["sub"] == .string(system.bootstrapCredential("admin_id")!))
+            #expect(try introspect(liveRefresh)?["token_type"] == "refresh_token")
+            #expect(try introspect("garbage")?["active"] == false)
+            let revoke = try https.request(
+                "POST", "/oauth2/revoke",
+                headers: [
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Authorization": "Basic " + Data("\(client.0):\(client.1)".utf8).base64EncodedString(),
+                ], body: Data("token=\(liveRefresh)".utf8)
+            )
+            #expect(revoke.status == 200)
+            #expect(try introspect(liveRefresh)?["active"] == false)
+            #expect(
+                try https.token(["grant_type": "refresh_token", "refresh_token": liveRefresh], basic: client).status
+                    == 400)
+            let revokeAccess = try https.request(
+                "POST", "/oauth2/revoke",
+                headers: [
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Authorization": "Basic " + Data("\(client.0):\(client.1)".utf8).base64EncodedString(),
+                ], body: Data("token=\(liveAccess)".utf8)
+            )
+            #expect(revokeAccess.json?["error"] == "unsupported_token_type")
+
             let discovery = try https.request("GET", "/.well-known/openid-configuration")
             #expect(discovery.json?["token_endpoint"]?.stringValue?.hasSuffix("/oauth2/token") == true)
             let jwks = try https.request("GET", "/oauth2/jwks")
@@ -402,6 +444,7 @@ struct GatewayEndToEndTests {
                 "/v1/accounts/{id}/disable": ["post"], "/v1/accounts/{id}/enable": ["post"],
                 "/v1/audit/entities/{entity_type}/{entity_id}/versions": ["get"], "/v1/audit/events": ["get"],
                 "/v1/audit/ownerships/{ownership_id}": ["get"], "/oauth2/token": ["post"], "/oauth2/jwks": ["get"],
+                "/oauth2/revoke": ["post"], "/oauth2/introspect": ["post"],
                 "/oauth2/userinfo": ["get"], "/.well-known/openid-configuration": ["get"], "/health/live": ["get"],
                 "/health/ready": ["get"], "/openapi.json": ["get"],
             ]

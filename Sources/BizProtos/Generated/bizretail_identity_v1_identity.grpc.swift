@@ -85,13 +85,41 @@ public enum Bizretail_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RevokeToken" metadata.
+        public enum RevokeToken: Sendable {
+            /// Request type for "RevokeToken".
+            public typealias Input = Bizretail_Identity_V1_RevokeTokenRequest
+            /// Response type for "RevokeToken".
+            public typealias Output = Bizretail_Identity_V1_RevokeTokenResponse
+            /// Descriptor for "RevokeToken".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "RevokeToken",
+                type: .unary
+            )
+        }
+        /// Namespace for "IntrospectToken" metadata.
+        public enum IntrospectToken: Sendable {
+            /// Request type for "IntrospectToken".
+            public typealias Input = Bizretail_Identity_V1_IntrospectTokenRequest
+            /// Response type for "IntrospectToken".
+            public typealias Output = Bizretail_Identity_V1_IntrospectTokenResponse
+            /// Descriptor for "IntrospectToken".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "IntrospectToken",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "bizretail.identity.v1.IdentityService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             IssueToken.descriptor,
             GetSigningKeys.descriptor,
             GetUserInfo.descriptor,
             CreateUser.descriptor,
-            CreateClient.descriptor
+            CreateClient.descriptor,
+            RevokeToken.descriptor,
+            IntrospectToken.descriptor
         ]
     }
 }
@@ -207,6 +235,42 @@ extension Bizretail_Identity_V1_IdentityService {
             request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_CreateClientRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_CreateClientResponse>
+
+        /// Handle the "RevokeToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7009: revokes a refresh token (and its whole rotation family). The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_RevokeTokenRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_RevokeTokenResponse` messages.
+        func revokeToken(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_RevokeTokenRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_RevokeTokenResponse>
+
+        /// Handle the "IntrospectToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7662: whether a token is active, and its claims. The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_IntrospectTokenRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_IntrospectTokenResponse` messages.
+        func introspectToken(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_IntrospectTokenRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse>
     }
 
     /// Service protocol for the "bizretail.identity.v1.IdentityService" service.
@@ -306,6 +370,42 @@ extension Bizretail_Identity_V1_IdentityService {
             request: GRPCCore.ServerRequest<Bizretail_Identity_V1_CreateClientRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse>
+
+        /// Handle the "RevokeToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7009: revokes a refresh token (and its whole rotation family). The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_RevokeTokenRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_RevokeTokenResponse` message.
+        func revokeToken(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_RevokeTokenRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_RevokeTokenResponse>
+
+        /// Handle the "IntrospectToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7662: whether a token is active, and its claims. The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_IntrospectTokenRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_IntrospectTokenResponse` message.
+        func introspectToken(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_IntrospectTokenRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse>
     }
 
     /// Simple service protocol for the "bizretail.identity.v1.IdentityService" service.
@@ -403,6 +503,42 @@ extension Bizretail_Identity_V1_IdentityService {
             request: Bizretail_Identity_V1_CreateClientRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Bizretail_Identity_V1_CreateClientResponse
+
+        /// Handle the "RevokeToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7009: revokes a refresh token (and its whole rotation family). The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_RevokeTokenRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_RevokeTokenResponse` to respond with.
+        func revokeToken(
+            request: Bizretail_Identity_V1_RevokeTokenRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_RevokeTokenResponse
+
+        /// Handle the "IntrospectToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7662: whether a token is active, and its claims. The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_IntrospectTokenRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_IntrospectTokenResponse` to respond with.
+        func introspectToken(
+            request: Bizretail_Identity_V1_IntrospectTokenRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_IntrospectTokenResponse
     }
 }
 
@@ -465,6 +601,28 @@ extension Bizretail_Identity_V1_IdentityService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.RevokeToken.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_RevokeTokenRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_RevokeTokenResponse>(),
+            handler: { request, context in
+                try await self.revokeToken(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.IntrospectToken.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_IntrospectTokenRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_IntrospectTokenResponse>(),
+            handler: { request, context in
+                try await self.introspectToken(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -520,6 +678,28 @@ extension Bizretail_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_CreateClientResponse> {
         let response = try await self.createClient(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func revokeToken(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_RevokeTokenRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_RevokeTokenResponse> {
+        let response = try await self.revokeToken(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func introspectToken(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_IntrospectTokenRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse> {
+        let response = try await self.introspectToken(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -588,6 +768,32 @@ extension Bizretail_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse> {
         return GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse>(
             message: try await self.createClient(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func revokeToken(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_RevokeTokenRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_RevokeTokenResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_RevokeTokenResponse>(
+            message: try await self.revokeToken(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func introspectToken(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_IntrospectTokenRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse>(
+            message: try await self.introspectToken(
                 request: request.message,
                 context: context
             ),
@@ -718,6 +924,52 @@ extension Bizretail_Identity_V1_IdentityService {
             deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_CreateClientResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RevokeToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7009: revokes a refresh token (and its whole rotation family). The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_RevokeTokenRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_RevokeTokenRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_RevokeTokenResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func revokeToken<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_RevokeTokenRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_RevokeTokenRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_RevokeTokenResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_RevokeTokenResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "IntrospectToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7662: whether a token is active, and its claims. The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_IntrospectTokenRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_IntrospectTokenRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_IntrospectTokenResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func introspectToken<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_IntrospectTokenRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_IntrospectTokenRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_IntrospectTokenResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_IntrospectTokenResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -906,6 +1158,74 @@ extension Bizretail_Identity_V1_IdentityService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "RevokeToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7009: revokes a refresh token (and its whole rotation family). The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_RevokeTokenRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_RevokeTokenRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_RevokeTokenResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func revokeToken<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_RevokeTokenRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_RevokeTokenRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_RevokeTokenResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_RevokeTokenResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.RevokeToken.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "IntrospectToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RFC 7662: whether a token is active, and its claims. The client authenticates in the request.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_IntrospectTokenRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_IntrospectTokenRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_IntrospectTokenResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func introspectToken<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_IntrospectTokenRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_IntrospectTokenRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_IntrospectTokenResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_IntrospectTokenResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.IntrospectToken.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1044,6 +1364,64 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_CreateClientRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_CreateClientResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeToken" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > RFC 7009: revokes a refresh token (and its whole rotation family). The client authenticates in the request.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_RevokeTokenRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeToken<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_RevokeTokenRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_RevokeTokenResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.revokeToken(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_RevokeTokenRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_RevokeTokenResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "IntrospectToken" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > RFC 7662: whether a token is active, and its claims. The client authenticates in the request.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_IntrospectTokenRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func introspectToken<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_IntrospectTokenRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_IntrospectTokenResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.introspectToken(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_IntrospectTokenRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_IntrospectTokenResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1204,6 +1582,72 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.createClient(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeToken" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > RFC 7009: revokes a refresh token (and its whole rotation family). The client authenticates in the request.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeToken<Result>(
+        _ message: Bizretail_Identity_V1_RevokeTokenRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_RevokeTokenResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_RevokeTokenRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.revokeToken(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "IntrospectToken" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > RFC 7662: whether a token is active, and its claims. The client authenticates in the request.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func introspectToken<Result>(
+        _ message: Bizretail_Identity_V1_IntrospectTokenRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_IntrospectTokenResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_IntrospectTokenRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.introspectToken(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -190,6 +190,88 @@ public nonisolated struct Bizretail_Identity_V1_CreateClientResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Bizretail_Identity_V1_RevokeTokenRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var clientID: String = String()
+
+  public var clientSecret: String = String()
+
+  public var token: String = String()
+
+  public var tokenTypeHint: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Identity_V1_RevokeTokenResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Identity_V1_IntrospectTokenRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var clientID: String = String()
+
+  public var clientSecret: String = String()
+
+  public var token: String = String()
+
+  public var tokenTypeHint: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Identity_V1_IntrospectTokenResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var active: Bool = false
+
+  public var scope: String = String()
+
+  public var clientID: String = String()
+
+  public var sub: String = String()
+
+  public var tokenType: String = String()
+
+  public var exp: Int64 = 0
+
+  public var iat: Int64 = 0
+
+  public var iss: String = String()
+
+  public var aud: String = String()
+
+  public var jti: String = String()
+
+  public var tenantID: String = String()
+
+  public var roles: [String] = []
+
+  public var ownerType: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "bizretail.identity.v1"
@@ -571,6 +653,205 @@ nonisolated extension Bizretail_Identity_V1_CreateClientResponse: SwiftProtobuf.
     if lhs.publicID != rhs.publicID {return false}
     if lhs.clientID != rhs.clientID {return false}
     if lhs.clientSecret != rhs.clientSecret {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_RevokeTokenRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokeTokenRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_id\0\u{3}client_secret\0\u{1}token\0\u{3}token_type_hint\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.clientID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.clientSecret) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.token) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.tokenTypeHint) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.clientID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientID, fieldNumber: 1)
+    }
+    if !self.clientSecret.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientSecret, fieldNumber: 2)
+    }
+    if !self.token.isEmpty {
+      try visitor.visitSingularStringField(value: self.token, fieldNumber: 3)
+    }
+    if !self.tokenTypeHint.isEmpty {
+      try visitor.visitSingularStringField(value: self.tokenTypeHint, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_RevokeTokenRequest, rhs: Bizretail_Identity_V1_RevokeTokenRequest) -> Bool {
+    if lhs.clientID != rhs.clientID {return false}
+    if lhs.clientSecret != rhs.clientSecret {return false}
+    if lhs.token != rhs.token {return false}
+    if lhs.tokenTypeHint != rhs.tokenTypeHint {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_RevokeTokenResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokeTokenResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_RevokeTokenResponse, rhs: Bizretail_Identity_V1_RevokeTokenResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_IntrospectTokenRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IntrospectTokenRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_id\0\u{3}client_secret\0\u{1}token\0\u{3}token_type_hint\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.clientID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.clientSecret) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.token) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.tokenTypeHint) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.clientID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientID, fieldNumber: 1)
+    }
+    if !self.clientSecret.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientSecret, fieldNumber: 2)
+    }
+    if !self.token.isEmpty {
+      try visitor.visitSingularStringField(value: self.token, fieldNumber: 3)
+    }
+    if !self.tokenTypeHint.isEmpty {
+      try visitor.visitSingularStringField(value: self.tokenTypeHint, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_IntrospectTokenRequest, rhs: Bizretail_Identity_V1_IntrospectTokenRequest) -> Bool {
+    if lhs.clientID != rhs.clientID {return false}
+    if lhs.clientSecret != rhs.clientSecret {return false}
+    if lhs.token != rhs.token {return false}
+    if lhs.tokenTypeHint != rhs.tokenTypeHint {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_IntrospectTokenResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IntrospectTokenResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}active\0\u{1}scope\0\u{3}client_id\0\u{1}sub\0\u{3}token_type\0\u{1}exp\0\u{1}iat\0\u{1}iss\0\u{1}aud\0\u{1}jti\0\u{3}tenant_id\0\u{1}roles\0\u{3}owner_type\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.scope) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.clientID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.sub) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.tokenType) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.exp) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.iat) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.iss) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.aud) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.jti) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 12: try { try decoder.decodeRepeatedStringField(value: &self.roles) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.ownerType) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 1)
+    }
+    if !self.scope.isEmpty {
+      try visitor.visitSingularStringField(value: self.scope, fieldNumber: 2)
+    }
+    if !self.clientID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientID, fieldNumber: 3)
+    }
+    if !self.sub.isEmpty {
+      try visitor.visitSingularStringField(value: self.sub, fieldNumber: 4)
+    }
+    if !self.tokenType.isEmpty {
+      try visitor.visitSingularStringField(value: self.tokenType, fieldNumber: 5)
+    }
+    if self.exp != 0 {
+      try visitor.visitSingularInt64Field(value: self.exp, fieldNumber: 6)
+    }
+    if self.iat != 0 {
+      try visitor.visitSingularInt64Field(value: self.iat, fieldNumber: 7)
+    }
+    if !self.iss.isEmpty {
+      try visitor.visitSingularStringField(value: self.iss, fieldNumber: 8)
+    }
+    if !self.aud.isEmpty {
+      try visitor.visitSingularStringField(value: self.aud, fieldNumber: 9)
+    }
+    if !self.jti.isEmpty {
+      try visitor.visitSingularStringField(value: self.jti, fieldNumber: 10)
+    }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 11)
+    }
+    if !self.roles.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.roles, fieldNumber: 12)
+    }
+    if !self.ownerType.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerType, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_IntrospectTokenResponse, rhs: Bizretail_Identity_V1_IntrospectTokenResponse) -> Bool {
+    if lhs.active != rhs.active {return false}
+    if lhs.scope != rhs.scope {return false}
+    if lhs.clientID != rhs.clientID {return false}
+    if lhs.sub != rhs.sub {return false}
+    if lhs.tokenType != rhs.tokenType {return false}
+    if lhs.exp != rhs.exp {return false}
+    if lhs.iat != rhs.iat {return false}
+    if lhs.iss != rhs.iss {return false}
+    if lhs.aud != rhs.aud {return false}
+    if lhs.jti != rhs.jti {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.roles != rhs.roles {return false}
+    if lhs.ownerType != rhs.ownerType {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
