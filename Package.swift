@@ -159,7 +159,9 @@ let package = Package(
         .executableTarget(
             name: "BizBench",
             dependencies: [
-                "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway",
+                "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway", "BizProtos",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
             ],

@@ -242,7 +242,10 @@ case "audit-ingest":
     try await auditIngest(try Options(arguments.dropFirst()))
 case "bare-https":
     try await bareHTTPS(arguments.dropFirst())
+case "grpc-load":
+    try await grpcLoad(arguments.dropFirst())
 default:
     print("usage: biz-bench audit-ingest [--events N] [--batch N] [--dir PATH]")
     print("       biz-bench bare-https [--port N] [--body-bytes N] [--dir PATH]")
+    print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")
 }
