@@ -120,7 +120,7 @@ let package = Package(
         .target(
             name: "APIGateway",
             dependencies: [
-                "BizAuth", "BizEvents", "BizProtos",
+                "BizAuth", "BizEvents", "BizProtos", "BizStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -1,9 +1,13 @@
 import BizAuth
+import BizStorage
 import Foundation
 import Hummingbird
 import HummingbirdHTTP2
 import Logging
 import NIOSSL
+
+/// The gateway's own database (idempotency keys).
+public let gatewayMigrations = IdempotencyMiddleware.migrations
 
 /// Configuration of the HTTPS API gateway.
 public struct GatewayConfiguration: Sendable {
@@ -28,7 +32,8 @@ public struct GatewayConfiguration: Sendable {
 /// Builds the gateway: HTTPS (HTTP/2 and HTTP/1.1), OAuth2/OIDC endpoints, health, and `/v1` behind bearer auth.
 /// Every route reaches the services over gRPC through `clients`.
 public func buildGateway(
-    _ configuration: GatewayConfiguration, clients: ServiceClients, verifier: TokenVerifier, logger: Logger,
+    _ configuration: GatewayConfiguration, clients: ServiceClients, verifier: TokenVerifier, store: any SQLStore,
+    logger: Logger,
     onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let router = Router(context: GatewayContext.self)
@@ -40,7 +45,7 @@ public func buildGateway(
         response.headers[.contentType] = "application/json"
         return response
     }
-    let v1 = router.group("v1").add(middleware: bearer)
+    let v1 = router.group("v1").add(middleware: bearer).add(middleware: IdempotencyMiddleware(store: store))
     TeamRoutes(clients: clients).register(on: v1)
     AuditRoutes(clients: clients).register(on: v1)
 

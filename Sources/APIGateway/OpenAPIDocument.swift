@@ -170,6 +170,12 @@ enum OpenAPIDocument {
                 ]
             }
             parameters += operation.query.map { ["name": .string($0), "in": "query", "schema": ["type": "string"]] }
+            if operation.method == "post", operation.path.hasPrefix("/v1/") {
+                parameters.append([
+                    "name": "Idempotency-Key", "in": "header", "schema": ["type": "string", "maxLength": 255],
+                    "description": "Retries with the same key get the first answer; another request with it gets 422.",
+                ])
+            }
             if !parameters.isEmpty { entry["parameters"] = .array(parameters) }
             if let body = operation.body {
                 let type =

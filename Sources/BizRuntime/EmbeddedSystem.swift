@@ -80,6 +80,7 @@ public struct EmbeddedSystem: Sendable {
         let operatorStore = try await open("operator.sqlite", Outbox.migrations)
         let identityStore = try await open("identity.sqlite", IdentitySchema.migrations)
         let teamStore = try await open("team.sqlite", TeamSchema.migrations)
+        let gatewayStore = try await open("gateway.sqlite", gatewayMigrations)
 
         let instanceID = EventID.generate()
         let environmentName = configuration.setting("BIZ_ENVIRONMENT") ?? "development"
@@ -135,7 +136,7 @@ public struct EmbeddedSystem: Sendable {
                 host: configuration.httpsHost, port: configuration.httpsPort, issuer: issuer, tls: tls,
                 trustedProxies: trustedProxies
             ),
-            clients: clients, verifier: verifier, logger: logger,
+            clients: clients, verifier: verifier, store: gatewayStore, logger: logger,
             onListening: { port in await endpoints.record("https", "https://\(configuration.httpsHost):\(port)") }
         )
         let interceptor = AuthInterceptor(
@@ -174,7 +175,8 @@ public struct EmbeddedSystem: Sendable {
             gateway,
         ]
         return EmbeddedSystem(
-            services: services, stores: [busStore, auditStore, operatorStore, identityStore, teamStore]
+            services: services,
+            stores: [busStore, auditStore, operatorStore, identityStore, teamStore, gatewayStore]
         )
     }
 

@@ -175,6 +175,45 @@ struct GatewayEndToEndTests {
         }
     }
 
+    @Test("a POST retried with the same Idempotency-Key creates one resource and gets the same answer")
+    func idempotencyKeys() async throws {
+        try await withSystem { _, https, token in
+            let key = ["Idempotency-Key": "order-7f3a"]
+            let first = try https.json("POST", "/v1/teams", ["name": "Uma vez"], bearer: token, headers: key)
+            #expect(first.status == 201)
+            #expect(first.headers["idempotent-replayed"] == nil)
+            let again = try https.json("POST", "/v1/teams", ["name": "Uma vez"], bearer: token, headers: key)
+            #expect(again.status == 201)
+            #expect(again.headers["idempotent-replayed"] == "true")
+            #expect(again.json == first.json)
+            #expect(again.headers["location"] == first.headers["location"])
+            guard case .array(let teams)? = try https.request("GET", "/v1/teams", bearer: token).json?["items"] else {
+                Issue.record("no team list")
+                return
+            }
+            #expect(teams.count == 1)
+
+            let reused = try https.json("POST", "/v1/teams", ["name": "Outra"], bearer: token, headers: key)
+            #expect(reused.status == 422)
+            #expect(reused.json?["field"] == "Idempotency-Key")
+            let malformed = try https.json(
+                "POST", "/v1/teams", ["name": "x"], bearer: token, headers: ["Idempotency-Key": "has space"]
+            )
+            #expect(malformed.status == 400)
+
+            // A client error is kept too: the retry gets the same 422, not a different outcome.
+            let badCPF: JSONValue = ["name": "A", "document_registry": "12345678900", "email": "a@b.co"]
+            let refused = try https.json(
+                "POST", "/v1/accounts", badCPF, bearer: token, headers: ["Idempotency-Key": "k2"])
+            #expect(refused.status == 422)
+            let refusedAgain = try https.json(
+                "POST", "/v1/accounts", badCPF, bearer: token, headers: ["Idempotency-Key": "k2"]
+            )
+            #expect(refusedAgain.status == 422)
+            #expect(refusedAgain.headers["idempotent-replayed"] == "true")
+        }
+    }
+
     @Test("X-Forwarded-For is believed only from a trusted proxy")
     func trustedProxy() async throws {
         try await withSystem(environment: ["BIZ_TRUSTED_PROXIES": "127.0.0.1"]) { _, https, token in
