@@ -74,11 +74,7 @@ public struct IdentityDirectory: Sendable {
         tenantID: String, email: String, name: String, password: String, roles: [String], caller: Caller?
     ) async throws -> UserRecord {
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
-        // A tenant is a client contractor's public_id, or the platform itself.
-        guard tenantID == Roles.platformTenant || EventID.isUUID(tenantID) else {
-            throw IdentityError.invalidArgument(
-                field: "tenant_id", problem: "must be 'platform' or a client contractor's public_id")
-        }
+        try Roles.validateTenant(tenantID)
         guard Self.isEmail(email) else {
             throw IdentityError.invalidArgument(field: "email", problem: "is not an email address")
         }
@@ -120,6 +116,7 @@ public struct IdentityDirectory: Sendable {
         clientID: String, secret: String, name: String, tenantID: String, roles: [String], grantTypes: [String],
         firstParty: Bool, caller: Caller? = nil
     ) async throws -> ClientRecord {
+        try Roles.validateTenant(tenantID)
         let client = ClientRecord(
             publicID: EventID.generate(), clientID: clientID, secretHash: Secrets.hash(secret), name: name,
             tenantID: tenantID, roles: roles, grantTypes: grantTypes, firstParty: firstParty, enabled: true,
@@ -226,4 +223,13 @@ public enum Roles {
     public static let assignable: Set<String> = [admin, manager, viewer]
     /// The tenant of the platform's own operators.
     public static let platformTenant = "platform"
+
+    /// A tenant is a client contractor's `public_id`, or the platform itself.
+    static func validateTenant(_ tenantID: String) throws {
+        guard tenantID == platformTenant || EventID.isUUID(tenantID) else {
+            throw IdentityError.invalidArgument(
+                field: "tenant_id", problem: "must be 'platform' or a client contractor's public_id"
+            )
+        }
+    }
 }

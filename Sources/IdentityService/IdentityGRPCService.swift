@@ -62,14 +62,7 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
     public func createUser(
         request: Bizretail_Identity_V1_CreateUserRequest, context: ServerContext
     ) async throws -> Bizretail_Identity_V1_User {
-        let caller = try Caller.require()
-        guard caller.principal.has(role: Roles.admin) else {
-            throw AuthError.forbidden("creating users needs the admin role")
-        }
-        let tenant = request.tenantID.isEmpty ? caller.principal.tenantID : request.tenantID
-        guard tenant == caller.principal.tenantID || caller.principal.tenantID == Roles.platformTenant else {
-            throw AuthError.forbidden("an admin may only create users in their own tenant")
-        }
+        let (caller, tenant) = try Self.adminActing(in: request.tenantID, to: "create users")
         let user = try await directory.createUser(
             tenantID: tenant, email: request.email, name: request.name, password: request.password,
             roles: request.roles, caller: caller
@@ -79,22 +72,24 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
 }
 
 extension IdentityGRPCService {
+    /// The calling admin, and the tenant it acts in: the requested one (the caller's own when empty), which must be
+    /// its own unless the caller is a platform admin.
+    static func adminActing(in requestedTenant: String, to action: String) throws -> (Caller, String) {
+        let caller = try Caller.require()
+        guard caller.principal.has(role: Roles.admin) else {
+            throw AuthError.forbidden("to \(action) needs the admin role")
+        }
+        let tenant = requestedTenant.isEmpty ? caller.principal.tenantID : requestedTenant
+        guard tenant == caller.principal.tenantID || caller.principal.tenantID == Roles.platformTenant else {
+            throw AuthError.forbidden("an admin may only \(action) in their own tenant")
+        }
+        return (caller, tenant)
+    }
+
     public func createClient(
         request: Bizretail_Identity_V1_CreateClientRequest, context: ServerContext
     ) async throws -> Bizretail_Identity_V1_CreateClientResponse {
-        let caller = try Caller.require()
-        guard caller.principal.has(role: Roles.admin) else {
-            throw AuthError.forbidden("registering clients needs the admin role")
-        }
-        let tenant = request.tenantID.isEmpty ? caller.principal.tenantID : request.tenantID
-        guard tenant == caller.principal.tenantID || caller.principal.tenantID == Roles.platformTenant else {
-            throw AuthError.forbidden("an admin may only register clients in their own tenant")
-        }
-        guard tenant == Roles.platformTenant || EventID.isUUID(tenant) else {
-            throw IdentityError.invalidArgument(
-                field: "tenant_id", problem: "must be 'platform' or a client contractor's public_id"
-            )
-        }
+        let (caller, tenant) = try Self.adminActing(in: request.tenantID, to: "register clients")
         let name = request.name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw IdentityError.invalidArgument(field: "name", problem: "is required") }
         let grants = Set(request.grantTypes)
