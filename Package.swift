@@ -139,6 +139,7 @@ let package = Package(
             dependencies: [
                 "BizEvents", "BizStorage", "BizMessaging", "BizOutbox", "BizProtos", "AuditService",
                 "BizAuth", "IdentityService", "TeamService", "APIGateway",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),

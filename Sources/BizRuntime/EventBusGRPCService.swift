@@ -3,6 +3,7 @@ import BizEvents
 import BizMessaging
 import BizOutbox
 import BizProtos
+import Crypto
 import GRPCCore
 import Logging
 
@@ -35,7 +36,9 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
         } catch {
             try await deadLetters.store([
                 DeadLetter(
-                    source: "publish", sourceReference: nil, reason: error.description, body: body,
+                    // The body's digest identifies it, so publishing the same bad file twice stores it once.
+                    source: "publish", sourceReference: "sha256:" + SHA256.hash(data: body).hexDigest,
+                    reason: error.description, body: body,
                     receivedAt: EventTimestamp.now().rfc3339
                 )
             ])
@@ -68,4 +71,8 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
             }
         }
     }
+}
+
+extension SHA256.Digest {
+    var hexDigest: String { map { String(format: "%02x", $0) }.joined() }
 }

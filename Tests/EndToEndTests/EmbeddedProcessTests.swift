@@ -147,6 +147,8 @@ struct EmbeddedProcessTests {
             let malformed = try system.command(["events", "publish", "-"], stdin: "{\"event_type\": ")
             #expect(malformed.status == 1)
             #expect(malformed.error.contains("not valid JSON"))
+            // The same bad body again is refused again, but kept once.
+            #expect(try system.command(["events", "publish", "-"], stdin: "{\"event_type\": ").status == 1)
             let letters = try system.command(["events", "dead-letters", "--json"])
             #expect(letters.status == 0)
             let lines = letters.output.split(separator: "\n")
