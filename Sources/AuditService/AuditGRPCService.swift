@@ -38,8 +38,8 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
     public func listEvents(
         request: Bizretail_Audit_V1_ListEventsRequest, context: ServerContext
     ) async throws -> Bizretail_Audit_V1_ListEventsResponse {
-        let pageSize = try PageSize.validate(request.pageSize)
-        let after = try PageToken.decode(request.pageToken)
+        let pageSize = try Pagination().size(request.pageSize)
+        let after = try Pagination.position(of: request.pageToken)
         func optional(_ text: String) -> String? { text.isEmpty ? nil : text }
         let filter = EventFilter(
             traceID: optional(request.traceID), ownershipID: optional(request.ownershipID),
@@ -51,7 +51,7 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         return .with { response in
             response.events = events.prefix(pageSize).map(Bizretail_Audit_V1_StoredEvent.init)
             if events.count > pageSize, let last = events.prefix(pageSize).last {
-                response.nextPageToken = PageToken.encode(last.sequence)
+                response.nextPageToken = Pagination.token(after: last.sequence)
             }
         }
     }
@@ -83,32 +83,6 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         guard missing.isEmpty else {
             throw RPCError(code: .invalidArgument, message: missing.joined(separator: " and ") + " required")
         }
-    }
-}
-
-/// `page_size`: 0 means the default (100); 1…1000 otherwise.
-public enum PageSize {
-    public static func validate(_ requested: Int32) throws -> Int {
-        switch requested {
-        case 0: return 100
-        case 1...1000: return Int(requested)
-        default: throw RPCError(code: .invalidArgument, message: "page_size must be between 1 and 1000")
-        }
-    }
-}
-
-/// Opaque page tokens: the position of the last item of the previous page.
-public enum PageToken {
-    public static func encode(_ position: Int64) -> String {
-        "p" + String(position, radix: 36)
-    }
-
-    public static func decode(_ token: String) throws -> Int64? {
-        guard !token.isEmpty else { return nil }
-        guard token.first == "p", let position = Int64(token.dropFirst(), radix: 36), position >= 0 else {
-            throw RPCError(code: .invalidArgument, message: "page_token is not a token this service issued")
-        }
-        return position
     }
 }
 

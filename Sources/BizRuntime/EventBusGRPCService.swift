@@ -52,8 +52,8 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
     public func listDeadLetters(
         request: Bizretail_Events_V1_ListDeadLettersRequest, context: ServerContext
     ) async throws -> Bizretail_Events_V1_ListDeadLettersResponse {
-        let pageSize = try PageSize.validate(request.pageSize)
-        let before = try PageToken.decode(request.pageToken)
+        let pageSize = try Pagination().size(request.pageSize)
+        let before = try Pagination.position(of: request.pageToken)
         let letters = try await deadLetters.list(limit: pageSize + 1, before: before)
         return .with { response in
             response.deadLetters = letters.prefix(pageSize).map { letter in
@@ -67,7 +67,7 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
                 }
             }
             if letters.count > pageSize, let last = letters.prefix(pageSize).last {
-                response.nextPageToken = PageToken.encode(last.id)
+                response.nextPageToken = Pagination.token(after: last.id)
             }
         }
     }

@@ -25,21 +25,8 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         return caller
     }
 
-    static func pageSize(_ requested: Int32) throws -> Int {
-        switch requested {
-        case 0: return 50
-        case 1...500: return Int(requested)
-        default: throw TeamError.invalidArgument(field: "page_size", problem: "must be between 1 and 500")
-        }
-    }
-
-    static func cursor(_ token: String) throws -> Int64? {
-        guard !token.isEmpty else { return nil }
-        guard token.hasPrefix("c"), let id = Int64(token.dropFirst(), radix: 36) else {
-            throw TeamError.invalidArgument(field: "page_token", problem: "is not a token this service issued")
-        }
-        return id
-    }
+    /// Lists: 50 items unless asked otherwise, at most 500.
+    static let pagination = Pagination(defaultSize: 50, maximumSize: 500)
 
     static func requireID(_ id: String) throws -> String {
         guard !id.isEmpty else { throw TeamError.invalidArgument(field: "public_id", problem: "is required") }
@@ -68,13 +55,13 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         -> Bizretail_Team_V1_ListTeamsResponse
     {
         let tenant = try caller(writing: false).principal.tenantID
-        let size = try Self.pageSize(request.pageSize)
+        let size = try Self.pagination.size(request.pageSize)
         let teams = try await directory.teams(
-            tenantID: tenant, after: try Self.cursor(request.pageToken), limit: size + 1)
+            tenantID: tenant, after: try Pagination.position(of: request.pageToken), limit: size + 1)
         return .with {
             $0.teams = teams.prefix(size).map(Bizretail_Team_V1_Team.init)
             if teams.count > size, let last = teams.prefix(size).last {
-                $0.nextPageToken = "c" + String(last.id, radix: 36)
+                $0.nextPageToken = Pagination.token(after: last.id)
             }
         }
     }
@@ -136,15 +123,15 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         -> Bizretail_Team_V1_ListAccountsResponse
     {
         let tenant = try caller(writing: false).principal.tenantID
-        let size = try Self.pageSize(request.pageSize)
+        let size = try Self.pagination.size(request.pageSize)
         let accounts = try await directory.accounts(
             tenantID: tenant, teamID: request.teamID.isEmpty ? nil : request.teamID.lowercased(),
-            after: try Self.cursor(request.pageToken), limit: size + 1
+            after: try Pagination.position(of: request.pageToken), limit: size + 1
         )
         return .with {
             $0.accounts = accounts.prefix(size).map(Bizretail_Team_V1_Account.init)
             if accounts.count > size, let last = accounts.prefix(size).last {
-                $0.nextPageToken = "c" + String(last.id, radix: 36)
+                $0.nextPageToken = Pagination.token(after: last.id)
             }
         }
     }
