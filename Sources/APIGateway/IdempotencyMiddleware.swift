@@ -59,7 +59,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         var hasher = SHA256()
         hasher.update(data: Data("\(request.method.rawValue) \(request.uri.path)\n".utf8))
         hasher.update(data: Data(body.readableBytesView))
-        let hash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let hash = hasher.finalize().hexString
         let now = EventTimestamp.now()
         let expired = EventTimestamp(
             millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(Self.lifetime * 1000)

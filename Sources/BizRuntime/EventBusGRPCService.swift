@@ -37,7 +37,7 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
             try await deadLetters.store([
                 DeadLetter(
                     // The body's digest identifies it, so publishing the same bad file twice stores it once.
-                    source: "publish", sourceReference: "sha256:" + SHA256.hash(data: body).hexDigest,
+                    source: "publish", sourceReference: "sha256:" + SHA256.hash(data: body).hexString,
                     reason: error.description, body: body,
                     receivedAt: EventTimestamp.now().rfc3339
                 )
@@ -71,8 +71,4 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
             }
         }
     }
-}
-
-extension SHA256.Digest {
-    var hexDigest: String { map { String(format: "%02x", $0) }.joined() }
 }

@@ -73,9 +73,8 @@ public struct IdentityDirectory: Sendable {
     public func createUser(
         tenantID: String, email: String, name: String, password: String, roles: [String], caller: Caller?
     ) async throws -> UserRecord {
-        let email = email.trimmingCharacters(in: .whitespaces).lowercased()
         try Roles.validateTenant(tenantID)
-        guard Self.isEmail(email) else {
+        guard let email = EmailAddress.normalize(email) else {
             throw IdentityError.invalidArgument(field: "email", problem: "is not an email address")
         }
         guard password.utf8.count >= 8, password.utf8.count <= 72 else {
@@ -206,11 +205,6 @@ public struct IdentityDirectory: Sendable {
 
     static func words(_ text: String) -> [String] { text.split(separator: " ").map(String.init) }
 
-    static func isEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
-            && !parts[1].hasSuffix(".") && text.utf8.count <= 254 && !text.contains(" ")
-    }
 }
 
 /// The roles of the platform.

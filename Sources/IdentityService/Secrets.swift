@@ -1,3 +1,4 @@
+import BizEvents
 import Crypto
 import Foundation
 
@@ -14,7 +15,7 @@ public enum Secrets {
     /// SHA-256 of a high-entropy secret (client secrets, refresh tokens): enough, because they cannot be guessed;
     /// passwords use bcrypt instead.
     public static func hash(_ secret: String) -> String {
-        "sha256:" + SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        "sha256:" + SHA256.hash(data: Data(secret.utf8)).hexString
     }
 
     /// Constant-time comparison of a presented secret with its stored hash.

@@ -262,7 +262,7 @@ public struct TeamDirectory: Sendable {
         var bytes = Array(digest.prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // UUIDv8: custom, name-based
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let hex = bytes.hexString
         let parts = [
             hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
             hex.dropFirst(20),
@@ -345,11 +345,12 @@ public struct TeamDirectory: Sendable {
     }
 
     static func email(_ text: String) throws -> String {
-        let email = text.trimmingCharacters(in: .whitespaces).lowercased()
-        guard !email.isEmpty else { throw TeamError.invalidArgument(field: "email", problem: "is required") }
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(" "), email.utf8.count <= 254
-        else { throw TeamError.invalidArgument(field: "email", problem: "is not an email address") }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw TeamError.invalidArgument(field: "email", problem: "is required")
+        }
+        guard let email = EmailAddress.normalize(text) else {
+            throw TeamError.invalidArgument(field: "email", problem: "is not an email address")
+        }
         return email
     }
 }

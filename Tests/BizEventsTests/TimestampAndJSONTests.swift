@@ -58,3 +58,12 @@ struct JSONTests {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8)) }
     }
 }
+
+@Suite("Hex encoding")
+struct HexTests {
+    @Test("bytes become two lowercase hex digits each")
+    func hex() {
+        #expect([UInt8]([0x00, 0x0f, 0xa0, 0xff]).hexString == "000fa0ff")
+        #expect([UInt8]().hexString == "")
+    }
+}
