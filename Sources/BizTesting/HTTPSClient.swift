@@ -77,16 +77,21 @@ public struct HTTPSClient: Sendable {
         )
     }
 
-    /// `POST /oauth2/token` with a form body.
-    public func token(_ form: [String: String], basic: (String, String)? = nil) throws -> Response {
-        let body = form.sorted(by: { $0.key < $1.key }).map { key, value in
+    /// `POST` a form body (`application/x-www-form-urlencoded`), with HTTP Basic client authentication if given.
+    public func form(_ path: String, _ fields: [String: String], basic: (String, String)? = nil) throws -> Response {
+        let body = fields.sorted(by: { $0.key < $1.key }).map { key, value in
             "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)"
         }.joined(separator: "&")
         var headers = ["Content-Type": "application/x-www-form-urlencoded"]
         if let (id, secret) = basic {
             headers["Authorization"] = "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()
         }
-        return try request("POST", "/oauth2/token", headers: headers, body: Data(body.utf8))
+        return try request("POST", path, headers: headers, body: Data(body.utf8))
+    }
+
+    /// `POST /oauth2/token` with a form body.
+    public func token(_ form: [String: String], basic: (String, String)? = nil) throws -> Response {
+        try self.form("/oauth2/token", form, basic: basic)
     }
 
     /// A password-grant access token for the bootstrap administrator.

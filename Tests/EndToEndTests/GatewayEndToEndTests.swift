@@ -379,37 +379,19 @@ struct GatewayEndToEndTests {
             let liveRefresh = try #require(fresh.json?["refresh_token"]?.stringValue)
             let liveAccess = try #require(fresh.json?["access_token"]?.stringValue)
             func introspect(_ token: String) throws -> JSONValue? {
-                try https.request(
-                    "POST", "/oauth2/introspect",
-                    headers: [
-                        "Content-Type": "application/x-www-form-urlencoded",
-                        "Authorization": "Basic " + Data("\(client.0):\(client.1)".utf8).base64EncodedString(),
-                    ], body: Data("token=\(token)".utf8)
-                ).json
+                try https.form("/oauth2/introspect", ["token": token], basic: client).json
             }
             #expect(try introspect(liveAccess)?["active"] == true)
             #expect(try introspect(liveAccess)?["sub"] == .string(system.bootstrapCredential("admin_id")!))
             #expect(try introspect(liveRefresh)?["token_type"] == "refresh_token")
             #expect(try introspect("garbage")?["active"] == false)
-            let revoke = try https.request(
-                "POST", "/oauth2/revoke",
-                headers: [
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Authorization": "Basic " + Data("\(client.0):\(client.1)".utf8).base64EncodedString(),
-                ], body: Data("token=\(liveRefresh)".utf8)
-            )
+            let revoke = try https.form("/oauth2/revoke", ["token": liveRefresh], basic: client)
             #expect(revoke.status == 200)
             #expect(try introspect(liveRefresh)?["active"] == false)
             #expect(
                 try https.token(["grant_type": "refresh_token", "refresh_token": liveRefresh], basic: client).status
                     == 400)
-            let revokeAccess = try https.request(
-                "POST", "/oauth2/revoke",
-                headers: [
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Authorization": "Basic " + Data("\(client.0):\(client.1)".utf8).base64EncodedString(),
-                ], body: Data("token=\(liveAccess)".utf8)
-            )
+            let revokeAccess = try https.form("/oauth2/revoke", ["token": liveAccess], basic: client)
             #expect(revokeAccess.json?["error"] == "unsupported_token_type")
 
             let discovery = try https.request("GET", "/.well-known/openid-configuration")
