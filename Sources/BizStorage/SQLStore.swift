@@ -22,6 +22,13 @@ public protocol SQLStore: Sendable {
     func close() async throws
 }
 
+extension SQLStore {
+    /// Runs one statement outside any transaction (`CREATE DATABASE`, `VACUUM`).
+    public func execute(_ statement: String) async throws {
+        try await read { database in try await database.raw(SQLQueryString(statement)).run() }
+    }
+}
+
 /// One schema change. `id` is unique across every module sharing a database (`outbox.1`, `audit.2`);
 /// migrations apply once each, in the order given. `statements` returns the SQL for a flavour.
 public struct Migration: Sendable {

@@ -6,7 +6,7 @@ import Foundation
 import SQLKit
 import Testing
 
-@Suite("Audit store over SQLite")
+@Suite("Audit store conformance (SQLite and PostgreSQL)")
 struct AuditStoreTests {
     let entityID = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 
@@ -20,9 +20,11 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("new → update → disable → enable → delete gives versions 1–5 with the right flags")
-    func versioning() async throws {
-        try await withPipeline { pipeline in
+    @Test(
+        "new → update → disable → enable → delete gives versions 1–5 with the right flags",
+        arguments: StoreKind.available)
+    func versioning(_ kind: StoreKind) async throws {
+        try await withPipeline(kind) { pipeline in
             // One event per ingestion, as a trickle of requests would arrive.
             for event in lifecycle() { _ = try await pipeline.audit.ingest([event]) }
             let history = try await pipeline.audit.history(entityType: "account", entityID: entityID)
@@ -33,9 +35,11 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("a batch of one entity's lifecycle gives the same versions as one event at a time")
-    func versioningInOneBatch() async throws {
-        try await withPipeline { pipeline in
+    @Test(
+        "a batch of one entity's lifecycle gives the same versions as one event at a time",
+        arguments: StoreKind.available)
+    func versioningInOneBatch(_ kind: StoreKind) async throws {
+        try await withPipeline(kind) { pipeline in
             let events = Array(lifecycle().prefix(4))
             let report = try await pipeline.audit.ingest(events)
             #expect(report == IngestReport(stored: 4, duplicates: 0))
@@ -47,9 +51,9 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("a redelivered event changes nothing")
-    func duplicates() async throws {
-        try await withPipeline { pipeline in
+    @Test("a redelivered event changes nothing", arguments: StoreKind.available)
+    func duplicates(_ kind: StoreKind) async throws {
+        try await withPipeline(kind) { pipeline in
             let events = lifecycle()
             _ = try await pipeline.audit.ingest(Array(events.prefix(2)))
             let again = try await pipeline.audit.ingest([events[0], events[1], events[1], events[2]])
@@ -61,9 +65,9 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("the state as of a time is the version current then")
-    func stateAt() async throws {
-        try await withPipeline { pipeline in
+    @Test("the state as of a time is the version current then", arguments: StoreKind.available)
+    func stateAt(_ kind: StoreKind) async throws {
+        try await withPipeline(kind) { pipeline in
             let events = lifecycle()
             _ = try await pipeline.audit.ingest(events)
             let atSecondVersion = EventTimestamp(
@@ -76,9 +80,9 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("ownerships record first and last seen, count, subject and producers")
-    func ownerships() async throws {
-        try await withPipeline { pipeline in
+    @Test("ownerships record first and last seen, count, subject and producers", arguments: StoreKind.available)
+    func ownerships(_ kind: StoreKind) async throws {
+        try await withPipeline(kind) { pipeline in
             let person = "7d9e2f10-1111-4222-8333-944455556666"
             let t0 = EventTimestamp(rfc3339: "2026-03-01T10:00:00Z")!
             let t1 = EventTimestamp(rfc3339: "2026-03-02T10:00:00Z")!
@@ -99,9 +103,11 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("events are filtered by trace, ownership, type, producer and time, and paginated")
-    func filters() async throws {
-        try await withPipeline { pipeline in
+    @Test(
+        "events are filtered by trace, ownership, type, producer and time, and paginated",
+        arguments: StoreKind.available)
+    func filters(_ kind: StoreKind) async throws {
+        try await withPipeline(kind) { pipeline in
             let trace = "0af7651916cd43dd8448eb211c80319c"
             let events = (0..<5).map { index in
                 SampleEvents.envelope(
@@ -131,11 +137,9 @@ struct AuditStoreTests {
 
     @Test(
         "the store itself refuses DELETE on every audit table",
-        arguments: [
-            "audit_events", "audit_versions", "ownerships", "ownership_producers",
-        ])
-    func deleteRefused(_ table: String) async throws {
-        try await withPipeline { pipeline in
+        arguments: StoreKind.available, ["audit_events", "audit_versions", "ownerships", "ownership_producers"])
+    func deleteRefused(_ kind: StoreKind, _ table: String) async throws {
+        try await withPipeline(kind) { pipeline in
             _ = try await pipeline.audit.ingest(lifecycle())
             let error = await #expect(throws: StorageError.self) {
                 try await pipeline.auditStore.transaction { database in
@@ -148,9 +152,9 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("stored events cannot be rewritten and versions can only be deactivated")
-    func updatesRefused() async throws {
-        try await withPipeline { pipeline in
+    @Test("stored events cannot be rewritten and versions can only be deactivated", arguments: StoreKind.available)
+    func updatesRefused(_ kind: StoreKind) async throws {
+        try await withPipeline(kind) { pipeline in
             _ = try await pipeline.audit.ingest(Array(lifecycle().prefix(2)))
             for statement in [
                 "UPDATE audit_events SET envelope = '{}'",

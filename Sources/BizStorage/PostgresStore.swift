@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import PostgresKit
+import PostgresNIO
+import SQLKit
+
+/// A PostgreSQL database reached through a connection pool (postgres-nio's `PostgresClient`).
+///
+/// Transactions run on one leased connection each and may run concurrently; PostgreSQL serialises conflicting
+/// writes itself. A lost server is not fatal: the pool reconnects on the next lease, and until then every call fails
+/// as `.unavailable`, which the gateway answers with 503.
+public final class PostgresStore: SQLStore {
+    public let flavor = SQLFlavor.postgres
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+
+    private init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        self.runner = Task { await client.run() }
+    }
+
+    /// Connects to the database `url` names (`postgres://user:password@host:port/database`) and applies
+    /// `migrations` that have not run yet. Several processes may start at once: migrations are serialised by an
+    /// advisory lock.
+    public static func open(
+        url: String, migrations: [Migration], maximumConnections: Int = 8, logger: Logger
+    ) async throws -> PostgresStore {
+        var configuration = try PostgresURL(url).clientConfiguration
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(5)
+        let store = PostgresStore(client: PostgresClient(configuration: configuration), logger: logger)
+        do {
+            try await store.migrate(migrations)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return store
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection(operation: "run a transaction") { connection in
+            let database = connection.sql(queryLogLevel: nil)
+            _ = try await connection.query("BEGIN", logger: logger)
+            do {
+                let result = try await body(database)
+                _ = try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection(operation: "read") { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    public func close() async throws {
+        runner.cancel()
+        await runner.value
+    }
+
+    private func withConnection<T: Sendable>(
+        operation: String, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch let error as PSQLError {
+            throw StorageError(postgres: error, operation: operation)
+        } catch let error as StorageError {
+            throw error
+        } catch let error as PostgresDecodingError {
+            throw StorageError(code: .failure, reason: "could not \(operation): undecodable column \(error.columnName)")
+        }
+    }
+
+    private func migrate(_ migrations: [Migration]) async throws {
+        try await transaction { database in
+            // Replicas starting together would race to create the same tables; the first one in migrates.
+            try await database.raw("SELECT pg_advisory_xact_lock(7236025418)").run()
+            try await database.raw(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            ).run()
+            let applied = try await database.raw("SELECT id FROM schema_migrations").all().map {
+                try $0.decode(column: "id", as: String.self)
+            }
+            let appliedIDs = Set(applied)
+            for migration in migrations where !appliedIDs.contains(migration.id) {
+                for statement in migration.statements(.postgres) {
+                    try await database.raw(SQLQueryString(statement)).run()
+                }
+                try await database.insert(into: "schema_migrations")
+                    .columns("id", "applied_at")
+                    .values(SQLBind(migration.id), SQLBind(Migrator.now()))
+                    .run()
+                logger.debug("applied migration", metadata: ["migration": "\(migration.id)"])
+            }
+        }
+    }
+}
+
+/// A `postgres://user:password@host:port/database?sslmode=disable|prefer|require` URL. Errors name what is wrong
+/// with it, never the password.
+struct PostgresURL {
+    var clientConfiguration: PostgresClient.Configuration
+
+    init(_ text: String) throws {
+        func invalid(_ reason: String) -> StorageError {
+            StorageError(code: .failure, reason: "invalid PostgreSQL URL: \(reason)")
+        }
+        guard let components = URLComponents(string: text),
+            components.scheme == "postgres" || components.scheme == "postgresql"
+        else { throw invalid("expected postgres://user:password@host:port/database") }
+        guard let host = components.host, !host.isEmpty else { throw invalid("no host") }
+        guard let user = components.user, !user.isEmpty else { throw invalid("no user name") }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty else { throw invalid("no database name") }
+        let sslMode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch sslMode {
+        case "disable": tls = .disable
+        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-full": tls = .require(.makeClientConfiguration())
+        default: throw invalid("unknown sslmode (use disable, prefer or require)")
+        }
+        clientConfiguration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: user.removingPercentEncoding ?? user,
+            password: components.password?.removingPercentEncoding, database: database, tls: tls
+        )
+    }
+}
+
+extension StorageError {
+    /// Classifies a PostgreSQL error by its SQLSTATE; never copies the server's message, which may quote values.
+    init(postgres error: PSQLError, operation: String) {
+        guard error.code == .server, let state = error.serverInfo?[.sqlState] else {
+            // Connection-level failures: refused, closed, timed out, pool shut down.
+            self.init(code: .unavailable, reason: "could not \(operation): PostgreSQL unreachable (\(error.code))")
+            return
+        }
+        let message = error.serverInfo?[.message] ?? ""
+        let code: Code
+        switch state {
+        case _ where state.hasPrefix("23"): code = .constraint
+        // Connection exceptions, serialization failures and deadlocks, insufficient resources, operator
+        // intervention (shutdown), system errors: all worth a retry.
+        case _
+        where state.hasPrefix("08") || state.hasPrefix("40") || state.hasPrefix("53") || state.hasPrefix("57")
+            || state.hasPrefix("58"):
+            code = .unavailable
+        case "P0001" where message.contains("never deleted") || message.contains("immutable"):
+            self.init(code: .refused, reason: "could not \(operation): the store refuses this change (\(message))")
+            return
+        default: code = .failure
+        }
+        self.init(code: code, reason: "could not \(operation): PostgreSQL SQLSTATE \(state)")
+    }
+}

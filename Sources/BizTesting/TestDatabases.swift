@@ -1,0 +1,75 @@
+import BizStorage
+import Foundation
+import Logging
+
+/// The database servers a conformance test runs against: SQLite always, PostgreSQL when `BIZ_TEST_POSTGRES_URL`
+/// names a server (`scripts/test` starts one and sets it, so CI always runs both).
+public enum StoreKind: String, Sendable, CustomStringConvertible {
+    case sqlite
+    case postgres
+
+    public var description: String { rawValue }
+
+    public static var available: [StoreKind] {
+        TestDatabases.postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+    }
+}
+
+public enum TestDatabases {
+    public static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["BIZ_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static let logger = Logger(label: "test.databases")
+
+    /// Opens a fresh, empty database of `kind` with `migrations` applied, runs `body`, then closes and removes it.
+    public static func withStore<T>(
+        _ kind: StoreKind, migrations: [Migration], _ body: (any SQLStore) async throws -> T
+    ) async throws -> T {
+        switch kind {
+        case .sqlite:
+            try await withTemporaryDirectory { directory in
+                let store = try await SQLiteStore.open(
+                    path: directory + "/test.sqlite", migrations: migrations, logger: logger)
+                return try await closing(store, body)
+            }
+        case .postgres:
+            try await withPostgresDatabase { url in
+                let store = try await PostgresStore.open(url: url, migrations: migrations, logger: logger)
+                return try await closing(store, body)
+            }
+        }
+    }
+
+    /// Creates an empty PostgreSQL database on the test server, passes its URL to `body`, then drops it.
+    public static func withPostgresDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+        guard let serverURL = postgresURL, var components = URLComponents(string: serverURL) else {
+            throw StorageError(code: .unavailable, reason: "BIZ_TEST_POSTGRES_URL is not set (scripts/test sets it)")
+        }
+        let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let admin = try await PostgresStore.open(url: serverURL, migrations: [], logger: logger)
+        try await admin.execute("CREATE DATABASE \(name)")
+        components.path = "/" + name
+        do {
+            let result = try await body(components.string!)
+            try await admin.execute("DROP DATABASE \(name) WITH (FORCE)")
+            try await admin.close()
+            return result
+        } catch {
+            try? await admin.execute("DROP DATABASE \(name) WITH (FORCE)")
+            try? await admin.close()
+            throw error
+        }
+    }
+
+    private static func closing<T>(_ store: any SQLStore, _ body: (any SQLStore) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(store)
+            try await store.close()
+            return result
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+}
