@@ -13,6 +13,13 @@ let package = Package(
         .executable(name: "biz-retail", targets: ["BizRetailCLI"]),
         .executable(name: "biz-bench", targets: ["BizBench"]),
     ],
+    traits: [
+        .trait(
+            name: "Kafka",
+            description: "Link librdkafka (Debian librdkafka-dev) for the distributed mode's Kafka transport"
+        ),
+        .default(enabledTraits: []),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -65,6 +72,17 @@ let package = Package(
             name: "BizMessaging",
             dependencies: [
                 "BizEvents", "BizStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .target(
+            name: "BizKafka",
+            dependencies: [
+                "BizEvents", "BizMessaging",
+                .target(name: "CRdKafka", condition: .when(traits: ["Kafka"])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -182,6 +200,14 @@ let package = Package(
         .testTarget(
             name: "AuditServiceTests",
             dependencies: ["AuditService", "BizMessaging", "BizOutbox", "BizStorage", "BizTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: [
+                "BizKafka", "AuditService", "BizMessaging", "BizStorage", "BizEvents", "BizTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -81,7 +81,7 @@ public struct AuditConsumer: EventConsumer {
             case .failure(let error):
                 prepared.rejected.append(
                     DeadLetter(
-                        source: source, sourceReference: "bus:\(message.offset)", reason: error.description,
+                        source: source, sourceReference: message.reference, reason: error.description,
                         body: message.body, receivedAt: now
                     )
                 )

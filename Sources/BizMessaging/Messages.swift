@@ -5,25 +5,34 @@ public struct OutgoingMessage: Sendable, Hashable {
     public var eventID: String
     public var eventType: String
     public var body: [UInt8]
+    /// The W3C trace id of the request that caused the event (Kafka's `traceparent` header), when known.
+    public var traceID: String?
 
-    public init(key: String, eventID: String, eventType: String, body: [UInt8]) {
+    public init(key: String, eventID: String, eventType: String, body: [UInt8], traceID: String? = nil) {
         self.key = key
         self.eventID = eventID
         self.eventType = eventType
         self.body = body
+        self.traceID = traceID
     }
 }
 
 /// A message as a consumer receives it, with its position in the log.
 public struct DeliveredMessage: Sendable, Hashable {
+    /// The position in the log the consumer reads (per partition with Kafka).
     public var offset: Int64
+    /// Where the message came from, for dead letters: `bus:<offset>`, or `<topic>/<partition>@<offset>` with Kafka.
+    public var reference: String
     public var key: String
     public var eventID: String
     public var eventType: String
     public var body: [UInt8]
 
-    public init(offset: Int64, key: String, eventID: String, eventType: String, body: [UInt8]) {
+    public init(
+        offset: Int64, key: String, eventID: String, eventType: String, body: [UInt8], reference: String? = nil
+    ) {
         self.offset = offset
+        self.reference = reference ?? "bus:\(offset)"
         self.key = key
         self.eventID = eventID
         self.eventType = eventType

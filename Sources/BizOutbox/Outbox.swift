@@ -30,7 +30,8 @@ public final class Outbox: Sendable {
                 """,
                 "CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL",
             ]
-        }
+        },
+        Migration(id: "outbox.2.trace") { _ in ["ALTER TABLE outbox ADD COLUMN trace_id TEXT"] },
     ]
 
     /// Runs `body` in a transaction of the service's database and writes the events it returns in that same
@@ -53,11 +54,11 @@ public final class Outbox: Sendable {
         let now = EventTimestamp.now().rfc3339
         for chunk in events.chunked(by: 500) {
             var insert = database.insert(into: "outbox")
-                .columns("event_id", "message_key", "event_type", "body", "created_at")
+                .columns("event_id", "message_key", "event_type", "body", "created_at", "trace_id")
             for event in chunk {
                 insert = insert.values(
                     SQLBind(event.eventID), SQLBind(event.entityID), SQLBind(event.eventType.description),
-                    SQLBind(Data(event.encoded())), SQLBind(now)
+                    SQLBind(Data(event.encoded())), SQLBind(now), SQLBind(event.traceID)
                 )
             }
             try await insert.run()
@@ -73,7 +74,7 @@ public final class Outbox: Sendable {
         try await store.read { database in
             try await database.raw(
                 """
-                SELECT seq, event_id, message_key, event_type, body FROM outbox
+                SELECT seq, event_id, message_key, event_type, body, trace_id FROM outbox
                 WHERE published_at IS NULL ORDER BY seq LIMIT \(bind: limit)
                 """
             ).all().map { row in
@@ -83,7 +84,8 @@ public final class Outbox: Sendable {
                         key: try row.decode(column: "message_key", as: String.self),
                         eventID: try row.decode(column: "event_id", as: String.self),
                         eventType: try row.decode(column: "event_type", as: String.self),
-                        body: Array(try row.decode(column: "body", as: Data.self))
+                        body: Array(try row.decode(column: "body", as: Data.self)),
+                        traceID: try row.decode(column: "trace_id", as: String?.self)
                     )
                 )
             }

@@ -1,0 +1,140 @@
+#if Kafka
+    import BizEvents
+    import BizMessaging
+    import Logging
+    import ServiceLifecycle
+
+    /// The platform's topics.
+    public enum PlatformTopics {
+        public static let audit = "audit"
+        public static let auditDeadLetters = "audit.dlq"
+    }
+
+    /// Publishes outbox messages to a topic: key = the entity's `public_id`, headers `event_id`, `event_type` and
+    /// `traceparent`. Returns only when the broker acknowledged every record (`acks=all`).
+    public struct KafkaEventPublisher: EventPublisher {
+        public var producer: KafkaProducer
+        public var topic: String
+
+        public init(producer: KafkaProducer, topic: String = PlatformTopics.audit) {
+            self.producer = producer
+            self.topic = topic
+        }
+
+        public func publish(_ messages: [OutgoingMessage]) async throws {
+            let records = messages.map { message in
+                var headers: [(name: String, value: [UInt8])] = [
+                    ("event_id", Array(message.eventID.utf8)), ("event_type", Array(message.eventType.utf8)),
+                ]
+                if let traceParent = TraceParent.header(traceID: message.traceID) {
+                    headers.append(("traceparent", Array(traceParent.utf8)))
+                }
+                return KafkaRecord(topic: topic, key: Array(message.key.utf8), value: message.body, headers: headers)
+            }
+            let failures = await producer.send(records).compactMap { result -> KafkaError? in
+                if case .failure(let error) = result { return error }
+                return nil
+            }
+            if let first = failures.first {
+                throw KafkaError(
+                    code: first.code, reason: "\(failures.count) of \(records.count) records: \(first.reason)")
+            }
+        }
+    }
+
+    enum TraceParent {
+        /// A W3C `traceparent` for the relay's publish span within the request's trace.
+        static func header(traceID: String?) -> String? {
+            guard let traceID, traceID.utf8.count == 32 else { return nil }
+            let span = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+            let hex = String(repeating: "0", count: 16 - span.utf8.count) + span
+            return "00-\(traceID)-\(hex)-01"
+        }
+    }
+
+    /// Dead letters as records of `audit.dlq`: the refused bytes unchanged, the reason in a header.
+    public struct KafkaDeadLetterStore: DeadLetterStore {
+        public var producer: KafkaProducer
+        public var topic: String
+
+        public init(producer: KafkaProducer, topic: String = PlatformTopics.auditDeadLetters) {
+            self.producer = producer
+            self.topic = topic
+        }
+
+        public func store(_ letters: [DeadLetter]) async throws {
+            let records = letters.map { letter in
+                KafkaRecord(
+                    topic: topic, key: Array((letter.sourceReference ?? "").utf8), value: letter.body,
+                    headers: [
+                        ("reason", Array(letter.reason.utf8)), ("source", Array(letter.source.utf8)),
+                        ("source_reference", Array((letter.sourceReference ?? "").utf8)),
+                        ("received_at", Array(letter.receivedAt.utf8)),
+                    ])
+            }
+            for result in await producer.send(records) { try result.get() }
+        }
+
+        public func list(limit: Int, before: Int64?) async throws -> [DeadLetter] {
+            throw KafkaError(reason: "dead letters are records of the \(topic) topic; read them with a Kafka consumer")
+        }
+    }
+
+    /// Runs one consumer over a Kafka consumer group: polls batches, hands them to `consumer`, and marks them
+    /// processed only after `apply` returned (a failing batch is retried with backoff, never skipped). The next
+    /// batch is polled and prepared while the current one is applied.
+    public struct KafkaSubscription<Consumer: EventConsumer>: Service {
+        public var kafka: KafkaConsumer
+        public var consumer: Consumer
+        public var batchSize: Int
+        public var logger: Logger
+
+        public init(kafka: KafkaConsumer, consumer: Consumer, batchSize: Int = 1000, logger: Logger) {
+            self.kafka = kafka
+            self.consumer = consumer
+            self.batchSize = batchSize
+            self.logger = logger
+        }
+
+        private struct Prepared: Sendable {
+            var messages: [KafkaMessage]
+            var work: Consumer.Prepared
+        }
+
+        private func pollAndPrepare() async -> Prepared? {
+            let messages = await kafka.poll(maximum: batchSize, timeout: .milliseconds(500))
+            guard !messages.isEmpty else { return nil }
+            let delivered = messages.map { message in
+                DeliveredMessage(
+                    offset: message.offset, key: String(decoding: message.key, as: UTF8.self),
+                    eventID: message.header("event_id") ?? "", eventType: message.header("event_type") ?? "",
+                    body: message.value, reference: "\(message.topic)/\(message.partition)@\(message.offset)")
+            }
+            return Prepared(messages: messages, work: await consumer.prepare(delivered))
+        }
+
+        public func run() async throws {
+            logger.info("kafka consumer started", metadata: ["consumer": "\(consumer.name)"])
+            var current: Prepared?
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                guard let batch = current else {
+                    current = await pollAndPrepare()
+                    continue
+                }
+                async let next = pollAndPrepare()
+                do {
+                    try await Backoff.retrying(logger: logger, what: "apply a batch") {
+                        try await consumer.apply(batch.work)
+                    }
+                } catch {
+                    _ = await next
+                    throw error
+                }
+                kafka.markProcessed(batch.messages)
+                current = await next
+            }
+            await kafka.close()
+            logger.info("kafka consumer stopped", metadata: ["consumer": "\(consumer.name)"])
+        }
+    }
+#endif
