@@ -160,7 +160,7 @@ let package = Package(
             name: "BizRuntime",
             dependencies: [
                 "BizEvents", "BizStorage", "BizMessaging", "BizOutbox", "BizProtos", "AuditService",
-                "BizAuth", "IdentityService", "TeamService", "APIGateway",
+                "BizAuth", "IdentityService", "TeamService", "APIGateway", "BizKafka",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -10,28 +10,40 @@ import Synchronization
 /// The gateway's gRPC connections to the services, and its own service token (client_credentials as the gateway
 /// client), which attests the client IP it forwards.
 public final class ServiceClients: Sendable {
-    public let client: GRPCClient<HTTP2ClientTransport.Posix>
+    /// One gRPC client per distinct service address (in the embedded mode, one for all).
+    public let connections: [GRPCClient<HTTP2ClientTransport.Posix>]
     public let identity: Bizretail_Identity_V1_IdentityService.Client<HTTP2ClientTransport.Posix>
     public let teams: Bizretail_Team_V1_TeamService.Client<HTTP2ClientTransport.Posix>
     public let audit: Bizretail_Audit_V1_AuditService.Client<HTTP2ClientTransport.Posix>
     let gatewayToken: GatewayToken
 
-    public init(host: String, port: Int, gatewayClientID: String, gatewayClientSecret: String) throws {
-        // Wait for a connection rather than failing at once while a service (re)starts, but never longer than the
-        // deadline: a request then fails with 503 instead of hanging.
-        let serviceConfig = ServiceConfig(
-            methodConfig: [
-                MethodConfig(names: [MethodConfig.Name(service: "")], waitForReady: true, timeout: .seconds(10))
-            ]
-        )
-        client = GRPCClient(
-            transport: try .http2NIOPosix(
-                target: .ipv4(address: host, port: port), transportSecurity: .plaintext, serviceConfig: serviceConfig
-            )
-        )
-        identity = .init(wrapping: client)
-        teams = .init(wrapping: client)
-        audit = .init(wrapping: client)
+    /// Where each service listens.
+    public struct Targets: Sendable {
+        public var identity: ServiceAddress
+        public var team: ServiceAddress
+        public var audit: ServiceAddress
+
+        public init(identity: ServiceAddress, team: ServiceAddress, audit: ServiceAddress) {
+            self.identity = identity
+            self.team = team
+            self.audit = audit
+        }
+
+        /// Every service at one address (the embedded mode).
+        public static func all(at address: ServiceAddress) -> Targets {
+            Targets(identity: address, team: address, audit: address)
+        }
+    }
+
+    public init(targets: Targets, gatewayClientID: String, gatewayClientSecret: String) throws {
+        var clients: [ServiceAddress: GRPCClient<HTTP2ClientTransport.Posix>] = [:]
+        for address in [targets.identity, targets.team, targets.audit] where clients[address] == nil {
+            clients[address] = try address.makeClient()
+        }
+        connections = Array(clients.values)
+        identity = .init(wrapping: clients[targets.identity]!)
+        teams = .init(wrapping: clients[targets.team]!)
+        audit = .init(wrapping: clients[targets.audit]!)
         gatewayToken = GatewayToken(clientID: gatewayClientID, secret: gatewayClientSecret)
     }
 
@@ -85,6 +97,52 @@ final class GatewayToken: Sendable {
         let expiresAt = ContinuousClock.now + .seconds(max(30, response.expiresIn - 60))
         cached.withLock { $0 = (response.accessToken, expiresAt) }
         return response.accessToken
+    }
+}
+
+/// A service's gRPC address, `host:port`.
+public struct ServiceAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port` (`[v6]:port` for IPv6); nil when malformed.
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.init(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// A plaintext HTTP/2 client that waits for a connection rather than failing at once while the service
+    /// (re)starts, but never longer than the deadline: a request then fails with 503 instead of hanging.
+    public func makeClient() throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+        let serviceConfig = ServiceConfig(
+            methodConfig: [
+                MethodConfig(names: [MethodConfig.Name(service: "")], waitForReady: true, timeout: .seconds(10))
+            ]
+        )
+        let isIPv4 = host.split(separator: ".").count == 4 && host.allSatisfy { $0 == "." || $0.isNumber }
+        if isIPv4 {
+            return GRPCClient(
+                transport: try .http2NIOPosix(
+                    target: .ipv4(address: host, port: port), transportSecurity: .plaintext,
+                    serviceConfig: serviceConfig)
+            )
+        }
+        return GRPCClient(
+            transport: try .http2NIOPosix(
+                target: .dns(host: host, port: port), transportSecurity: .plaintext, serviceConfig: serviceConfig)
+        )
     }
 }
 

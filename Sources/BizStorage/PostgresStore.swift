@@ -3,6 +3,7 @@ import Logging
 import PostgresKit
 import PostgresNIO
 import SQLKit
+import Synchronization
 
 /// A PostgreSQL database reached through a connection pool (postgres-nio's `PostgresClient`).
 ///
@@ -66,17 +67,56 @@ public final class PostgresStore: SQLStore {
         await runner.value
     }
 
+    /// How long a call waits for a connection before failing as `.unavailable` (the pool keeps trying to reconnect
+    /// meanwhile; a later call succeeds once the server is back).
+    static let leaseTimeout = Duration.seconds(2)
+
     private func withConnection<T: Sendable>(
-        operation: String, _ body: (PostgresConnection) async throws -> T
+        operation: String, _ body: @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await leasing(operation: operation, body)
         } catch let error as PSQLError {
             throw StorageError(postgres: error, operation: operation)
         } catch let error as StorageError {
             throw error
         } catch let error as PostgresDecodingError {
             throw StorageError(code: .failure, reason: "could not \(operation): undecodable column \(error.columnName)")
+        }
+    }
+
+    /// Leases a connection, or gives up after `leaseTimeout` while none is available. Only the wait is timed: once
+    /// leased, `body` runs to the end.
+    private func leasing<T: Sendable>(
+        operation: String, _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let race = LeaseRace()
+        let client = self.client
+        return try await withoutActuallyEscaping(body) {
+            (body: @escaping @Sendable (PostgresConnection) async throws -> T) in
+            try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        guard race.settle(.leased) else { throw CancellationError() }
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: Self.leaseTimeout)
+                    if race.settle(.timedOut) {
+                        throw StorageError(
+                            code: .unavailable, reason: "could not \(operation): no PostgreSQL connection available")
+                    }
+                    return nil
+                }
+                while let result = try await group.next() {
+                    if let value = result {
+                        group.cancelAll()
+                        return value
+                    }
+                }
+                throw CancellationError()
+            }
         }
     }
 
@@ -101,6 +141,21 @@ public final class PostgresStore: SQLStore {
                     .run()
                 logger.debug("applied migration", metadata: ["migration": "\(migration.id)"])
             }
+        }
+    }
+}
+
+/// Who won between a connection lease and its timeout; decided once.
+private final class LeaseRace: Sendable {
+    enum Outcome { case waiting, leased, timedOut }
+    private let state = Mutex(Outcome.waiting)
+
+    /// Sets the outcome if nothing was decided yet; true when this call decided it.
+    func settle(_ outcome: Outcome) -> Bool {
+        state.withLock { state in
+            guard state == .waiting else { return false }
+            state = outcome
+            return true
         }
     }
 }

@@ -51,6 +51,15 @@ public struct IdentityBootstrap: Sendable {
     /// Creates the administrator and client when the directory has no user yet.
     public func run(_ given: Credentials) async throws {
         guard try await directory.userCount() == 0 else { return }
+        do {
+            try await create(given)
+        } catch IdentityError.conflict {
+            // Replicas starting together against one database: another one bootstrapped first.
+            logger.info("bootstrap already done by another replica")
+        }
+    }
+
+    private func create(_ given: Credentials) async throws {
         let email = given.adminEmail ?? "admin@biz-retail.local"
         let password = given.adminPassword ?? Secrets.random(bytes: 18)
         let clientID = given.clientID ?? "biz-retail-cli"
@@ -74,6 +83,26 @@ public struct IdentityBootstrap: Sendable {
             logger.notice("bootstrap credentials generated", metadata: ["file": "\(file.path)"])
         } else {
             logger.notice("bootstrap administrator and client created from BIZ_BOOTSTRAP_*")
+        }
+    }
+
+    /// The gateway's own client with a secret given by configuration (`BIZ_GATEWAY_CLIENT_SECRET`, the distributed
+    /// mode, where the gateway runs elsewhere): created when missing, its secret replaced when it changed.
+    public func ensureGatewayClient(secret: String) async throws {
+        if let existing = try await directory.client(id: Self.gatewayClientID) {
+            if !Secrets.matches(secret, hash: existing.secretHash) {
+                try await directory.replaceClientSecret(clientID: Self.gatewayClientID, secret: secret)
+                logger.notice("gateway client secret replaced from BIZ_GATEWAY_CLIENT_SECRET")
+            }
+            return
+        }
+        do {
+            _ = try await directory.createClient(
+                clientID: Self.gatewayClientID, secret: secret, name: "Biz Retail API gateway", tenantID: "platform",
+                roles: ["gateway"], grantTypes: ["client_credentials"], firstParty: true
+            )
+        } catch IdentityError.conflict {
+            logger.info("gateway client created by another replica")
         }
     }
 

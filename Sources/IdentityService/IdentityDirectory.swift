@@ -144,6 +144,22 @@ public struct IdentityDirectory: Sendable {
         return client
     }
 
+    /// Replaces a client's secret (stored hashed); emits `client.updated`, which carries no secret.
+    public func replaceClientSecret(clientID: String, secret: String) async throws {
+        guard var client = try await client(id: clientID) else {
+            throw IdentityError.notFound("no client \(clientID)")
+        }
+        let secretHash = Secrets.hash(secret)
+        client.secretHash = secretHash
+        let event = events.systemEvent("client.updated", payload: client.payload, ownershipID: client.publicID)
+        try await outbox.perform { database in
+            try await database.raw(
+                "UPDATE oauth_clients SET secret_hash = \(bind: secretHash) WHERE client_id = \(bind: clientID)"
+            ).run()
+            return ((), [event])
+        }
+    }
+
     public func client(id clientID: String) async throws -> ClientRecord? {
         try await store.read { database in
             try await database.raw(

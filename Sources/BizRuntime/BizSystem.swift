@@ -53,13 +53,14 @@ public struct RuntimeError: Error, CustomStringConvertible {
 /// The relay faults the CLI accepts, re-exported so the executable need not import the outbox module.
 public typealias OutboxRelayFault = OutboxRelay.Fault
 
-/// The embedded system: opened stores and the services that run over them, in start order.
-public struct EmbeddedSystem: Sendable {
+/// A runnable system: opened stores and the services that run over them, in start order. The embedded mode is one
+/// system with every service; the distributed mode runs one per process (`ServiceNode`).
+public struct BizSystem: Sendable {
     public var services: [any Service]
     public var stores: [any SQLStore]
 
     /// Opens (creating) the data directory and its databases, bootstraps identity, and builds every service.
-    public static func build(_ given: EmbeddedConfiguration, logger: Logger) async throws -> EmbeddedSystem {
+    public static func embedded(_ given: EmbeddedConfiguration, logger: Logger) async throws -> BizSystem {
         var resolved = given
         resolved.grpcPort = try FreePort.resolve(given.grpcPort, host: given.grpcHost)
         resolved.httpsPort = try FreePort.resolve(given.httpsPort, host: given.httpsHost)
@@ -87,7 +88,8 @@ public struct EmbeddedSystem: Sendable {
         func events(_ producer: String) -> EventFactory {
             EventFactory(producerService: producer, producerServiceID: instanceID, environment: environmentName)
         }
-        let masterKey = try MasterKeyFile.load(configuration, directory: directory, logger: logger)
+        let masterKey = try MasterKeyFile.load(
+            given: configuration.setting("BIZ_MASTER_KEY"), directory: directory, logger: logger)
         let issuer = configuration.setting("BIZ_ISSUER") ?? "https://localhost:\(configuration.httpsPort)"
         let audience = "biz-retail-api"
 
@@ -114,8 +116,11 @@ public struct EmbeddedSystem: Sendable {
         let teams = TeamDirectory(outbox: teamOutbox, events: events("team_service"), subjectKey: subjectKey)
 
         let clients = try ServiceClients(
-            host: configuration.grpcHost == "0.0.0.0" ? "127.0.0.1" : configuration.grpcHost,
-            port: configuration.grpcPort, gatewayClientID: IdentityBootstrap.gatewayClientID,
+            targets: .all(
+                at: ServiceAddress(
+                    host: configuration.grpcHost == "0.0.0.0" ? "127.0.0.1" : configuration.grpcHost,
+                    port: configuration.grpcPort)),
+            gatewayClientID: IdentityBootstrap.gatewayClientID,
             gatewayClientSecret: gatewaySecret
         )
         let verifier = TokenVerifier(issuer: issuer, audience: audience) {
@@ -139,42 +144,30 @@ public struct EmbeddedSystem: Sendable {
             clients: clients, verifier: verifier, store: gatewayStore, logger: logger,
             onListening: { port in await endpoints.record("https", "https://\(configuration.httpsHost):\(port)") }
         )
-        let interceptor = AuthInterceptor(
-            verifier: verifier, publicMethods: IdentityGRPCService.publicMethods,
-            requiredRoles: [
-                Bizretail_Audit_V1_AuditService.descriptor.fullyQualifiedService: ["admin"],
-                Bizretail_Events_V1_EventBus.descriptor.fullyQualifiedService: ["admin"],
-            ],
-            platformOnly: [
-                Bizretail_Audit_V1_AuditService.descriptor.fullyQualifiedService,
-                Bizretail_Events_V1_EventBus.descriptor.fullyQualifiedService,
-            ],
-            logger: logger
-        )
+        let interceptor = AuthInterceptor.platform(verifier: verifier, logger: logger)
         let grpcHost = configuration.grpcHost
 
-        let services: [any Service] = [
-            OutboxRelay(outbox: operatorOutbox, publisher: bus, fault: configuration.relayFault, logger: logger),
-            OutboxRelay(outbox: identityOutbox, publisher: bus, logger: logger),
-            OutboxRelay(outbox: teamOutbox, publisher: bus, logger: logger),
-            BusSubscription(
-                bus: bus, consumer: AuditConsumer(store: audit, deadLetters: bus, logger: logger), logger: logger
-            ),
-            GRPCServerService(
-                host: grpcHost, port: configuration.grpcPort,
-                services: [
-                    AuditGRPCService(store: audit),
-                    EventBusGRPCService(outbox: operatorOutbox, deadLetters: bus, logger: logger),
-                    IdentityGRPCService(issuer: tokenIssuer, directory: identityDirectory),
-                    TeamGRPCService(directory: teams),
-                ],
-                interceptors: [interceptor], name: "services", logger: logger,
-                onListening: { port in await endpoints.record("grpc", "\(grpcHost):\(port)") }
-            ),
-            GRPCClientService(client: clients.client),
-            gateway,
-        ]
-        return EmbeddedSystem(
+        let services: [any Service] =
+            [
+                OutboxRelay(outbox: operatorOutbox, publisher: bus, fault: configuration.relayFault, logger: logger),
+                OutboxRelay(outbox: identityOutbox, publisher: bus, logger: logger),
+                OutboxRelay(outbox: teamOutbox, publisher: bus, logger: logger),
+                BusSubscription(
+                    bus: bus, consumer: AuditConsumer(store: audit, deadLetters: bus, logger: logger), logger: logger
+                ),
+                GRPCServerService(
+                    host: grpcHost, port: configuration.grpcPort,
+                    services: [
+                        AuditGRPCService(store: audit),
+                        EventBusGRPCService(outbox: operatorOutbox, deadLetters: bus, logger: logger),
+                        IdentityGRPCService(issuer: tokenIssuer, directory: identityDirectory),
+                        TeamGRPCService(directory: teams),
+                    ],
+                    interceptors: [interceptor], name: "services", logger: logger,
+                    onListening: { port in await endpoints.record("grpc", "\(grpcHost):\(port)") }
+                ),
+            ] + clients.connections.map { GRPCClientService(client: $0) as any Service } + [gateway]
+        return BizSystem(
             services: services,
             stores: [busStore, auditStore, operatorStore, identityStore, teamStore, gatewayStore]
         )
@@ -200,6 +193,24 @@ public struct EmbeddedSystem: Sendable {
     }
 }
 
+extension AuthInterceptor {
+    /// The platform's rules: identity's public methods, and the audit and event-bus APIs for platform admins only.
+    static func platform(verifier: TokenVerifier, logger: Logger) -> AuthInterceptor {
+        AuthInterceptor(
+            verifier: verifier, publicMethods: IdentityGRPCService.publicMethods,
+            requiredRoles: [
+                Bizretail_Audit_V1_AuditService.descriptor.fullyQualifiedService: ["admin"],
+                Bizretail_Events_V1_EventBus.descriptor.fullyQualifiedService: ["admin"],
+            ],
+            platformOnly: [
+                Bizretail_Audit_V1_AuditService.descriptor.fullyQualifiedService,
+                Bizretail_Events_V1_EventBus.descriptor.fullyQualifiedService,
+            ],
+            logger: logger
+        )
+    }
+}
+
 /// `<data-dir>/endpoints.json`: where the running system listens, for the CLI and tests.
 actor EndpointsFile {
     let url: URL
@@ -219,8 +230,8 @@ actor EndpointsFile {
 /// The master key that seals signing keys: `BIZ_MASTER_KEY` (base64, 32 bytes), else `<data-dir>/master.key`
 /// (generated on first start, mode 0600).
 enum MasterKeyFile {
-    static func load(_ configuration: EmbeddedConfiguration, directory: URL, logger: Logger) throws -> MasterKey {
-        if let given = configuration.setting("BIZ_MASTER_KEY") {
+    static func load(given: String?, directory: URL, logger: Logger) throws -> MasterKey {
+        if let given {
             guard let key = MasterKey(base64: given) else {
                 throw RuntimeError("BIZ_MASTER_KEY must be 32 bytes, base64-encoded")
             }
