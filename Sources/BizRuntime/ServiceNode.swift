@@ -182,11 +182,13 @@ struct NodeBuilder {
             let operatorOutbox = Outbox(store: operatorStore)
             let kafka = try await kafkaProducer(into: &parts)
             parts.services.append(
-                OutboxRelay(outbox: operatorOutbox, publisher: KafkaEventPublisher(producer: kafka), logger: logger))
-            let deadLetters = KafkaDeadLetterStore(producer: kafka)
+                OutboxRelay(
+                    outbox: operatorOutbox, publisher: KafkaEventPublisher(producer: kafka, topic: topics.audit),
+                    logger: logger))
+            let deadLetters = KafkaDeadLetterStore(producer: kafka, topic: topics.deadLetters)
             let consumer = try KafkaConsumer(
-                configuration: try kafkaConfiguration(), groupID: configuration.setting("BIZ_AUDIT_GROUP") ?? "audit",
-                topics: [PlatformTopics.audit], logger: logger)
+                configuration: try kafkaConfiguration(), groupID: topics.prefix + "audit", topics: [topics.audit],
+                logger: logger)
             parts.services.append(
                 KafkaSubscription(
                     kafka: consumer,
@@ -279,10 +281,19 @@ struct NodeBuilder {
         #if Kafka
             let producer = try await kafkaProducer(into: &parts)
             parts.services.append(
-                OutboxRelay(outbox: outbox, publisher: KafkaEventPublisher(producer: producer), logger: logger))
+                OutboxRelay(
+                    outbox: outbox, publisher: KafkaEventPublisher(producer: producer, topic: topics.audit),
+                    logger: logger))
         #else
             throw RuntimeError.noKafka
         #endif
+    }
+
+    /// `audit` and `audit.dlq`, and the audit consumer group, behind `BIZ_KAFKA_TOPIC_PREFIX` when set (several
+    /// environments sharing one Kafka cluster).
+    var topics: (prefix: String, audit: String, deadLetters: String) {
+        let prefix = configuration.setting("BIZ_KAFKA_TOPIC_PREFIX") ?? ""
+        return (prefix, prefix + "audit", prefix + "audit.dlq")
     }
 
     #if Kafka
@@ -300,8 +311,8 @@ struct NodeBuilder {
             let replication = configuration.setting("BIZ_KAFKA_REPLICATION_FACTOR").flatMap(Int.init) ?? 1
             try await KafkaAdmin.ensureTopics(
                 [
-                    KafkaTopic(name: PlatformTopics.audit, partitions: partitions, replicationFactor: replication),
-                    KafkaTopic(name: PlatformTopics.auditDeadLetters, partitions: 1, replicationFactor: replication),
+                    KafkaTopic(name: topics.audit, partitions: partitions, replicationFactor: replication),
+                    KafkaTopic(name: topics.deadLetters, partitions: 1, replicationFactor: replication),
                 ], configuration: kafka, logger: logger)
             let producer = try KafkaProducer(configuration: kafka, logger: logger)
             // First in the group, so it stops last: the relays hand it their final records before it flushes.

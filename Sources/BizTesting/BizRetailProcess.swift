@@ -18,15 +18,19 @@ public final class BizRetailProcess: @unchecked Sendable {
             .deletingLastPathComponent().path
     }
 
-    /// Starts `biz-retail serve` on a free port and waits until its gRPC services listen.
-    public init(dataDirectory: String, environment: [String: String] = [:]) async throws {
+    /// Starts `biz-retail serve [service]` on free ports and waits until it listens (gRPC, and HTTPS for the
+    /// embedded mode and the gateway).
+    public init(dataDirectory: String, environment: [String: String] = [:], service: String? = nil) async throws {
         self.dataDirectory = dataDirectory
         self.logFile = dataDirectory + "/serve-\(UUID().uuidString.prefix(8)).log"
         try? FileManager.default.removeItem(atPath: dataDirectory + "/endpoints.json")
         _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--grpc-port", "0", "--https-port", "0"]
+        process.arguments =
+            ["serve"] + (service.map { [$0] } ?? []) + [
+                "--data-dir", dataDirectory, "--grpc-port", "0", "--https-port", "0",
+            ]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let logHandle = FileHandle(forWritingAtPath: logFile)
         process.standardOutput = logHandle
@@ -34,7 +38,9 @@ public final class BizRetailProcess: @unchecked Sendable {
         try process.run()
         self.process = process
         let deadline = ContinuousClock.now + .seconds(30)
-        while endpoint("https") == nil || endpoint("grpc") == nil {
+        let needsHTTPS = service == nil || service == "gateway"
+        let needsGRPC = service != "gateway"
+        while (needsHTTPS && endpoint("https") == nil) || (needsGRPC && endpoint("grpc") == nil) {
             guard process.isRunning else { throw ProcessFailure("biz-retail exited early:\n\(self.log())") }
             guard ContinuousClock.now < deadline else {
                 throw ProcessFailure("biz-retail did not start:\n\(self.log())")

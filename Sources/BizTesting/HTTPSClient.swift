@@ -12,8 +12,8 @@ public struct HTTPSClient: Sendable {
         self.caFile = caFile
     }
 
-    public init(_ system: BizRetailProcess) {
-        self.init(baseURL: system.endpoint("https")!, caFile: system.dataDirectory + "/tls/cert.pem")
+    public init(_ system: any RunningSystem) {
+        self.init(baseURL: system.endpoint("https")!, caFile: system.certificateFile)
     }
 
     public struct Response: Sendable {
@@ -95,7 +95,7 @@ public struct HTTPSClient: Sendable {
     }
 
     /// A password-grant access token for the bootstrap administrator.
-    public func adminToken(_ system: BizRetailProcess) throws -> String {
+    public func adminToken(_ system: any RunningSystem) throws -> String {
         let response = try token(
             [
                 "grant_type": "password", "username": system.bootstrapCredential("admin_email")!,

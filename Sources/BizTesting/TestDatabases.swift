@@ -41,23 +41,43 @@ public enum TestDatabases {
         }
     }
 
-    /// Creates an empty PostgreSQL database on the test server, passes its URL to `body`, then drops it.
-    public static func withPostgresDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+    /// Creates an empty PostgreSQL database on the test server and returns its URL.
+    public static func createPostgresDatabase() async throws -> String {
         guard let serverURL = postgresURL, var components = URLComponents(string: serverURL) else {
             throw StorageError(code: .unavailable, reason: "BIZ_TEST_POSTGRES_URL is not set (scripts/test sets it)")
         }
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let admin = try await PostgresStore.open(url: serverURL, migrations: [], logger: logger)
-        try await admin.execute("CREATE DATABASE \(name)")
-        components.path = "/" + name
         do {
-            let result = try await body(components.string!)
-            try await admin.execute("DROP DATABASE \(name) WITH (FORCE)")
+            try await admin.execute("CREATE DATABASE \(name)")
             try await admin.close()
+        } catch {
+            try? await admin.close()
+            throw error
+        }
+        components.path = "/" + name
+        return components.string!
+    }
+
+    /// Drops a database `createPostgresDatabase` made, disconnecting whoever still uses it.
+    public static func dropPostgresDatabase(_ url: String) async throws {
+        guard let serverURL = postgresURL, let name = URLComponents(string: url)?.path.dropFirst(),
+            name.hasPrefix("test_")
+        else { return }
+        let admin = try await PostgresStore.open(url: serverURL, migrations: [], logger: logger)
+        try await admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try await admin.close()
+    }
+
+    /// Creates an empty PostgreSQL database on the test server, passes its URL to `body`, then drops it.
+    public static func withPostgresDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+        let url = try await createPostgresDatabase()
+        do {
+            let result = try await body(url)
+            try await dropPostgresDatabase(url)
             return result
         } catch {
-            try? await admin.execute("DROP DATABASE \(name) WITH (FORCE)")
-            try? await admin.close()
+            try? await dropPostgresDatabase(url)
             throw error
         }
     }

@@ -13,6 +13,19 @@ import Testing
 @Suite("HTTPS API gateway end to end", .serialized)
 struct GatewayEndToEndTests {
     func withSystem(
+        _ topology: Topology = .embedded, environment: [String: String] = [:],
+        _ body: (any RunningSystem, HTTPSClient, String) async throws -> Void
+    ) async throws {
+        try await withTemporaryDirectory { directory in
+            try await topology.withSystem(in: directory, environment: environment) { system in
+                let https = HTTPSClient(system)
+                try await body(system, https, try https.adminToken(system))
+            }
+        }
+    }
+
+    /// The embedded process itself, for tests that read its data directory.
+    func withEmbedded(
         environment: [String: String] = [:], _ body: (BizRetailProcess, HTTPSClient, String) async throws -> Void
     ) async throws {
         try await withTemporaryDirectory { directory in
@@ -36,9 +49,11 @@ struct GatewayEndToEndTests {
         return versions
     }
 
-    @Test("an account's life over HTTPS is audited with who did it, from where and in which request")
-    func accountLifecycle() async throws {
-        try await withSystem { system, https, token in
+    @Test(
+        "an account's life over HTTPS is audited with who did it, from where and in which request",
+        arguments: Topology.allCases)
+    func accountLifecycle(_ topology: Topology) async throws {
+        try await withSystem(topology) { system, https, token in
             let team = try https.json("POST", "/v1/teams", ["name": "Vendas", "description": "Loja 1"], bearer: token)
             #expect(team.status == 201)
             #expect(team.httpVersion == "2")
@@ -120,9 +135,11 @@ struct GatewayEndToEndTests {
         }
     }
 
-    @Test("lists page with cursors and filter accounts by team; memberships, disable and enable round-trip")
-    func listsAndMemberships() async throws {
-        try await withSystem { _, https, token in
+    @Test(
+        "lists page with cursors and filter accounts by team; memberships, disable and enable round-trip",
+        arguments: Topology.allCases)
+    func listsAndMemberships(_ topology: Topology) async throws {
+        try await withSystem(topology) { _, https, token in
             func create(_ path: String, _ body: JSONValue) throws -> String {
                 let response = try https.json("POST", path, body, bearer: token)
                 guard let id = response.json?["public_id"]?.stringValue else {
@@ -175,9 +192,11 @@ struct GatewayEndToEndTests {
         }
     }
 
-    @Test("a POST retried with the same Idempotency-Key creates one resource and gets the same answer")
-    func idempotencyKeys() async throws {
-        try await withSystem { _, https, token in
+    @Test(
+        "a POST retried with the same Idempotency-Key creates one resource and gets the same answer",
+        arguments: Topology.allCases)
+    func idempotencyKeys(_ topology: Topology) async throws {
+        try await withSystem(topology) { _, https, token in
             let key = ["Idempotency-Key": "order-7f3a"]
             let first = try https.json("POST", "/v1/teams", ["name": "Uma vez"], bearer: token, headers: key)
             #expect(first.status == 201)
@@ -214,9 +233,9 @@ struct GatewayEndToEndTests {
         }
     }
 
-    @Test("X-Forwarded-For is believed only from a trusted proxy")
-    func trustedProxy() async throws {
-        try await withSystem(environment: ["BIZ_TRUSTED_PROXIES": "127.0.0.1"]) { _, https, token in
+    @Test("X-Forwarded-For is believed only from a trusted proxy", arguments: Topology.allCases)
+    func trustedProxy(_ topology: Topology) async throws {
+        try await withSystem(topology, environment: ["BIZ_TRUSTED_PROXIES": "127.0.0.1"]) { _, https, token in
             let team = try https.json(
                 "POST", "/v1/teams", ["name": "Proxied"], bearer: token,
                 headers: ["X-Forwarded-For": "198.51.100.20"])
@@ -226,9 +245,9 @@ struct GatewayEndToEndTests {
         }
     }
 
-    @Test("bad input is answered with problem+json naming the field, never a 500")
-    func badInput() async throws {
-        try await withSystem { _, https, token in
+    @Test("bad input is answered with problem+json naming the field, never a 500", arguments: Topology.allCases)
+    func badInput(_ topology: Topology) async throws {
+        try await withSystem(topology) { _, https, token in
             func post(_ path: String, _ body: String, contentType: String = "application/json") throws
                 -> HTTPSClient.Response
             {
@@ -289,7 +308,7 @@ struct GatewayEndToEndTests {
 
     @Test("expired, tampered, wrongly-signed and wrong-audience tokens get 401 with WWW-Authenticate")
     func badTokens() async throws {
-        try await withSystem { system, https, token in
+        try await withEmbedded { system, https, token in
             let realKey = try await signingKey(of: system)
             let admin = system.bootstrapCredential("admin_id")!
             func claims(audience: String = "biz-retail-api", issuedAt: Date = Date(), lifetime: TimeInterval = 600)
@@ -329,9 +348,11 @@ struct GatewayEndToEndTests {
         }
     }
 
-    @Test("OAuth2: client credentials, refresh rotation with reuse detection, RFC 6749 errors, discovery and keys")
-    func oauth() async throws {
-        try await withSystem { system, https, _ in
+    @Test(
+        "OAuth2: client credentials, refresh rotation with reuse detection, RFC 6749 errors, discovery and keys",
+        arguments: Topology.allCases)
+    func oauth(_ topology: Topology) async throws {
+        try await withSystem(topology) { system, https, _ in
             let client = (system.bootstrapCredential("client_id")!, system.bootstrapCredential("client_secret")!)
             let service = try https.token(["grant_type": "client_credentials"], basic: client)
             #expect(service.status == 200)
@@ -439,7 +460,7 @@ struct GatewayEndToEndTests {
 
     @Test("generated bootstrap credentials are written only for their owner")
     func generatedCredentials() async throws {
-        try await withSystem { system, _, _ in
+        try await withEmbedded { system, _, _ in
             let attributes = try FileManager.default.attributesOfItem(
                 atPath: system.dataDirectory + "/bootstrap-credentials.json"
             )
@@ -451,7 +472,7 @@ struct GatewayEndToEndTests {
 
     @Test("/openapi.json is a valid OpenAPI 3.1 document describing every route")
     func openAPI() async throws {
-        try await withSystem { system, https, _ in
+        try await withEmbedded { system, https, _ in
             let response = try https.request("GET", "/openapi.json")
             #expect(response.status == 200)
             guard case .object(let paths)? = response.json?["paths"] else {

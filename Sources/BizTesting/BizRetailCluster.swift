@@ -1,0 +1,129 @@
+import BizStorage
+import Foundation
+
+/// A running Biz Retail system as the end-to-end tests see it, whichever way it runs.
+public protocol RunningSystem: Sendable {
+    /// `https` (a URL) and `grpc` (host:port of the service that serves the operator APIs).
+    func endpoint(_ key: String) -> String?
+    /// A generated bootstrap credential (`admin_email`, `admin_password`, `admin_id`, `client_id`, `client_secret`).
+    func bootstrapCredential(_ key: String) -> String?
+    /// The PEM file the gateway's certificate verifies against.
+    var certificateFile: String { get }
+    func stop() async throws
+}
+
+/// The two ways the end-to-end tests run the system.
+public enum Topology: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// `biz-retail serve`: one process, SQLite, the in-process bus.
+    case embedded
+    /// `biz-retail serve <service>` per service, over the tests' PostgreSQL and Kafka servers.
+    case distributed
+
+    public var description: String { rawValue }
+
+    /// Starts a fresh system of this topology in `directory`, runs `body`, and stops it.
+    public func withSystem<T>(
+        in directory: String, environment: [String: String] = [:], _ body: (any RunningSystem) async throws -> T
+    ) async throws -> T {
+        let system: any RunningSystem
+        switch self {
+        case .embedded: system = try await BizRetailProcess(dataDirectory: directory, environment: environment)
+        case .distributed: system = try await BizRetailCluster(directory: directory, environment: environment)
+        }
+        do {
+            let result = try await body(system)
+            try await system.stop()
+            return result
+        } catch {
+            try? await system.stop()
+            throw error
+        }
+    }
+}
+
+extension BizRetailProcess: RunningSystem {
+    public var certificateFile: String { dataDirectory + "/tls/cert.pem" }
+
+    public func stop() async throws {
+        try await stop(signal: SIGTERM, timeout: .seconds(15))
+    }
+}
+
+/// The distributed topology for tests: identity, team, audit and gateway as separate `biz-retail serve <service>`
+/// processes, each with a fresh PostgreSQL database on the tests' server (`BIZ_TEST_POSTGRES_URL`), events through
+/// the tests' Kafka endpoint (`BIZ_TEST_KAFKA_BROKERS`) under topics of its own (`BIZ_KAFKA_TOPIC_PREFIX`).
+public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
+    // Invariant: `processes` is only touched from the test that owns this object.
+    public private(set) var processes: [String: BizRetailProcess] = [:]
+    public let directory: String
+    public let databases: [String: String]
+    let environment: [String: String]
+
+    public static let services = ["identity", "team", "audit", "gateway"]
+
+    public init(directory: String, environment given: [String: String] = [:]) async throws {
+        guard let kafka = ProcessInfo.processInfo.environment["BIZ_TEST_KAFKA_BROKERS"] else {
+            throw ProcessFailure("BIZ_TEST_KAFKA_BROKERS is not set (scripts/test starts Kafka and sets it)")
+        }
+        self.directory = directory
+        var databases: [String: String] = [:]
+        for service in Self.services {
+            databases[service] = try await TestDatabases.createPostgresDatabase()
+        }
+        self.databases = databases
+        var environment = given
+        environment["BIZ_KAFKA_BROKERS"] = kafka
+        environment["BIZ_KAFKA_TOPIC_PREFIX"] = "test-" + UUID().uuidString.prefix(8).lowercased() + "."
+        environment["BIZ_KAFKA_PARTITIONS"] = "3"
+        environment["BIZ_MASTER_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        environment["BIZ_GATEWAY_CLIENT_SECRET"] = UUID().uuidString + UUID().uuidString
+        environment["BIZ_BCRYPT_COST"] = environment["BIZ_BCRYPT_COST"] ?? "4"
+        self.environment = environment
+        for service in Self.services { try await start(service) }
+    }
+
+    /// The environment a service process gets: the cluster's, its database, and where the others listen.
+    func environment(of service: String) -> [String: String] {
+        var environment = self.environment
+        environment["BIZ_DATABASE_URL"] = databases[service]
+        for (other, process) in processes where other != "gateway" {
+            if let address = process.endpoint("grpc") {
+                environment["BIZ_\(other.uppercased())_ADDRESS"] = address
+            }
+        }
+        return environment
+    }
+
+    /// Starts (or restarts) one service and waits until it listens.
+    public func start(_ service: String) async throws {
+        let processDirectory = directory + "/" + service
+        try FileManager.default.createDirectory(atPath: processDirectory, withIntermediateDirectories: true)
+        processes[service] = try await BizRetailProcess(
+            dataDirectory: processDirectory, environment: environment(of: service), service: service)
+    }
+
+    public func process(_ service: String) -> BizRetailProcess { processes[service]! }
+
+    public func endpoint(_ key: String) -> String? {
+        key == "https" ? processes["gateway"]?.endpoint("https") : processes["audit"]?.endpoint("grpc")
+    }
+
+    public func bootstrapCredential(_ key: String) -> String? {
+        processes["identity"]?.bootstrapCredential(key)
+    }
+
+    public var certificateFile: String { directory + "/gateway/tls/cert.pem" }
+
+    public func stop() async throws {
+        for service in Self.services.reversed() {
+            if let process = processes[service], process.process.isRunning { try await process.stop() }
+        }
+        for database in databases.values { try? await TestDatabases.dropPostgresDatabase(database) }
+    }
+
+    /// Every service's log, for failure messages.
+    public func logs() -> String {
+        Self.services.compactMap { service in processes[service].map { "== \(service)\n\($0.log())" } }
+            .joined(separator: "\n")
+    }
+}
