@@ -213,7 +213,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "BizTesting", "BizEvents", "BizMessaging", "BizStorage", "BizProtos", "BizAuth", "IdentityService",
+                "BizTesting", "BizKafka", "BizEvents", "BizMessaging", "BizStorage", "BizProtos", "BizAuth",
+                "IdentityService",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -12,8 +12,12 @@
         private let worker: BlockingWorker
         private let logger: Logger
 
+        /// `instanceID`, when given, makes this a static member of the group (`group.instance.id`): restarted with
+        /// the same id, it takes its partitions back at once instead of waiting for the group to expire the old
+        /// member and rebalance. It must be stable for a replica and unique among replicas.
         public init(
-            configuration: KafkaConfiguration, groupID: String, topics: [String], logger: Logger
+            configuration: KafkaConfiguration, groupID: String, instanceID: String? = nil, topics: [String],
+            logger: Logger
         ) throws(KafkaError) {
             var properties = configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             properties += [
@@ -25,7 +29,15 @@
                 ("enable.auto.offset.store", "false"),
                 ("auto.commit.interval.ms", "1000"),
                 ("enable.partition.eof", "false"),
+                // A member that died (SIGKILL) holds its partitions until the group gives up on it: keep that
+                // short, so a restarted or surviving replica takes over within seconds. A batch that cannot be
+                // applied for longer than the poll interval (a database outage) makes this member leave and rejoin
+                // the group, which only causes a redelivery.
+                ("session.timeout.ms", "10000"),
+                ("heartbeat.interval.ms", "2000"),
+                ("max.poll.interval.ms", "30000"),
             ]
+            if let instanceID { properties.append(("group.instance.id", instanceID)) }
             let client = try RdKafkaClient(kind: .consumer, properties: properties)
             rd_kafka_poll_set_consumer(client.handle)
             let list = rd_kafka_topic_partition_list_new(Int32(topics.count))

@@ -187,8 +187,8 @@ struct NodeBuilder {
                     logger: logger))
             let deadLetters = KafkaDeadLetterStore(producer: kafka, topic: topics.deadLetters)
             let consumer = try KafkaConsumer(
-                configuration: try kafkaConfiguration(), groupID: topics.prefix + "audit", topics: [topics.audit],
-                logger: logger)
+                configuration: try kafkaConfiguration(), groupID: topics.prefix + "audit", instanceID: instanceID,
+                topics: [topics.audit], logger: logger)
             parts.services.append(
                 KafkaSubscription(
                     kafka: consumer,
@@ -236,9 +236,23 @@ struct NodeBuilder {
 
     private func events(_ producer: String) -> EventFactory {
         EventFactory(
-            producerService: producer,
-            producerServiceID: configuration.setting("BIZ_INSTANCE_ID") ?? EventID.generate(),
+            producerService: producer, producerServiceID: instanceID,
             environment: configuration.setting("BIZ_ENVIRONMENT") ?? "development")
+    }
+
+    /// This replica's id: `BIZ_INSTANCE_ID`, else one generated on first start and kept in the data directory, so
+    /// a restarted replica is the same instance (`producer_service_id`, and its static Kafka group membership).
+    var instanceID: String {
+        if let given = configuration.setting("BIZ_INSTANCE_ID") { return given }
+        let file = directory.appendingPathComponent("instance-id")
+        if let text = try? String(contentsOf: file, encoding: .utf8),
+            EventID.isUUID(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let generated = EventID.generate()
+        try? Data(generated.utf8).write(to: file, options: .atomic)
+        return generated
     }
 
     /// Verifies tokens with the signing keys the Identity Provider publishes over gRPC.

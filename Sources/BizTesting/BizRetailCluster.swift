@@ -61,14 +61,17 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
 
     public static let services = ["identity", "team", "audit", "gateway"]
 
-    public init(directory: String, environment given: [String: String] = [:]) async throws {
-        guard let kafka = ProcessInfo.processInfo.environment["BIZ_TEST_KAFKA_BROKERS"] else {
+    /// `postgres` and `kafka` name servers of the test's own; by default the shared test servers.
+    public init(
+        directory: String, environment given: [String: String] = [:], postgres: String? = nil, kafka: String? = nil
+    ) async throws {
+        guard let kafka = kafka ?? ProcessInfo.processInfo.environment["BIZ_TEST_KAFKA_BROKERS"] else {
             throw ProcessFailure("BIZ_TEST_KAFKA_BROKERS is not set (scripts/test starts Kafka and sets it)")
         }
         self.directory = directory
         var databases: [String: String] = [:]
         for service in Self.services {
-            databases[service] = try await TestDatabases.createPostgresDatabase()
+            databases[service] = try await TestDatabases.createPostgresDatabase(on: postgres)
         }
         self.databases = databases
         var environment = given
@@ -94,15 +97,20 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
         return environment
     }
 
-    /// Starts (or restarts) one service and waits until it listens.
+    /// Starts (or restarts, on the port it had) one service and waits until it listens.
     public func start(_ service: String) async throws {
         let processDirectory = directory + "/" + service
         try FileManager.default.createDirectory(atPath: processDirectory, withIntermediateDirectories: true)
+        let port = processes[service]?.endpoint("grpc").flatMap { $0.split(separator: ":").last }.flatMap { Int($0) }
         processes[service] = try await BizRetailProcess(
-            dataDirectory: processDirectory, environment: environment(of: service), service: service)
+            dataDirectory: processDirectory, environment: environment(of: service), service: service,
+            grpcPort: port ?? 0)
     }
 
     public func process(_ service: String) -> BizRetailProcess { processes[service]! }
+
+    /// The environment every service process gets (Kafka brokers, topic prefix, shared secrets).
+    public var sharedEnvironment: [String: String] { environment }
 
     public func endpoint(_ key: String) -> String? {
         key == "https" ? processes["gateway"]?.endpoint("https") : processes["audit"]?.endpoint("grpc")

@@ -20,7 +20,9 @@ public final class BizRetailProcess: @unchecked Sendable {
 
     /// Starts `biz-retail serve [service]` on free ports and waits until it listens (gRPC, and HTTPS for the
     /// embedded mode and the gateway).
-    public init(dataDirectory: String, environment: [String: String] = [:], service: String? = nil) async throws {
+    public init(
+        dataDirectory: String, environment: [String: String] = [:], service: String? = nil, grpcPort: Int = 0
+    ) async throws {
         self.dataDirectory = dataDirectory
         self.logFile = dataDirectory + "/serve-\(UUID().uuidString.prefix(8)).log"
         try? FileManager.default.removeItem(atPath: dataDirectory + "/endpoints.json")
@@ -29,7 +31,7 @@ public final class BizRetailProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments =
             ["serve"] + (service.map { [$0] } ?? []) + [
-                "--data-dir", dataDirectory, "--grpc-port", "0", "--https-port", "0",
+                "--data-dir", dataDirectory, "--grpc-port", "\(grpcPort)", "--https-port", "0",
             ]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let logHandle = FileHandle(forWritingAtPath: logFile)

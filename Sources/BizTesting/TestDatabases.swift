@@ -42,8 +42,8 @@ public enum TestDatabases {
     }
 
     /// Creates an empty PostgreSQL database on the test server and returns its URL.
-    public static func createPostgresDatabase() async throws -> String {
-        guard let serverURL = postgresURL, var components = URLComponents(string: serverURL) else {
+    public static func createPostgresDatabase(on server: String? = nil) async throws -> String {
+        guard let serverURL = server ?? postgresURL, var components = URLComponents(string: serverURL) else {
             throw StorageError(code: .unavailable, reason: "BIZ_TEST_POSTGRES_URL is not set (scripts/test sets it)")
         }
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
@@ -61,9 +61,10 @@ public enum TestDatabases {
 
     /// Drops a database `createPostgresDatabase` made, disconnecting whoever still uses it.
     public static func dropPostgresDatabase(_ url: String) async throws {
-        guard let serverURL = postgresURL, let name = URLComponents(string: url)?.path.dropFirst(),
-            name.hasPrefix("test_")
-        else { return }
+        guard var components = URLComponents(string: url), components.path.hasPrefix("/test_") else { return }
+        let name = components.path.dropFirst()
+        components.path = "/postgres"
+        let serverURL = components.string!
         let admin = try await PostgresStore.open(url: serverURL, migrations: [], logger: logger)
         try await admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         try await admin.close()

@@ -1,0 +1,81 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A PostgreSQL or Kafka server of a test's own, started with the project's scripts on a free port in a
+/// directory of its own, so a test can stop and restart it without disturbing the others.
+public final class TestServer: Sendable {
+    public enum Kind: String, Sendable {
+        case postgres
+        case kafka
+    }
+
+    public let kind: Kind
+    public let port: Int
+    public let directory: String
+    /// The URL (PostgreSQL) or bootstrap servers (Kafka).
+    public let address: String
+
+    private init(kind: Kind, port: Int, directory: String, address: String) {
+        self.kind = kind
+        self.port = port
+        self.directory = directory
+        self.address = address
+    }
+
+    /// Starts a server; `directory` must not exist yet or belong to a server of the same kind.
+    public static func start(_ kind: Kind, directory: String) throws -> TestServer {
+        let port = try freePort()
+        let server = TestServer(kind: kind, port: port, directory: directory, address: "")
+        let address = try server.run("start").trimmingCharacters(in: .whitespacesAndNewlines)
+        return TestServer(kind: kind, port: port, directory: directory, address: address)
+    }
+
+    public func stop() throws { _ = try run("stop") }
+    public func restart() throws { _ = try run("restart") }
+
+    /// Stops the server and removes its data.
+    public func remove() {
+        _ = try? run("stop")
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @discardableResult
+    func run(_ command: String) throws -> String {
+        let prefix = kind == .postgres ? "BIZ_PG" : "BIZ_KAFKA"
+        let result = try runProgram(
+            "/usr/bin/env",
+            [
+                "\(prefix)_PORT=\(port)", "\(prefix)_DIR=\(directory)",
+                BizRetailProcess.packageRoot + "/scripts/\(kind.rawValue)", command,
+            ])
+        guard result.status == 0 else {
+            throw ProcessFailure("scripts/\(kind.rawValue) \(command) failed: \(result.error)")
+        }
+        return result.output
+    }
+}
+
+/// A TCP port nothing listens on right now (the kernel's choice).
+public func freePort() throws -> Int {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socket >= 0 else { throw ProcessFailure("socket() failed") }
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard bound == 0 else { throw ProcessFailure("bind() failed") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
