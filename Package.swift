@@ -41,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(name: "BizEvents", swiftSettings: strict),
@@ -98,9 +99,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "BizAWS",
+            dependencies: [
+                "BizEvents",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "AuditService",
             dependencies: [
-                "BizEvents", "BizStorage", "BizMessaging", "BizProtos",
+                "BizEvents", "BizStorage", "BizMessaging", "BizProtos", "BizAWS",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -196,6 +208,7 @@ let package = Package(
             dependencies: ["BizEvents", "BizStorage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        .testTarget(name: "BizAWSTests", dependencies: ["BizAWS"], swiftSettings: strict),
         .testTarget(name: "BizEventsTests", dependencies: ["BizEvents", "BizTesting"], swiftSettings: strict),
         .testTarget(
             name: "AuditServiceTests",

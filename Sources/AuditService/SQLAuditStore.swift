@@ -126,6 +126,7 @@ public struct SQLAuditStore: AuditStore {
         guard !records.isEmpty else { return IngestReport() }
         let receivedAt = EventTimestamp.now().rfc3339
         let events = records.map(\.envelope)
+        let flavor = store.flavor
         return try await store.transaction { database in
             // 1. Store the events, skipping redeliveries: repeats within the batch here, events already stored by
             //    the unique event_id (the rows RETURNING reports are the ones that were new).
@@ -155,7 +156,19 @@ public struct SQLAuditStore: AuditStore {
 
             // 2. The current heads stop being active, and number the new versions after them. All but the last new
             //    version of each entity in the batch are stored inactive.
-            var heads = try await Self.deactivateHeads(of: Set(fresh.map { EntityKey(events[$0]) }), on: database)
+            let keys = Set(fresh.map { EntityKey(events[$0]) })
+            if flavor == .postgres {
+                // Concurrent ingesters (replicas during a rebalance) must not number the same entity's versions
+                // at once: each transaction holds a lock per entity until it commits, taken in one order so two
+                // transactions cannot deadlock. SQLite has a single writer already.
+                try await database.raw(
+                    """
+                    SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 7236025418) AS h
+                    FROM unnest(ARRAY[\(binds: keys.map(\.storageKey))]::text[]) AS k ORDER BY h) AS locks
+                    """
+                ).run()
+            }
+            var heads = try await Self.deactivateHeads(of: keys, on: database)
             var lastIndex: [EntityKey: Int] = [:]
             for index in fresh { lastIndex[EntityKey(events[index])] = index }
 

@@ -276,13 +276,16 @@ struct NodeBuilder {
         return store
     }
 
-    /// `BIZ_AUDIT_STORE`: `sqlite://PATH` or `postgres://…`; by default `BIZ_DATABASE_URL`'s database.
+    /// `BIZ_AUDIT_STORE`: `sqlite://PATH`, `postgres://…` or `dynamodb://REGION/TABLE_PREFIX?endpoint=URL`; by
+    /// default `BIZ_DATABASE_URL`'s database.
     private func openAuditStore(into parts: inout Parts) async throws -> any AuditStore {
         guard let url = configuration.setting("BIZ_AUDIT_STORE") else {
             return SQLAuditStore(store: try await openDatabase(SQLAuditStore.migrations, into: &parts))
         }
         if url.hasPrefix("dynamodb://") {
-            throw RuntimeError("BIZ_AUDIT_STORE: the DynamoDB audit store is not available in this version yet")
+            let store = try await DynamoDBAuditStore.open(url: url, environment: configuration.environment)
+            parts.services.insert(ClosingService { try? await store.close() }, at: 0)
+            return store
         }
         let store = try await DatabaseURL.open(
             url, migrations: SQLAuditStore.migrations, variable: "BIZ_AUDIT_STORE", logger: logger)
@@ -347,6 +350,16 @@ struct NodeBuilder {
         }
     }
 #endif
+
+/// Runs `close` when the process shuts down (first in the group, so it closes after everything that uses it).
+struct ClosingService: Service {
+    var close: @Sendable () async -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+}
 
 extension RuntimeError {
     static let noKafka = RuntimeError(

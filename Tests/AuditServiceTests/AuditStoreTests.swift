@@ -6,7 +6,7 @@ import Foundation
 import SQLKit
 import Testing
 
-@Suite("Audit store conformance (SQLite and PostgreSQL)")
+@Suite("Audit store conformance (SQLite, PostgreSQL and DynamoDB)")
 struct AuditStoreTests {
     let entityID = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 
@@ -22,9 +22,9 @@ struct AuditStoreTests {
 
     @Test(
         "new → update → disable → enable → delete gives versions 1–5 with the right flags",
-        arguments: StoreKind.available)
-    func versioning(_ kind: StoreKind) async throws {
-        try await withPipeline(kind) { pipeline in
+        arguments: AuditStoreKind.available)
+    func versioning(_ kind: AuditStoreKind) async throws {
+        try await withAuditStore(kind) { pipeline in
             // One event per ingestion, as a trickle of requests would arrive.
             for event in lifecycle() { _ = try await pipeline.audit.ingest([event]) }
             let history = try await pipeline.audit.history(entityType: "account", entityID: entityID)
@@ -37,9 +37,9 @@ struct AuditStoreTests {
 
     @Test(
         "a batch of one entity's lifecycle gives the same versions as one event at a time",
-        arguments: StoreKind.available)
-    func versioningInOneBatch(_ kind: StoreKind) async throws {
-        try await withPipeline(kind) { pipeline in
+        arguments: AuditStoreKind.available)
+    func versioningInOneBatch(_ kind: AuditStoreKind) async throws {
+        try await withAuditStore(kind) { pipeline in
             let events = Array(lifecycle().prefix(4))
             let report = try await pipeline.audit.ingest(events)
             #expect(report == IngestReport(stored: 4, duplicates: 0))
@@ -51,9 +51,43 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("a redelivered event changes nothing", arguments: StoreKind.available)
-    func duplicates(_ kind: StoreKind) async throws {
-        try await withPipeline(kind) { pipeline in
+    // Not against moto: its TransactWriteItems checks every condition before writing but does not isolate
+    // concurrent transactions from each other (real DynamoDB cancels the loser with TransactionConflict), so two
+    // writers of the same event can both pass. The DynamoDB store relies on DynamoDB's isolation there.
+    @Test(
+        "concurrent writers on one entity get gap-free versions and exactly one active head",
+        arguments: AuditStoreKind.available.filter { $0 != .dynamodb })
+    func concurrentWriters(_ kind: AuditStoreKind) async throws {
+        try await withAuditStore(kind) { pipeline in
+            let start = EventTimestamp(rfc3339: "2026-02-01T00:00:00Z")!
+            let events = (0..<24).map { index in
+                SampleEvents.envelope(
+                    index == 0 ? "account.created" : "account.updated", entityID: entityID,
+                    timestamp: EventTimestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(index)))
+            }
+            _ = try await pipeline.audit.ingest([events[0]])
+            // Three replicas racing, each also redelivering the others' events.
+            try await withThrowingTaskGroup { group in
+                for writer in 0..<3 {
+                    let audit = pipeline.audit
+                    group.addTask {
+                        for index in stride(from: 1 + writer, to: 24, by: 3) {
+                            _ = try await audit.ingest([events[index], events[(index + 1) % 24]])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let history = try await pipeline.audit.history(entityType: "account", entityID: entityID)
+            #expect(history.map(\.version) == Array(1...24))
+            #expect(Set(history.map(\.eventID)) == Set(events.map(\.eventID)))
+            #expect(history.filter(\.isActive).map(\.version) == [24])
+        }
+    }
+
+    @Test("a redelivered event changes nothing", arguments: AuditStoreKind.available)
+    func duplicates(_ kind: AuditStoreKind) async throws {
+        try await withAuditStore(kind) { pipeline in
             let events = lifecycle()
             _ = try await pipeline.audit.ingest(Array(events.prefix(2)))
             let again = try await pipeline.audit.ingest([events[0], events[1], events[1], events[2]])
@@ -65,9 +99,9 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("the state as of a time is the version current then", arguments: StoreKind.available)
-    func stateAt(_ kind: StoreKind) async throws {
-        try await withPipeline(kind) { pipeline in
+    @Test("the state as of a time is the version current then", arguments: AuditStoreKind.available)
+    func stateAt(_ kind: AuditStoreKind) async throws {
+        try await withAuditStore(kind) { pipeline in
             let events = lifecycle()
             _ = try await pipeline.audit.ingest(events)
             let atSecondVersion = EventTimestamp(
@@ -80,9 +114,9 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("ownerships record first and last seen, count, subject and producers", arguments: StoreKind.available)
-    func ownerships(_ kind: StoreKind) async throws {
-        try await withPipeline(kind) { pipeline in
+    @Test("ownerships record first and last seen, count, subject and producers", arguments: AuditStoreKind.available)
+    func ownerships(_ kind: AuditStoreKind) async throws {
+        try await withAuditStore(kind) { pipeline in
             let person = "7d9e2f10-1111-4222-8333-944455556666"
             let t0 = EventTimestamp(rfc3339: "2026-03-01T10:00:00Z")!
             let t1 = EventTimestamp(rfc3339: "2026-03-02T10:00:00Z")!
@@ -105,9 +139,9 @@ struct AuditStoreTests {
 
     @Test(
         "events are filtered by trace, ownership, type, producer and time, and paginated",
-        arguments: StoreKind.available)
-    func filters(_ kind: StoreKind) async throws {
-        try await withPipeline(kind) { pipeline in
+        arguments: AuditStoreKind.available)
+    func filters(_ kind: AuditStoreKind) async throws {
+        try await withAuditStore(kind) { pipeline in
             let trace = "0af7651916cd43dd8448eb211c80319c"
             let events = (0..<5).map { index in
                 SampleEvents.envelope(
@@ -139,10 +173,11 @@ struct AuditStoreTests {
         "the store itself refuses DELETE on every audit table",
         arguments: StoreKind.available, ["audit_events", "audit_versions", "ownerships", "ownership_producers"])
     func deleteRefused(_ kind: StoreKind, _ table: String) async throws {
-        try await withPipeline(kind) { pipeline in
+        try await withAuditStore(AuditStoreKind(rawValue: kind.rawValue)!) { pipeline in
+            let sql = try #require(pipeline.sqlStore)
             _ = try await pipeline.audit.ingest(lifecycle())
             let error = await #expect(throws: StorageError.self) {
-                try await pipeline.auditStore.transaction { database in
+                try await sql.transaction { database in
                     try await database.raw("DELETE FROM \(unsafeRaw: table)").run()
                 }
             }
@@ -154,7 +189,8 @@ struct AuditStoreTests {
 
     @Test("stored events cannot be rewritten and versions can only be deactivated", arguments: StoreKind.available)
     func updatesRefused(_ kind: StoreKind) async throws {
-        try await withPipeline(kind) { pipeline in
+        try await withAuditStore(AuditStoreKind(rawValue: kind.rawValue)!) { pipeline in
+            let sql = try #require(pipeline.sqlStore)
             _ = try await pipeline.audit.ingest(Array(lifecycle().prefix(2)))
             for statement in [
                 "UPDATE audit_events SET envelope = '{}'",
@@ -162,7 +198,7 @@ struct AuditStoreTests {
                 "UPDATE audit_versions SET is_active = TRUE WHERE version = 1",
             ] {
                 await #expect(throws: StorageError.self) {
-                    try await pipeline.auditStore.transaction { database in
+                    try await sql.transaction { database in
                         try await database.raw(SQLQueryString(statement)).run()
                     }
                 }

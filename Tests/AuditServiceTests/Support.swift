@@ -3,7 +3,9 @@ import BizMessaging
 import BizOutbox
 import BizStorage
 import BizTesting
+import Foundation
 import Logging
+import Testing
 
 let testLogger = Logger(label: "test")
 
@@ -59,6 +61,57 @@ func withPipeline<T>(_ kind: StoreKind = .sqlite, _ body: (Pipeline) async throw
                 try? await pipeline.close()
                 throw error
             }
+        }
+    }
+}
+
+/// The audit stores the conformance suite runs against: SQLite always, PostgreSQL and DynamoDB (moto) when
+/// `scripts/test` started them (`BIZ_TEST_POSTGRES_URL`, `BIZ_TEST_DYNAMODB_ENDPOINT`).
+enum AuditStoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite
+    case postgres
+    case dynamodb
+
+    var description: String { rawValue }
+
+    static var available: [AuditStoreKind] {
+        StoreKind.available.map { AuditStoreKind(rawValue: $0.rawValue)! }
+            + (dynamoDBEndpoint == nil ? [] : [.dynamodb])
+    }
+
+    static var dynamoDBEndpoint: String? {
+        ProcessInfo.processInfo.environment["BIZ_TEST_DYNAMODB_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// An audit store under test, with its SQL database when it has one.
+struct AuditUnderTest {
+    var audit: any AuditStore
+    var sqlStore: (any SQLStore)?
+}
+
+/// A fresh, empty audit store of `kind` (DynamoDB: tables under a prefix of their own).
+func withAuditStore<T>(_ kind: AuditStoreKind, _ body: (AuditUnderTest) async throws -> T) async throws -> T {
+    switch kind {
+    case .sqlite, .postgres:
+        return try await TestDatabases.withStore(
+            StoreKind(rawValue: kind.rawValue)!, migrations: SQLAuditStore.migrations
+        ) { store in
+            try await body(AuditUnderTest(audit: SQLAuditStore(store: store), sqlStore: store))
+        }
+    case .dynamodb:
+        let endpoint = try #require(AuditStoreKind.dynamoDBEndpoint)
+        let prefix = "t" + UUID().uuidString.prefix(8).lowercased() + "_"
+        let store = try await DynamoDBAuditStore.open(
+            url: "dynamodb://us-east-1/\(prefix)?endpoint=\(endpoint)",
+            environment: ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"])
+        do {
+            let result = try await body(AuditUnderTest(audit: store, sqlStore: nil))
+            try await store.close()
+            return result
+        } catch {
+            try? await store.close()
+            throw error
         }
     }
 }

@@ -4,13 +4,22 @@ import Foundation
 import Testing
 
 /// A third-party Kafka client (Python confluent-kafka) reads what the services produced, validating every record
-/// against schemas/event-envelope.schema.json, and what it produces appears in the audit history.
+/// against schemas/event-envelope.schema.json, and what it produces appears in the audit history. The audit process
+/// of this cluster keeps its trail in DynamoDB (moto).
 @Suite("Kafka interoperability with confluent-kafka")
 struct KafkaInteropTests {
     @Test("confluent-kafka validates every produced event against the JSON Schema, and its own event is audited")
     func confluentKafka() async throws {
         try await withTemporaryDirectory { directory in
-            let cluster = try await BizRetailCluster(directory: directory)
+            let dynamoDB = try #require(
+                ProcessInfo.processInfo.environment["BIZ_TEST_DYNAMODB_ENDPOINT"], "scripts/test starts moto")
+            let cluster = try await BizRetailCluster(
+                directory: directory,
+                environment: [
+                    "BIZ_AUDIT_STORE":
+                        "dynamodb://us-east-1/interop\(UUID().uuidString.prefix(8))_?endpoint=\(dynamoDB)",
+                    "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                ])
             do {
                 let https = HTTPSClient(cluster)
                 let token = try https.adminToken(cluster)
