@@ -194,7 +194,10 @@ let package = Package(
         .executableTarget(
             name: "BizBench",
             dependencies: [
-                "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway", "BizProtos",
+                "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway", "BizProtos", "BizKafka",
+                "BizOutbox", "BizTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Hummingbird", package: "hummingbird"),

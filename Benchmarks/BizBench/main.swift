@@ -244,8 +244,18 @@ case "bare-https":
     try await bareHTTPS(arguments.dropFirst())
 case "grpc-load":
     try await grpcLoad(arguments.dropFirst())
+#if Kafka
+    case "kafka-relay":
+        try await kafkaRelay(try KafkaBenchOptions(arguments.dropFirst()))
+    case "kafka-produce":
+        try await kafkaProduce(try KafkaBenchOptions(arguments.dropFirst()))
+    case "kafka-audit":
+        try await kafkaAudit(try KafkaBenchOptions(arguments.dropFirst()))
+#endif
 default:
     print("usage: biz-bench audit-ingest [--events N] [--batch N] [--dir PATH]")
     print("       biz-bench bare-https [--port N] [--body-bytes N] [--dir PATH]")
     print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")
+    print("       biz-bench kafka-relay|kafka-audit [--events N] [--batch N] [--brokers B] [--postgres URL]")
+    print("         (built with --traits Kafka; needs kcat)")
 }

@@ -133,21 +133,24 @@ public struct SQLAuditStore: AuditStore {
             var seen: Set<String> = []
             let unique = events.indices.filter { seen.insert(events[$0].eventID).inserted }
             var inserted: Set<String> = []
-            for chunk in unique.chunked(by: Self.chunkSize) {
-                let rows = chunk.map { index -> SQLQueryString in
-                    let event = events[index]
-                    return """
-                        (\(bind: event.eventID), \(bind: event.eventType.description), \(bind: event.entityType), \
-                        \(bind: event.entityID), \(bind: event.producerService), \(bind: event.traceID), \
-                        \(bind: event.metadata.ownershipID), \(bind: event.timestamp.rfc3339), \(bind: receivedAt), \
-                        \(bind: records[index].canonicalJSON))
-                        """
-                }
+            for chunk in unique.chunked(by: Self.chunkSize(flavor)) {
+                let batch = chunk.map { events[$0] }
+                let source = Self.rows(
+                    flavor,
+                    [
+                        .text(batch.map(\.eventID)), .text(batch.map(\.eventType.description)),
+                        .text(batch.map(\.entityType)), .text(batch.map(\.entityID)),
+                        .text(batch.map(\.producerService)), .text(batch.map(\.traceID)),
+                        .text(batch.map(\.metadata.ownershipID)), .text(batch.map(\.timestamp.rfc3339)),
+                        .text(Array(repeating: receivedAt, count: batch.count)),
+                        .text(chunk.map { records[$0].canonicalJSON }),
+                    ])
                 let returned = try await database.raw(
                     """
                     INSERT INTO audit_events (event_id, event_type, entity_type, entity_id, producer_service, \
-                    trace_id, ownership_id, occurred_at, received_at, envelope) VALUES
-                    """ + " " + rows.joined(separator: ", ") + " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+                    trace_id, ownership_id, occurred_at, received_at, envelope) \(source) \
+                    ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+                    """
                 ).all()
                 for row in returned { inserted.insert(try row.decode(column: "event_id", as: String.self)) }
             }
@@ -168,11 +171,11 @@ public struct SQLAuditStore: AuditStore {
                     """
                 ).run()
             }
-            var heads = try await Self.deactivateHeads(of: keys, on: database)
+            var heads = try await Self.deactivateHeads(of: keys, flavor: flavor, on: database)
             var lastIndex: [EntityKey: Int] = [:]
             for index in fresh { lastIndex[EntityKey(events[index])] = index }
 
-            var versionRows: [SQLQueryString] = []
+            var versionRows: [VersionRow] = []
             var ownerships: [String: OwnershipDelta] = [:]
             var ownershipOrder: [String] = []
             var producers: Set<ProducerPair> = []
@@ -185,27 +188,32 @@ public struct SQLAuditStore: AuditStore {
                 let isActive = lastIndex[key] == index && action != .delete
                 let timestamp = event.timestamp.rfc3339
                 versionRows.append(
-                    """
-                    (\(bind: key.storageKey), \(bind: key.id), \(bind: key.type), \(bind: version), \
-                    \(bind: action.rawValue), \(bind: timestamp), \(bind: isActive), \(bind: event.eventID))
-                    """
-                )
+                    VersionRow(
+                        key: key, version: version, action: action.rawValue, timestamp: timestamp, isActive: isActive,
+                        eventID: event.eventID))
                 let ownershipID = event.metadata.ownershipID
                 if ownerships[ownershipID] == nil { ownershipOrder.append(ownershipID) }
                 ownerships[ownershipID, default: OwnershipDelta(first: event)].add(event)
                 producers.insert(ProducerPair(ownershipID: ownershipID, producer: event.producerService))
             }
 
-            for chunk in versionRows.chunked(by: Self.chunkSize) {
+            for chunk in versionRows.chunked(by: Self.chunkSize(flavor)) {
+                let source = Self.rows(
+                    flavor,
+                    [
+                        .text(chunk.map(\.key.storageKey)), .text(chunk.map(\.key.id)), .text(chunk.map(\.key.type)),
+                        .bigint(chunk.map(\.version)), .text(chunk.map(\.action)), .text(chunk.map(\.timestamp)),
+                        .bool(chunk.map(\.isActive)), .text(chunk.map(\.eventID)),
+                    ])
                 try await database.raw(
                     """
                     INSERT INTO audit_versions (entity_key, entity_id, entity_type, version, action_type, \
-                    action_at, is_active, event_id) VALUES
-                    """ + " " + chunk.joined(separator: ", ")
+                    action_at, is_active, event_id) \(source)
+                    """
                 ).run()
             }
-            try await Self.upsertOwnerships(ownershipOrder.map { ownerships[$0]! }, on: database)
-            try await Self.insertProducers(Array(producers), on: database)
+            try await Self.upsertOwnerships(ownershipOrder.map { ownerships[$0]! }, flavor: flavor, on: database)
+            try await Self.insertProducers(Array(producers), flavor: flavor, on: database)
             return IngestReport(stored: fresh.count, duplicates: events.count - fresh.count)
         }
     }
@@ -225,6 +233,62 @@ public struct SQLAuditStore: AuditStore {
         init?(storageKey: String) {
             guard let slash = storageKey.firstIndex(of: "/") else { return nil }
             self.init(type: String(storageKey[..<slash]), id: String(storageKey[storageKey.index(after: slash)...]))
+        }
+    }
+
+    struct VersionRow {
+        var key: EntityKey
+        var version: Int64
+        var action: String
+        var timestamp: String
+        var isActive: Bool
+        var eventID: String
+    }
+
+    /// A column of values to insert.
+    enum Column {
+        case text([String])
+        case bigint([Int64])
+        case bool([Bool])
+
+        var count: Int {
+            switch self {
+            case .text(let values): values.count
+            case .bigint(let values): values.count
+            case .bool(let values): values.count
+            }
+        }
+    }
+
+    /// Rows per statement: SQLite binds every value (its parameter limit applies); PostgreSQL binds one array per
+    /// column, so a whole batch is one statement.
+    static func chunkSize(_ flavor: SQLFlavor) -> Int { flavor == .postgres ? 10_000 : chunkSize }
+
+    /// The rows of an `INSERT`: `VALUES (…), (…)` on SQLite, `SELECT * FROM unnest($1::text[], …)` on PostgreSQL.
+    static func rows(_ flavor: SQLFlavor, _ columns: [Column]) -> SQLQueryString {
+        switch flavor {
+        case .postgres:
+            let arrays = columns.map { column -> SQLQueryString in
+                switch column {
+                case .text(let values): "\(bind: values)::text[]"
+                case .bigint(let values): "\(bind: values)::bigint[]"
+                case .bool(let values): "\(bind: values)::boolean[]"
+                }
+            }
+            return "SELECT * FROM unnest(" + arrays.joined(separator: ", ") + ")"
+        case .sqlite:
+            let count = columns.first?.count ?? 0
+            let tuples = (0..<count).map { row -> SQLQueryString in
+                let values = columns.map { column -> SQLQueryString in
+                    switch column {
+                    case .text(let values): "\(bind: values[row])"
+                    case .bigint(let values): "\(bind: values[row])"
+                    case .bool(let values): "\(bind: values[row])"
+                    }
+                }
+                return "(" + values.joined(separator: ", ") + ")"
+            }
+            return "VALUES " + tuples.joined(separator: ", ")
         }
     }
 
@@ -264,8 +328,8 @@ public struct SQLAuditStore: AuditStore {
 
     /// Deactivates the active head of each entity and returns every entity's newest version (absent for entities
     /// never seen). An entity whose newest version is a delete has no active head, so its number is read separately.
-    static func deactivateHeads(of keys: Set<EntityKey>, on database: any SQLDatabase) async throws -> [EntityKey:
-        Int64]
+    static func deactivateHeads(of keys: Set<EntityKey>, flavor: SQLFlavor, on database: any SQLDatabase)
+        async throws -> [EntityKey: Int64]
     {
         var heads: [EntityKey: Int64] = [:]
         func collect(_ rows: [any SQLRow]) throws {
@@ -275,24 +339,24 @@ public struct SQLAuditStore: AuditStore {
                 }
             }
         }
-        for chunk in Array(keys).chunked(by: chunkSize) {
+        for chunk in Array(keys).chunked(by: chunkSize(flavor)) {
             try collect(
                 try await database.raw(
                     """
                     UPDATE audit_versions SET is_active = FALSE
-                    WHERE is_active = TRUE AND entity_key IN (\(binds: chunk.map(\.storageKey)))
+                    WHERE is_active = TRUE AND entity_key \(keyList(chunk, flavor))
                     RETURNING entity_key, version
                     """
                 ).all()
             )
         }
         let inactive = keys.filter { heads[$0] == nil }
-        for chunk in Array(inactive).chunked(by: chunkSize) {
+        for chunk in Array(inactive).chunked(by: chunkSize(flavor)) {
             try collect(
                 try await database.raw(
                     """
                     SELECT entity_key, MAX(version) AS version FROM audit_versions
-                    WHERE entity_key IN (\(binds: chunk.map(\.storageKey))) GROUP BY entity_key
+                    WHERE entity_key \(keyList(chunk, flavor)) GROUP BY entity_key
                     """
                 ).all()
             )
@@ -300,21 +364,26 @@ public struct SQLAuditStore: AuditStore {
         return heads
     }
 
-    static func upsertOwnerships(_ deltas: [OwnershipDelta], on database: any SQLDatabase) async throws {
-        for chunk in deltas.chunked(by: chunkSize) {
-            let rows = chunk.map { delta -> SQLQueryString in
-                """
-                (\(bind: delta.ownershipID), \(bind: delta.subjectType), \(bind: delta.subjectID), \
-                \(bind: delta.first), \(bind: delta.last), \(bind: delta.count))
-                """
-            }
+    /// `IN ($1, $2, …)` on SQLite, `= ANY($1::text[])` (one parameter) on PostgreSQL.
+    static func keyList(_ keys: ArraySlice<EntityKey>, _ flavor: SQLFlavor) -> SQLQueryString {
+        flavor == .postgres
+            ? "= ANY(\(bind: Array(keys.map(\.storageKey)))::text[])" : "IN (\(binds: keys.map(\.storageKey)))"
+    }
+
+    static func upsertOwnerships(_ deltas: [OwnershipDelta], flavor: SQLFlavor, on database: any SQLDatabase)
+        async throws
+    {
+        for chunk in deltas.chunked(by: chunkSize(flavor)) {
+            let source = rows(
+                flavor,
+                [
+                    .text(chunk.map(\.ownershipID)), .text(chunk.map(\.subjectType)), .text(chunk.map(\.subjectID)),
+                    .text(chunk.map(\.first)), .text(chunk.map(\.last)), .bigint(chunk.map(\.count)),
+                ])
             try await database.raw(
                 """
                 INSERT INTO ownerships (ownership_id, subject_entity_type, subject_entity_id, first_seen_at, \
-                last_seen_at, event_count) VALUES
-                """ + " " + rows.joined(separator: ", ")
-                    + """
-                     ON CONFLICT (ownership_id) DO UPDATE SET
+                last_seen_at, event_count) \(source) ON CONFLICT (ownership_id) DO UPDATE SET
                         first_seen_at = CASE WHEN excluded.first_seen_at < ownerships.first_seen_at
                             THEN excluded.first_seen_at ELSE ownerships.first_seen_at END,
                         last_seen_at = CASE WHEN excluded.last_seen_at > ownerships.last_seen_at
@@ -324,17 +393,21 @@ public struct SQLAuditStore: AuditStore {
                             THEN excluded.subject_entity_type ELSE ownerships.subject_entity_type END,
                         subject_entity_id = CASE WHEN excluded.subject_entity_id = ownerships.ownership_id
                             THEN excluded.subject_entity_id ELSE ownerships.subject_entity_id END
-                    """
+                """
             ).run()
         }
     }
 
-    static func insertProducers(_ pairs: [ProducerPair], on database: any SQLDatabase) async throws {
-        for chunk in pairs.chunked(by: chunkSize) {
-            let rows = chunk.map { "(\(bind: $0.ownershipID), \(bind: $0.producer))" as SQLQueryString }
+    static func insertProducers(_ pairs: [ProducerPair], flavor: SQLFlavor, on database: any SQLDatabase)
+        async throws
+    {
+        for chunk in pairs.chunked(by: chunkSize(flavor)) {
+            let source = rows(flavor, [.text(chunk.map(\.ownershipID)), .text(chunk.map(\.producer))])
             try await database.raw(
-                "INSERT INTO ownership_producers (ownership_id, producer_service) VALUES "
-                    + rows.joined(separator: ", ") + " ON CONFLICT (ownership_id, producer_service) DO NOTHING"
+                """
+                INSERT INTO ownership_producers (ownership_id, producer_service) \(source) \
+                ON CONFLICT (ownership_id, producer_service) DO NOTHING
+                """
             ).run()
         }
     }

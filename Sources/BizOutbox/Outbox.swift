@@ -70,12 +70,13 @@ public final class Outbox: Sendable {
         var message: OutgoingMessage
     }
 
-    func pending(limit: Int) async throws -> [PendingRow] {
+    /// Pending rows after `seq`, in order.
+    func pending(after seq: Int64 = 0, limit: Int) async throws -> [PendingRow] {
         try await store.read { database in
             try await database.raw(
                 """
                 SELECT seq, event_id, message_key, event_type, body, trace_id FROM outbox
-                WHERE published_at IS NULL ORDER BY seq LIMIT \(bind: limit)
+                WHERE published_at IS NULL AND seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)
                 """
             ).all().map { row in
                 PendingRow(
@@ -92,19 +93,34 @@ public final class Outbox: Sendable {
         }
     }
 
+    /// Removes published rows: the outbox only holds what still has to reach the event log (the log and the audit
+    /// store keep the events). Deleting is also far cheaper than updating a row and its indexes.
     func markPublished(_ seqs: [Int64]) async throws {
-        let now = EventTimestamp.now().rfc3339
+        let flavor = store.flavor
         try await store.transaction { database in
-            for chunk in seqs.chunked(by: 500) {
-                try await database.update("outbox")
-                    .set("published_at", to: SQLBind(now))
-                    .where(SQLIdentifier("seq"), .in, SQLBind.group(Array(chunk)))
-                    .run()
+            switch flavor {
+            case .postgres:
+                // One statement and one array parameter, whatever the batch size.
+                try await database.raw("DELETE FROM outbox WHERE seq = ANY(\(bind: seqs))").run()
+            case .sqlite:
+                for chunk in seqs.chunked(by: 500) {
+                    try await database.delete(from: "outbox")
+                        .where(SQLIdentifier("seq"), .in, SQLBind.group(Array(chunk)))
+                        .run()
+                }
             }
         }
     }
 
-    /// Rows written but not yet published.
+    /// Whether any row waits to be published (one index probe, cheap to poll).
+    public func hasPending() async throws -> Bool {
+        try await store.read { database in
+            try await database.raw("SELECT seq FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1").first()
+                != nil
+        }
+    }
+
+    /// Rows written but not yet published (published rows are removed).
     public func pendingCount() async throws -> Int64 {
         try await store.read { database in
             try await database.raw("SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL").first()?

@@ -36,32 +36,53 @@ public struct OutboxRelay: Service {
 
     public func run() async throws {
         if let fault { logger.warning("outbox relay fault injection is on", metadata: ["fault": "\(fault.rawValue)"]) }
+        // The next batch is read while the current one is published. Reading after the current batch's last row
+        // can pass over a row whose transaction committed late with a lower number; it is found when a pass comes
+        // back empty and the relay reads from the start again.
+        var current: [Outbox.PendingRow] = []
+        var restartedPass = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let seen = outbox.signal.generation
-            let rows =
-                fault == .hold
-                ? []
-                : try await Backoff.retrying(logger: logger, what: "read the outbox") {
-                    try await outbox.pending(limit: batchSize)
-                }
-            if rows.isEmpty {
-                await withGracefulShutdownHandler {
-                    await outbox.signal.wait(after: seen, timeout: .seconds(1))
-                } onGracefulShutdown: {
-                    outbox.signal.signal()
+            guard let last = current.last else {
+                let seen = outbox.signal.generation
+                current = try await read(after: 0)
+                if current.isEmpty {
+                    if !restartedPass {
+                        await withGracefulShutdownHandler {
+                            await outbox.signal.wait(after: seen, timeout: .seconds(1))
+                        } onGracefulShutdown: {
+                            outbox.signal.signal()
+                        }
+                    }
+                    restartedPass = false
                 }
                 continue
             }
-            try await Backoff.retrying(logger: logger, what: "publish outbox events") {
-                try await publisher.publish(rows.map(\.message))
+            async let next = read(after: last.seq)
+            do {
+                try await Backoff.retrying(logger: logger, what: "publish outbox events") {
+                    try await publisher.publish(current.map(\.message))
+                }
+                if fault == .killAfterPublish {
+                    logger.warning("killing the process between publish and mark-published (test fault)")
+                    kill(getpid(), SIGKILL)
+                }
+                try await Backoff.retrying(logger: logger, what: "mark outbox events published") {
+                    try await outbox.markPublished(current.map(\.seq))
+                }
+            } catch {
+                _ = try? await next
+                throw error
             }
-            if fault == .killAfterPublish {
-                logger.warning("killing the process between publish and mark-published (test fault)")
-                kill(getpid(), SIGKILL)
-            }
-            try await Backoff.retrying(logger: logger, what: "mark outbox events published") {
-                try await outbox.markPublished(rows.map(\.seq))
-            }
+            current = try await next
+            // An empty read ends the pass; the next loop reads from the start without waiting.
+            restartedPass = current.isEmpty
+        }
+    }
+
+    private func read(after seq: Int64) async throws -> [Outbox.PendingRow] {
+        guard fault != .hold else { return [] }
+        return try await Backoff.retrying(logger: logger, what: "read the outbox") {
+            try await outbox.pending(after: seq, limit: batchSize)
         }
     }
 }
