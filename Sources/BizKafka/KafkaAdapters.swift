@@ -76,7 +76,9 @@
         }
 
         public func list(limit: Int, before: Int64?) async throws -> [DeadLetter] {
-            throw KafkaError(reason: "dead letters are records of the \(topic) topic; read them with a Kafka consumer")
+            throw DeadLetterListingUnsupported(
+                "dead letters are records of the Kafka topic \(topic), with the reason in their `reason` header; "
+                    + "read them with a Kafka consumer (kcat -C -t \(topic) -f '%h %s\\n')")
         }
     }
 

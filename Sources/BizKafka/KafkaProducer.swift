@@ -1,6 +1,7 @@
 #if Kafka
     import CRdKafka
     import Logging
+    import ServiceLifecycle
     import Synchronization
 
     /// An idempotent Kafka producer (`enable.idempotence`, `acks=all`): `send` returns once the broker acknowledged
@@ -85,6 +86,15 @@
                         metadata: ["count": "\(rd_kafka_outq_len(client.handle))"])
                 }
             }
+        }
+    }
+
+    /// As a `Service`, the producer runs until graceful shutdown, then flushes what is in flight and closes; place it
+    /// before its users in a `ServiceGroup` so it stops after them.
+    extension KafkaProducer: Service {
+        public func run() async throws {
+            try? await gracefulShutdown()
+            await close()
         }
     }
 

@@ -98,3 +98,9 @@ public protocol DeadLetterStore: Sendable {
     /// Newest first; `before` is an id from an earlier page.
     func list(limit: Int, before: Int64?) async throws -> [DeadLetter]
 }
+
+/// A dead-letter store that cannot list what it holds (a Kafka topic: read it with a Kafka consumer).
+public struct DeadLetterListingUnsupported: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

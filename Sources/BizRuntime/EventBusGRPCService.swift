@@ -54,7 +54,12 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
     ) async throws -> Bizretail_Events_V1_ListDeadLettersResponse {
         let pageSize = try Pagination().size(request.pageSize)
         let before = try Pagination.position(of: request.pageToken)
-        let letters = try await deadLetters.list(limit: pageSize + 1, before: before)
+        let letters: [DeadLetter]
+        do {
+            letters = try await deadLetters.list(limit: pageSize + 1, before: before)
+        } catch let error as DeadLetterListingUnsupported {
+            throw RPCError(code: .unimplemented, message: error.description)
+        }
         return .with { response in
             response.deadLetters = letters.prefix(pageSize).map { letter in
                 .with {

@@ -337,23 +337,11 @@ struct NodeBuilder {
                 ], configuration: kafka, logger: logger)
             let producer = try KafkaProducer(configuration: kafka, logger: logger)
             // First in the group, so it stops last: the relays hand it their final records before it flushes.
-            parts.services.insert(KafkaProducerService(producer: producer), at: 0)
+            parts.services.insert(producer, at: 0)
             return producer
         }
     #endif
 }
-
-#if Kafka
-    /// Flushes and closes a producer when the process shuts down.
-    struct KafkaProducerService: Service {
-        var producer: KafkaProducer
-
-        func run() async throws {
-            try? await gracefulShutdown()
-            await producer.close()
-        }
-    }
-#endif
 
 /// Runs `close` when the process shuts down (first in the group, so it closes after everything that uses it).
 struct ClosingService: Service {
