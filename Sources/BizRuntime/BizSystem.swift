@@ -91,7 +91,7 @@ public struct BizSystem: Sendable {
         let masterKey = try MasterKeyFile.load(
             given: configuration.setting("BIZ_MASTER_KEY"), directory: directory, logger: logger)
         let issuer = configuration.setting("BIZ_ISSUER") ?? "https://localhost:\(configuration.httpsPort)"
-        let audience = "biz-retail-api"
+        let audience = BizSystem.audience
 
         let bus = DurableBus(store: busStore)
         let operatorOutbox = Outbox(store: operatorStore)
@@ -123,27 +123,11 @@ public struct BizSystem: Sendable {
             gatewayClientID: IdentityBootstrap.gatewayClientID,
             gatewayClientSecret: gatewaySecret
         )
-        let verifier = TokenVerifier(issuer: issuer, audience: audience) {
-            try await clients.identity.getSigningKeys(.init()).jwksJson
-        }
         let endpoints = EndpointsFile(url: directory.appendingPathComponent("endpoints.json"))
-        let tls = try TLSFiles.resolve(
-            certificate: configuration.setting("BIZ_TLS_CERT"), privateKey: configuration.setting("BIZ_TLS_KEY"),
-            directory: directory
-        )
-        let trustedProxies = Set(
-            (configuration.setting("BIZ_TRUSTED_PROXIES") ?? "").split(separator: ",").map {
-                $0.trimmingCharacters(in: .whitespaces)
-            }.filter { !$0.isEmpty }
-        )
-        let gateway = try buildGateway(
-            GatewayConfiguration(
-                host: configuration.httpsHost, port: configuration.httpsPort, issuer: issuer, tls: tls,
-                trustedProxies: trustedProxies
-            ),
-            clients: clients, verifier: verifier, store: gatewayStore, logger: logger,
-            onListening: { port in await endpoints.record("https", "https://\(configuration.httpsHost):\(port)") }
-        )
+        let (gateway, verifier) = try GatewayAssembly(
+            settings: configuration.setting, directory: directory, host: configuration.httpsHost,
+            port: configuration.httpsPort, issuer: issuer, logger: logger
+        ).build(clients: clients, store: gatewayStore, endpoints: endpoints)
         let interceptor = AuthInterceptor.platform(verifier: verifier, logger: logger)
         let grpcHost = configuration.grpcHost
 
@@ -208,6 +192,38 @@ extension AuthInterceptor {
             ],
             logger: logger
         )
+    }
+}
+
+/// The HTTPS API gateway over the services' gRPC clients, configured from the environment (`BIZ_TLS_CERT`,
+/// `BIZ_TLS_KEY`, `BIZ_TRUSTED_PROXIES`); the same in both modes.
+struct GatewayAssembly {
+    var settings: (String) -> String?
+    var directory: URL
+    var host: String
+    var port: Int
+    var issuer: String
+    var logger: Logger
+
+    /// The gateway, and the token verifier it uses (the Identity Provider's keys, fetched over gRPC).
+    func build(clients: ServiceClients, store: any SQLStore, endpoints: EndpointsFile) throws
+        -> (any Service, TokenVerifier)
+    {
+        let verifier = TokenVerifier(issuer: issuer, audience: BizSystem.audience) {
+            try await clients.identity.getSigningKeys(.init()).jwksJson
+        }
+        let tls = try TLSFiles.resolve(
+            certificate: settings("BIZ_TLS_CERT"), privateKey: settings("BIZ_TLS_KEY"), directory: directory)
+        let trustedProxies = Set(
+            (settings("BIZ_TRUSTED_PROXIES") ?? "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty })
+        let host = self.host
+        let gateway = try buildGateway(
+            GatewayConfiguration(host: host, port: port, issuer: issuer, tls: tls, trustedProxies: trustedProxies),
+            clients: clients, verifier: verifier, store: store, logger: logger,
+            onListening: { port in await endpoints.record("https", "https://\(host):\(port)") })
+        return (gateway, verifier)
     }
 }
 

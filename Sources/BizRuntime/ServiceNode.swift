@@ -213,22 +213,10 @@ struct NodeBuilder {
                 identity: try configuration.address(of: "identity"), team: try configuration.address(of: "team"),
                 audit: try configuration.address(of: "audit")),
             gatewayClientID: IdentityBootstrap.gatewayClientID, gatewayClientSecret: secret)
-        let verifier = TokenVerifier(issuer: issuer, audience: BizSystem.audience) {
-            try await clients.identity.getSigningKeys(.init()).jwksJson
-        }
-        let tls = try TLSFiles.resolve(
-            certificate: configuration.setting("BIZ_TLS_CERT"), privateKey: configuration.setting("BIZ_TLS_KEY"),
-            directory: directory)
-        let trustedProxies = Set(
-            (configuration.setting("BIZ_TRUSTED_PROXIES") ?? "").split(separator: ",").map {
-                $0.trimmingCharacters(in: .whitespaces)
-            }.filter { !$0.isEmpty })
-        let host = configuration.httpsHost
-        let gateway = try APIGateway.buildGateway(
-            GatewayConfiguration(
-                host: host, port: configuration.httpsPort, issuer: issuer, tls: tls, trustedProxies: trustedProxies),
-            clients: clients, verifier: verifier, store: store, logger: logger,
-            onListening: { port in await endpoints.record("https", "https://\(host):\(port)") })
+        let (gateway, _) = try GatewayAssembly(
+            settings: configuration.setting, directory: directory, host: configuration.httpsHost,
+            port: configuration.httpsPort, issuer: issuer, logger: logger
+        ).build(clients: clients, store: store, endpoints: endpoints)
         parts.services += clients.connections.map { GRPCClientService(client: $0) as any Service } + [gateway]
     }
 
