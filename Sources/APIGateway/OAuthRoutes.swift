@@ -12,13 +12,13 @@ struct OAuthRoutes {
 
     func register(on router: Router<GatewayContext>, userinfoMiddleware: BearerAuthMiddleware) {
         router.get("/health/live") { _, _ in jsonResponse(["status": "ok"]) }
-        router.get("/health/ready") { _, context in
-            do {
-                _ = try await clients.identity.getSigningKeys(.init())
-                return jsonResponse(["status": "ok"])
-            } catch {
-                throw Problem(.serviceUnavailable, "the identity service is not reachable")
+        router.get("/health/ready") { _, _ in
+            let unreachable = await clients.unreachableServices()
+            guard unreachable.isEmpty else {
+                throw Problem(
+                    .serviceUnavailable, "not reachable: " + unreachable.joined(separator: ", "))
             }
+            return jsonResponse(["status": "ok"])
         }
         router.get("/.well-known/openid-configuration") { _, _ in
             let document: JSONValue = [

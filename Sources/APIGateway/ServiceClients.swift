@@ -47,6 +47,37 @@ public final class ServiceClients: Sendable {
         gatewayToken = GatewayToken(clientID: gatewayClientID, secret: gatewayClientSecret)
     }
 
+    /// The services that do not answer within two seconds (for `/health/ready`). Identity answers an unauthenticated
+    /// key request; team and audit are probed without credentials, so any answer but UNAVAILABLE or a timeout
+    /// (UNAUTHENTICATED, normally) means they are up.
+    func unreachableServices() async -> [String] {
+        var options = CallOptions.defaults
+        options.timeout = .seconds(2)
+        options.waitForReady = false
+        func reachable(_ call: () async throws -> Void) async -> Bool {
+            do {
+                try await call()
+                return true
+            } catch let error as RPCError {
+                return error.code != .unavailable && error.code != .deadlineExceeded
+            } catch {
+                return false
+            }
+        }
+        var unreachable: [String] = []
+        let identityOptions = options
+        if !(await reachable({ _ = try await identity.getSigningKeys(.init(), options: identityOptions) })) {
+            unreachable.append("identity")
+        }
+        if !(await reachable({ _ = try await teams.listTeams(.init(), options: identityOptions) })) {
+            unreachable.append("team")
+        }
+        if !(await reachable({ _ = try await audit.listEvents(.init(), options: identityOptions) })) {
+            unreachable.append("audit")
+        }
+        return unreachable
+    }
+
     /// Metadata for a call on behalf of the request's caller.
     func metadata(for context: GatewayContext) async throws -> Metadata {
         var metadata: Metadata = [CallMetadata.traceparent: "\(context.trace.child().traceparent)"]

@@ -77,6 +77,35 @@
             }
         }
 
+        /// The messages as an `AsyncSequence` of batches of up to `maximum`, each as soon as one message is there;
+        /// it ends when the task is cancelled. Mark what you processed with `markProcessed`.
+        public func batches(maximum: Int = 1000) -> Batches {
+            Batches(consumer: self, maximum: maximum)
+        }
+
+        public struct Batches: AsyncSequence, Sendable {
+            public typealias Element = [KafkaMessage]
+            let consumer: KafkaConsumer
+            let maximum: Int
+
+            public struct AsyncIterator: AsyncIteratorProtocol {
+                let consumer: KafkaConsumer
+                let maximum: Int
+
+                public mutating func next() async -> [KafkaMessage]? {
+                    while !Task.isCancelled {
+                        let batch = await consumer.poll(maximum: maximum, timeout: .milliseconds(500))
+                        if !batch.isEmpty { return batch }
+                    }
+                    return nil
+                }
+            }
+
+            public func makeAsyncIterator() -> AsyncIterator {
+                AsyncIterator(consumer: consumer, maximum: maximum)
+            }
+        }
+
         /// Marks `messages` processed: their offsets (+1) will be committed. Never blocks.
         public func markProcessed(_ messages: [KafkaMessage]) {
             var next: [String: [Int32: Int64]] = [:]

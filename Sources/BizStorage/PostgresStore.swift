@@ -68,8 +68,9 @@ public final class PostgresStore: SQLStore {
     }
 
     /// How long a call waits for a connection before failing as `.unavailable` (the pool keeps trying to reconnect
-    /// meanwhile; a later call succeeds once the server is back).
-    static let leaseTimeout = Duration.seconds(2)
+    /// meanwhile; a later call succeeds once the server is back). Shorter than the services' gRPC deadline (10 s), so
+    /// an outage is answered as a storage failure; long enough for a busy server to accept a new connection.
+    static let leaseTimeout = Duration.seconds(5)
 
     private func withConnection<T: Sendable>(
         operation: String, _ body: @Sendable (PostgresConnection) async throws -> T

@@ -89,7 +89,7 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
     func environment(of service: String) -> [String: String] {
         var environment = self.environment
         environment["BIZ_DATABASE_URL"] = databases[service]
-        for (other, process) in processes where other != "gateway" {
+        for (other, process) in processes where Self.services.contains(other) && other != "gateway" {
             if let address = process.endpoint("grpc") {
                 environment["BIZ_\(other.uppercased())_ADDRESS"] = address
             }
@@ -97,12 +97,14 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
         return environment
     }
 
-    /// Starts (or restarts, on the port it had) one service and waits until it listens.
-    public func start(_ service: String) async throws {
-        let processDirectory = directory + "/" + service
+    /// Starts (or restarts, on the port it had) one process of `service`, named `name` (a second replica is
+    /// `audit-2`, with a data directory and instance id of its own), and waits until it listens.
+    public func start(_ service: String, as name: String? = nil) async throws {
+        let name = name ?? service
+        let processDirectory = directory + "/" + name
         try FileManager.default.createDirectory(atPath: processDirectory, withIntermediateDirectories: true)
-        let port = processes[service]?.endpoint("grpc").flatMap { $0.split(separator: ":").last }.flatMap { Int($0) }
-        processes[service] = try await BizRetailProcess(
+        let port = processes[name]?.endpoint("grpc").flatMap { $0.split(separator: ":").last }.flatMap { Int($0) }
+        processes[name] = try await BizRetailProcess(
             dataDirectory: processDirectory, environment: environment(of: service), service: service,
             grpcPort: port ?? 0)
     }
@@ -123,8 +125,9 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
     public var certificateFile: String { directory + "/gateway/tls/cert.pem" }
 
     public func stop() async throws {
-        for service in Self.services.reversed() {
-            if let process = processes[service], process.process.isRunning { try await process.stop() }
+        let replicas = processes.keys.filter { !Self.services.contains($0) }
+        for name in Self.services.reversed() + replicas {
+            if let process = processes[name], process.process.isRunning { try await process.stop() }
         }
         for database in databases.values { try? await TestDatabases.dropPostgresDatabase(database) }
     }

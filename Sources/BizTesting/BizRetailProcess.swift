@@ -61,7 +61,12 @@ public final class BizRetailProcess: @unchecked Sendable {
 
     /// The generated bootstrap credentials (`admin_email`, `admin_password`, `client_id`, `client_secret`).
     public func bootstrapCredential(_ key: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: dataDirectory + "/bootstrap-credentials.json"),
+        Self.credential(key, in: dataDirectory)
+    }
+
+    /// A credential from `<directory>/bootstrap-credentials.json`.
+    public static func credential(_ key: String, in directory: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: directory + "/bootstrap-credentials.json"),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
         return object[key] as? String

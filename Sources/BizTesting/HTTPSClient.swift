@@ -96,13 +96,20 @@ public struct HTTPSClient: Sendable {
 
     /// A password-grant access token for the bootstrap administrator.
     public func adminToken(_ system: any RunningSystem) throws -> String {
+        try adminToken(credential: system.bootstrapCredential)
+    }
+
+    /// The same, with the credentials a system generated into `<directory>/bootstrap-credentials.json`.
+    public func adminToken(credentialsIn directory: String) throws -> String {
+        try adminToken(credential: { BizRetailProcess.credential($0, in: directory) })
+    }
+
+    func adminToken(credential: (String) -> String?) throws -> String {
+        guard let email = credential("admin_email"), let password = credential("admin_password"),
+            let clientID = credential("client_id"), let secret = credential("client_secret")
+        else { throw ProcessFailure("no bootstrap credentials") }
         let response = try token(
-            [
-                "grant_type": "password", "username": system.bootstrapCredential("admin_email")!,
-                "password": system.bootstrapCredential("admin_password")!,
-            ],
-            basic: (system.bootstrapCredential("client_id")!, system.bootstrapCredential("client_secret")!)
-        )
+            ["grant_type": "password", "username": email, "password": password], basic: (clientID, secret))
         guard let token = response.json?["access_token"]?.stringValue else {
             throw ProcessFailure("no token: \(response.status) \(response.text)")
         }

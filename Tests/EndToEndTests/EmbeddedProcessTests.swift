@@ -46,7 +46,9 @@ struct EmbeddedProcessTests {
             #expect(table.output.contains("account.created"))
             let (status, elapsed) = try await system.stop(signal: SIGTERM)
             #expect(status == 0)
-            #expect(elapsed < .seconds(10))
+            // A liveness bound, not a performance figure: alone this takes well under a second, but the full
+            // suite runs distributed topologies beside it on 2 cores.
+            #expect(elapsed < .seconds(30))
         }
     }
 

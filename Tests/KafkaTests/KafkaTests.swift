@@ -22,14 +22,28 @@
 
     func uniqueTopic() -> String { "test-" + UUID().uuidString.lowercased() }
 
-    /// Polls until `count` messages arrived or `timeout` passed.
+    /// Reads batches until `count` messages arrived or `timeout` passed.
     func consume(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(30)) async -> [KafkaMessage] {
-        var messages: [KafkaMessage] = []
-        let deadline = ContinuousClock.now + timeout
-        while messages.count < count && ContinuousClock.now < deadline {
-            messages += await consumer.poll(maximum: 500, timeout: .milliseconds(500))
+        await withTaskGroup(of: [KafkaMessage].self) { group in
+            group.addTask {
+                var messages: [KafkaMessage] = []
+                for await batch in consumer.batches(maximum: 500) {
+                    messages += batch
+                    if messages.count >= count { break }
+                }
+                return messages
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return []
+            }
+            var messages: [KafkaMessage] = []
+            for await result in group {
+                messages += result
+                group.cancelAll()
+            }
+            return messages
         }
-        return messages
     }
 
     @Suite("Kafka through librdkafka, against a real Kafka endpoint")

@@ -1,0 +1,51 @@
+import BizEvents
+import BizTesting
+import Foundation
+import Testing
+
+/// `scripts/cluster`, as README tells a user to run it (on free ports and a directory of its own).
+extension TopologySuites {
+    @Suite("scripts/cluster starts the distributed topology")
+    struct ClusterScriptTests {
+        @Test("up starts every process and the gateway answers; status lists them; down stops them")
+        func upAndDown() async throws {
+            try await withTemporaryDirectory { directory in
+                let grpcBase = 40_000 + Int.random(in: 0..<200) * 40
+                let environment = [
+                    "BIZ_CLUSTER_DIR": directory + "/cluster", "BIZ_BINARY": BizRetailProcess.executable,
+                    "BIZ_HTTPS_PORT": "\(try freePort())", "BIZ_CLUSTER_PG_PORT": "\(try freePort())",
+                    "BIZ_CLUSTER_KAFKA_PORT": "\(try freePort())", "BIZ_CLUSTER_GRPC_BASE": "\(grpcBase)",
+                    "BIZ_BCRYPT_COST": "4",
+                ]
+                func cluster(_ command: String) throws -> CommandResult {
+                    try runProgram(
+                        "/usr/bin/env",
+                        environment.map { "\($0)=\($1)" } + [
+                            BizRetailProcess.packageRoot + "/scripts/cluster", command,
+                        ])
+                }
+                let up = try cluster("up")
+                defer { _ = try? cluster("down") }
+                #expect(up.status == 0, "\(up.error)")
+                let https = HTTPSClient(
+                    baseURL: "https://127.0.0.1:\(environment["BIZ_HTTPS_PORT"]!)",
+                    caFile: directory + "/cluster/gateway/tls/cert.pem")
+                let token = try https.adminToken(credentialsIn: directory + "/cluster/identity")
+                // `up` returned once /health/ready answered, so every service is reachable.
+                let team = try https.json("POST", "/v1/teams", ["name": "From the script"], bearer: token)
+                let id = try #require(team.json?["public_id"]?.stringValue, "\(team.status) \(team.text)")
+                try await BizRetailProcess.eventually("the team to be audited") {
+                    try https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token).json?["items"]?
+                        .arrayValue?.count == 1
+                }
+                let status = try cluster("status")
+                for name in ["identity", "team-1", "audit-1", "gateway"] {
+                    #expect(status.output.contains("\(name): running"))
+                }
+                let down = try cluster("down")
+                #expect(down.status == 0)
+                #expect(!(try cluster("status")).output.contains(": running"))
+            }
+        }
+    }
+}
