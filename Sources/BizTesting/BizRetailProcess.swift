@@ -1,9 +1,13 @@
 import Foundation
+import Synchronization
 
 /// The real `biz-retail` executable, run as a child process, for end-to-end tests.
 public final class BizRetailProcess: @unchecked Sendable {
     // Invariant: `process` is only touched from the test that owns this object.
     public let process: Process
+    /// When the process exited, recorded by Foundation's termination handler on its own thread, so the time is
+    /// right even when the test's tasks are slow to notice.
+    private let exitedAt = ExitTime()
     public let dataDirectory: String
     public let logFile: String
 
@@ -37,8 +41,9 @@ public final class BizRetailProcess: @unchecked Sendable {
         let logHandle = FileHandle(forWritingAtPath: logFile)
         process.standardOutput = logHandle
         process.standardError = logHandle
-        try process.run()
         self.process = process
+        process.terminationHandler = { [exitedAt] _ in exitedAt.record() }
+        try process.run()
         let deadline = ContinuousClock.now + .seconds(30)
         let needsHTTPS = service == nil || service == "gateway"
         let needsGRPC = service != "gateway"
@@ -76,7 +81,7 @@ public final class BizRetailProcess: @unchecked Sendable {
         (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
     }
 
-    /// Sends `signal` and waits for the process to exit; returns its status and how long it took.
+    /// Sends `signal` and waits for the process to exit; returns its status and how long it took to exit.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) async throws -> (Int32, Duration) {
         let start = ContinuousClock.now
@@ -88,7 +93,13 @@ public final class BizRetailProcess: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return (process.terminationStatus, ContinuousClock.now - start)
+        // The handler runs right after the exit is reaped; wait for it briefly rather than read it too early.
+        var exit = exitedAt.instant
+        for _ in 0..<100 where exit == nil {
+            try await Task.sleep(for: .milliseconds(10))
+            exit = exitedAt.instant
+        }
+        return (process.terminationStatus, (exit ?? ContinuousClock.now) - start)
     }
 
     /// Waits until `condition` holds, or fails after `timeout`.
@@ -110,6 +121,13 @@ public final class BizRetailProcess: @unchecked Sendable {
     public static func run(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
         try runProgram(executable, arguments, stdin: stdin)
     }
+}
+
+/// The instant a process exited, set once from Foundation's termination handler.
+final class ExitTime: Sendable {
+    private let value = Mutex<ContinuousClock.Instant?>(nil)
+    func record() { value.withLock { $0 = ContinuousClock.now } }
+    var instant: ContinuousClock.Instant? { value.withLock { $0 } }
 }
 
 /// Runs a program to completion, capturing its output.
