@@ -208,7 +208,7 @@ let package = Package(
         ),
         .target(
             name: "BizTesting",
-            dependencies: ["BizEvents", "BizStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BizEvents", "BizStorage", "BizRuntime", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(name: "BizAWSTests", dependencies: ["BizAWS"], swiftSettings: strict),

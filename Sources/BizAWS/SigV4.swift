@@ -83,7 +83,3 @@ public struct SigV4Signer: Sendable {
         return (day + "T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z", day)
     }
 }
-
-extension SHA256.Digest {
-    var hexString: String { Array(self).hexString }
-}

@@ -5,9 +5,13 @@
 /// Resolves port 0 ("any free port") before services start, so every component (the gateway's gRPC client, the
 /// token issuer URL) knows the real port. The port is free when picked; another process could take it before the
 /// server binds, which only matters on a busy machine and then fails loudly at start.
-enum FreePort {
+public enum FreePort {
     static func resolve(_ port: Int, host: String) throws -> Int {
-        guard port == 0 else { return port }
+        port == 0 ? try pick(host: host) : port
+    }
+
+    /// A TCP port nothing listens on right now on `host` (the kernel's choice).
+    public static func pick(host: String = "127.0.0.1") throws -> Int {
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketFD >= 0 else { throw RuntimeError("cannot open a socket to find a free port") }
         defer { close(socketFD) }

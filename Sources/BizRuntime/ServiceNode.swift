@@ -88,8 +88,10 @@ extension BizSystem {
         var resolved = configuration
         resolved.grpcPort = try FreePort.resolve(configuration.grpcPort, host: configuration.grpcHost)
         resolved.httpsPort = try FreePort.resolve(configuration.httpsPort, host: configuration.httpsHost)
-        let node = NodeBuilder(configuration: resolved, logger: logger)
-        try FileManager.default.createDirectory(at: node.directory, withIntermediateDirectories: true)
+        let directory = URL(fileURLWithPath: resolved.dataDirectory, isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let node = NodeBuilder(
+            configuration: resolved, instanceID: NodeBuilder.instanceID(resolved, directory: directory), logger: logger)
         return try await node.build()
     }
 }
@@ -97,13 +99,16 @@ extension BizSystem {
 /// Assembles one process of the distributed mode.
 struct NodeBuilder {
     let configuration: NodeConfiguration
+    /// This replica's id (`producer_service_id`, and its static Kafka group membership).
+    let instanceID: String
     let logger: Logger
     var directory: URL { URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true) }
     var role: ServiceRole { configuration.role }
     var issuer: String { configuration.setting("BIZ_ISSUER") ?? "https://localhost:8443" }
 
-    init(configuration: NodeConfiguration, logger: Logger) {
+    init(configuration: NodeConfiguration, instanceID: String, logger: Logger) {
         self.configuration = configuration
+        self.instanceID = instanceID
         self.logger = logger
     }
 
@@ -144,8 +149,7 @@ struct NodeBuilder {
         let store = try await openDatabase(IdentitySchema.migrations, into: &parts)
         let outbox = Outbox(store: store)
         try await relay(outbox, into: &parts)
-        let masterKey = try MasterKeyFile.load(
-            given: configuration.setting("BIZ_MASTER_KEY"), directory: directory, logger: logger)
+        let masterKey = try masterKey()
         let identityDirectory = IdentityDirectory(
             outbox: outbox, events: events("identity_service"),
             bcryptCost: UInt8(configuration.setting("BIZ_BCRYPT_COST").flatMap(UInt8.init) ?? 12))
@@ -165,8 +169,7 @@ struct NodeBuilder {
         let store = try await openDatabase(TeamSchema.migrations, into: &parts)
         let outbox = Outbox(store: store)
         try await relay(outbox, into: &parts)
-        let masterKey = try MasterKeyFile.load(
-            given: configuration.setting("BIZ_MASTER_KEY"), directory: directory, logger: logger)
+        let masterKey = try masterKey()
         let subjectKey = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: masterKey.key, info: Data("biz-retail ownership ids".utf8), outputByteCount: 32)
         try identityVerifier(into: &parts)
@@ -222,15 +225,20 @@ struct NodeBuilder {
 
     // MARK: Shared pieces
 
+    /// `BIZ_MASTER_KEY`, else `<data-dir>/master.key` (give every replica the same one).
+    private func masterKey() throws -> MasterKey {
+        try MasterKeyFile.load(given: configuration.setting("BIZ_MASTER_KEY"), directory: directory, logger: logger)
+    }
+
     private func events(_ producer: String) -> EventFactory {
         EventFactory(
             producerService: producer, producerServiceID: instanceID,
             environment: configuration.setting("BIZ_ENVIRONMENT") ?? "development")
     }
 
-    /// This replica's id: `BIZ_INSTANCE_ID`, else one generated on first start and kept in the data directory, so
-    /// a restarted replica is the same instance (`producer_service_id`, and its static Kafka group membership).
-    var instanceID: String {
+    /// `BIZ_INSTANCE_ID`, else an id generated on first start and kept in the data directory, so a restarted
+    /// replica is the same instance.
+    static func instanceID(_ configuration: NodeConfiguration, directory: URL) -> String {
         if let given = configuration.setting("BIZ_INSTANCE_ID") { return given }
         let file = directory.appendingPathComponent("instance-id")
         if let text = try? String(contentsOf: file, encoding: .utf8),

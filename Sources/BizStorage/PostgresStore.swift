@@ -122,26 +122,11 @@ public final class PostgresStore: SQLStore {
     }
 
     private func migrate(_ migrations: [Migration]) async throws {
+        let logger = self.logger
         try await transaction { database in
             // Replicas starting together would race to create the same tables; the first one in migrates.
             try await database.raw("SELECT pg_advisory_xact_lock(7236025418)").run()
-            try await database.raw(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-            ).run()
-            let applied = try await database.raw("SELECT id FROM schema_migrations").all().map {
-                try $0.decode(column: "id", as: String.self)
-            }
-            let appliedIDs = Set(applied)
-            for migration in migrations where !appliedIDs.contains(migration.id) {
-                for statement in migration.statements(.postgres) {
-                    try await database.raw(SQLQueryString(statement)).run()
-                }
-                try await database.insert(into: "schema_migrations")
-                    .columns("id", "applied_at")
-                    .values(SQLBind(migration.id), SQLBind(Migrator.now()))
-                    .run()
-                logger.debug("applied migration", metadata: ["migration": "\(migration.id)"])
-            }
+            try await Migrator.applyPending(migrations, flavor: .postgres, on: database, logger: logger)
         }
     }
 }

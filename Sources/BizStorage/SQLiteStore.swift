@@ -87,36 +87,32 @@ public final class SQLiteStore: SQLStore {
 
     private func migrate(_ migrations: [Migration]) async throws {
         try await transaction { database in
-            try await database.raw(
-                """
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)
-                """
-            ).run()
+            try await Migrator.applyPending(migrations, flavor: .sqlite, on: database, logger: logger)
         }
-        try await Migrator.apply(migrations, flavor: flavor, store: self, logger: logger)
     }
 }
 
-/// Applies migrations not yet recorded in `schema_migrations`, in the order given, each in its own transaction.
+/// Applies migrations not yet recorded in `schema_migrations`, in the order given.
 enum Migrator {
-    static func apply(_ migrations: [Migration], flavor: SQLFlavor, store: some SQLStore, logger: Logger) async throws {
-        let applied = try await store.read { database in
-            try await database.raw("SELECT id FROM schema_migrations").all().map {
-                try $0.decode(column: "id", as: String.self)
-            }
+    /// Runs on `database` inside the caller's transaction, so the pending migrations apply together or not at all.
+    static func applyPending(
+        _ migrations: [Migration], flavor: SQLFlavor, on database: any SQLDatabase, logger: Logger
+    ) async throws {
+        try await database.raw(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        ).run()
+        let applied = try await database.raw("SELECT id FROM schema_migrations").all().map {
+            try $0.decode(column: "id", as: String.self)
         }
         let appliedIDs = Set(applied)
         for migration in migrations where !appliedIDs.contains(migration.id) {
-            try await store.transaction { database in
-                for statement in migration.statements(flavor) {
-                    try await database.raw(SQLQueryString(statement)).run()
-                }
-                try await database.insert(into: "schema_migrations")
-                    .columns("id", "applied_at")
-                    .values(SQLBind(migration.id), SQLBind(Self.now()))
-                    .run()
+            for statement in migration.statements(flavor) {
+                try await database.raw(SQLQueryString(statement)).run()
             }
+            try await database.insert(into: "schema_migrations")
+                .columns("id", "applied_at")
+                .values(SQLBind(migration.id), SQLBind(Self.now()))
+                .run()
             logger.debug("applied migration", metadata: ["migration": "\(migration.id)"])
         }
     }

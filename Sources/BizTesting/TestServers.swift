@@ -1,8 +1,5 @@
+import BizRuntime
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A PostgreSQL or Kafka server of a test's own, started with the project's scripts on a free port in a
 /// directory of its own, so a test can stop and restart it without disturbing the others.
@@ -58,24 +55,5 @@ public final class TestServer: Sendable {
     }
 }
 
-/// A TCP port nothing listens on right now (the kernel's choice).
-public func freePort() throws -> Int {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socket >= 0 else { throw ProcessFailure("socket() failed") }
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    guard bound == 0 else { throw ProcessFailure("bind() failed") }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+/// A TCP port nothing listens on right now.
+public func freePort() throws -> Int { try FreePort.pick() }
