@@ -42,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
         .target(name: "BizEvents", swiftSettings: strict),
@@ -112,7 +114,7 @@ let package = Package(
         .target(
             name: "AuditService",
             dependencies: [
-                "BizEvents", "BizStorage", "BizMessaging", "BizProtos", "BizAWS",
+                "BizEvents", "BizStorage", "BizMessaging", "BizProtos", "BizAWS", "BizOutbox", "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -131,9 +133,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "BizServiceKit",
+            dependencies: [
+                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizMessaging",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "IdentityService",
             dependencies: [
-                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos",
+                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -145,7 +157,7 @@ let package = Package(
         .target(
             name: "TeamService",
             dependencies: [
-                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos",
+                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -163,7 +175,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -172,10 +185,12 @@ let package = Package(
             name: "BizRuntime",
             dependencies: [
                 "BizEvents", "BizStorage", "BizMessaging", "BizOutbox", "BizProtos", "AuditService",
-                "BizAuth", "IdentityService", "TeamService", "APIGateway", "BizKafka",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "BizAuth", "IdentityService", "TeamService", "APIGateway", "BizKafka", "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -184,7 +199,7 @@ let package = Package(
         .executableTarget(
             name: "BizRetailCLI",
             dependencies: [
-                "BizRuntime", "BizEvents", "BizProtos",
+                "BizRuntime", "BizEvents", "BizProtos", "BizServiceKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -208,7 +223,9 @@ let package = Package(
         ),
         .target(
             name: "BizTesting",
-            dependencies: ["BizEvents", "BizStorage", "BizRuntime", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BizEvents", "BizStorage", "BizServiceKit", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "BizAWSTests", dependencies: ["BizAWS"], swiftSettings: strict),

@@ -1,11 +1,12 @@
 import BizEvents
 import BizProtos
+import GRPCCore
 import Hummingbird
 
 /// `/v1/audit`: version history, events by trace / ownership / type, ownerships. Platform administrators only: the
 /// audit trail spans every tenant. (The Audit service enforces the same rule on its own.)
-struct AuditRoutes {
-    var clients: ServiceClients
+struct AuditRoutes<Transport: ClientTransport> {
+    var clients: ServiceClients<Transport>
 
     func register(on v1: RouterGroup<GatewayContext>) {
         let audit = clients.audit
@@ -51,7 +52,7 @@ struct AuditRoutes {
             let items: [JSONValue] = events.events.map { event in
                 (try? JSONParser.parse(Array(event.envelopeJson.utf8))) ?? .null
             }
-            return TeamRoutes.page(items, next: events.nextPageToken)
+            return pageResponse(items, next: events.nextPageToken)
         }
         v1.get("audit/ownerships/:ownership_id") { _, context in
             _ = try context.require(anyOf: ["admin"])

@@ -1,6 +1,7 @@
 import BizAuth
 import BizStorage
 import Foundation
+import GRPCCore
 import Hummingbird
 import HummingbirdHTTP2
 import Logging
@@ -31,24 +32,12 @@ public struct GatewayConfiguration: Sendable {
 
 /// Builds the gateway: HTTPS (HTTP/2 and HTTP/1.1), OAuth2/OIDC endpoints, health, and `/v1` behind bearer auth.
 /// Every route reaches the services over gRPC through `clients`.
-public func buildGateway(
-    _ configuration: GatewayConfiguration, clients: ServiceClients, verifier: TokenVerifier, store: any SQLStore,
-    logger: Logger,
+public func buildGateway<Transport: ClientTransport>(
+    _ configuration: GatewayConfiguration, clients: ServiceClients<Transport>, verifier: TokenVerifier,
+    store: any SQLStore, logger: Logger,
     onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let router = Router(context: GatewayContext.self)
-    router.add(middleware: RequestScopeMiddleware(trustedProxies: configuration.trustedProxies, logger: logger))
-    let bearer = BearerAuthMiddleware(verifier: verifier)
-    OAuthRoutes(clients: clients, issuer: configuration.issuer).register(on: router, userinfoMiddleware: bearer)
-    router.get("/openapi.json") { _, _ in
-        var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
-        response.headers[.contentType] = "application/json"
-        return response
-    }
-    let v1 = router.group("v1").add(middleware: bearer).add(middleware: IdempotencyMiddleware(store: store))
-    TeamRoutes(clients: clients).register(on: v1)
-    AuditRoutes(clients: clients).register(on: v1)
-
+    let router = buildRouter(configuration, clients: clients, verifier: verifier, store: store, logger: logger)
     let host = configuration.host
     return Application(
         router: router,
@@ -61,4 +50,25 @@ public func buildGateway(
         },
         logger: logger
     )
+}
+
+/// The gateway's routes and middleware, without the server: what `buildGateway` serves, and what tests drive
+/// in-process (`app.test(.router)`).
+public func buildRouter<Transport: ClientTransport>(
+    _ configuration: GatewayConfiguration, clients: ServiceClients<Transport>, verifier: TokenVerifier,
+    store: any SQLStore, logger: Logger
+) -> Router<GatewayContext> {
+    let router = Router(context: GatewayContext.self)
+    router.add(middleware: RequestScopeMiddleware(trustedProxies: configuration.trustedProxies, logger: logger))
+    let bearer = BearerAuthMiddleware(verifier: verifier)
+    OAuthRoutes(clients: clients, issuer: configuration.issuer).register(on: router, userinfoMiddleware: bearer)
+    router.get("/openapi.json") { _, _ in
+        var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        response.headers[.contentType] = "application/json"
+        return response
+    }
+    let v1 = router.group("v1").add(middleware: bearer).add(middleware: IdempotencyMiddleware(store: store))
+    TeamRoutes(clients: clients).register(on: v1)
+    AuditRoutes(clients: clients).register(on: v1)
+    return router
 }

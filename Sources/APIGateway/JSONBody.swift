@@ -69,6 +69,13 @@ func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers
     return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: value.canonicalBytes())))
 }
 
+/// A list's page: `{"items": […], "next_page_token": "…" | null}`.
+func pageResponse(_ items: [JSONValue], next: String) -> Response {
+    var body: [String: JSONValue] = ["items": .array(items)]
+    body["next_page_token"] = next.isEmpty ? .null : .string(next)
+    return jsonResponse(.object(body))
+}
+
 extension Request {
     /// `page_size` and `page_token` query parameters.
     func page() throws -> (size: Int32, token: String) {

@@ -6,8 +6,8 @@ import HTTPTypes
 import Hummingbird
 
 /// OAuth2/OIDC endpoints: discovery, keys, token (RFC 6749, form-encoded), userinfo; and the health checks.
-struct OAuthRoutes {
-    var clients: ServiceClients
+struct OAuthRoutes<Transport: ClientTransport> {
+    var clients: ServiceClients<Transport>
     var issuer: String
 
     func register(on router: Router<GatewayContext>, userinfoMiddleware: BearerAuthMiddleware) {

@@ -2,80 +2,43 @@ import BizAuth
 import BizProtos
 import Foundation
 import GRPCCore
-import GRPCNIOTransportHTTP2
+import GRPCProtobuf
 import Logging
-import ServiceLifecycle
+import SwiftProtobuf
 import Synchronization
 
-/// The gateway's gRPC connections to the services, and its own service token (client_credentials as the gateway
-/// client), which attests the client IP it forwards.
-public final class ServiceClients: Sendable {
-    /// One gRPC client per distinct service address (in the embedded mode, one for all).
-    public let connections: [GRPCClient<HTTP2ClientTransport.Posix>]
-    public let identity: Bizretail_Identity_V1_IdentityService.Client<HTTP2ClientTransport.Posix>
-    public let teams: Bizretail_Team_V1_TeamService.Client<HTTP2ClientTransport.Posix>
-    public let audit: Bizretail_Audit_V1_AuditService.Client<HTTP2ClientTransport.Posix>
+/// The gateway's gRPC clients of the services, generic over the transport (in-process in the embedded mode, HTTP/2
+/// in the distributed one), and its own service token (client_credentials as the gateway client), which attests the
+/// client IP it forwards.
+public final class ServiceClients<Transport: ClientTransport>: Sendable {
+    public let identity: Bizretail_Identity_V1_IdentityService.Client<Transport>
+    public let teams: Bizretail_Team_V1_TeamService.Client<Transport>
+    public let audit: Bizretail_Audit_V1_AuditService.Client<Transport>
+    let probes: [ServiceProbe<Transport>]
     let gatewayToken: GatewayToken
 
-    /// Where each service listens.
-    public struct Targets: Sendable {
-        public var identity: ServiceAddress
-        public var team: ServiceAddress
-        public var audit: ServiceAddress
-
-        public init(identity: ServiceAddress, team: ServiceAddress, audit: ServiceAddress) {
-            self.identity = identity
-            self.team = team
-            self.audit = audit
-        }
-
-        /// Every service at one address (the embedded mode).
-        public static func all(at address: ServiceAddress) -> Targets {
-            Targets(identity: address, team: address, audit: address)
-        }
-    }
-
-    public init(targets: Targets, gatewayClientID: String, gatewayClientSecret: String) throws {
-        var clients: [ServiceAddress: GRPCClient<HTTP2ClientTransport.Posix>] = [:]
-        for address in [targets.identity, targets.team, targets.audit] where clients[address] == nil {
-            clients[address] = try address.makeClient()
-        }
-        connections = Array(clients.values)
-        identity = .init(wrapping: clients[targets.identity]!)
-        teams = .init(wrapping: clients[targets.team]!)
-        audit = .init(wrapping: clients[targets.audit]!)
+    /// - Parameter connection: the client of the named service (`identity`, `team`, `audit`).
+    public init(
+        connection: (String) throws -> GRPCClient<Transport>, probes: [ServiceProbe<Transport>],
+        gatewayClientID: String, gatewayClientSecret: String
+    ) rethrows {
+        identity = .init(wrapping: try connection("identity"))
+        teams = .init(wrapping: try connection("team"))
+        audit = .init(wrapping: try connection("audit"))
+        self.probes = probes
         gatewayToken = GatewayToken(clientID: gatewayClientID, secret: gatewayClientSecret)
     }
 
-    /// The services that do not answer within two seconds (for `/health/ready`). Identity answers an unauthenticated
-    /// key request; team and audit are probed without credentials, so any answer but UNAVAILABLE or a timeout
-    /// (UNAUTHENTICATED, normally) means they are up.
+    /// The services that do not answer within two seconds (for `/health/ready`).
     func unreachableServices() async -> [String] {
-        var options = CallOptions.defaults
-        options.timeout = .seconds(2)
-        options.waitForReady = false
-        func reachable(_ call: () async throws -> Void) async -> Bool {
-            do {
-                try await call()
-                return true
-            } catch let error as RPCError {
-                return error.code != .unavailable && error.code != .deadlineExceeded
-            } catch {
-                return false
+        await withTaskGroup(of: String?.self) { group in
+            for probe in probes {
+                group.addTask { await probe.isReachable() ? nil : probe.name }
             }
+            var unreachable: [String] = []
+            for await name in group { if let name { unreachable.append(name) } }
+            return unreachable.sorted()
         }
-        var unreachable: [String] = []
-        let identityOptions = options
-        if !(await reachable({ _ = try await identity.getSigningKeys(.init(), options: identityOptions) })) {
-            unreachable.append("identity")
-        }
-        if !(await reachable({ _ = try await teams.listTeams(.init(), options: identityOptions) })) {
-            unreachable.append("team")
-        }
-        if !(await reachable({ _ = try await audit.listEvents(.init(), options: identityOptions) })) {
-            unreachable.append("audit")
-        }
-        return unreachable
     }
 
     /// Metadata for a call on behalf of the request's caller.
@@ -84,7 +47,7 @@ public final class ServiceClients: Sendable {
         if let bearer = context.bearerToken {
             metadata.addString("Bearer \(bearer)", forKey: CallMetadata.authorization)
         }
-        let gateway = try await gatewayToken.current(identity)
+        let gateway = try await gatewayToken.current { request in try await identity.issueToken(request) }
         metadata.addString("Bearer \(gateway)", forKey: CallMetadata.gatewayAuthorization)
         metadata.addString(context.clientIP, forKey: CallMetadata.clientIP)
         return metadata
@@ -96,6 +59,39 @@ public final class ServiceClients: Sendable {
             return try await call(try await metadata(for: context))
         } catch let error as RPCError {
             throw Problem.from(error)
+        }
+    }
+}
+
+/// A readiness probe of one service: a call of a cheap method without credentials. Any answer but UNAVAILABLE or a
+/// timeout (UNAUTHENTICATED, normally) means the service is up.
+public struct ServiceProbe<Transport: ClientTransport>: Sendable {
+    public var name: String
+    public var method: MethodDescriptor
+    public var client: GRPCClient<Transport>
+
+    public init(name: String, method: MethodDescriptor, client: GRPCClient<Transport>) {
+        self.name = name
+        self.method = method
+        self.client = client
+    }
+
+    func isReachable() async -> Bool {
+        var options = CallOptions.defaults
+        options.timeout = .seconds(2)
+        options.waitForReady = false
+        do {
+            // An empty message is valid for every protobuf request type.
+            try await client.unary(
+                request: ClientRequest(message: Google_Protobuf_Empty()), descriptor: method,
+                serializer: ProtobufSerializer<Google_Protobuf_Empty>(),
+                deserializer: ProtobufDeserializer<Google_Protobuf_Empty>(), options: options
+            ) { _ in }
+            return true
+        } catch let error as RPCError {
+            return error.code != .unavailable && error.code != .deadlineExceeded
+        } catch {
+            return false
         }
     }
 }
@@ -112,13 +108,13 @@ final class GatewayToken: Sendable {
         self.secret = secret
     }
 
-    func current(_ identity: Bizretail_Identity_V1_IdentityService.Client<HTTP2ClientTransport.Posix>) async throws
-        -> String
-    {
+    func current(
+        issue: (Bizretail_Identity_V1_IssueTokenRequest) async throws -> Bizretail_Identity_V1_IssueTokenResponse
+    ) async throws -> String {
         let now = ContinuousClock.now
         if let token = cached.withLock({ $0.flatMap { now < $0.expiresAt ? $0.token : nil } }) { return token }
         // Concurrent renewals may race; each yields a valid token and the last one is kept.
-        let response = try await identity.issueToken(
+        let response = try await issue(
             .with {
                 $0.grantType = "client_credentials"
                 $0.clientID = clientID
@@ -128,66 +124,5 @@ final class GatewayToken: Sendable {
         let expiresAt = ContinuousClock.now + .seconds(max(30, response.expiresIn - 60))
         cached.withLock { $0 = (response.accessToken, expiresAt) }
         return response.accessToken
-    }
-}
-
-/// A service's gRPC address, `host:port`.
-public struct ServiceAddress: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    /// Parses `host:port` (`[v6]:port` for IPv6); nil when malformed.
-    public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (1...65535).contains(port)
-        else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
-        self.init(host: host, port: port)
-    }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-
-    /// A plaintext HTTP/2 client that waits for a connection rather than failing at once while the service
-    /// (re)starts, but never longer than the deadline: a request then fails with 503 instead of hanging.
-    public func makeClient() throws -> GRPCClient<HTTP2ClientTransport.Posix> {
-        let serviceConfig = ServiceConfig(
-            methodConfig: [
-                MethodConfig(names: [MethodConfig.Name(service: "")], waitForReady: true, timeout: .seconds(10))
-            ]
-        )
-        let isIPv4 = host.split(separator: ".").count == 4 && host.allSatisfy { $0 == "." || $0.isNumber }
-        if isIPv4 {
-            return GRPCClient(
-                transport: try .http2NIOPosix(
-                    target: .ipv4(address: host, port: port), transportSecurity: .plaintext,
-                    serviceConfig: serviceConfig)
-            )
-        }
-        return GRPCClient(
-            transport: try .http2NIOPosix(
-                target: .dns(host: host, port: port), transportSecurity: .plaintext, serviceConfig: serviceConfig)
-        )
-    }
-}
-
-/// The gRPC client's connections as a `Service`.
-public struct GRPCClientService: Service {
-    public var client: GRPCClient<HTTP2ClientTransport.Posix>
-
-    public init(client: GRPCClient<HTTP2ClientTransport.Posix>) { self.client = client }
-
-    public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await client.runConnections()
-        } onGracefulShutdown: {
-            client.beginGracefulShutdown()
-        }
     }
 }

@@ -1,14 +1,15 @@
 import BizEvents
 import BizProtos
 import Foundation
+import GRPCCore
 import HTTPTypes
 import Hummingbird
 import SwiftProtobuf
 
 /// `/v1/teams` and `/v1/accounts`: create (201), read, list (cursor pages), JSON merge-patch update (200; `If-Match`
 /// honoured), delete (204), disable and enable.
-struct TeamRoutes {
-    var clients: ServiceClients
+struct TeamRoutes<Transport: ClientTransport> {
+    var clients: ServiceClients<Transport>
 
     func register(on v1: RouterGroup<GatewayContext>) {
         let teams = clients.teams
@@ -35,7 +36,7 @@ struct TeamRoutes {
                         $0.pageToken = token
                     }, metadata: metadata)
             }
-            return Self.page(page.teams.map(\.json), next: page.nextPageToken)
+            return pageResponse(page.teams.map(\.json), next: page.nextPageToken)
         }
         v1.get("teams/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -119,7 +120,7 @@ struct TeamRoutes {
                     metadata: metadata
                 )
             }
-            return Self.page(page.accounts.map(\.json), next: page.nextPageToken)
+            return pageResponse(page.accounts.map(\.json), next: page.nextPageToken)
         }
         v1.get("accounts/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -179,12 +180,6 @@ struct TeamRoutes {
         var headers: HTTPFields = [.eTag: "\"\(version)\""]
         if let location { headers[.location] = location }
         return jsonResponse(json, status: status, headers: headers)
-    }
-
-    static func page(_ items: [JSONValue], next: String) -> Response {
-        var body: [String: JSONValue] = ["items": .array(items)]
-        body["next_page_token"] = next.isEmpty ? .null : .string(next)
-        return jsonResponse(.object(body))
     }
 }
 

@@ -101,7 +101,7 @@ public struct AuditRecord: Sendable, Hashable {
     public init(_ envelope: EventEnvelope, registry: EventTypeRegistry = .standard) {
         self.envelope = envelope
         self.canonicalJSON = String(decoding: envelope.encoded(), as: UTF8.self)
-        self.action = registry.action(for: envelope.eventType) ?? ActionType(rawValue: envelope.eventType.verb)
+        self.action = registry.action(for: envelope.eventType) ?? ActionType(rawValue: envelope.eventType.verb.rawValue)
     }
 }
 

@@ -26,15 +26,15 @@ public final class DynamoDBAuditStore: AuditStore {
         self.tablePrefix = tablePrefix
     }
 
-    /// Parses `dynamodb://REGION/TABLE_PREFIX?endpoint=URL`; credentials come from the AWS environment variables.
-    public static func open(url text: String, environment: [String: String]) async throws -> DynamoDBAuditStore {
+    /// Parses `dynamodb://REGION/TABLE_PREFIX?endpoint=URL` and creates the tables when missing.
+    public static func open(url text: String, credentials: AWSCredentials?) async throws -> DynamoDBAuditStore {
         guard let components = URLComponents(string: text), components.scheme == "dynamodb",
             let region = components.host, !region.isEmpty
         else {
             throw DynamoDBError(
                 type: "Configuration", message: "expected dynamodb://REGION/TABLE_PREFIX?endpoint=URL", status: 0)
         }
-        guard let credentials = AWSCredentials.fromEnvironment(environment) else {
+        guard let credentials else {
             throw DynamoDBError(
                 type: "Configuration", message: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are required", status: 0)
         }

@@ -2,8 +2,8 @@ import BizEvents
 import Crypto
 import Foundation
 
-/// AWS credentials, from the standard environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-/// optionally `AWS_SESSION_TOKEN`). `description` never shows the secret.
+/// AWS credentials (the configuration reads them from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, optionally
+/// `AWS_SESSION_TOKEN`). `description` never shows the secret.
 public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
     public var accessKeyID: String
     public var secretAccessKey: String
@@ -13,12 +13,6 @@ public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
-    }
-
-    public static func fromEnvironment(_ environment: [String: String]) -> AWSCredentials? {
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        guard let id = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") else { return nil }
-        return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"))
     }
 
     public var description: String { "AWSCredentials(\(accessKeyID), secret hidden)" }

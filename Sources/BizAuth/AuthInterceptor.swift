@@ -74,8 +74,10 @@ public struct AuthInterceptor: ServerInterceptor {
         return String(parts[1])
     }
 
-    /// `ipv4:127.0.0.1:5000` → `127.0.0.1`; `ipv6:[::1]:5000` → `::1`.
+    /// `ipv4:127.0.0.1:5000` → `127.0.0.1`; `ipv6:[::1]:5000` → `::1`; `in-process:<pid>` (a caller in this very
+    /// process, the embedded mode's transport) → `127.0.0.1`.
     public static func ipAddress(ofPeer peer: String) -> String {
+        if peer.hasPrefix("in-process") { return "127.0.0.1" }
         if peer.hasPrefix("ipv4:") {
             let rest = peer.dropFirst(5)
             return String(rest[..<(rest.lastIndex(of: ":") ?? rest.endIndex)])

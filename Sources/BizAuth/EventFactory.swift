@@ -16,7 +16,7 @@ public struct EventFactory: Sendable {
 
     /// An event caused by `caller` (a user through the API, or a service with its own token).
     public func event(
-        _ eventType: String, payload: [String: JSONValue], ownershipID: String, caller: Caller
+        _ eventType: EventType, payload: [String: JSONValue], ownershipID: String, caller: Caller
     ) -> EventEnvelope {
         envelope(
             eventType, payload: payload, traceID: caller.traceID,
@@ -29,7 +29,8 @@ public struct EventFactory: Sendable {
     }
 
     /// An event the service causes on its own (start-up bootstrap, a scheduled job): `owner_type = service`.
-    public func systemEvent(_ eventType: String, payload: [String: JSONValue], ownershipID: String) -> EventEnvelope {
+    public func systemEvent(_ eventType: EventType, payload: [String: JSONValue], ownershipID: String) -> EventEnvelope
+    {
         envelope(
             eventType, payload: payload, traceID: TraceContext.random().traceID,
             metadata: EventMetadata(
@@ -40,12 +41,11 @@ public struct EventFactory: Sendable {
     }
 
     private func envelope(
-        _ eventType: String, payload: [String: JSONValue], traceID: String, metadata: EventMetadata
+        _ eventType: EventType, payload: [String: JSONValue], traceID: String, metadata: EventMetadata
     ) -> EventEnvelope {
-        guard let type = EventType(eventType) else { preconditionFailure("malformed event type \(eventType)") }
-        return EventEnvelope(
+        EventEnvelope(
             producerService: producerService, producerServiceID: producerServiceID, traceID: traceID,
-            eventType: type, payload: payload, metadata: metadata
+            eventType: eventType, payload: payload, metadata: metadata
         )
     }
 }

@@ -140,16 +140,17 @@ extension EventEnvelope {
                 return ownerType == nil ? "must be 'user' or 'service'" : nil
             }
         }
-        func field(_ name: String, rule: (String) -> String?) -> String? {
+        func field(_ name: String, required: Bool = true, rule: (String) -> String?) -> String? {
             extra[name] = nil
-            return fields.string(metadata, name, path: "metadata.\(name)", rule: rule)
+            return fields.string(metadata, name, path: "metadata.\(name)", required: required, rule: rule)
         }
         let schemaVersion = field("event_schema_version") { isSchemaVersion($0) ? nil : "must look like '1.0'" }
         let ownershipID = field("ownership_id") { EventID.isUUID($0) ? nil : "must be a UUID" }
-        let environment = field("environment", rule: FieldReader.shortText)
-        guard let ownerID, let ownerIP, let ownerRole, let ownerType, let schemaVersion, let ownershipID,
-            let environment
-        else { return nil }
+        // Not among the brief's mandatory metadata (only its example has it): optional, checked when present.
+        let environment = field("environment", required: false, rule: FieldReader.shortText)
+        guard let ownerID, let ownerIP, let ownerRole, let ownerType, let schemaVersion, let ownershipID else {
+            return nil
+        }
         return EventMetadata(
             ownerID: ownerID, ownerIP: ownerIP, ownerRole: ownerRole, ownerType: ownerType,
             eventSchemaVersion: schemaVersion, ownershipID: ownershipID.lowercased(), environment: environment,

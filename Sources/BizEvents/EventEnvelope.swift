@@ -12,13 +12,15 @@ public struct EventMetadata: Sendable, Hashable {
     public var ownerType: OwnerType
     public var eventSchemaVersion: String
     public var ownershipID: String
-    public var environment: String
+    /// The deployment that produced the event (`production`, `development`…). Producers write it; it is not among
+    /// the brief's mandatory fields, so an event without it is accepted (nil).
+    public var environment: String?
     /// Metadata fields beyond the mandatory ones, kept as sent.
     public var extra: [String: JSONValue]
 
     public init(
         ownerID: String, ownerIP: String, ownerRole: String, ownerType: OwnerType,
-        eventSchemaVersion: String = "1.0", ownershipID: String, environment: String,
+        eventSchemaVersion: String = "1.0", ownershipID: String, environment: String?,
         extra: [String: JSONValue] = [:]
     ) {
         self.ownerID = ownerID
@@ -75,7 +77,7 @@ public struct EventEnvelope: Sendable, Hashable {
         metadataObject["owner_type"] = .string(metadata.ownerType.rawValue)
         metadataObject["event_schema_version"] = .string(metadata.eventSchemaVersion)
         metadataObject["ownership_id"] = .string(metadata.ownershipID)
-        metadataObject["environment"] = .string(metadata.environment)
+        if let environment = metadata.environment { metadataObject["environment"] = .string(environment) }
         return .object([
             "event_id": .string(eventID),
             "producer_service": .string(producerService),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BizProtos
+import BizRuntime
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -11,14 +12,15 @@ struct ConnectionOptions: ParsableArguments {
     var server: String?
 
     @Option(help: "Data directory of the running system (to find its address and bootstrap credentials).")
-    var dataDir = ProcessInfo.processInfo.environment["BIZ_DATA_DIR"] ?? "./.biz-retail"
+    var dataDir = ConfigurationReader.processEnvironment["BIZ_DATA_DIR"] ?? "./.biz-retail"
 
     @Option(help: "An access token to call with (else BIZ_TOKEN, else one obtained with the bootstrap client).")
     var token: String?
 
     func address() throws -> (host: String, port: Int) {
         let text =
-            server ?? ProcessInfo.processInfo.environment["BIZ_GRPC_ADDRESS"] ?? recordedAddress() ?? "127.0.0.1:50051"
+            server ?? ConfigurationReader.processEnvironment["BIZ_GRPC_ADDRESS"] ?? recordedAddress()
+            ?? "127.0.0.1:50051"
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (1...65535).contains(port), colon != text.startIndex
         else { throw ValidationError("the server address must be host:port, got '\(text)'") }
@@ -38,7 +40,7 @@ struct ConnectionOptions: ParsableArguments {
     /// `--token`, `BIZ_TOKEN`, or a client_credentials token for the bootstrap client (from `BIZ_BOOTSTRAP_CLIENT_*`
     /// or `<data-dir>/bootstrap-credentials.json`).
     private func accessToken(_ client: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ConfigurationReader.processEnvironment
         if let token = token ?? environment["BIZ_TOKEN"], !token.isEmpty { return token }
         guard
             let clientID = environment["BIZ_BOOTSTRAP_CLIENT_ID"]

@@ -59,7 +59,18 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
     public let databases: [String: String]
     let environment: [String: String]
 
-    public static let services = ["identity", "team", "audit", "gateway"]
+    /// Every service of the registry and the gateway, in start order, as the executable lists them.
+    public static let services: [String] = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BizRetailProcess.executable)
+        process.arguments = ["services"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        guard (try? process.run()) != nil else { return ["identity", "team", "audit", "gateway"] }
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+    }()
 
     /// `postgres` and `kafka` name servers of the test's own; by default the shared test servers.
     public init(
@@ -81,6 +92,8 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
         environment["BIZ_MASTER_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         environment["BIZ_GATEWAY_CLIENT_SECRET"] = UUID().uuidString + UUID().uuidString
         environment["BIZ_BCRYPT_COST"] = environment["BIZ_BCRYPT_COST"] ?? "4"
+        // Every process must name the same issuer; the gateway's port is only known once it runs.
+        environment["BIZ_ISSUER"] = environment["BIZ_ISSUER"] ?? "https://biz-retail.test"
         self.environment = environment
         for service in Self.services { try await start(service) }
     }
@@ -91,7 +104,7 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
         environment["BIZ_DATABASE_URL"] = databases[service]
         for (other, process) in processes where Self.services.contains(other) && other != "gateway" {
             if let address = process.endpoint("grpc") {
-                environment["BIZ_\(other.uppercased())_ADDRESS"] = address
+                environment["BIZ_\(other.uppercased().replacingOccurrences(of: "-", with: "_"))_ADDRESS"] = address
             }
         }
         return environment

@@ -1,4 +1,4 @@
-import BizRuntime
+import BizServiceKit
 import Foundation
 
 /// A PostgreSQL or Kafka server of a test's own, started with the project's scripts on a free port in a

@@ -26,14 +26,6 @@ public struct IdentityBootstrap: Sendable {
             self.clientID = clientID
             self.clientSecret = clientSecret
         }
-
-        public static func fromEnvironment(_ environment: [String: String]) -> Credentials {
-            func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-            return Credentials(
-                adminEmail: value("BIZ_BOOTSTRAP_ADMIN_EMAIL"), adminPassword: value("BIZ_BOOTSTRAP_ADMIN_PASSWORD"),
-                clientID: value("BIZ_BOOTSTRAP_CLIENT_ID"), clientSecret: value("BIZ_BOOTSTRAP_CLIENT_SECRET")
-            )
-        }
     }
 
     public static let gatewayClientID = "biz-retail-gateway"
@@ -86,13 +78,13 @@ public struct IdentityBootstrap: Sendable {
         }
     }
 
-    /// The gateway's own client with a secret given by configuration (`BIZ_GATEWAY_CLIENT_SECRET`, the distributed
-    /// mode, where the gateway runs elsewhere): created when missing, its secret replaced when it changed.
+    /// The gateway's own client (role `gateway`, client_credentials) with the configured secret: created when missing,
+    /// its secret replaced when it changed.
     public func ensureGatewayClient(secret: String) async throws {
         if let existing = try await directory.client(id: Self.gatewayClientID) {
             if !Secrets.matches(secret, hash: existing.secretHash) {
                 try await directory.replaceClientSecret(clientID: Self.gatewayClientID, secret: secret)
-                logger.notice("gateway client secret replaced from BIZ_GATEWAY_CLIENT_SECRET")
+                logger.notice("gateway client secret replaced from the configuration")
             }
             return
         }
@@ -104,28 +96,6 @@ public struct IdentityBootstrap: Sendable {
         } catch IdentityError.conflict {
             logger.info("gateway client created by another replica")
         }
-    }
-
-    /// The gateway's own client (role `gateway`, client_credentials), with a secret kept in the data directory.
-    public func gatewaySecret() async throws -> String {
-        let file = dataDirectory.appendingPathComponent("gateway-credentials.json")
-        if let data = try? Data(contentsOf: file),
-            let secret = (try? JSONParser.parse(Array(data)))?["client_secret"]?.stringValue,
-            try await directory.client(id: Self.gatewayClientID) != nil
-        {
-            return secret
-        }
-        let secret = Secrets.random()
-        if try await directory.client(id: Self.gatewayClientID) == nil {
-            _ = try await directory.createClient(
-                clientID: Self.gatewayClientID, secret: secret, name: "Biz Retail API gateway", tenantID: "platform",
-                roles: ["gateway"], grantTypes: ["client_credentials"], firstParty: true
-            )
-        } else {
-            throw IdentityError.misconfigured("the gateway client exists but gateway-credentials.json is missing")
-        }
-        try Self.writePrivate(Data(JSONValue.object(["client_secret": .string(secret)]).canonicalBytes()), to: file)
-        return secret
     }
 
     /// Writes a file only its owner can read (0600), replacing it atomically.

@@ -92,8 +92,8 @@ public struct IdentityDirectory: Sendable {
             createdAt: now
         )
         let event =
-            caller.map { events.event("user.created", payload: user.payload, ownershipID: user.publicID, caller: $0) }
-            ?? events.systemEvent("user.created", payload: user.payload, ownershipID: user.publicID)
+            caller.map { events.event(.user(.created), payload: user.payload, ownershipID: user.publicID, caller: $0) }
+            ?? events.systemEvent(.user(.created), payload: user.payload, ownershipID: user.publicID)
         do {
             try await outbox.perform { database in
                 try await database.raw(
@@ -123,9 +123,9 @@ public struct IdentityDirectory: Sendable {
         )
         let event =
             caller.map {
-                events.event("client.created", payload: client.payload, ownershipID: client.publicID, caller: $0)
+                events.event(.client(.created), payload: client.payload, ownershipID: client.publicID, caller: $0)
             }
-            ?? events.systemEvent("client.created", payload: client.payload, ownershipID: client.publicID)
+            ?? events.systemEvent(.client(.created), payload: client.payload, ownershipID: client.publicID)
         do {
             try await outbox.perform { database in
                 try await database.raw(
@@ -151,7 +151,7 @@ public struct IdentityDirectory: Sendable {
         }
         let secretHash = Secrets.hash(secret)
         client.secretHash = secretHash
-        let event = events.systemEvent("client.updated", payload: client.payload, ownershipID: client.publicID)
+        let event = events.systemEvent(.client(.updated), payload: client.payload, ownershipID: client.publicID)
         try await outbox.perform { database in
             try await database.raw(
                 "UPDATE oauth_clients SET secret_hash = \(bind: secretHash) WHERE client_id = \(bind: clientID)"

@@ -39,7 +39,7 @@ public struct TeamDirectory: Sendable {
             ).first()
             let team = try TeamRecord(row: row!)
             return (
-                team, [events.event("team.created", payload: team.payload, ownershipID: team.publicID, caller: caller)]
+                team, [events.event(.team(.created), payload: team.payload, ownershipID: team.publicID, caller: caller)]
             )
         }
     }
@@ -96,17 +96,17 @@ public struct TeamDirectory: Sendable {
             if let expectedVersion, expectedVersion != team.version {
                 throw TeamError.versionMismatch(current: team.version)
             }
-            let verb: String
+            let verb: EventVerb
             switch change {
             case .update(let name, let description):
                 team.name = name.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? team.name
                 team.description = description ?? team.description
-                verb = "updated"
+                verb = .updated
             case .enable(let enabled):
                 team.enabled = enabled
-                verb = enabled ? "enabled" : "disabled"
+                verb = enabled ? .enabled : .disabled
             case .delete:
-                verb = "deleted"
+                verb = .deleted
             }
             team.version += 1
             team.updatedAt = now
@@ -114,10 +114,10 @@ public struct TeamDirectory: Sendable {
                 """
                 UPDATE teams SET name = \(bind: team.name), description = \(bind: team.description),
                 enabled = \(bind: team.enabled), version = \(bind: team.version), updated_at = \(bind: now),
-                deleted_at = \(bind: verb == "deleted" ? now : nil) WHERE id = \(bind: team.id)
+                deleted_at = \(bind: verb == .deleted ? now : nil) WHERE id = \(bind: team.id)
                 """
             ).run()
-            let event = events.event("team.\(verb)", payload: team.payload, ownershipID: team.publicID, caller: caller)
+            let event = events.event(.team(verb), payload: team.payload, ownershipID: team.publicID, caller: caller)
             return (team, [event])
         }
     }
@@ -163,7 +163,7 @@ public struct TeamDirectory: Sendable {
                 let account = try AccountRecord(row: row!, teamIDs: teamIDs)
                 try await Self.setTeams(teamIDs, of: account.id, on: database)
                 let event = events.event(
-                    "account.created", payload: account.payload, ownershipID: account.ownershipID, caller: caller
+                    .account(.created), payload: account.payload, ownershipID: account.ownershipID, caller: caller
                 )
                 return (account, [event])
             }
@@ -216,12 +216,12 @@ public struct TeamDirectory: Sendable {
                 if let expectedVersion, expectedVersion != account.version {
                     throw TeamError.versionMismatch(current: account.version)
                 }
-                let verb: String
+                let verb: EventVerb
                 if delete {
-                    verb = "deleted"
+                    verb = .deleted
                 } else if let enabled {
                     account.enabled = enabled
-                    verb = enabled ? "enabled" : "disabled"
+                    verb = enabled ? .enabled : .disabled
                 } else {
                     account.name = name ?? account.name
                     if let document {
@@ -234,7 +234,7 @@ public struct TeamDirectory: Sendable {
                         try await Self.setTeams(teamIDs, of: account.id, on: database)
                         account.teamIDs = teamIDs
                     }
-                    verb = "updated"
+                    verb = .updated
                 }
                 account.version += 1
                 account.updatedAt = now
@@ -247,7 +247,7 @@ public struct TeamDirectory: Sendable {
                     """
                 ).run()
                 let event = events.event(
-                    "account.\(verb)", payload: account.payload, ownershipID: account.ownershipID, caller: caller
+                    .account(verb), payload: account.payload, ownershipID: account.ownershipID, caller: caller
                 )
                 return (account, [event])
             }

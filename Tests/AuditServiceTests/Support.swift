@@ -1,4 +1,5 @@
 import AuditService
+import BizAWS
 import BizMessaging
 import BizOutbox
 import BizStorage
@@ -104,7 +105,7 @@ func withAuditStore<T>(_ kind: AuditStoreKind, _ body: (AuditUnderTest) async th
         let prefix = "t" + UUID().uuidString.prefix(8).lowercased() + "_"
         let store = try await DynamoDBAuditStore.open(
             url: "dynamodb://us-east-1/\(prefix)?endpoint=\(endpoint)",
-            environment: ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"])
+            credentials: AWSCredentials(accessKeyID: "test", secretAccessKey: "test"))
         do {
             let result = try await body(AuditUnderTest(audit: store, sqlStore: nil))
             try await store.close()

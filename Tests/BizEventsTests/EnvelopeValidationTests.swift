@@ -7,7 +7,7 @@ struct EnvelopeValidationTests {
     static let mandatoryFields = [
         "event_id", "producer_service", "producer_service_id", "trace_id", "timestamp", "event_type", "payload",
         "payload.public_id", "metadata", "metadata.owner_id", "metadata.owner_ip", "metadata.owner_role",
-        "metadata.owner_type", "metadata.event_schema_version", "metadata.ownership_id", "metadata.environment",
+        "metadata.owner_type", "metadata.event_schema_version", "metadata.ownership_id",
     ]
 
     static func bytes(_ object: [String: JSONValue]) -> [UInt8] { JSONValue.object(object).canonicalBytes() }
@@ -46,6 +46,14 @@ struct EnvelopeValidationTests {
         }
         #expect(error?.issues == [.init(field: field, problem: "is missing")])
         #expect(error?.description.contains(field) == true)
+    }
+
+    @Test("an event without metadata.environment is accepted: the brief does not list it as mandatory")
+    func environmentIsOptional() throws {
+        let object = Self.removing("metadata.environment", from: SampleEvents.object())
+        let envelope = try EventEnvelope.decode(Self.bytes(object))
+        #expect(envelope.metadata.environment == nil)
+        #expect(envelope.json.objectValue?["metadata"]?.objectValue?["environment"] == nil)
     }
 
     static let malformed: [(String, JSONValue)] = [
@@ -146,8 +154,8 @@ struct EventTypeRegistryTests {
     @Test(
         "verbs map to action types",
         arguments: [
-            ("created", "new"), ("updated", "update"), ("deleted", "delete"), ("disabled", "disable"),
-            ("enabled", "enable"),
+            ("created", "new"), ("updated", "update"), ("deleted", "delete"), ("removed", "delete"),
+            ("disabled", "disable"), ("enabled", "enable"),
         ]
     )
     func standardVerbs(_ verb: String, _ action: String) throws {
@@ -155,10 +163,18 @@ struct EventTypeRegistryTests {
         #expect(EventTypeRegistry.standard.action(for: type)?.rawValue == action)
     }
 
+    @Test("the brief's own example type, account.removed, is accepted as a deletion")
+    func briefRemovedVerb() throws {
+        let object = EnvelopeValidationTests.setting("event_type", to: "account.removed", in: SampleEvents.object())
+        let envelope = try EventEnvelope.decode(EnvelopeValidationTests.bytes(object))
+        #expect(envelope.eventType == EventType(entity: "account", verb: .removed))
+        #expect(EventTypeRegistry.standard.action(for: envelope.eventType) == .delete)
+    }
+
     @Test("a declared verb is accepted")
     func declaredVerb() throws {
         var registry = EventTypeRegistry.standard
-        registry.declare(verb: "sent", as: .new)
+        registry.declare(verb: EventVerb(rawValue: "sent"), as: .new)
         let object = EnvelopeValidationTests.setting("event_type", to: "notification.sent", in: SampleEvents.object())
         let envelope = try EventEnvelope.decode(
             EnvelopeValidationTests.bytes(object), options: .init(registry: registry)

@@ -39,7 +39,7 @@ extension TopologySuites {
                         .arrayValue?.count == 1
                 }
                 let status = try cluster("status")
-                for name in ["identity", "team-1", "audit-1", "gateway"] {
+                for name in ["identity", "team", "audit", "gateway"] {
                     #expect(status.output.contains("\(name): running"))
                 }
                 let down = try cluster("down")

@@ -1,4 +1,3 @@
-import AuditService
 import BizEvents
 import BizMessaging
 import BizOutbox

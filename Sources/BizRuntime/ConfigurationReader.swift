@@ -1,0 +1,120 @@
+import BizEvents
+import BizServiceKit
+import Configuration
+import Foundation
+import SystemPackage
+
+/// Reads the ``PlatformConfiguration`` once at start, from (highest priority first) the command line's options, the
+/// environment (`BIZ_*`, and AWS's standard variables) and an optional JSON file (`--config-file` or
+/// `BIZ_CONFIG_FILE`, with the same keys nested: `{"kafka": {"brokers": "…"}}`). The only place that reads the
+/// environment.
+public struct ConfigurationReader: Sendable {
+    /// Values given on the command line, by configuration key (`grpc.port`).
+    public var commandLine: [String: String]
+    public var environment: [String: String]
+
+    public init(commandLine: [String: String] = [:], environment: [String: String]) {
+        self.commandLine = commandLine
+        self.environment = environment
+    }
+
+    /// The process's own environment.
+    public static var processEnvironment: [String: String] { ProcessInfo.processInfo.environment }
+
+    public func read() async throws -> PlatformConfiguration {
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(
+                name: "command line",
+                values: Dictionary(
+                    uniqueKeysWithValues: commandLine.map {
+                        (AbsoluteConfigKey(ConfigKey($0.key)), ConfigValue(.string($0.value), isSecret: false))
+                    })),
+            EnvironmentVariablesProvider(environmentVariables: environment.filter { !$0.value.isEmpty })
+                .prefixKeys(with: "biz"),
+        ]
+        let file = commandLine["config_file"] ?? environment["BIZ_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        if let file {
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+            } catch {
+                throw RuntimeError("cannot read the configuration file \(file): \(error)")
+            }
+        }
+        return try Self.configuration(from: ConfigReader(providers: providers), environment: environment)
+    }
+
+    static func configuration(from config: ConfigReader, environment: [String: String]) throws
+        -> PlatformConfiguration
+    {
+        var result = PlatformConfiguration()
+        func text(_ key: ConfigKey) -> String? { config.string(forKey: key).flatMap { $0.isEmpty ? nil : $0 } }
+        func secret(_ key: ConfigKey) -> Secret? {
+            config.string(forKey: key, isSecret: true).flatMap { $0.isEmpty ? nil : Secret($0) }
+        }
+        func integer(_ key: ConfigKey, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+            guard let given = text(key) else { return value }
+            guard let number = Int(given), range.contains(number) else {
+                throw RuntimeError("\(name) must be a whole number between \(range.lowerBound) and \(range.upperBound)")
+            }
+            return number
+        }
+        result.dataDirectory = text("data.dir") ?? result.dataDirectory
+        result.grpcHost = text("grpc.host") ?? result.grpcHost
+        result.grpcPort = try integer("grpc.port", "the gRPC port", default: result.grpcPort, in: 0...65535)
+        result.httpsHost = text("https.host") ?? result.httpsHost
+        result.httpsPort = try integer("https.port", "the HTTPS port", default: result.httpsPort, in: 0...65535)
+        result.logLevel = text("log.level") ?? result.logLevel
+        result.environmentName = text("environment") ?? result.environmentName
+        result.issuer = text("issuer")
+        result.masterKey = secret("master.key")
+        result.instanceID = text("instance.id")
+        if let instance = result.instanceID, !EventID.isUUID(instance) {
+            throw RuntimeError("BIZ_INSTANCE_ID must be a UUID (it becomes producer_service_id)")
+        }
+        result.databaseURL = secret("database.url")
+        result.gatewayClientSecret = secret("gateway.client.secret")
+        for module in ServiceRegistry.modules {
+            let name = module.name.replacingOccurrences(of: "-", with: "_")
+            guard let given = text(ConfigKey([name, "address"])) else { continue }
+            guard let address = ServiceAddress(given) else {
+                throw RuntimeError("BIZ_\(name.uppercased())_ADDRESS must be host:port")
+            }
+            result.addresses[module.name] = address
+        }
+
+        result.kafka.brokers = text("kafka.brokers")
+        result.kafka.partitions = try integer(
+            "kafka.partitions", "BIZ_KAFKA_PARTITIONS", default: result.kafka.partitions, in: 1...10_000)
+        result.kafka.replicationFactor = try integer(
+            "kafka.replication.factor", "BIZ_KAFKA_REPLICATION_FACTOR", default: result.kafka.replicationFactor,
+            in: 1...100)
+        result.kafka.topicPrefix = text("kafka.topic.prefix") ?? ""
+        let propertyPrefix = "BIZ_KAFKA_PROPERTY_"
+        for (name, value) in environment where name.hasPrefix(propertyPrefix) && !value.isEmpty {
+            let key = String(name.dropFirst(propertyPrefix.count).lowercased().map { $0 == "_" ? "." : $0 })
+            result.kafka.properties[key] = Secret(value)
+        }
+
+        result.gateway.tlsCertificate = text("tls.cert")
+        result.gateway.tlsPrivateKey = text("tls.key")
+        result.gateway.trustedProxies = Set(
+            (text("trusted.proxies") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty })
+
+        result.identity.bcryptCost = try integer(
+            "bcrypt.cost", "BIZ_BCRYPT_COST", default: result.identity.bcryptCost, in: 4...31)
+        result.identity.bootstrapAdminEmail = text("bootstrap.admin.email")
+        result.identity.bootstrapAdminPassword = secret("bootstrap.admin.password")
+        result.identity.bootstrapClientID = text("bootstrap.client.id")
+        result.identity.bootstrapClientSecret = secret("bootstrap.client.secret")
+
+        result.audit.store = secret("audit.store")
+        func aws(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        result.audit.awsAccessKeyID = aws("AWS_ACCESS_KEY_ID")
+        result.audit.awsSecretAccessKey = aws("AWS_SECRET_ACCESS_KEY").map(Secret.init)
+        result.audit.awsSessionToken = aws("AWS_SESSION_TOKEN").map(Secret.init)
+
+        result.testRelayFault = text("test.relay.fault")
+        return result
+    }
+}

@@ -1,0 +1,102 @@
+import BizAuth
+import BizEvents
+import BizServiceKit
+import Foundation
+import IdentityService
+import Logging
+
+/// The files a process keeps in its data directory: generated keys and ids, and where it listens.
+struct DataDirectory: Sendable {
+    let url: URL
+    let logger: Logger
+
+    /// Creates the directory when missing.
+    init(path: String, logger: Logger) throws {
+        url = URL(fileURLWithPath: path, isDirectory: true)
+        self.logger = logger
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw RuntimeError("cannot create the data directory \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    /// The master key: `BIZ_MASTER_KEY` (base64, 32 bytes), else `master.key` (generated on first start, 0600).
+    func masterKey(given: Secret?) throws -> MasterKey {
+        if let given {
+            guard let key = MasterKey(base64: given.value) else {
+                throw RuntimeError("BIZ_MASTER_KEY must be 32 bytes, base64-encoded")
+            }
+            return key
+        }
+        let file = file("master.key")
+        if let text = try? String(contentsOf: file, encoding: .utf8) {
+            guard let key = MasterKey(base64: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw RuntimeError("\(file.path) does not hold a valid master key")
+            }
+            return key
+        }
+        let key = MasterKey.generate()
+        try writePrivate(Data(key.base64.utf8), to: file)
+        logger.notice(
+            "master key generated; set BIZ_MASTER_KEY to manage it yourself", metadata: ["file": "\(file.path)"])
+        return key
+    }
+
+    /// This replica's id: `BIZ_INSTANCE_ID`, else one generated on first start and kept in `instance-id`, so a
+    /// restarted replica is the same instance.
+    func instanceID(given: String?) -> String {
+        if let given { return given }
+        let file = file("instance-id")
+        if let text = try? String(contentsOf: file, encoding: .utf8),
+            EventID.isUUID(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let generated = EventID.generate()
+        try? Data(generated.utf8).write(to: file, options: .atomic)
+        return generated
+    }
+
+    /// The gateway's client secret when none is configured and the process runs both the gateway and the Identity
+    /// Provider (the embedded mode): generated once into `gateway-credentials.json` (0600).
+    func gatewaySecret() throws -> Secret {
+        let file = file("gateway-credentials.json")
+        if let data = try? Data(contentsOf: file),
+            let secret = (try? JSONParser.parse(Array(data)))?["client_secret"]?.stringValue
+        {
+            return Secret(secret)
+        }
+        let secret = Secret(Secrets.random())
+        try writePrivate(Data(JSONValue.object(["client_secret": .string(secret.value)]).canonicalBytes()), to: file)
+        return secret
+    }
+
+    /// Writes a file only its owner can read (0600), replacing it atomically.
+    func writePrivate(_ data: Data, to file: URL) throws {
+        let temporary = file.appendingPathExtension("tmp")
+        guard
+            FileManager.default.createFile(
+                atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]),
+            rename(temporary.path, file.path) == 0
+        else { throw RuntimeError("cannot write \(file.path)") }
+    }
+}
+
+/// `<data-dir>/endpoints.json`: where the running process listens, for the CLI and tests.
+actor EndpointsFile {
+    let url: URL
+    var entries: [String: JSONValue] = [:]
+
+    init(url: URL) {
+        self.url = url
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    func record(_ key: String, _ value: String) {
+        entries[key] = .string(value)
+        try? Data(JSONValue.object(entries).canonicalBytes()).write(to: url, options: .atomic)
+    }
+}

@@ -1,0 +1,306 @@
+import APIGateway
+import BizAuth
+import BizMessaging
+import BizOutbox
+import BizProtos
+import BizServiceKit
+import BizStorage
+import Foundation
+import GRPCCore
+import GRPCInProcessTransport
+import GRPCNIOTransportHTTP2
+import IdentityService
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Builds one process from the registry, the same way in both modes. Only three things differ by mode: the
+/// transport of calls between services (in-process in the embedded mode, HTTP/2 between processes), the stores
+/// (SQLite files, or `BIZ_DATABASE_URL`) and the event log (the durable bus, or Kafka).
+struct NodeAssembly {
+    var configuration: PlatformConfiguration
+    let role: NodeRole
+    let logger: Logger
+
+    var embedded: Bool { role == .embedded }
+
+    /// The modules this process runs, and whether it runs the gateway.
+    func hosted() throws -> (modules: [any ServiceModule.Type], gateway: Bool) {
+        switch role {
+        case .embedded:
+            return (ServiceRegistry.modules, true)
+        case .service("gateway"):
+            return ([], true)
+        case .service(let name):
+            guard let module = ServiceRegistry.module(named: name) else {
+                throw RuntimeError(
+                    "there is no service '\(name)'; one of: " + ServiceRegistry.servable.joined(separator: ", "))
+            }
+            return ([module], false)
+        }
+    }
+
+    func build() async throws -> BizNode {
+        var configuration = self.configuration
+        let (modules, hostsGateway) = try hosted()
+        configuration.grpcPort = try FreePort.resolve(configuration.grpcPort, host: configuration.grpcHost)
+        configuration.httpsPort = try FreePort.resolve(configuration.httpsPort, host: configuration.httpsHost)
+        let directory = try DataDirectory(path: configuration.dataDirectory, logger: logger)
+        if configuration.gatewayClientSecret == nil, hostsGateway || modules.contains(where: { $0.name == "identity" })
+        {
+            guard embedded else {
+                throw RuntimeError(
+                    "BIZ_GATEWAY_CLIENT_SECRET is required to serve \(modules.first?.name ?? "gateway"): the gateway "
+                        + "authenticates to the services with it (the same value for identity and gateway)")
+            }
+            configuration.gatewayClientSecret = try directory.gatewaySecret()
+        }
+        var process = ProcessParts(
+            configuration: configuration, embedded: embedded, directory: directory,
+            endpoints: EndpointsFile(url: directory.file("endpoints.json")), logger: logger)
+        if embedded {
+            // Every service is in this process: calls between them (and the gateway's) take the in-process
+            // transport, with the same clients, interceptors, metadata and deadlines as over HTTP/2.
+            let transport = InProcessTransport(serviceConfig: ServiceAddress.serviceConfig)
+            let client = GRPCClient(transport: transport.client)
+            try await process.assemble(modules, gateway: hostsGateway, connect: { _ in client })
+            process.clients.append(GRPCClientService(client: client))
+            if !process.grpcServices.isEmpty {
+                process.servers.append(
+                    GRPCServerService(
+                        transport: transport.server, services: process.grpcServices,
+                        interceptors: [process.interceptor()]))
+            }
+        } else {
+            let pool = ClientPool(configuration: configuration)
+            try await process.assemble(modules, gateway: hostsGateway, connect: pool.client(of:))
+            process.clients += pool.clients.map { GRPCClientService(client: $0) }
+        }
+        process.addHTTP2Server(name: role.name)
+        return BizNode(services: process.ordered)
+    }
+}
+
+extension NodeRole {
+    public var name: String {
+        switch self {
+        case .embedded: "services"
+        case .service(let name): name
+        }
+    }
+}
+
+/// The HTTP/2 clients of a distributed process: one per distinct address (`BIZ_<SERVICE>_ADDRESS`, default
+/// 127.0.0.1:50051), created when first needed. Used only while the process is assembled.
+final class ClientPool {
+    let configuration: PlatformConfiguration
+    private var byAddress: [ServiceAddress: GRPCClient<HTTP2ClientTransport.Posix>] = [:]
+
+    init(configuration: PlatformConfiguration) { self.configuration = configuration }
+
+    var clients: [GRPCClient<HTTP2ClientTransport.Posix>] { Array(byAddress.values) }
+
+    func client(of service: String) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+        let address = configuration.addresses[service] ?? ServiceAddress(host: "127.0.0.1", port: 50051)
+        if let client = byAddress[address] { return client }
+        let client = try address.makeClient()
+        byAddress[address] = client
+        return client
+    }
+}
+
+/// Where the token verifier gets the signing keys: the Identity Provider's store when it runs in this process, else
+/// its `GetSigningKeys` over gRPC. Set while the process is assembled, read when the first token is verified.
+final class SigningKeySource: Sendable {
+    private let load = Mutex<(@Sendable () async throws -> String)?>(nil)
+
+    func set(_ loader: @escaping @Sendable () async throws -> String) { load.withLock { $0 = loader } }
+
+    func jwks() async throws -> String {
+        guard let loader = load.withLock({ $0 }) else { throw RuntimeError("no source of signing keys") }
+        return try await loader()
+    }
+}
+
+/// The parts of a process while it is assembled, by their place in the `ServiceGroup`.
+struct ProcessParts {
+    let configuration: PlatformConfiguration
+    let embedded: Bool
+    let directory: DataDirectory
+    let endpoints: EndpointsFile
+    let logger: Logger
+    /// Stores and other resources: started first, closed last.
+    let resources = ResourceList()
+    /// The event log's own services (the Kafka producer): stopped after the relays that feed it.
+    var eventLog: [any Service] = []
+    /// Outbox relays, subscriptions and the modules' background work.
+    var workers: [any Service] = []
+    var clients: [any Service] = []
+    var servers: [any Service] = []
+    var front: [any Service] = []
+    var grpcServices: [any RegistrableRPCService] = []
+    var access = AccessRules()
+    let keys: SigningKeySource
+    /// One verifier for the whole process: a token the gateway verified is not verified again by the service.
+    let verifier: TokenVerifier
+
+    init(
+        configuration: PlatformConfiguration, embedded: Bool, directory: DataDirectory, endpoints: EndpointsFile,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.embedded = embedded
+        self.directory = directory
+        self.endpoints = endpoints
+        self.logger = logger
+        let keys = SigningKeySource()
+        self.keys = keys
+        self.verifier = TokenVerifier(issuer: configuration.effectiveIssuer, audience: PlatformConfiguration.audience) {
+            try await keys.jwks()
+        }
+    }
+
+    var ordered: [any Service] { resources.all + eventLog + workers + clients + servers + front }
+
+    func interceptor() -> AuthInterceptor {
+        AuthInterceptor(
+            verifier: verifier, publicMethods: access.publicMethods, requiredRoles: access.requiredRoles,
+            platformOnly: access.platformOnly, logger: logger)
+    }
+
+    /// Opens a database: `url`, else `BIZ_DATABASE_URL`, else `<data-dir>/<name>.sqlite`.
+    func openDatabase(named name: String, migrations: [Migration]) async throws -> any SQLStore {
+        let url = configuration.databaseURL?.value ?? "sqlite://" + directory.file("\(name).sqlite").path
+        return try await open(url, migrations: migrations, setting: "BIZ_DATABASE_URL")
+    }
+
+    func open(_ url: String, migrations: [Migration], setting: String) async throws -> any SQLStore {
+        let store = try await DatabaseURL.open(url, migrations: migrations, setting: setting, logger: logger)
+        resources.append(ClosingService(store: store))
+        return store
+    }
+
+    /// Assembles `modules` (and the gateway) with gRPC clients from `connect`.
+    mutating func assemble<Transport: ClientTransport>(
+        _ modules: [any ServiceModule.Type], gateway: Bool, connect: (String) throws -> GRPCClient<Transport>
+    ) async throws {
+        let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: try connect("identity"))
+        keys.set { try await identity.getSigningKeys(.init()).jwksJson }
+        if !modules.isEmpty {
+            try await assembleModules(modules)
+        }
+        if gateway {
+            try await assembleGateway(connect: connect)
+        }
+    }
+
+    private mutating func assembleModules(_ modules: [any ServiceModule.Type]) async throws {
+        let instanceID = directory.instanceID(given: configuration.instanceID)
+        let masterKey = try directory.masterKey(given: configuration.masterKey)
+        let log: EventLog
+        if embedded {
+            log = .bus(store: try await openDatabase(named: "bus", migrations: DurableBus.migrations), logger: logger)
+        } else {
+            log = try await .kafka(
+                configuration, clientID: "biz-retail-\(modules.map { $0.name }.joined(separator: "-"))",
+                instanceID: instanceID, logger: logger)
+        }
+        eventLog += log.services
+        for module in modules {
+            let store = try await openDatabase(named: module.name, migrations: module.migrations)
+            let outbox = Outbox(store: store)
+            let resources = self.resources
+            let context = ServiceContext(
+                configuration: configuration, database: store, outbox: outbox,
+                events: EventFactory(
+                    producerService: module.producerService, producerServiceID: instanceID,
+                    environment: configuration.environmentName),
+                masterKey: masterKey, verifier: verifier, deadLetters: log.deadLetters,
+                openDatabase: { [self] url, migrations, setting in
+                    try await open(url, migrations: migrations, setting: setting)
+                },
+                onShutdown: { close in resources.append(ClosingService(close: close)) },
+                logger: logger.with("service", module.name))
+            let parts = try await module.assemble(context)
+            workers.append(
+                OutboxRelay(
+                    outbox: outbox, publisher: log.publisher, batchSize: log.relayBatchSize,
+                    fault: relayFault(for: module), logger: logger))
+            workers += parts.background
+            workers += try parts.subscriptions.map { try log.subscribe($0.consumer) }
+            grpcServices += parts.grpcServices
+            access = access.merging(module.access)
+            if let signingKeys = parts.signingKeys { keys.set(signingKeys) }
+        }
+    }
+
+    /// `BIZ_TEST_RELAY_FAULT` acts on the relay of operator-published events (the Audit service's outbox) only, so
+    /// the tests that use it control exactly which events are held or re-published.
+    private func relayFault(for module: any ServiceModule.Type) -> OutboxRelay.Fault? {
+        guard module.name == "audit", let fault = configuration.testRelayFault else { return nil }
+        logger.warning("test fault enabled on the outbox relay", metadata: ["fault": "\(fault)"])
+        return OutboxRelay.Fault(rawValue: fault)
+    }
+
+    private mutating func assembleGateway<Transport: ClientTransport>(
+        connect: (String) throws -> GRPCClient<Transport>
+    ) async throws {
+        guard let secret = configuration.gatewayClientSecret else {
+            throw RuntimeError(
+                "BIZ_GATEWAY_CLIENT_SECRET is required: the gateway authenticates to the services with it")
+        }
+        let store = try await openDatabase(named: "gateway", migrations: gatewayMigrations)
+        let clients = try ServiceClients(
+            connection: connect,
+            probes: try ServiceRegistry.modules.map { module in
+                ServiceProbe(name: module.name, method: module.probe, client: try connect(module.name))
+            },
+            gatewayClientID: IdentityBootstrap.gatewayClientID, gatewayClientSecret: secret.value)
+        let settings = configuration.gateway
+        let tls = try TLSFiles.resolve(
+            certificate: settings.tlsCertificate, privateKey: settings.tlsPrivateKey, directory: directory.url)
+        let endpoints = self.endpoints
+        let host = configuration.httpsHost
+        front.append(
+            try buildGateway(
+                GatewayConfiguration(
+                    host: host, port: configuration.httpsPort, issuer: configuration.effectiveIssuer, tls: tls,
+                    trustedProxies: settings.trustedProxies),
+                clients: clients, verifier: verifier, store: store, logger: logger,
+                onListening: { port in await endpoints.record("https", "https://\(host):\(port)") }))
+    }
+
+    /// The process's gRPC services over HTTP/2, for other processes and the operator CLI.
+    mutating func addHTTP2Server(name: String) {
+        guard !grpcServices.isEmpty else { return }
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: configuration.grpcHost, port: configuration.grpcPort), transportSecurity: .plaintext)
+        let (endpoints, logger, host) = (self.endpoints, self.logger, configuration.grpcHost)
+        servers.append(
+            GRPCServerService(
+                transport: transport, services: grpcServices, interceptors: [interceptor()],
+                onServing: {
+                    guard let address = try await transport.listeningAddress.ipv4 else { return }
+                    logger.info(
+                        "gRPC listening", metadata: ["server": "\(name)", "address": "\(host):\(address.port)"])
+                    await endpoints.record("grpc", "\(host):\(address.port)")
+                }))
+    }
+}
+
+/// The resources a process opened, in opening order; shared with the closures modules call while assembling.
+final class ResourceList: Sendable {
+    private let items = Mutex<[any Service]>([])
+
+    func append(_ service: any Service) { items.withLock { $0.append(service) } }
+
+    var all: [any Service] { items.withLock { $0 } }
+}
+
+extension Logger {
+    func with(_ key: String, _ value: String) -> Logger {
+        var logger = self
+        logger[metadataKey: key] = "\(value)"
+        return logger
+    }
+}

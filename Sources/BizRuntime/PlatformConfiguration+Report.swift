@@ -1,0 +1,43 @@
+import BizServiceKit
+
+extension PlatformConfiguration {
+    /// Every setting, one `BIZ_NAME = value` per line, with secrets shown as `<redacted>` (or `<unset>`), for
+    /// `biz-retail config`.
+    public func report() -> String {
+        func show(_ value: String?) -> String { value ?? "<unset>" }
+        func show(_ value: Secret?) -> String { value == nil ? "<unset>" : "<redacted>" }
+        var lines: [(String, String)] = [
+            ("BIZ_DATA_DIR", dataDirectory), ("BIZ_GRPC_HOST", grpcHost), ("BIZ_GRPC_PORT", "\(grpcPort)"),
+            ("BIZ_HTTPS_HOST", httpsHost), ("BIZ_HTTPS_PORT", "\(httpsPort)"), ("BIZ_LOG_LEVEL", logLevel),
+            ("BIZ_ENVIRONMENT", environmentName), ("BIZ_ISSUER", issuer ?? "\(effectiveIssuer) (default)"),
+            ("BIZ_MASTER_KEY", show(masterKey)), ("BIZ_INSTANCE_ID", show(instanceID)),
+            ("BIZ_DATABASE_URL", show(databaseURL)), ("BIZ_GATEWAY_CLIENT_SECRET", show(gatewayClientSecret)),
+        ]
+        for module in ServiceRegistry.modules {
+            lines.append(("BIZ_\(module.name.uppercased())_ADDRESS", show(addresses[module.name]?.description)))
+        }
+        lines += [
+            ("BIZ_KAFKA_BROKERS", show(kafka.brokers)), ("BIZ_KAFKA_PARTITIONS", "\(kafka.partitions)"),
+            ("BIZ_KAFKA_REPLICATION_FACTOR", "\(kafka.replicationFactor)"),
+            ("BIZ_KAFKA_TOPIC_PREFIX", kafka.topicPrefix),
+        ]
+        for key in kafka.properties.keys.sorted() {
+            lines.append(
+                ("BIZ_KAFKA_PROPERTY_" + key.uppercased().replacingOccurrences(of: ".", with: "_"), "<redacted>"))
+        }
+        lines += [
+            ("BIZ_TLS_CERT", show(gateway.tlsCertificate)), ("BIZ_TLS_KEY", show(gateway.tlsPrivateKey)),
+            ("BIZ_TRUSTED_PROXIES", gateway.trustedProxies.sorted().joined(separator: ",")),
+            ("BIZ_BCRYPT_COST", "\(identity.bcryptCost)"),
+            ("BIZ_BOOTSTRAP_ADMIN_EMAIL", show(identity.bootstrapAdminEmail)),
+            ("BIZ_BOOTSTRAP_ADMIN_PASSWORD", show(identity.bootstrapAdminPassword)),
+            ("BIZ_BOOTSTRAP_CLIENT_ID", show(identity.bootstrapClientID)),
+            ("BIZ_BOOTSTRAP_CLIENT_SECRET", show(identity.bootstrapClientSecret)),
+            ("BIZ_AUDIT_STORE", show(audit.store)), ("AWS_ACCESS_KEY_ID", show(audit.awsAccessKeyID)),
+            ("AWS_SECRET_ACCESS_KEY", show(audit.awsSecretAccessKey)),
+            ("AWS_SESSION_TOKEN", show(audit.awsSessionToken)),
+        ]
+        if let testRelayFault { lines.append(("BIZ_TEST_RELAY_FAULT", testRelayFault)) }
+        return lines.map { "\($0.0) = \($0.1)\n" }.joined()
+    }
+}

@@ -1,0 +1,5 @@
+/// Startup failures an operator can act on.
+public struct RuntimeError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

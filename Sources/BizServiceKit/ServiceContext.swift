@@ -1,0 +1,51 @@
+import BizAuth
+import BizMessaging
+import BizOutbox
+import BizStorage
+import Foundation
+import Logging
+
+/// What the runtime hands a module: its configuration, its database (migrated) and the outbox over it, the
+/// factory of its events, the platform's keys and token verifier, and where refused events go.
+public struct ServiceContext: Sendable {
+    public var configuration: PlatformConfiguration
+    /// The module's own database (`<data-dir>/<name>.sqlite`, or `BIZ_DATABASE_URL`), with its migrations applied.
+    public var database: any SQLStore
+    /// The module's outbox over ``database``; the runtime relays it to the event log.
+    public var outbox: Outbox
+    /// Builds the module's events (`producer_service`, this instance's id, `metadata.environment`).
+    public var events: EventFactory
+    public var masterKey: MasterKey
+    /// Verifies the bearer tokens of calls (the Identity Provider's keys).
+    public var verifier: TokenVerifier
+    /// Where events that fail validation go (the durable bus's store, or `audit.dlq`).
+    public var deadLetters: any DeadLetterStore
+    /// Opens another store the module names in its configuration (`sqlite://`, `postgres://`); the runtime owns and
+    /// closes it.
+    public var openDatabase:
+        @Sendable (_ url: String, _ migrations: [Migration], _ setting: String) async throws -> any SQLStore
+    /// Runs `close` when the process stops, after every service that may use the resource.
+    public var onShutdown: @Sendable (_ close: @escaping @Sendable () async -> Void) -> Void
+    public var logger: Logger
+
+    public init(
+        configuration: PlatformConfiguration, database: any SQLStore, outbox: Outbox, events: EventFactory,
+        masterKey: MasterKey, verifier: TokenVerifier, deadLetters: any DeadLetterStore,
+        openDatabase: @escaping @Sendable (String, [Migration], String) async throws -> any SQLStore,
+        onShutdown: @escaping @Sendable (@escaping @Sendable () async -> Void) -> Void, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.database = database
+        self.outbox = outbox
+        self.events = events
+        self.masterKey = masterKey
+        self.verifier = verifier
+        self.deadLetters = deadLetters
+        self.openDatabase = openDatabase
+        self.onShutdown = onShutdown
+        self.logger = logger
+    }
+
+    /// The data directory (generated files: credentials, keys, certificates).
+    public var dataDirectory: URL { URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true) }
+}

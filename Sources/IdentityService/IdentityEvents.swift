@@ -1,0 +1,13 @@
+import BizEvents
+
+extension EventType {
+    /// `user.<verb>`: a person who can log in.
+    static func user(_ verb: EventVerb) -> EventType { EventType(entity: "user", verb: verb) }
+    /// `client.<verb>`: an OAuth2 client.
+    static func client(_ verb: EventVerb) -> EventType { EventType(entity: "client", verb: verb) }
+}
+
+/// The event types the Identity Provider emits.
+public enum IdentityEvents {
+    public static let produced: [EventType] = [.user(.created), .client(.created), .client(.updated)]
+}

@@ -1,0 +1,44 @@
+import BizEvents
+import BizProtos
+import BizServiceKit
+import BizStorage
+import GRPCCore
+
+/// The Identity Provider's entry point: users, OAuth2 clients and the token-signing keys over its own database. It
+/// bootstraps the platform administrator, the first-party client and the gateway's client, and publishes the keys
+/// every verifier uses.
+public enum IdentityModule: ServiceModule {
+    public static let name = "identity"
+    public static let producerService = "identity_service"
+    public static let migrations = IdentitySchema.migrations
+    public static let producedEvents = IdentityEvents.produced
+    public static let access = AccessRules(publicMethods: IdentityGRPCService.publicMethods)
+    public static let probe = Bizretail_Identity_V1_IdentityService.Method.GetSigningKeys.descriptor
+
+    public static func assemble(_ context: ServiceContext) async throws -> ServiceParts {
+        let settings = context.configuration.identity
+        guard (4...31).contains(settings.bcryptCost) else {
+            throw IdentityError.misconfigured("BIZ_BCRYPT_COST must be between 4 and 31")
+        }
+        guard let gatewaySecret = context.configuration.gatewayClientSecret else {
+            throw IdentityError.misconfigured(
+                "BIZ_GATEWAY_CLIENT_SECRET is required: the gateway authenticates to the services with it")
+        }
+        let directory = IdentityDirectory(
+            outbox: context.outbox, events: context.events, bcryptCost: UInt8(settings.bcryptCost))
+        let keys = SigningKeyStore(store: context.database, masterKey: context.masterKey)
+        let issuer = TokenIssuer(
+            directory: directory, keys: keys, issuer: context.configuration.effectiveIssuer,
+            audience: PlatformConfiguration.audience)
+        let bootstrap = IdentityBootstrap(
+            directory: directory, dataDirectory: context.dataDirectory, logger: context.logger)
+        try await bootstrap.run(
+            .init(
+                adminEmail: settings.bootstrapAdminEmail, adminPassword: settings.bootstrapAdminPassword?.value,
+                clientID: settings.bootstrapClientID, clientSecret: settings.bootstrapClientSecret?.value))
+        try await bootstrap.ensureGatewayClient(secret: gatewaySecret.value)
+        return ServiceParts(
+            grpcServices: [IdentityGRPCService(issuer: issuer, directory: directory)],
+            signingKeys: { try await keys.jwks() })
+    }
+}

@@ -1,0 +1,25 @@
+import BizEvents
+import BizProtos
+import BizServiceKit
+import BizStorage
+import Crypto
+import Foundation
+import GRPCCore
+
+/// The Team service's entry point: teams and accounts over its own database.
+public enum TeamModule: ServiceModule {
+    public static let name = "team"
+    public static let producerService = "team_service"
+    public static let migrations = TeamSchema.migrations
+    public static let producedEvents = TeamEvents.produced
+    /// Roles are checked per method (`TeamGRPCService`): reads need any role, changes admin or manager.
+    public static let access = AccessRules()
+    public static let probe = Bizretail_Team_V1_TeamService.Method.ListTeams.descriptor
+
+    public static func assemble(_ context: ServiceContext) async throws -> ServiceParts {
+        let subjectKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: context.masterKey.key, info: Data("biz-retail ownership ids".utf8), outputByteCount: 32)
+        let directory = TeamDirectory(outbox: context.outbox, events: context.events, subjectKey: subjectKey)
+        return ServiceParts(grpcServices: [TeamGRPCService(directory: directory)])
+    }
+}
