@@ -215,6 +215,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
             ],
@@ -240,6 +242,38 @@ let package = Package(
             dependencies: [
                 "BizKafka", "AuditService", "BizMessaging", "BizStorage", "BizEvents", "BizTesting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TeamServiceTests",
+            dependencies: ["TeamService", "BizAuth", "BizEvents", "BizOutbox", "BizStorage", "BizTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IdentityServiceTests",
+            dependencies: [
+                "IdentityService", "BizAuth", "BizEvents", "BizOutbox", "BizServiceKit", "BizStorage", "BizTesting",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BizRuntimeTests",
+            dependencies: [
+                "BizRuntime", "BizServiceKit", "BizAuth", "BizEvents", "BizProtos", "BizTesting",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "APIGatewayTests",
+            dependencies: [
+                "APIGateway", "BizRuntime", "BizServiceKit", "BizEvents", "BizTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

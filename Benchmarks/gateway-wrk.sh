@@ -1,65 +1,165 @@
 #!/usr/bin/env bash
-# Gateway benchmark (issue 3): wrk over HTTPS, 64 connections, GET /v1/accounts/{id} with a valid token, beside a bare
-# Hummingbird HTTPS endpoint returning a JSON body of the same size (the ceiling), in the same run; then
-# client_credentials token issuance. Needs wrk (apt-get install wrk). Usage: Benchmarks/gateway-wrk.sh [seconds]
+# Gateway benchmark (issues 3 and 8), every figure beside its baseline measured in the same run:
+#
+#   embedded     `biz-retail serve` (services over the in-process gRPC transport) against a bare Hummingbird HTTPS
+#                endpoint returning a JSON body of the same size (the ceiling);
+#   distributed  `serve identity`, `serve team`, `serve gateway` as processes (HTTP/2 gRPC between them) against a
+#                bare Hummingbird HTTPS endpoint that makes one bare grpc-swift unary call over loopback HTTP/2 to a
+#                trivial service per request (the transport's own floor);
+#
+# each under wrk (HTTP/1.1 over TLS, -t2 -c64) and h2load (HTTP/2, 64 connections x 8 streams), GET
+# /v1/accounts/{id} with a valid token; then client_credentials issuance. Needs wrk and h2load (apt-get install wrk
+# nghttp2-client) and, for the distributed part, a Kafka endpoint (scripts/kafka start; the services' outboxes
+# publish to it). Usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 seconds=${1:-15}
-command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
+which_parts=${2:-all}
+for tool in wrk h2load; do
+  command -v $tool >/dev/null || { echo "$tool not found: apt-get install wrk nghttp2-client" >&2; exit 1; }
+done
 
-swift build -c release --product biz-retail >&2
-swift build -c release --product biz-bench >&2
-bin=$(swift build -c release --show-bin-path)
+swift build -c release --traits Kafka --product biz-retail >&2
+swift build -c release --traits Kafka --product biz-bench >&2
+bin=$(swift build -c release --traits Kafka --show-bin-path)
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+stop_all() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 
-"$bin/biz-retail" serve --data-dir "$work/data" --https-port 18443 --grpc-port 15051 --log-level warning \
-  > "$work/serve.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -f "$work/data/endpoints.json" ] && grep -q https "$work/data/endpoints.json" && break; sleep 0.2; done
-ca="$work/data/tls/cert.pem"
-api=https://127.0.0.1:18443
-read -r email password client secret < <(python3 -c "import json; d=json.load(open('$work/data/bootstrap-credentials.json')); print(d['admin_email'], d['admin_password'], d['client_id'], d['client_secret'])")
-token=$(curl -s --cacert "$ca" -u "$client:$secret" -d grant_type=password -d "username=$email" -d "password=$password" \
-  "$api/oauth2/token" | python3 -c "import json,sys; print(json.load(sys.stdin)['access_token'])")
-account=$(curl -s --cacert "$ca" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"name":"Maria Silva","document_registry":"52998224725","email":"maria@example.com"}' "$api/v1/accounts")
-id=$(echo "$account" | python3 -c "import json,sys; print(json.load(sys.stdin)['public_id'])")
-bytes=$(curl -s --cacert "$ca" -H "Authorization: Bearer $token" "$api/v1/accounts/$id" | wc -c)
-
-"$bin/biz-bench" bare-https --port 19443 --body-bytes "$bytes" --dir "$work/bare" > "$work/bare.log" 2>&1 &
-pids+=($!)
-sleep 1
-
-run() { wrk -t2 -c64 -d"${seconds}s" --latency "$@" 2>&1; }
-summarize() {
-  local name=$1 output=$2
-  local rps p99
-  rps=$(echo "$output" | awk '/Requests\/sec/ {print $2}')
-  p99=$(echo "$output" | awk '$1 == "99%" {print $2}')
-  local non2xx
-  non2xx=$(echo "$output" | awk '/Non-2xx/ {print $5}')
-  printf '  %-40s %10s req/s   p99 %8s   non-2xx %s\n' "$name" "$rps" "$p99" "${non2xx:-0}"
-  echo "$rps"
+wait_for() { # file pattern
+  for _ in $(seq 300); do [ -f "$1" ] && grep -q "$2" "$1" && return; sleep 0.2; done
+  echo "timed out waiting for $2 in $1" >&2; exit 1
 }
 
-echo "gateway benchmark: ${seconds}s per run, wrk -t2 -c64, ${bytes}-byte JSON body"
-bare=$(run "https://127.0.0.1:19443/v1/accounts/$id")
-gateway=$(run -H "Authorization: Bearer $token" "$api/v1/accounts/$id")
-bare_rps=$(summarize "bare Hummingbird HTTPS (ceiling)" "$bare" | tail -1)
-summarize "bare Hummingbird HTTPS (ceiling)" "$bare" | head -1
-gateway_rps=$(summarize "gateway GET /v1/accounts/{id}" "$gateway" | tail -1)
-summarize "gateway GET /v1/accounts/{id}" "$gateway" | head -1
-python3 -c "print(f'  gateway / ceiling: {100*float($gateway_rps)/float($bare_rps):.0f} %')"
+# Logs in with the bootstrap credentials in $1 through the gateway at $2, creates an account; sets token, id, bytes.
+prepare() {
+  local credentials=$1 api=$2
+  read -r email password client secret < <(python3 -c "import json; d=json.load(open('$credentials')); print(d['admin_email'], d['admin_password'], d['client_id'], d['client_secret'])")
+  token=$(curl -sk -u "$client:$secret" -d grant_type=password -d "username=$email" -d "password=$password" \
+    "$api/oauth2/token" | python3 -c "import json,sys; print(json.load(sys.stdin)['access_token'])")
+  local account
+  account=$(curl -sk -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"name":"Maria Silva","document_registry":"52998224725","email":"maria@example.com"}' "$api/v1/accounts")
+  id=$(echo "$account" | python3 -c "import json,sys; print(json.load(sys.stdin)['public_id'])")
+  bytes=$(curl -sk -H "Authorization: Bearer $token" "$api/v1/accounts/$id" | wc -c)
+  basic=$(printf '%s:%s' "$client" "$secret" | base64 -w0)
+}
 
-cat > "$work/token.lua" <<LUA
+# One measurement: prints "name rps p99" (p99 in ms).
+measure_wrk() { # name url [header]
+  local name=$1 url=$2 output
+  if [ -n "${3:-}" ]; then output=$(wrk -t2 -c64 -d"${seconds}s" --latency -H "$3" "$url" 2>&1)
+  else output=$(wrk -t2 -c64 -d"${seconds}s" --latency "$url" 2>&1); fi
+  local rps p99 non2xx
+  rps=$(echo "$output" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$output" | awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}')
+  non2xx=$(echo "$output" | awk '/Non-2xx/ {print $5}')
+  echo "$name ${rps:-0} ${p99:-0} ${non2xx:-0}"
+}
+
+measure_h2load() { # name url [header]
+  local name=$1 url=$2 log="$work/h2load.log" output
+  rm -f "$log"
+  if [ -n "${3:-}" ]; then output=$(h2load -t2 -c64 -m8 -D "$seconds" --log-file="$log" -H "$3" "$url" 2>&1)
+  else output=$(h2load -t2 -c64 -m8 -D "$seconds" --log-file="$log" "$url" 2>&1); fi
+  local rps failed
+  rps=$(echo "$output" | awk '/^finished in/ {print $4}')
+  failed=$(echo "$output" | awk '/^status codes:/ {print $5+$7+$9}')
+  local p99
+  p99=$(python3 - "$log" <<'PY'
+import sys
+lat = sorted(int(line.split('\t')[2]) for line in open(sys.argv[1]) if line.strip())
+print(f"{lat[int(len(lat) * 0.99) - 1] / 1000:.2f}" if lat else "0")
+PY
+)
+  echo "$name ${rps:-0} $p99 ${failed:-0}"
+}
+
+report() { # baseline-line subject-line label
+  read -r bname brps bp99 bfail <<<"$1"
+  read -r sname srps sp99 sfail <<<"$2"
+  printf '  %-44s %10.0f req/s  p99 %7.2f ms  failed %s\n' "$bname" "$brps" "$bp99" "$bfail"
+  printf '  %-44s %10.0f req/s  p99 %7.2f ms  failed %s\n' "$sname" "$srps" "$sp99" "$sfail"
+  python3 -c "print(f'  {\"$3\"}: {100*float($srps)/float($brps):.1f} %')"
+}
+
+embedded() {
+  "$bin/biz-retail" serve --data-dir "$work/embedded" --https-port 18443 --grpc-port 15051 --log-level warning \
+    > "$work/embedded.log" 2>&1 &
+  pids+=($!)
+  wait_for "$work/embedded/endpoints.json" https
+  local api=https://127.0.0.1:18443
+  prepare "$work/embedded/bootstrap-credentials.json" "$api"
+  "$bin/biz-bench" bare-https --port 19443 --body-bytes "$bytes" --dir "$work/bare" > "$work/bare.log" 2>&1 &
+  pids+=($!)
+  sleep 1
+  echo "embedded: ${seconds}s per run, ${bytes}-byte JSON body"
+  echo " wrk -t2 -c64 (HTTP/1.1 over TLS)"
+  report "$(measure_wrk "bare Hummingbird HTTPS (ceiling)" "https://127.0.0.1:19443/v1/accounts/$id")" \
+    "$(measure_wrk "gateway GET /v1/accounts/{id}" "$api/v1/accounts/$id" "Authorization: Bearer $token")" \
+    "gateway / ceiling"
+  echo " h2load -c64 -m8 (HTTP/2)"
+  report "$(measure_h2load "bare Hummingbird HTTPS (ceiling)" "https://127.0.0.1:19443/v1/accounts/$id")" \
+    "$(measure_h2load "gateway GET /v1/accounts/{id}" "$api/v1/accounts/$id" "authorization: Bearer $token")" \
+    "gateway / ceiling"
+  cat > "$work/token.lua" <<LUA
 wrk.method = "POST"
 wrk.body = "grant_type=client_credentials"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $(printf '%s:%s' "$client" "$secret" | base64 -w0)"
+wrk.headers["Authorization"] = "Basic $basic"
 LUA
-tokens=$(wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/token.lua" "$api/oauth2/token" 2>&1)
-summarize "POST /oauth2/token (client_credentials)" "$tokens" | head -1
+  local tokens
+  tokens=$(wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/token.lua" "$api/oauth2/token" 2>&1)
+  printf '  %-44s %10s tokens/s  p99 %s\n' "POST /oauth2/token (client_credentials)" \
+    "$(echo "$tokens" | awk '/Requests\/sec/ {print $2}')" "$(echo "$tokens" | awk '$1 == "99%" {print $2}')"
+  stop_all
+}
+
+distributed() {
+  local brokers
+  brokers=$(BIZ_KAFKA_PORT=${BIZ_BENCH_KAFKA_PORT:-19392} BIZ_KAFKA_DIR="$work/kafka" scripts/kafka start)
+  local common=(BIZ_KAFKA_BROKERS="$brokers" BIZ_KAFKA_TOPIC_PREFIX="bench-$$." BIZ_ISSUER=https://biz-retail.bench
+    BIZ_GATEWAY_CLIENT_SECRET="bench-gateway-secret-$(head -c 16 /dev/urandom | base64 | tr -dc a-zA-Z0-9)"
+    BIZ_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" BIZ_IDENTITY_ADDRESS=127.0.0.1:15061
+    BIZ_TEAM_ADDRESS=127.0.0.1:15062 BIZ_AUDIT_ADDRESS=127.0.0.1:15063)
+  env "${common[@]}" "$bin/biz-retail" serve identity --data-dir "$work/identity" --grpc-port 15061 \
+    --log-level warning > "$work/identity.log" 2>&1 &
+  pids+=($!)
+  env "${common[@]}" "$bin/biz-retail" serve team --data-dir "$work/team" --grpc-port 15062 \
+    --log-level warning > "$work/team.log" 2>&1 &
+  pids+=($!)
+  wait_for "$work/identity/endpoints.json" grpc
+  wait_for "$work/team/endpoints.json" grpc
+  env "${common[@]}" "$bin/biz-retail" serve gateway --data-dir "$work/gateway" --https-port 18444 \
+    --log-level warning > "$work/gateway.log" 2>&1 &
+  pids+=($!)
+  wait_for "$work/gateway/endpoints.json" https
+  local api=https://127.0.0.1:18444
+  prepare "$work/identity/bootstrap-credentials.json" "$api"
+  "$bin/biz-bench" trivial-grpc --port 19061 --body-bytes "$bytes" > "$work/trivial.log" 2>&1 &
+  pids+=($!)
+  "$bin/biz-bench" bare-grpc-hop --port 19444 --grpc-port 19061 --dir "$work/bare" > "$work/hop.log" 2>&1 &
+  pids+=($!)
+  sleep 1
+  echo "distributed (gateway, identity, team as processes): ${seconds}s per run, ${bytes}-byte JSON body"
+  echo " wrk -t2 -c64 (HTTP/1.1 over TLS)"
+  report "$(measure_wrk "bare HTTPS + one bare gRPC hop (floor)" "https://127.0.0.1:19444/v1/accounts/$id")" \
+    "$(measure_wrk "gateway GET /v1/accounts/{id}" "$api/v1/accounts/$id" "Authorization: Bearer $token")" \
+    "gateway / floor"
+  echo " h2load -c64 -m8 (HTTP/2)"
+  report "$(measure_h2load "bare HTTPS + one bare gRPC hop (floor)" "https://127.0.0.1:19444/v1/accounts/$id")" \
+    "$(measure_h2load "gateway GET /v1/accounts/{id}" "$api/v1/accounts/$id" "authorization: Bearer $token")" \
+    "gateway / floor"
+  stop_all
+  BIZ_KAFKA_PORT=${BIZ_BENCH_KAFKA_PORT:-19392} BIZ_KAFKA_DIR="$work/kafka" scripts/kafka stop >/dev/null 2>&1 || true
+}
+
+case "$which_parts" in
+  embedded) embedded ;;
+  distributed) distributed ;;
+  all) embedded; distributed ;;
+  *) echo "usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|all]" >&2; exit 2 ;;
+esac

@@ -242,6 +242,10 @@ case "audit-ingest":
     try await auditIngest(try Options(arguments.dropFirst()))
 case "bare-https":
     try await bareHTTPS(arguments.dropFirst())
+case "bare-grpc-hop":
+    try await bareGRPCHopHTTPS(arguments.dropFirst())
+case "trivial-grpc":
+    try await trivialGRPC(arguments.dropFirst())
 case "grpc-load":
     try await grpcLoad(arguments.dropFirst())
 #if Kafka
@@ -255,6 +259,8 @@ case "grpc-load":
 default:
     print("usage: biz-bench audit-ingest [--events N] [--batch N] [--dir PATH]")
     print("       biz-bench bare-https [--port N] [--body-bytes N] [--dir PATH]")
+    print("       biz-bench bare-grpc-hop [--port N] [--grpc-port N] [--dir PATH]   (with trivial-grpc running)")
+    print("       biz-bench trivial-grpc [--port N] [--body-bytes N]")
     print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")
     print("       biz-bench kafka-relay|kafka-audit [--events N] [--batch N] [--brokers B] [--postgres URL]")
     print("         (built with --traits Kafka; needs kcat)")

@@ -37,7 +37,17 @@ public func buildGateway<Transport: ClientTransport>(
     store: any SQLStore, logger: Logger,
     onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let router = buildRouter(configuration, clients: clients, verifier: verifier, store: store, logger: logger)
+    try serveGateway(
+        configuration,
+        router: buildRouter(configuration, clients: clients, verifier: verifier, store: store, logger: logger),
+        logger: logger, onListening: onListening)
+}
+
+/// Serves `router` over HTTPS (HTTP/2 and HTTP/1.1) where `configuration` says.
+public func serveGateway(
+    _ configuration: GatewayConfiguration, router: Router<GatewayContext>, logger: Logger,
+    onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
     let host = configuration.host
     return Application(
         router: router,

@@ -60,9 +60,11 @@ public struct ConfigurationReader: Sendable {
         }
         result.dataDirectory = text("data.dir") ?? result.dataDirectory
         result.grpcHost = text("grpc.host") ?? result.grpcHost
-        result.grpcPort = try integer("grpc.port", "the gRPC port", default: result.grpcPort, in: 0...65535)
+        result.grpcPort = try integer(
+            "grpc.port", "BIZ_GRPC_PORT (--grpc-port)", default: result.grpcPort, in: 0...65535)
         result.httpsHost = text("https.host") ?? result.httpsHost
-        result.httpsPort = try integer("https.port", "the HTTPS port", default: result.httpsPort, in: 0...65535)
+        result.httpsPort = try integer(
+            "https.port", "BIZ_HTTPS_PORT (--https-port)", default: result.httpsPort, in: 0...65535)
         result.logLevel = text("log.level") ?? result.logLevel
         result.environmentName = text("environment") ?? result.environmentName
         result.issuer = text("issuer")

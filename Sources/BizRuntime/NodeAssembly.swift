@@ -9,6 +9,7 @@ import Foundation
 import GRPCCore
 import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
+import Hummingbird
 import IdentityService
 import Logging
 import ServiceLifecycle
@@ -41,6 +42,13 @@ struct NodeAssembly {
     }
 
     func build() async throws -> BizNode {
+        BizNode(services: try await assemble(listeners: true).process.ordered)
+    }
+
+    /// The process's parts; with `listeners` false (the embedded mode only), nothing listens on a socket.
+    func assemble(listeners: Bool) async throws -> (
+        process: ProcessParts, inProcessClient: GRPCClient<InProcessTransport.Client>?
+    ) {
         var configuration = self.configuration
         let (modules, hostsGateway) = try hosted()
         configuration.grpcPort = try FreePort.resolve(configuration.grpcPort, host: configuration.grpcHost)
@@ -58,11 +66,14 @@ struct NodeAssembly {
         var process = ProcessParts(
             configuration: configuration, embedded: embedded, directory: directory,
             endpoints: EndpointsFile(url: directory.file("endpoints.json")), logger: logger)
+        process.listeners = listeners
+        var inProcessClient: GRPCClient<InProcessTransport.Client>?
         if embedded {
             // Every service is in this process: calls between them (and the gateway's) take the in-process
             // transport, with the same clients, interceptors, metadata and deadlines as over HTTP/2.
             let transport = InProcessTransport(serviceConfig: ServiceAddress.serviceConfig)
             let client = GRPCClient(transport: transport.client)
+            inProcessClient = client
             try await process.assemble(modules, gateway: hostsGateway, connect: { _ in client })
             process.clients.append(GRPCClientService(client: client))
             if !process.grpcServices.isEmpty {
@@ -77,7 +88,7 @@ struct NodeAssembly {
             process.clients += pool.clients.map { GRPCClientService(client: $0) }
         }
         process.addHTTP2Server(name: role.name)
-        return BizNode(services: process.ordered)
+        return (process, inProcessClient)
     }
 }
 
@@ -140,6 +151,10 @@ struct ProcessParts {
     var front: [any Service] = []
     var grpcServices: [any RegistrableRPCService] = []
     var access = AccessRules()
+    /// False for a process that only the in-process transport reaches (tests): no HTTP/2 server, no HTTPS listener.
+    var listeners = true
+    /// The gateway's routes, when the process runs the gateway.
+    var router: Router<GatewayContext>?
     let keys: SigningKeySource
     /// One verifier for the whole process: a token the gateway verified is not verified again by the service.
     let verifier: TokenVerifier
@@ -175,6 +190,13 @@ struct ProcessParts {
     }
 
     func open(_ url: String, migrations: [Migration], setting: String) async throws -> any SQLStore {
+        try await Self.open(url, migrations: migrations, setting: setting, resources: resources, logger: logger)
+    }
+
+    /// Opens a store the process owns: it closes at shutdown, after everything that uses it.
+    static func open(
+        _ url: String, migrations: [Migration], setting: String, resources: ResourceList, logger: Logger
+    ) async throws -> any SQLStore {
         let store = try await DatabaseURL.open(url, migrations: migrations, setting: setting, logger: logger)
         resources.append(ClosingService(store: store))
         return store
@@ -209,15 +231,16 @@ struct ProcessParts {
         for module in modules {
             let store = try await openDatabase(named: module.name, migrations: module.migrations)
             let outbox = Outbox(store: store)
-            let resources = self.resources
+            let (resources, logger) = (self.resources, self.logger)
             let context = ServiceContext(
                 configuration: configuration, database: store, outbox: outbox,
                 events: EventFactory(
                     producerService: module.producerService, producerServiceID: instanceID,
                     environment: configuration.environmentName),
                 masterKey: masterKey, verifier: verifier, deadLetters: log.deadLetters,
-                openDatabase: { [self] url, migrations, setting in
-                    try await open(url, migrations: migrations, setting: setting)
+                openDatabase: { url, migrations, setting in
+                    try await Self.open(
+                        url, migrations: migrations, setting: setting, resources: resources, logger: logger)
                 },
                 onShutdown: { close in resources.append(ClosingService(close: close)) },
                 logger: logger.with("service", module.name))
@@ -261,18 +284,21 @@ struct ProcessParts {
             certificate: settings.tlsCertificate, privateKey: settings.tlsPrivateKey, directory: directory.url)
         let endpoints = self.endpoints
         let host = configuration.httpsHost
+        let gateway = GatewayConfiguration(
+            host: host, port: configuration.httpsPort, issuer: configuration.effectiveIssuer, tls: tls,
+            trustedProxies: settings.trustedProxies)
+        let router = buildRouter(gateway, clients: clients, verifier: verifier, store: store, logger: logger)
+        self.router = router
+        guard listeners else { return }
         front.append(
-            try buildGateway(
-                GatewayConfiguration(
-                    host: host, port: configuration.httpsPort, issuer: configuration.effectiveIssuer, tls: tls,
-                    trustedProxies: settings.trustedProxies),
-                clients: clients, verifier: verifier, store: store, logger: logger,
+            try serveGateway(
+                gateway, router: router, logger: logger,
                 onListening: { port in await endpoints.record("https", "https://\(host):\(port)") }))
     }
 
     /// The process's gRPC services over HTTP/2, for other processes and the operator CLI.
     mutating func addHTTP2Server(name: String) {
-        guard !grpcServices.isEmpty else { return }
+        guard listeners, !grpcServices.isEmpty else { return }
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: configuration.grpcHost, port: configuration.grpcPort), transportSecurity: .plaintext)
         let (endpoints, logger, host) = (self.endpoints, self.logger, configuration.grpcHost)

@@ -5,7 +5,7 @@ import GRPCCore
 /// One service of the platform, as the runtime sees it: what it needs and how it assembles itself from what the
 /// runtime hands it. Both modes call the same ``assemble(_:)``; the runtime only picks transports, stores and the
 /// event bus. `BizRuntime.ServiceRegistry` lists every module.
-public protocol ServiceModule {
+public protocol ServiceModule: SendableMetatype {
     /// `team`: the name of `biz-retail serve team`, of its database file and of `BIZ_TEAM_ADDRESS`.
     static var name: String { get }
     /// `team_service`: `producer_service` of the events it emits.

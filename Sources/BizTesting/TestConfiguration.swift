@@ -1,0 +1,25 @@
+import BizServiceKit
+
+/// The bootstrap credentials ``testConfiguration(directory:)`` gives.
+public enum TestCredentials {
+    public static let adminEmail = "admin@biz-retail.test"
+    public static let adminPassword = "a long admin password 123"
+    public static let clientID = "biz-retail-test-cli"
+    public static let clientSecret = "test-client-secret-0123456789"
+    public static let issuer = "https://biz-retail.test"
+}
+
+/// A configuration for a platform assembled inside a test: its data in `directory`, known bootstrap credentials, a
+/// fixed issuer, and the cheapest bcrypt cost.
+public func testConfiguration(directory: String) -> PlatformConfiguration {
+    var configuration = PlatformConfiguration()
+    configuration.dataDirectory = directory
+    configuration.issuer = TestCredentials.issuer
+    configuration.identity.bcryptCost = 4
+    configuration.identity.bootstrapAdminEmail = TestCredentials.adminEmail
+    configuration.identity.bootstrapAdminPassword = Secret(TestCredentials.adminPassword)
+    configuration.identity.bootstrapClientID = TestCredentials.clientID
+    configuration.identity.bootstrapClientSecret = Secret(TestCredentials.clientSecret)
+    configuration.gatewayClientSecret = Secret("test-gateway-secret-0123456789")
+    return configuration
+}

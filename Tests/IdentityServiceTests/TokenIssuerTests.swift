@@ -1,0 +1,115 @@
+import BizAuth
+import BizEvents
+import BizOutbox
+import BizServiceKit
+import BizStorage
+import BizTesting
+import Foundation
+import Logging
+import Testing
+
+@testable import IdentityService
+
+/// The Identity Provider's token issuance over a temporary SQLite database, verified by the same verifier the
+/// services use.
+@Suite("Token issuer")
+struct TokenIssuerTests {
+    struct Fixture {
+        var directory: IdentityDirectory
+        var issuer: TokenIssuer
+        var verifier: TokenVerifier
+        var keys: SigningKeyStore
+    }
+
+    func withIssuer<T>(_ body: (Fixture) async throws -> T) async throws -> T {
+        try await withTemporaryDirectory { path in
+            let store = try await SQLiteStore.open(
+                path: path + "/identity.sqlite", migrations: IdentityModule.migrations, logger: Logger(label: "test"))
+            let directory = IdentityDirectory(
+                outbox: Outbox(store: store),
+                events: EventFactory(
+                    producerService: "identity_service", producerServiceID: EventID.generate(), environment: "test"),
+                bcryptCost: 4)
+            let keys = SigningKeyStore(store: store, masterKey: .generate())
+            let issuer = TokenIssuer(
+                directory: directory, keys: keys, issuer: "https://issuer.test",
+                audience: PlatformConfiguration.audience)
+            let verifier = TokenVerifier(issuer: "https://issuer.test", audience: PlatformConfiguration.audience) {
+                try await keys.jwks()
+            }
+            _ = try await directory.createClient(
+                clientID: "service-a", secret: "secret-a-0123456789", name: "A", tenantID: "platform",
+                roles: ["admin"], grantTypes: ["client_credentials"], firstParty: false)
+            do {
+                let result = try await body(
+                    Fixture(directory: directory, issuer: issuer, verifier: verifier, keys: keys))
+                try await store.close()
+                return result
+            } catch {
+                try? await store.close()
+                throw error
+            }
+        }
+    }
+
+    @Test("client_credentials gives a token the services' verifier accepts, with the client's tenant and roles")
+    func clientCredentials() async throws {
+        try await withIssuer { fixture in
+            let token = try await fixture.issuer.issue(
+                TokenRequest(
+                    grantType: "client_credentials", clientID: "service-a", clientSecret: "secret-a-0123456789"))
+            let principal = try await fixture.verifier.verify(token.accessToken)
+            #expect(principal.tenantID == "platform")
+            #expect(principal.roles == ["admin"])
+            #expect(principal.ownerType == "service")
+            #expect(token.expiresIn == 900)
+        }
+    }
+
+    @Test("a wrong client secret is invalid_client, and says nothing about the secret")
+    func wrongSecret() async throws {
+        try await withIssuer { fixture in
+            let error = await #expect(throws: OAuthError.self) {
+                try await fixture.issuer.issue(
+                    TokenRequest(grantType: "client_credentials", clientID: "service-a", clientSecret: "guess"))
+            }
+            #expect(error?.code == "invalid_client")
+            #expect(error?.description.contains("guess") == false)
+        }
+    }
+
+    @Test("the password grant is refused to a client that is not first-party")
+    func passwordNeedsFirstParty() async throws {
+        try await withIssuer { fixture in
+            _ = try await fixture.directory.createUser(
+                tenantID: "platform", email: "ana@example.com", name: "Ana", password: "a long password 123",
+                roles: ["viewer"], caller: nil)
+            let error = await #expect(throws: OAuthError.self) {
+                try await fixture.issuer.issue(
+                    TokenRequest(
+                        grantType: "password", clientID: "service-a", clientSecret: "secret-a-0123456789",
+                        username: "ana@example.com", password: "a long password 123"))
+            }
+            #expect(error?.code == "unauthorized_client")
+        }
+    }
+
+    @Test("a token signed by another key set is refused")
+    func foreignKeys() async throws {
+        let foreign = try await withIssuer { fixture in
+            try await fixture.issuer.issue(
+                TokenRequest(
+                    grantType: "client_credentials", clientID: "service-a", clientSecret: "secret-a-0123456789")
+            ).accessToken
+        }
+        let refused = try await withIssuer { fixture in
+            do {
+                _ = try await fixture.verifier.verify(foreign)
+                return false
+            } catch {
+                return true
+            }
+        }
+        #expect(refused)
+    }
+}
