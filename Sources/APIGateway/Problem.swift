@@ -1,4 +1,5 @@
 import BizEvents
+import BizProtos
 import Foundation
 import GRPCCore
 import HTTPTypes
@@ -47,15 +48,18 @@ public struct Problem: HTTPResponseError, Sendable {
 
     /// Translates a service's gRPC failure into the problem the client sees; nothing internal leaks through.
     public static func from(_ error: RPCError) -> Problem {
-        let field = error.metadata[stringValues: "field"].first(where: { _ in true })
-        let reason = error.metadata[stringValues: "reason"].first(where: { _ in true })
+        let field = error.metadata[stringValues: ErrorMetadata.field].first(where: { _ in true })
+        let reason = error.metadata[stringValues: ErrorMetadata.reason].first(where: { _ in true })
         switch error.code {
         case .invalidArgument:
-            return Problem(reason == "unprocessable" ? .unprocessableContent : .badRequest, error.message, field: field)
+            return Problem(
+                reason == ErrorMetadata.Reason.unprocessable ? .unprocessableContent : .badRequest, error.message,
+                field: field)
         case .notFound: return .notFound(error.message)
         case .alreadyExists: return Problem(.conflict, error.message, field: field)
         case .failedPrecondition:
-            return Problem(reason == "version_mismatch" ? .preconditionFailed : .conflict, error.message)
+            return Problem(
+                reason == ErrorMetadata.Reason.versionMismatch ? .preconditionFailed : .conflict, error.message)
         case .unauthenticated: return .unauthorized(error.message)
         case .permissionDenied: return Problem(.forbidden, error.message)
         case .unavailable, .deadlineExceeded:

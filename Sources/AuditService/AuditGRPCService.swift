@@ -24,13 +24,13 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         request: Bizretail_Audit_V1_GetEntityStateAtRequest, context: ServerContext
     ) async throws -> Bizretail_Audit_V1_EntityVersion {
         try requireEntity(type: request.entityType, id: request.entityID)
-        guard request.hasAt else { throw RPCError(code: .invalidArgument, message: "at is required") }
+        guard request.hasAt else { throw AuditError.invalidArgument(field: "at", problem: "is required") }
         let instant = EventTimestamp(request.at)
         guard
             let version = try await store.version(
                 entityType: request.entityType, entityID: request.entityID, at: instant)
         else {
-            throw RPCError(code: .notFound, message: "the entity has no version at or before \(instant.rfc3339)")
+            throw AuditError.notFound("the entity has no version at or before \(instant.rfc3339)")
         }
         return Bizretail_Audit_V1_EntityVersion(version)
     }
@@ -60,10 +60,10 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         request: Bizretail_Audit_V1_GetOwnershipRequest, context: ServerContext
     ) async throws -> Bizretail_Audit_V1_Ownership {
         guard !request.ownershipID.isEmpty else {
-            throw RPCError(code: .invalidArgument, message: "ownership_id is required")
+            throw AuditError.invalidArgument(field: "ownership_id", problem: "is required")
         }
         guard let ownership = try await store.ownership(id: request.ownershipID.lowercased()) else {
-            throw RPCError(code: .notFound, message: "no ownership with that id")
+            throw AuditError.notFound("no ownership with that id")
         }
         return .with {
             $0.ownershipID = ownership.ownershipID
@@ -77,27 +77,8 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
     }
 
     private func requireEntity(type: String, id: String) throws {
-        var missing: [String] = []
-        if type.isEmpty { missing.append("entity_type") }
-        if id.isEmpty { missing.append("entity_id") }
-        guard missing.isEmpty else {
-            throw RPCError(code: .invalidArgument, message: missing.joined(separator: " and ") + " required")
-        }
-    }
-}
-
-extension StorageError: RPCErrorConvertible {
-    public var rpcErrorCode: RPCError.Code {
-        switch code {
-        case .unavailable: .unavailable
-        case .refused: .failedPrecondition
-        case .constraint: .alreadyExists
-        default: .internalError
-        }
-    }
-
-    public var rpcErrorMessage: String {
-        code == .unavailable ? "the store is unavailable; retry later" : "the store could not complete the request"
+        if type.isEmpty { throw AuditError.invalidArgument(field: "entity_type", problem: "is required") }
+        if id.isEmpty { throw AuditError.invalidArgument(field: "entity_id", problem: "is required") }
     }
 }
 

@@ -42,7 +42,7 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
                 )
             ])
             logger.warning("published event refused", metadata: ["reason": "\(error.description)"])
-            throw RPCError(code: .invalidArgument, message: error.description)
+            throw AuditError.invalidEvent(error.description)
         }
         try await outbox.perform { _ in ((), [envelope]) }
         return .with { $0.eventID = envelope.eventID }
@@ -57,7 +57,7 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
         do {
             letters = try await deadLetters.list(limit: pageSize + 1, before: before)
         } catch let error as DeadLetterListingUnsupported {
-            throw RPCError(code: .unimplemented, message: error.description)
+            throw AuditError.unsupported(error.description)
         }
         return .with { response in
             response.deadLetters = letters.prefix(pageSize).map { letter in

@@ -43,5 +43,7 @@ public struct PaginationError: Error, Sendable, Hashable, CustomStringConvertibl
     public var description: String { "\(field) \(problem)" }
     public var rpcErrorCode: RPCError.Code { .invalidArgument }
     public var rpcErrorMessage: String { description }
-    public var rpcErrorMetadata: Metadata { ["field": "\(field)", "reason": "invalid"] }
+    public var rpcErrorMetadata: Metadata {
+        [ErrorMetadata.field: "\(field)", ErrorMetadata.reason: "\(ErrorMetadata.Reason.invalid)"]
+    }
 }

@@ -80,7 +80,7 @@ struct NodeAssembly {
                 process.servers.append(
                     GRPCServerService(
                         transport: transport.server, services: process.grpcServices,
-                        interceptors: [process.interceptor()]))
+                        interceptors: process.interceptors()))
             }
         } else {
             let pool = ClientPool(configuration: configuration)
@@ -177,10 +177,15 @@ struct ProcessParts {
 
     var ordered: [any Service] { resources.all + eventLog + workers + clients + servers + front }
 
-    func interceptor() -> AuthInterceptor {
-        AuthInterceptor(
-            verifier: verifier, publicMethods: access.publicMethods, requiredRoles: access.requiredRoles,
-            platformOnly: access.platformOnly, logger: logger)
+    /// The same on every server of the process, whatever its transport: authentication first, then the storage
+    /// errors' translation.
+    func interceptors() -> [any ServerInterceptor] {
+        [
+            AuthInterceptor(
+                verifier: verifier, publicMethods: access.publicMethods, requiredRoles: access.requiredRoles,
+                platformOnly: access.platformOnly, logger: logger),
+            StorageErrorInterceptor(),
+        ]
     }
 
     /// Opens a database: `url`, else `BIZ_DATABASE_URL`, else `<data-dir>/<name>.sqlite`.
@@ -304,7 +309,7 @@ struct ProcessParts {
         let (endpoints, logger, host) = (self.endpoints, self.logger, configuration.grpcHost)
         servers.append(
             GRPCServerService(
-                transport: transport, services: grpcServices, interceptors: [interceptor()],
+                transport: transport, services: grpcServices, interceptors: interceptors(),
                 onServing: {
                     guard let address = try await transport.listeningAddress.ipv4 else { return }
                     logger.info(

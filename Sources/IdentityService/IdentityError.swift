@@ -1,3 +1,4 @@
+import BizProtos
 import GRPCCore
 
 /// Identity failures other than OAuth2 grant errors.
@@ -31,7 +32,7 @@ extension IdentityError: RPCErrorConvertible {
     public var rpcErrorMessage: String { description }
 
     public var rpcErrorMetadata: Metadata {
-        if case .invalidArgument(let field, _) = self { return ["field": "\(field)"] }
+        if case .invalidArgument(let field, _) = self { return [ErrorMetadata.field: "\(field)"] }
         return [:]
     }
 }

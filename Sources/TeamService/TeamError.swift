@@ -1,3 +1,4 @@
+import BizProtos
 import GRPCCore
 
 /// Team service failures, each mapped to one gRPC status (and, through the gateway, one HTTP status).
@@ -38,11 +39,14 @@ extension TeamError: RPCErrorConvertible {
     /// `field` names the offending field; `reason` tells the gateway which HTTP status fits.
     public var rpcErrorMetadata: Metadata {
         switch self {
-        case .invalidArgument(let field, _): ["field": "\(field)", "reason": "invalid"]
-        case .unprocessable(let field, _): ["field": "\(field)", "reason": "unprocessable"]
-        case .conflict(let field, _): ["field": "\(field)", "reason": "conflict"]
-        case .versionMismatch: ["reason": "version_mismatch"]
-        case .notFound: ["reason": "not_found"]
+        case .invalidArgument(let field, _):
+            [ErrorMetadata.field: "\(field)", ErrorMetadata.reason: "\(ErrorMetadata.Reason.invalid)"]
+        case .unprocessable(let field, _):
+            [ErrorMetadata.field: "\(field)", ErrorMetadata.reason: "\(ErrorMetadata.Reason.unprocessable)"]
+        case .conflict(let field, _):
+            [ErrorMetadata.field: "\(field)", ErrorMetadata.reason: "\(ErrorMetadata.Reason.conflict)"]
+        case .versionMismatch: [ErrorMetadata.reason: "\(ErrorMetadata.Reason.versionMismatch)"]
+        case .notFound: [ErrorMetadata.reason: "\(ErrorMetadata.Reason.notFound)"]
         }
     }
 }
