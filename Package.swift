@@ -210,7 +210,8 @@ let package = Package(
             name: "BizBench",
             dependencies: [
                 "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway", "BizProtos", "BizKafka",
-                "BizOutbox", "BizTesting",
+                "BizOutbox", "BizTesting", "BizRuntime",
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -231,6 +232,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "BizAWSTests", dependencies: ["BizAWS"], swiftSettings: strict),
+        .testTarget(name: "BizAuthTests", dependencies: ["BizAuth"], swiftSettings: strict),
         .testTarget(name: "BizEventsTests", dependencies: ["BizEvents", "BizTesting"], swiftSettings: strict),
         .testTarget(
             name: "AuditServiceTests",

@@ -48,7 +48,7 @@ prepare() {
   basic=$(printf '%s:%s' "$client" "$secret" | base64 -w0)
 }
 
-# One measurement: prints "name rps p99" (p99 in ms).
+# One measurement: prints "name|rps|p99|failed" (p99 in ms).
 measure_wrk() { # name url [header]
   local name=$1 url=$2 output
   if [ -n "${3:-}" ]; then output=$(wrk -t2 -c64 -d"${seconds}s" --latency -H "$3" "$url" 2>&1)
@@ -57,7 +57,7 @@ measure_wrk() { # name url [header]
   rps=$(echo "$output" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$output" | awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}')
   non2xx=$(echo "$output" | awk '/Non-2xx/ {print $5}')
-  echo "$name ${rps:-0} ${p99:-0} ${non2xx:-0}"
+  echo "$name|${rps:-0}|${p99:-0}|${non2xx:-0}"
 }
 
 measure_h2load() { # name url [header]
@@ -75,12 +75,12 @@ lat = sorted(int(line.split('\t')[2]) for line in open(sys.argv[1]) if line.stri
 print(f"{lat[int(len(lat) * 0.99) - 1] / 1000:.2f}" if lat else "0")
 PY
 )
-  echo "$name ${rps:-0} $p99 ${failed:-0}"
+  echo "$name|${rps:-0}|$p99|${failed:-0}"
 }
 
 report() { # baseline-line subject-line label
-  read -r bname brps bp99 bfail <<<"$1"
-  read -r sname srps sp99 sfail <<<"$2"
+  IFS='|' read -r bname brps bp99 bfail <<<"$1"
+  IFS='|' read -r sname srps sp99 sfail <<<"$2"
   printf '  %-44s %10.0f req/s  p99 %7.2f ms  failed %s\n' "$bname" "$brps" "$bp99" "$bfail"
   printf '  %-44s %10.0f req/s  p99 %7.2f ms  failed %s\n' "$sname" "$srps" "$sp99" "$sfail"
   python3 -c "print(f'  {\"$3\"}: {100*float($srps)/float($brps):.1f} %')"

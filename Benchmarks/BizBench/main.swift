@@ -246,6 +246,8 @@ case "bare-grpc-hop":
     try await bareGRPCHopHTTPS(arguments.dropFirst())
 case "trivial-grpc":
     try await trivialGRPC(arguments.dropFirst())
+case "inprocess-load":
+    try await inProcessLoad(arguments.dropFirst())
 case "grpc-load":
     try await grpcLoad(arguments.dropFirst())
 #if Kafka
@@ -261,6 +263,7 @@ default:
     print("       biz-bench bare-https [--port N] [--body-bytes N] [--dir PATH]")
     print("       biz-bench bare-grpc-hop [--port N] [--grpc-port N] [--dir PATH]   (with trivial-grpc running)")
     print("       biz-bench trivial-grpc [--port N] [--body-bytes N]")
+    print("       biz-bench inprocess-load [--seconds N] [--concurrency N]")
     print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")
     print("       biz-bench kafka-relay|kafka-audit [--events N] [--batch N] [--brokers B] [--postgres URL]")
     print("         (built with --traits Kafka; needs kcat)")

@@ -54,14 +54,36 @@ public struct TraceContext: Sendable, Hashable {
         TraceContext(traceID: randomHex(bytes: 16), spanID: randomHex(bytes: 8))
     }
 
-    /// Parses a `traceparent` header; `nil` when malformed (then a new trace starts).
+    /// Parses a `traceparent` header; `nil` when malformed (then a new trace starts). Works on the UTF-8 bytes: it
+    /// runs for every request and every call.
     public init?(traceparent: String) {
-        let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "00", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-            parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }), parts[1] != String(repeating: "0", count: 32),
-            parts[2] != String(repeating: "0", count: 16)
-        else { return nil }
-        self.init(traceID: parts[1].lowercased(), spanID: parts[2].lowercased(), flags: String(parts[3]))
+        var text = traceparent
+        let parsed: (String, String, String)? = text.withUTF8 { bytes in
+            // 00-<32 hex>-<16 hex>-<2 hex>
+            guard bytes.count == 55, bytes[0] == UInt8(ascii: "0"), bytes[1] == UInt8(ascii: "0"),
+                bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-")
+            else { return nil }
+            func hex(_ range: Range<Int>) -> String? {
+                var lowered = [UInt8]()
+                lowered.reserveCapacity(range.count)
+                var allZero = true
+                for index in range {
+                    var byte = bytes[index]
+                    switch byte {
+                    case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"): break
+                    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte += 32
+                    default: return nil
+                    }
+                    if byte != UInt8(ascii: "0") { allZero = false }
+                    lowered.append(byte)
+                }
+                return allZero && range.count > 2 ? nil : String(decoding: lowered, as: UTF8.self)
+            }
+            guard let traceID = hex(3..<35), let spanID = hex(36..<52), let flags = hex(53..<55) else { return nil }
+            return (traceID, spanID, flags)
+        }
+        guard let (traceID, spanID, flags) = parsed else { return nil }
+        self.init(traceID: traceID, spanID: spanID, flags: flags)
     }
 
     /// A child span in the same trace.

@@ -70,8 +70,11 @@ struct NodeAssembly {
         var inProcessClient: GRPCClient<InProcessTransport.Client>?
         if embedded {
             // Every service is in this process: calls between them (and the gateway's) take the in-process
-            // transport, with the same clients, interceptors, metadata and deadlines as over HTTP/2.
-            let transport = InProcessTransport(serviceConfig: ServiceAddress.serviceConfig)
+            // transport, with the same clients, interceptors and metadata as over HTTP/2. Not the per-call deadline:
+            // grpc-swift enforces one with a timer task on each side, which tripled the cost of an in-process call
+            // (Benchmarks/README.md, `biz-bench inprocess-load --deadline`), and an in-process call cannot wait on a
+            // network; the stores bound their own waits (SQLite's busy timeout, PostgreSQL's lease timeout).
+            let transport = InProcessTransport(serviceConfig: ServiceConfig())
             let client = GRPCClient(transport: transport.client)
             inProcessClient = client
             try await process.assemble(modules, gateway: hostsGateway, connect: { _ in client })
