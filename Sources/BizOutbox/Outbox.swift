@@ -32,6 +32,10 @@ public final class Outbox: Sendable {
             ]
         },
         Migration(id: "outbox.2.trace") { _ in ["ALTER TABLE outbox ADD COLUMN trace_id TEXT"] },
+        // Published rows are deleted, so every row is pending: the column and its partial index went unused.
+        Migration(id: "outbox.3.no-published-at") { _ in
+            ["DROP INDEX outbox_pending", "ALTER TABLE outbox DROP COLUMN published_at"]
+        },
     ]
 
     /// Runs `body` in a transaction of the service's database and writes the events it returns in that same
@@ -76,7 +80,7 @@ public final class Outbox: Sendable {
             try await database.raw(
                 """
                 SELECT seq, event_id, message_key, event_type, body, trace_id FROM outbox
-                WHERE published_at IS NULL AND seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)
+                WHERE seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)
                 """
             ).all().map { row in
                 PendingRow(
@@ -115,15 +119,14 @@ public final class Outbox: Sendable {
     /// Whether any row waits to be published (one index probe, cheap to poll).
     public func hasPending() async throws -> Bool {
         try await store.read { database in
-            try await database.raw("SELECT seq FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1").first()
-                != nil
+            try await database.raw("SELECT seq FROM outbox ORDER BY seq LIMIT 1").first() != nil
         }
     }
 
     /// Rows written but not yet published (published rows are removed).
     public func pendingCount() async throws -> Int64 {
         try await store.read { database in
-            try await database.raw("SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL").first()?
+            try await database.raw("SELECT COUNT(*) AS n FROM outbox").first()?
                 .decode(column: "n", as: Int64.self) ?? 0
         }
     }

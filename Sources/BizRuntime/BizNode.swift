@@ -2,13 +2,6 @@ import BizServiceKit
 import Logging
 import ServiceLifecycle
 
-/// What a process runs: every service (the embedded mode, `biz-retail serve`) or one (the distributed mode,
-/// `biz-retail serve <service>`).
-public enum NodeRole: Sendable, Hashable {
-    case embedded
-    case service(String)
-}
-
 /// A runnable process: its services in start order (stores, the event log, relays and consumers, gRPC clients and
 /// servers, the gateway). Shutdown runs in reverse: the gateway stops taking requests first, stores close last.
 public struct BizNode: Sendable {

@@ -25,10 +25,10 @@ public struct PlatformConfiguration: Sendable {
     /// The gateway's own OAuth2 client secret (`BIZ_GATEWAY_CLIENT_SECRET`); required in the distributed mode, by
     /// default generated into the data directory in the embedded mode.
     public var gatewayClientSecret: Secret?
-    public var kafka = KafkaSettings()
-    public var gateway = GatewaySettings()
-    public var identity = IdentitySettings()
-    public var audit = AuditSettings()
+    public var kafka = Kafka()
+    public var gateway = Gateway()
+    public var identity = Identity()
+    public var audit = Audit()
     /// Test-only fault of the outbox relays (`BIZ_TEST_RELAY_FAULT`: `hold`, `kill-after-publish`).
     public var testRelayFault: String?
 
@@ -39,64 +39,4 @@ public struct PlatformConfiguration: Sendable {
 
     /// The audience of every access token the platform issues.
     public static let audience = "biz-retail-api"
-}
-
-/// Kafka, in the distributed mode.
-public struct KafkaSettings: Sendable {
-    /// Bootstrap servers (`BIZ_KAFKA_BROKERS`); required by the services that emit or consume events.
-    public var brokers: String?
-    /// Used when creating `audit` at start (`BIZ_KAFKA_PARTITIONS`).
-    public var partitions = 6
-    public var replicationFactor = 1
-    /// Prefixes topics and consumer groups (`BIZ_KAFKA_TOPIC_PREFIX`).
-    public var topicPrefix = ""
-    /// Any librdkafka property (`BIZ_KAFKA_PROPERTY_SECURITY_PROTOCOL=SSL` → `security.protocol`).
-    public var properties: [String: Secret] = [:]
-
-    public init() {}
-}
-
-/// The HTTPS API gateway.
-public struct GatewaySettings: Sendable {
-    /// PEM files (`BIZ_TLS_CERT`, `BIZ_TLS_KEY`); by default a self-signed certificate in `<data-dir>/tls/`.
-    public var tlsCertificate: String?
-    public var tlsPrivateKey: String?
-    /// Peers whose `X-Forwarded-For` is believed (`BIZ_TRUSTED_PROXIES`).
-    public var trustedProxies: Set<String> = []
-
-    public init() {}
-}
-
-/// The Identity Provider.
-public struct IdentitySettings: Sendable {
-    /// bcrypt cost of passwords (`BIZ_BCRYPT_COST`), 4…31.
-    public var bcryptCost = 12
-    /// The platform administrator and first-party client created on first start (`BIZ_BOOTSTRAP_*`); generated into
-    /// `<data-dir>/bootstrap-credentials.json` when unset.
-    public var bootstrapAdminEmail: String?
-    public var bootstrapAdminPassword: Secret?
-    public var bootstrapClientID: String?
-    public var bootstrapClientSecret: Secret?
-
-    public init() {}
-}
-
-/// The Audit service.
-public struct AuditSettings: Sendable {
-    /// `sqlite://PATH`, `postgres://…` or `dynamodb://REGION/PREFIX?endpoint=URL` (`BIZ_AUDIT_STORE`); by default the
-    /// service's own database.
-    public var store: Secret?
-    /// For DynamoDB (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
-    public var awsAccessKeyID: String?
-    public var awsSecretAccessKey: Secret?
-    public var awsSessionToken: Secret?
-
-    public init() {}
-}
-
-/// A configuration value that must never be printed or logged: `description` hides it.
-public struct Secret: Sendable, Hashable, CustomStringConvertible {
-    public var value: String
-    public init(_ value: String) { self.value = value }
-    public var description: String { "<redacted>" }
 }

@@ -8,8 +8,8 @@ public enum SQLFlavor: String, Sendable {
 
 /// A service's database: serialised write transactions and concurrent reads.
 ///
-/// Implementations exist for SQLite (embedded mode); PostgreSQL joins behind the same protocol. Queries are written
-/// with SQLKit so the same text runs on both.
+/// `SQLiteStore` (the embedded mode, and `sqlite://` URLs) and `PostgresStore` (the distributed mode) implement it;
+/// queries are written with SQLKit so the same text runs on both, and the few statements that differ ask `flavor`.
 public protocol SQLStore: Sendable {
     var flavor: SQLFlavor { get }
 

@@ -1,0 +1,15 @@
+/// The verb of an event type (`created` in `account.created`): what happened to the entity.
+public struct EventVerb: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let created = EventVerb(rawValue: "created")
+    public static let updated = EventVerb(rawValue: "updated")
+    public static let deleted = EventVerb(rawValue: "deleted")
+    /// The brief's own example (`account.removed`): a deletion.
+    public static let removed = EventVerb(rawValue: "removed")
+    public static let disabled = EventVerb(rawValue: "disabled")
+    public static let enabled = EventVerb(rawValue: "enabled")
+
+    public var description: String { rawValue }
+}

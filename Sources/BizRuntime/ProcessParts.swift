@@ -1,0 +1,202 @@
+import APIGateway
+import BizAuth
+import BizMessaging
+import BizOutbox
+import BizProtos
+import BizServiceKit
+import BizStorage
+import Foundation
+import GRPCCore
+import GRPCInProcessTransport
+import GRPCNIOTransportHTTP2
+import Hummingbird
+import IdentityService
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The parts of a process while it is assembled, by their place in the `ServiceGroup`.
+struct ProcessParts {
+    let configuration: PlatformConfiguration
+    let embedded: Bool
+    let directory: DataDirectory
+    let endpoints: EndpointsFile
+    let logger: Logger
+    /// Stores and other resources: started first, closed last.
+    let resources = ResourceList()
+    /// The event log's own services (the Kafka producer): stopped after the relays that feed it.
+    var eventLog: [any Service] = []
+    /// Outbox relays, subscriptions and the modules' background work.
+    var workers: [any Service] = []
+    var clients: [any Service] = []
+    var servers: [any Service] = []
+    var front: [any Service] = []
+    var grpcServices: [any RegistrableRPCService] = []
+    var access = AccessRules()
+    /// False for a process that only the in-process transport reaches (tests): no HTTP/2 server, no HTTPS listener.
+    var listeners = true
+    /// The gateway's routes, when the process runs the gateway.
+    var router: Router<GatewayContext>?
+    let keys: SigningKeySource
+    /// One verifier for the whole process: a token the gateway verified is not verified again by the service.
+    let verifier: TokenVerifier
+
+    init(
+        configuration: PlatformConfiguration, embedded: Bool, directory: DataDirectory, endpoints: EndpointsFile,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.embedded = embedded
+        self.directory = directory
+        self.endpoints = endpoints
+        self.logger = logger
+        let keys = SigningKeySource()
+        self.keys = keys
+        self.verifier = TokenVerifier(issuer: configuration.effectiveIssuer, audience: PlatformConfiguration.audience) {
+            try await keys.jwks()
+        }
+    }
+
+    var ordered: [any Service] { resources.all + eventLog + workers + clients + servers + front }
+
+    /// The same on every server of the process, whatever its transport: authentication first, then the storage
+    /// errors' translation.
+    func interceptors() -> [any ServerInterceptor] {
+        [
+            AuthInterceptor(
+                verifier: verifier, publicMethods: access.publicMethods, requiredRoles: access.requiredRoles,
+                platformOnly: access.platformOnly, logger: logger),
+            StorageErrorInterceptor(),
+        ]
+    }
+
+    /// Opens a database: `url`, else `BIZ_DATABASE_URL`, else `<data-dir>/<name>.sqlite`.
+    func openDatabase(named name: String, migrations: [Migration]) async throws -> any SQLStore {
+        let url = configuration.databaseURL?.value ?? "sqlite://" + directory.file("\(name).sqlite").path
+        return try await open(url, migrations: migrations, setting: "BIZ_DATABASE_URL")
+    }
+
+    func open(_ url: String, migrations: [Migration], setting: String) async throws -> any SQLStore {
+        try await Self.open(url, migrations: migrations, setting: setting, resources: resources, logger: logger)
+    }
+
+    /// Opens a store the process owns: it closes at shutdown, after everything that uses it.
+    static func open(
+        _ url: String, migrations: [Migration], setting: String, resources: ResourceList, logger: Logger
+    ) async throws -> any SQLStore {
+        let store = try await DatabaseURL.open(url, migrations: migrations, setting: setting, logger: logger)
+        resources.append(ClosingService(store: store))
+        return store
+    }
+
+    /// Assembles `modules` (and the gateway) with gRPC clients from `connect`.
+    mutating func assemble<Transport: ClientTransport>(
+        _ modules: [any ServiceModule.Type], gateway: Bool, connect: (String) throws -> GRPCClient<Transport>
+    ) async throws {
+        let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: try connect("identity"))
+        keys.set { try await identity.getSigningKeys(.init()).jwksJson }
+        if !modules.isEmpty {
+            try await assembleModules(modules)
+        }
+        if gateway {
+            try await assembleGateway(connect: connect)
+        }
+    }
+
+    private mutating func assembleModules(_ modules: [any ServiceModule.Type]) async throws {
+        let instanceID = directory.instanceID(given: configuration.instanceID)
+        let masterKey = try directory.masterKey(given: configuration.masterKey)
+        let log: EventLog
+        if embedded {
+            log = .bus(store: try await openDatabase(named: "bus", migrations: DurableBus.migrations), logger: logger)
+        } else {
+            log = try await .kafka(
+                configuration, clientID: "biz-retail-\(modules.map { $0.name }.joined(separator: "-"))",
+                instanceID: instanceID, logger: logger)
+        }
+        eventLog += log.services
+        for module in modules {
+            let store = try await openDatabase(named: module.name, migrations: module.migrations)
+            let outbox = Outbox(store: store)
+            let (resources, logger) = (self.resources, self.logger)
+            let context = ServiceContext(
+                configuration: configuration, database: store, outbox: outbox,
+                events: EventFactory(
+                    producerService: module.producerService, producerServiceID: instanceID,
+                    environment: configuration.environmentName),
+                masterKey: masterKey, verifier: verifier, deadLetters: log.deadLetters,
+                openDatabase: { url, migrations, setting in
+                    try await Self.open(
+                        url, migrations: migrations, setting: setting, resources: resources, logger: logger)
+                },
+                onShutdown: { close in resources.append(ClosingService(close: close)) },
+                logger: logger.with("service", module.name))
+            let parts = try await module.assemble(context)
+            workers.append(
+                OutboxRelay(
+                    outbox: outbox, publisher: log.publisher, batchSize: log.relayBatchSize,
+                    fault: relayFault(for: module), logger: logger))
+            workers += parts.background
+            workers += try parts.subscriptions.map { try log.subscribe($0.consumer) }
+            grpcServices += parts.grpcServices
+            access = access.merging(module.access)
+            if let signingKeys = parts.signingKeys { keys.set(signingKeys) }
+        }
+    }
+
+    /// `BIZ_TEST_RELAY_FAULT` acts on the relay of operator-published events (the Audit service's outbox) only, so
+    /// the tests that use it control exactly which events are held or re-published.
+    private func relayFault(for module: any ServiceModule.Type) -> OutboxRelay.Fault? {
+        guard module.name == "audit", let fault = configuration.testRelayFault else { return nil }
+        logger.warning("test fault enabled on the outbox relay", metadata: ["fault": "\(fault)"])
+        return OutboxRelay.Fault(rawValue: fault)
+    }
+
+    private mutating func assembleGateway<Transport: ClientTransport>(
+        connect: (String) throws -> GRPCClient<Transport>
+    ) async throws {
+        guard let secret = configuration.gatewayClientSecret else {
+            throw RuntimeError(
+                "BIZ_GATEWAY_CLIENT_SECRET is required: the gateway authenticates to the services with it")
+        }
+        let store = try await openDatabase(named: "gateway", migrations: gatewayMigrations)
+        let clients = try ServiceClients(
+            connection: connect,
+            probes: try ServiceRegistry.modules.map { module in
+                ServiceProbe(name: module.name, method: module.probe, client: try connect(module.name))
+            },
+            gatewayClientID: IdentityBootstrap.gatewayClientID, gatewayClientSecret: secret.value)
+        let settings = configuration.gateway
+        let tls = try TLSFiles.resolve(
+            certificate: settings.tlsCertificate, privateKey: settings.tlsPrivateKey, directory: directory.url)
+        let endpoints = self.endpoints
+        let host = configuration.httpsHost
+        let gateway = GatewayConfiguration(
+            host: host, port: configuration.httpsPort, issuer: configuration.effectiveIssuer, tls: tls,
+            trustedProxies: settings.trustedProxies)
+        let router = buildRouter(gateway, clients: clients, verifier: verifier, store: store, logger: logger)
+        self.router = router
+        guard listeners else { return }
+        front.append(
+            try serveGateway(
+                gateway, router: router, logger: logger,
+                onListening: { port in await endpoints.record("https", "https://\(host):\(port)") }))
+    }
+
+    /// The process's gRPC services over HTTP/2, for other processes and the operator CLI.
+    mutating func addHTTP2Server(name: String) {
+        guard listeners, !grpcServices.isEmpty else { return }
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: configuration.grpcHost, port: configuration.grpcPort), transportSecurity: .plaintext)
+        let (endpoints, logger, host) = (self.endpoints, self.logger, configuration.grpcHost)
+        servers.append(
+            GRPCServerService(
+                transport: transport, services: grpcServices, interceptors: interceptors(),
+                onServing: {
+                    guard let address = try await transport.listeningAddress.ipv4 else { return }
+                    logger.info(
+                        "gRPC listening", metadata: ["server": "\(name)", "address": "\(host):\(address.port)"])
+                    await endpoints.record("grpc", "\(host):\(address.port)")
+                }))
+    }
+}
