@@ -67,7 +67,7 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         guard (try? process.run()) != nil else { return ["identity", "team", "audit", "gateway"] }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        let output = readToEnd(pipe.fileHandleForReading)
         process.waitUntilExit()
         return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
     }()

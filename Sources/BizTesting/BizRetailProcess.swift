@@ -142,15 +142,62 @@ public func runProgram(_ executable: String, _ arguments: [String], stdin: Strin
     process.standardError = error
     process.standardInput = input
     try process.run()
+    // stderr is drained on a thread of its own while stdout is read here, so neither pipe can fill and block the
+    // child.
+    let errors = PipeDrain(error.fileHandleForReading)
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = error.fileHandleForReading.readDataToEndOfFile()
+    let out = readToEnd(output.fileHandleForReading)
+    let err = errors.wait()
     process.waitUntilExit()
     return CommandResult(
         status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
         error: String(decoding: err, as: UTF8.self)
     )
+}
+
+/// Reads a pipe to its end, retrying reads a signal interrupted (a child's SIGCHLD arrives while tests run many
+/// processes; Foundation's `readDataToEndOfFile` traps on EINTR).
+func readToEnd(_ handle: FileHandle) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+        if count > 0 {
+            data.append(contentsOf: buffer[0..<count])
+        } else if count < 0 && errno == EINTR {
+            continue
+        } else {
+            return data
+        }
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own.
+final class PipeDrain: @unchecked Sendable {
+    // `data` is written by the thread before it signals `done`, and read only after `wait()` saw the signal.
+    private var data = Data()
+    private let done = NSCondition()
+    private var finished = false
+
+    init(_ handle: FileHandle) {
+        let thread = Thread { [self] in
+            let result = readToEnd(handle)
+            done.lock()
+            data = result
+            finished = true
+            done.signal()
+            done.unlock()
+        }
+        thread.start()
+    }
+
+    func wait() -> Data {
+        done.lock()
+        while !finished { done.wait() }
+        done.unlock()
+        return data
+    }
 }
 
 public struct CommandResult: Sendable {
