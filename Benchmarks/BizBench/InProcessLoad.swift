@@ -31,15 +31,7 @@ func inProcessLoad(_ arguments: ArraySlice<String>) async throws {
     try await platform.run(logger: logger) {
         let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: platform.client)
         let teams = Bizretail_Team_V1_TeamService.Client(wrapping: platform.client)
-        let token = try await identity.issueToken(
-            .with {
-                $0.grantType = "password"
-                $0.clientID = TestCredentials.clientID
-                $0.clientSecret = TestCredentials.clientSecret
-                $0.username = TestCredentials.adminEmail
-                $0.password = TestCredentials.adminPassword
-            }
-        ).accessToken
+        let token = try await identity.issueToken(TestCredentials.adminPasswordGrant).accessToken
         var header: Metadata = ["authorization": "Bearer \(token)"]
         // With --deadline, GetAccount carries a 10 s gRPC deadline, which grpc-swift's server enforces with a timer
         // task per call (the client side does the same for a client with a timeout): what that costs.

@@ -1,3 +1,4 @@
+import BizProtos
 import BizServiceKit
 
 /// The bootstrap credentials ``testConfiguration(directory:)`` gives.
@@ -7,6 +8,17 @@ public enum TestCredentials {
     public static let clientID = "biz-retail-test-cli"
     public static let clientSecret = "test-client-secret-0123456789"
     public static let issuer = "https://biz-retail.test"
+
+    /// The bootstrap administrator's password grant through the bootstrap client.
+    public static var adminPasswordGrant: Bizretail_Identity_V1_IssueTokenRequest {
+        .with {
+            $0.grantType = "password"
+            $0.clientID = clientID
+            $0.clientSecret = clientSecret
+            $0.username = adminEmail
+            $0.password = adminPassword
+        }
+    }
 }
 
 /// A configuration for a platform assembled inside a test: its data in `directory`, known bootstrap credentials, a

@@ -28,14 +28,7 @@ struct InProcessSecurityTests {
             let platform = try await InProcessPlatform.assemble(configuration, logger: logger)
             return try await platform.run(logger: logger) {
                 let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: platform.client)
-                let admin = try await identity.issueToken(
-                    .with {
-                        $0.grantType = "password"
-                        $0.clientID = TestCredentials.clientID
-                        $0.clientSecret = TestCredentials.clientSecret
-                        $0.username = TestCredentials.adminEmail
-                        $0.password = TestCredentials.adminPassword
-                    })
+                let admin = try await identity.issueToken(TestCredentials.adminPasswordGrant)
                 let gateway = try await identity.issueToken(
                     .with {
                         $0.grantType = "client_credentials"

@@ -22,9 +22,7 @@ struct TokenIssuerTests {
     }
 
     func withIssuer<T>(_ body: (Fixture) async throws -> T) async throws -> T {
-        try await withTemporaryDirectory { path in
-            let store = try await SQLiteStore.open(
-                path: path + "/identity.sqlite", migrations: IdentityModule.migrations, logger: Logger(label: "test"))
+        try await TestDatabases.withStore(.sqlite, migrations: IdentityModule.migrations) { store in
             let directory = IdentityDirectory(
                 outbox: Outbox(store: store),
                 events: EventFactory(
@@ -40,15 +38,7 @@ struct TokenIssuerTests {
             _ = try await directory.createClient(
                 clientID: "service-a", secret: "secret-a-0123456789", name: "A", tenantID: "platform",
                 roles: ["admin"], grantTypes: ["client_credentials"], firstParty: false)
-            do {
-                let result = try await body(
-                    Fixture(directory: directory, issuer: issuer, verifier: verifier, keys: keys))
-                try await store.close()
-                return result
-            } catch {
-                try? await store.close()
-                throw error
-            }
+            return try await body(Fixture(directory: directory, issuer: issuer, verifier: verifier, keys: keys))
         }
     }
 

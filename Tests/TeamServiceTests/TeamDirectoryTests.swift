@@ -18,22 +18,13 @@ struct TeamDirectoryTests {
         clientIP: "203.0.113.7", traceID: "4bf92f3577b34da6a3ce929d0e0e4736")
 
     func withDirectory<T>(_ body: (TeamDirectory) async throws -> T) async throws -> T {
-        try await withTemporaryDirectory { directory in
-            let store = try await SQLiteStore.open(
-                path: directory + "/team.sqlite", migrations: TeamModule.migrations, logger: Logger(label: "test"))
-            let directory = TeamDirectory(
-                outbox: Outbox(store: store),
-                events: EventFactory(
-                    producerService: "team_service", producerServiceID: EventID.generate(), environment: "test"),
-                subjectKey: SymmetricKey(size: .bits256))
-            do {
-                let result = try await body(directory)
-                try await store.close()
-                return result
-            } catch {
-                try? await store.close()
-                throw error
-            }
+        try await TestDatabases.withStore(.sqlite, migrations: TeamModule.migrations) { store in
+            try await body(
+                TeamDirectory(
+                    outbox: Outbox(store: store),
+                    events: EventFactory(
+                        producerService: "team_service", producerServiceID: EventID.generate(), environment: "test"),
+                    subjectKey: SymmetricKey(size: .bits256)))
         }
     }
 
