@@ -27,8 +27,7 @@ func inProcessLoad(_ arguments: ArraySlice<String>) async throws {
     logger.logLevel = .warning
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("biz-bench-\(UUID())").path
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let platform = try await InProcessPlatform.assemble(testConfiguration(directory: directory), logger: logger)
-    try await platform.run(logger: logger) {
+    try await InProcessPlatform.run(testConfiguration(directory: directory), logger: logger) { platform in
         let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: platform.client)
         let teams = Bizretail_Team_V1_TeamService.Client(wrapping: platform.client)
         let token = try await identity.issueToken(TestCredentials.adminPasswordGrant).accessToken

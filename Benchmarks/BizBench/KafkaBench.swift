@@ -70,31 +70,36 @@
         let configuration = KafkaConfiguration(brokers: options.brokers, clientID: "biz-bench")
         let source = EventSource(count: options.events)
         let url = try await TestDatabases.createPostgresDatabase(on: options.postgres)
-        let store = try await PostgresStore.open(url: url, migrations: Outbox.migrations, logger: benchLogger)
-        let outbox = Outbox(store: store)
-        for range in source.batches(of: 1000) {
-            let events = range.map(source.event)
-            try await store.transaction { database in try await Outbox.enqueue(events, on: database) }
-        }
-        let bodyBytes = source.event(0).encoded().count
-        print("kafka-relay: \(options.events) events of ~\(bodyBytes) bytes, relay batch \(options.batch)")
-
-        let topic = try await freshTopic("relay", configuration)
-        let producer = try KafkaProducer(configuration: configuration, logger: benchLogger)
-        let relay = OutboxRelay(
-            outbox: outbox, publisher: KafkaEventPublisher(producer: producer, topic: topic), batchSize: options.batch,
-            logger: benchLogger)
-        let group = ServiceGroup(services: [relay], logger: benchLogger)
-        let relaySeconds = try await measure {
-            try await withThrowingTaskGroup { tasks in
-                tasks.addTask { try await group.run() }
-                while try await outbox.hasPending() { try await Task.sleep(for: .milliseconds(10)) }
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
+        let relaySeconds = try await PostgresStore.withStore(
+            url: url, migrations: Outbox.migrations, logger: benchLogger
+        ) {
+            store in
+            let outbox = Outbox(store: store)
+            for range in source.batches(of: 1000) {
+                let events = range.map(source.event)
+                try await store.transaction { database in try await Outbox.enqueue(events, on: database) }
             }
+            let bodyBytes = source.event(0).encoded().count
+            print("kafka-relay: \(options.events) events of ~\(bodyBytes) bytes, relay batch \(options.batch)")
+
+            let topic = try await freshTopic("relay", configuration)
+            let producer = try KafkaProducer(configuration: configuration, logger: benchLogger)
+            let relay = OutboxRelay(
+                outbox: outbox, publisher: KafkaEventPublisher(producer: producer, topic: topic),
+                batchSize: options.batch,
+                logger: benchLogger)
+            let group = ServiceGroup(services: [relay], logger: benchLogger)
+            let relaySeconds = try await measure {
+                try await withThrowingTaskGroup { tasks in
+                    tasks.addTask { try await group.run() }
+                    while try await outbox.hasPending() { try await Task.sleep(for: .milliseconds(10)) }
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
+                }
+            }
+            await producer.close()
+            return relaySeconds
         }
-        await producer.close()
-        try await store.close()
         try await TestDatabases.dropPostgresDatabase(url)
 
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("biz-bench-kcat.txt").path
@@ -178,37 +183,40 @@
         ])
 
         let url = try await TestDatabases.createPostgresDatabase(on: options.postgres)
-        let store = try await PostgresStore.open(url: url, migrations: SQLAuditStore.migrations, logger: benchLogger)
-        let audit = SQLAuditStore(store: store)
-        let consumer = try KafkaConsumer(
-            configuration: configuration, groupID: "bench-" + topic, topics: [topic], logger: benchLogger)
-        let subscription = KafkaSubscription(
-            kafka: consumer,
-            consumer: AuditConsumer(
-                store: audit, deadLetters: KafkaDeadLetterStore(producer: producer, topic: topic + ".dlq"),
-                logger: benchLogger),
-            batchSize: options.batch, logger: benchLogger)
-        let group = ServiceGroup(services: [subscription], logger: benchLogger)
-        Memory.resetPeak()
-        let auditSeconds = try await measure {
-            try await withThrowingTaskGroup { tasks in
-                tasks.addTask { try await group.run() }
-                while true {
-                    let stored = try await store.read { database in
-                        // The newest sequence number (an index probe; a COUNT would scan the table every time).
-                        try await database.raw("SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1").first()?
-                            .decode(column: "seq", as: Int.self) ?? 0
+        let (auditSeconds, peak) = try await PostgresStore.withStore(
+            url: url, migrations: SQLAuditStore.migrations, logger: benchLogger
+        ) { store in
+            let audit = SQLAuditStore(store: store)
+            let consumer = try KafkaConsumer(
+                configuration: configuration, groupID: "bench-" + topic, topics: [topic], logger: benchLogger)
+            let subscription = KafkaSubscription(
+                kafka: consumer,
+                consumer: AuditConsumer(
+                    store: audit, deadLetters: KafkaDeadLetterStore(producer: producer, topic: topic + ".dlq"),
+                    logger: benchLogger),
+                batchSize: options.batch, logger: benchLogger)
+            let group = ServiceGroup(services: [subscription], logger: benchLogger)
+            Memory.resetPeak()
+            let auditSeconds = try await measure {
+                try await withThrowingTaskGroup { tasks in
+                    tasks.addTask { try await group.run() }
+                    while true {
+                        let stored = try await store.read { database in
+                            // The newest sequence number (an index probe; a COUNT would scan the table every time).
+                            try await database.raw("SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1").first()?
+                                .decode(column: "seq", as: Int.self) ?? 0
+                        }
+                        if stored >= options.events { break }
+                        try await Task.sleep(for: .milliseconds(50))
                     }
-                    if stored >= options.events { break }
-                    try await Task.sleep(for: .milliseconds(50))
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
                 }
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
+            let peak = Memory.peakResidentMB()
+            await producer.close()
+            return (auditSeconds, peak)
         }
-        let peak = Memory.peakResidentMB()
-        await producer.close()
-        try await store.close()
         try await TestDatabases.dropPostgresDatabase(url)
         print("  kcat -C (ceiling)              \(rate(options.events, kcatSeconds))")
         print("  Kafka → audit (PostgreSQL)     \(rate(options.events, auditSeconds))")

@@ -38,13 +38,8 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "biz-retail")
         let role: NodeRole = service.map { .service($0) } ?? .embedded
-        let mode = service == nil ? "embedded" : "distributed"
         do {
-            let node = try await BizNode.assemble(configuration, role: role, logger: logger)
-            logger.info(
-                "biz-retail starting",
-                metadata: ["data_dir": "\(configuration.dataDirectory)", "mode": "\(mode)", "service": "\(role.name)"])
-            try await node.run(logger: logger)
+            try await BizNode.run(configuration, role: role, logger: logger)
             logger.info("biz-retail stopped")
         } catch {
             // Every error type here describes itself without secrets (storage, Kafka and runtime errors).

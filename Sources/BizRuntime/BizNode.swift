@@ -7,15 +7,25 @@ import ServiceLifecycle
 public struct BizNode: Sendable {
     public var services: [any Service]
 
-    /// Assembles the process `role` names from the one registry of services (`NodeAssembly`).
-    public static func assemble(_ configuration: PlatformConfiguration, role: NodeRole, logger: Logger)
-        async throws -> BizNode
-    {
-        try await NodeAssembly(configuration: configuration, role: role, logger: logger).build()
+    /// Assembles the process `role` names from the one registry of services (`NodeAssembly`) and runs it until
+    /// SIGINT or SIGTERM. Its PostgreSQL pools run in this call's own scope and close after every service stopped.
+    public static func run(_ configuration: PlatformConfiguration, role: NodeRole, logger: Logger) async throws {
+        try await PoolRunner.withPools { pools in
+            let node = try await NodeAssembly(configuration: configuration, role: role, pools: pools, logger: logger)
+                .build()
+            logger.info(
+                "biz-retail starting",
+                metadata: [
+                    "data_dir": "\(configuration.dataDirectory)",
+                    "mode": "\(role == .embedded ? "embedded" : "distributed")",
+                    "service": "\(role.name)",
+                ])
+            try await node.run(logger: logger)
+        }
     }
 
     /// Runs until SIGINT or SIGTERM, then shuts the services down in reverse order.
-    public func run(logger: Logger) async throws {
+    func run(logger: Logger) async throws {
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },

@@ -3,11 +3,14 @@ import Logging
 
 /// Opens the store a database URL names: `postgres://…` (or `postgresql://`) or `sqlite://PATH`.
 enum DatabaseURL {
-    static func open(_ url: String, migrations: [Migration], setting: String, logger: Logger) async throws
-        -> any SQLStore
-    {
+    static func open(
+        _ url: String, migrations: [Migration], setting: String, pools: PoolRunner, logger: Logger
+    ) async throws -> any SQLStore {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return try await PostgresStore.open(url: url, migrations: migrations, logger: logger)
+            let store = try PostgresStore(url: url, logger: logger)
+            pools.start(store)
+            try await store.migrate(migrations)
+            return store
         }
         if url.hasPrefix("sqlite://") {
             let path = String(url.dropFirst("sqlite://".count))

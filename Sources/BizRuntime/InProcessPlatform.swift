@@ -17,30 +17,33 @@ public struct InProcessPlatform {
     /// The gateway's routes over that client.
     public let router: Router<GatewayContext>
 
-    public static func assemble(_ configuration: PlatformConfiguration, logger: Logger) async throws
-        -> InProcessPlatform
-    {
-        let (process, client) = try await NodeAssembly(configuration: configuration, role: .embedded, logger: logger)
-            .assemble(listeners: false)
-        guard let client, let router = process.router else { throw RuntimeError("the embedded assembly is incomplete") }
-        return InProcessPlatform(services: process.ordered, client: client, router: router)
-    }
-
-    /// Runs the services while `body` runs, then shuts them down in reverse order.
-    public func run<T: Sendable>(logger: Logger, _ body: () async throws -> T) async throws -> T {
-        let group = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                let result = try await body()
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
+    /// Assembles every service of the registry over `configuration` (its data directory; SQLite, or PostgreSQL with
+    /// a database URL), runs them while `body` runs, then shuts them down in reverse order.
+    public static func run<T: Sendable>(
+        _ configuration: PlatformConfiguration, logger: Logger, _ body: (InProcessPlatform) async throws -> T
+    ) async throws -> T {
+        try await PoolRunner.withPools { pools in
+            let (process, client) = try await NodeAssembly(
+                configuration: configuration, role: .embedded, pools: pools, logger: logger
+            ).assemble(listeners: false)
+            guard let client, let router = process.router else {
+                throw RuntimeError("the embedded assembly is incomplete")
+            }
+            let platform = InProcessPlatform(services: process.ordered, client: client, router: router)
+            let group = ServiceGroup(
+                configuration: .init(services: platform.services.map { .init(service: $0) }, logger: logger))
+            return try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                do {
+                    let result = try await body(platform)
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
+                    return result
+                } catch {
+                    await group.triggerGracefulShutdown()
+                    try? await tasks.waitForAll()
+                    throw error
+                }
             }
         }
     }

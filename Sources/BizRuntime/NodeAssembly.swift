@@ -21,6 +21,7 @@ import Synchronization
 struct NodeAssembly {
     var configuration: PlatformConfiguration
     let role: NodeRole
+    let pools: PoolRunner
     let logger: Logger
 
     var embedded: Bool { role == .embedded }
@@ -64,7 +65,7 @@ struct NodeAssembly {
             configuration.gatewayClientSecret = try directory.gatewaySecret()
         }
         var process = ProcessParts(
-            configuration: configuration, embedded: embedded, directory: directory,
+            configuration: configuration, embedded: embedded, pools: pools, directory: directory,
             endpoints: EndpointsFile(url: directory.file("endpoints.json")), logger: logger)
         process.listeners = listeners
         var inProcessClient: GRPCClient<InProcessTransport.Client>?

@@ -19,6 +19,7 @@ import Synchronization
 struct ProcessParts {
     let configuration: PlatformConfiguration
     let embedded: Bool
+    let pools: PoolRunner
     let directory: DataDirectory
     let endpoints: EndpointsFile
     let logger: Logger
@@ -42,11 +43,12 @@ struct ProcessParts {
     let verifier: TokenVerifier
 
     init(
-        configuration: PlatformConfiguration, embedded: Bool, directory: DataDirectory, endpoints: EndpointsFile,
-        logger: Logger
+        configuration: PlatformConfiguration, embedded: Bool, pools: PoolRunner, directory: DataDirectory,
+        endpoints: EndpointsFile, logger: Logger
     ) {
         self.configuration = configuration
         self.embedded = embedded
+        self.pools = pools
         self.directory = directory
         self.endpoints = endpoints
         self.logger = logger
@@ -77,14 +79,17 @@ struct ProcessParts {
     }
 
     func open(_ url: String, migrations: [Migration], setting: String) async throws -> any SQLStore {
-        try await Self.open(url, migrations: migrations, setting: setting, resources: resources, logger: logger)
+        try await Self.open(
+            url, migrations: migrations, setting: setting, resources: resources, pools: pools, logger: logger)
     }
 
     /// Opens a store the process owns: it closes at shutdown, after everything that uses it.
     static func open(
-        _ url: String, migrations: [Migration], setting: String, resources: ResourceList, logger: Logger
+        _ url: String, migrations: [Migration], setting: String, resources: ResourceList, pools: PoolRunner,
+        logger: Logger
     ) async throws -> any SQLStore {
-        let store = try await DatabaseURL.open(url, migrations: migrations, setting: setting, logger: logger)
+        let store = try await DatabaseURL.open(
+            url, migrations: migrations, setting: setting, pools: pools, logger: logger)
         resources.append(ClosingService(store: store))
         return store
     }
@@ -118,7 +123,7 @@ struct ProcessParts {
         for module in modules {
             let store = try await openDatabase(named: module.name, migrations: module.migrations)
             let outbox = Outbox(store: store)
-            let (resources, logger) = (self.resources, self.logger)
+            let (resources, pools, logger) = (self.resources, self.pools, self.logger)
             let context = ServiceContext(
                 configuration: configuration, database: store, outbox: outbox,
                 events: EventFactory(
@@ -127,7 +132,8 @@ struct ProcessParts {
                 masterKey: masterKey, verifier: verifier, deadLetters: log.deadLetters,
                 openDatabase: { url, migrations, setting in
                     try await Self.open(
-                        url, migrations: migrations, setting: setting, resources: resources, logger: logger)
+                        url, migrations: migrations, setting: setting, resources: resources, pools: pools,
+                        logger: logger)
                 },
                 onShutdown: { close in resources.append(ClosingService(close: close)) },
                 logger: logger.with("service", module.name))

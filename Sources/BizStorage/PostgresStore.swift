@@ -10,35 +10,41 @@ import Synchronization
 /// Transactions run on one leased connection each and may run concurrently; PostgreSQL serialises conflicting
 /// writes itself. A lost server is not fatal: the pool reconnects on the next lease, and until then every call fails
 /// as `.unavailable`, which the gateway answers with 503.
+///
+/// The pool works while ``run()`` runs, in a task of its owner's structured scope (the runtime's, or
+/// ``withStore(url:migrations:maximumConnections:logger:_:)``); cancelling that task closes it.
 public final class PostgresStore: SQLStore {
     public let flavor = SQLFlavor.postgres
     private let client: PostgresClient
-    private let runner: Task<Void, Never>
     private let logger: Logger
 
-    private init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-        self.runner = Task { await client.run() }
-    }
-
-    /// Connects to the database `url` names (`postgres://user:password@host:port/database`) and applies
-    /// `migrations` that have not run yet. Several processes may start at once: migrations are serialised by an
-    /// advisory lock.
-    public static func open(
-        url: String, migrations: [Migration], maximumConnections: Int = 8, logger: Logger
-    ) async throws -> PostgresStore {
+    /// A pool for the database `url` names (`postgres://user:password@host:port/database`); nothing connects until
+    /// ``run()`` runs.
+    public init(url: String, maximumConnections: Int = 8, logger: Logger) throws {
         var configuration = try PostgresURL(url).clientConfiguration
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(5)
-        let store = PostgresStore(client: PostgresClient(configuration: configuration), logger: logger)
-        do {
+        self.client = PostgresClient(configuration: configuration)
+        self.logger = logger
+    }
+
+    /// Runs the pool until the task is cancelled.
+    public func run() async {
+        await client.run()
+    }
+
+    /// A store for `url` with `migrations` applied, running for the duration of `body`.
+    public static func withStore<T>(
+        url: String, migrations: [Migration], maximumConnections: Int = 8, logger: Logger,
+        _ body: (PostgresStore) async throws -> T
+    ) async throws -> T {
+        let store = try PostgresStore(url: url, maximumConnections: maximumConnections, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.run() }
+            defer { group.cancelAll() }
             try await store.migrate(migrations)
-        } catch {
-            try? await store.close()
-            throw error
+            return try await body(store)
         }
-        return store
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -62,10 +68,8 @@ public final class PostgresStore: SQLStore {
         }
     }
 
-    public func close() async throws {
-        runner.cancel()
-        await runner.value
-    }
+    /// The pool closes when the task running ``run()`` is cancelled; its owner does that after every user stopped.
+    public func close() async throws {}
 
     /// How long a call waits for a connection before failing as `.unavailable` (the pool keeps trying to reconnect
     /// meanwhile; a later call succeeds once the server is back). Shorter than the services' gRPC deadline (10 s), so
@@ -121,7 +125,9 @@ public final class PostgresStore: SQLStore {
         }
     }
 
-    private func migrate(_ migrations: [Migration]) async throws {
+    /// Applies `migrations` that have not run yet. Several processes may start at once: migrations are serialised by
+    /// an advisory lock.
+    public func migrate(_ migrations: [Migration]) async throws {
         let logger = self.logger
         try await transaction { database in
             // Replicas starting together would race to create the same tables; the first one in migrates.

@@ -35,8 +35,9 @@ public enum TestDatabases {
             }
         case .postgres:
             try await withPostgresDatabase { url in
-                let store = try await PostgresStore.open(url: url, migrations: migrations, logger: logger)
-                return try await closing(store, body)
+                try await PostgresStore.withStore(url: url, migrations: migrations, logger: logger) {
+                    try await body($0)
+                }
             }
         }
     }
@@ -47,13 +48,8 @@ public enum TestDatabases {
             throw StorageError(code: .unavailable, reason: "BIZ_TEST_POSTGRES_URL is not set (scripts/test sets it)")
         }
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let admin = try await PostgresStore.open(url: serverURL, migrations: [], logger: logger)
-        do {
+        try await PostgresStore.withStore(url: serverURL, migrations: [], logger: logger) { admin in
             try await admin.execute("CREATE DATABASE \(name)")
-            try await admin.close()
-        } catch {
-            try? await admin.close()
-            throw error
         }
         components.path = "/" + name
         return components.string!
@@ -65,9 +61,9 @@ public enum TestDatabases {
         let name = components.path.dropFirst()
         components.path = "/postgres"
         let serverURL = components.string!
-        let admin = try await PostgresStore.open(url: serverURL, migrations: [], logger: logger)
-        try await admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        try await admin.close()
+        try await PostgresStore.withStore(url: serverURL, migrations: [], logger: logger) { admin in
+            try await admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        }
     }
 
     /// Creates an empty PostgreSQL database on the test server, passes its URL to `body`, then drops it.

@@ -19,10 +19,10 @@ struct GatewayRouterTests {
     {
         try await withTemporaryDirectory { directory in
             let logger = Logger(label: "test")
-            let platform = try await InProcessPlatform.assemble(testConfiguration(directory: directory), logger: logger)
-            let app = Application(router: platform.router, logger: logger)
-            return try await platform.run(logger: logger) {
-                try await app.test(.router) { client in
+            return try await InProcessPlatform.run(testConfiguration(directory: directory), logger: logger) {
+                platform in
+                let app = Application(router: platform.router, logger: logger)
+                return try await app.test(.router) { client in
                     let token = try await client.execute(
                         uri: "/oauth2/token", method: .post,
                         headers: [.contentType: "application/x-www-form-urlencoded"],

@@ -97,15 +97,24 @@ struct PipelineTests {
                     ],
                     logger: testLogger
                 )
-                try await withThrowingTaskGroup { tasks in
-                    tasks.addTask { try await group.run() }
-                    try await BizRetailProcess.eventually("the events to be audited") {
-                        let stored = try await pipeline.audit.events(matching: .init(), after: nil, limit: 100)
-                        let offset = try await pipeline.bus.committedOffset(of: "audit")
-                        return stored.count == (run == 0 ? 20 : 30) && offset == (run == 0 ? 20 : 31)
+                do {
+                    try await withThrowingTaskGroup { tasks in
+                        tasks.addTask { try await group.run() }
+                        // Generous: the whole suite starts at once on two cores.
+                        try await BizRetailProcess.eventually(timeout: .seconds(90), "the events to be audited") {
+                            let stored = try await pipeline.audit.events(matching: .init(), after: nil, limit: 100)
+                            let offset = try await pipeline.bus.committedOffset(of: "audit")
+                            return stored.count == (run == 0 ? 20 : 30) && offset == (run == 0 ? 20 : 31)
+                        }
+                        await group.triggerGracefulShutdown()
+                        try await tasks.waitForAll()
                     }
+                } catch {
+                    // A failure is the test's, not a crash of every test: close the stores before leaving.
                     await group.triggerGracefulShutdown()
-                    try await tasks.waitForAll()
+                    try? await serviceStore.close()
+                    try? await pipeline.close()
+                    throw error
                 }
                 #expect(try await outbox.pendingCount() == 0)
                 try await serviceStore.close()

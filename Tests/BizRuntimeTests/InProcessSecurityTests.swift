@@ -25,8 +25,7 @@ struct InProcessSecurityTests {
         try await withTemporaryDirectory { directory in
             let logger = Logger(label: "test")
             let configuration = testConfiguration(directory: directory)
-            let platform = try await InProcessPlatform.assemble(configuration, logger: logger)
-            return try await platform.run(logger: logger) {
+            return try await InProcessPlatform.run(configuration, logger: logger) { platform in
                 let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: platform.client)
                 let admin = try await identity.issueToken(TestCredentials.adminPasswordGrant)
                 let gateway = try await identity.issueToken(
