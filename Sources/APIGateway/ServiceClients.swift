@@ -29,6 +29,12 @@ public final class ServiceClients<Transport: ClientTransport>: Sendable {
         gatewayToken = GatewayToken(clientID: gatewayClientID, secret: gatewayClientSecret)
     }
 
+    /// The connection to a registered service (`cost-center`), for routes that wrap it in the service's generated
+    /// client; nil for a name the registry does not know.
+    public func connection(to service: String) -> GRPCClient<Transport>? {
+        probes.first { $0.name == service }?.client
+    }
+
     /// The services that do not answer within two seconds (for `/health/ready`).
     func unreachableServices() async -> [String] {
         await withTaskGroup(of: String?.self) { group in
