@@ -6,49 +6,6 @@ import Foundation
 import HummingbirdBcrypt
 import SQLKit
 
-/// A user as stored (never with the password hash outside this module).
-public struct UserRecord: Sendable, Hashable {
-    public var publicID: String
-    public var tenantID: String
-    public var email: String
-    public var name: String
-    public var roles: [String]
-    public var enabled: Bool
-    public var createdAt: String
-
-    /// The `user.*` event payload: the full state, without any secret or hash.
-    var payload: [String: JSONValue] {
-        [
-            "public_id": .string(publicID), "tenant_id": .string(tenantID), "email": .string(email),
-            "name": .string(name), "roles": .array(roles.map(JSONValue.string)), "enabled": .bool(enabled),
-            "created_at": .string(createdAt),
-        ]
-    }
-}
-
-/// An OAuth2 client as stored.
-public struct ClientRecord: Sendable, Hashable {
-    public var publicID: String
-    public var clientID: String
-    public var secretHash: String
-    public var name: String
-    public var tenantID: String
-    public var roles: [String]
-    public var grantTypes: [String]
-    public var firstParty: Bool
-    public var enabled: Bool
-    public var createdAt: String
-
-    var payload: [String: JSONValue] {
-        [
-            "public_id": .string(publicID), "client_id": .string(clientID), "name": .string(name),
-            "tenant_id": .string(tenantID), "roles": .array(roles.map(JSONValue.string)),
-            "grant_types": .array(grantTypes.map(JSONValue.string)), "first_party": .bool(firstParty),
-            "enabled": .bool(enabled), "created_at": .string(createdAt),
-        ]
-    }
-}
-
 /// Users and clients in the identity database; every change writes its event to the outbox in the same transaction.
 public struct IdentityDirectory: Sendable {
     public var outbox: Outbox
@@ -221,25 +178,4 @@ public struct IdentityDirectory: Sendable {
 
     static func words(_ text: String) -> [String] { text.split(separator: " ").map(String.init) }
 
-}
-
-/// The roles of the platform.
-public enum Roles {
-    /// Full control of a tenant (of every tenant, in the `platform` tenant).
-    public static let admin = "admin"
-    public static let manager = "manager"
-    public static let viewer = "viewer"
-    /// Roles a user may be given.
-    public static let assignable: Set<String> = [admin, manager, viewer]
-    /// The tenant of the platform's own operators.
-    public static let platformTenant = "platform"
-
-    /// A tenant is a client contractor's `public_id`, or the platform itself.
-    static func validateTenant(_ tenantID: String) throws {
-        guard tenantID == platformTenant || EventID.isUUID(tenantID) else {
-            throw IdentityError.invalidArgument(
-                field: "tenant_id", problem: "must be 'platform' or a client contractor's public_id"
-            )
-        }
-    }
 }

@@ -6,37 +6,6 @@ import Foundation
 import HummingbirdBcrypt
 import SQLKit
 
-/// An RFC 6749 token request, as the gateway receives it.
-public struct TokenRequest: Sendable {
-    public var grantType: String
-    public var clientID: String
-    public var clientSecret: String
-    public var username: String
-    public var password: String
-    public var refreshToken: String
-    public var scope: String
-
-    public init(
-        grantType: String, clientID: String, clientSecret: String, username: String = "", password: String = "",
-        refreshToken: String = "", scope: String = ""
-    ) {
-        self.grantType = grantType
-        self.clientID = clientID
-        self.clientSecret = clientSecret
-        self.username = username
-        self.password = password
-        self.refreshToken = refreshToken
-        self.scope = scope
-    }
-}
-
-public struct IssuedToken: Sendable {
-    public var accessToken: String
-    public var expiresIn: Int
-    public var refreshToken: String?
-    public var scope: String
-}
-
 /// Issues access tokens (ES256 JWTs, 15 minutes) for the `client_credentials`, `password` (first-party clients only)
 /// and `refresh_token` (rotating: each refresh token works once; presenting a used one revokes its whole family)
 /// grants.

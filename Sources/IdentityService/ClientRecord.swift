@@ -1,0 +1,30 @@
+import BizAuth
+import BizEvents
+import BizOutbox
+import BizStorage
+import Foundation
+import HummingbirdBcrypt
+import SQLKit
+
+/// An OAuth2 client as stored.
+public struct ClientRecord: Sendable, Hashable {
+    public var publicID: String
+    public var clientID: String
+    public var secretHash: String
+    public var name: String
+    public var tenantID: String
+    public var roles: [String]
+    public var grantTypes: [String]
+    public var firstParty: Bool
+    public var enabled: Bool
+    public var createdAt: String
+
+    var payload: [String: JSONValue] {
+        [
+            "public_id": .string(publicID), "client_id": .string(clientID), "name": .string(name),
+            "tenant_id": .string(tenantID), "roles": .array(roles.map(JSONValue.string)),
+            "grant_types": .array(grantTypes.map(JSONValue.string)), "first_party": .bool(firstParty),
+            "enabled": .bool(enabled), "created_at": .string(createdAt),
+        ]
+    }
+}

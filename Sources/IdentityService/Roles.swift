@@ -1,0 +1,28 @@
+import BizAuth
+import BizEvents
+import BizOutbox
+import BizStorage
+import Foundation
+import HummingbirdBcrypt
+import SQLKit
+
+/// The roles of the platform.
+public enum Roles {
+    /// Full control of a tenant (of every tenant, in the `platform` tenant).
+    public static let admin = "admin"
+    public static let manager = "manager"
+    public static let viewer = "viewer"
+    /// Roles a user may be given.
+    public static let assignable: Set<String> = [admin, manager, viewer]
+    /// The tenant of the platform's own operators.
+    public static let platformTenant = "platform"
+
+    /// A tenant is a client contractor's `public_id`, or the platform itself.
+    static func validateTenant(_ tenantID: String) throws {
+        guard tenantID == platformTenant || EventID.isUUID(tenantID) else {
+            throw IdentityError.invalidArgument(
+                field: "tenant_id", problem: "must be 'platform' or a client contractor's public_id"
+            )
+        }
+    }
+}
