@@ -39,7 +39,7 @@ struct DataDirectory: Sendable {
             return key
         }
         let key = MasterKey.generate()
-        try writePrivate(Data(key.base64.utf8), to: file)
+        try PrivateFile.write(Data(key.base64.utf8), to: file)
         logger.notice(
             "master key generated; set BIZ_MASTER_KEY to manage it yourself", metadata: ["file": "\(file.path)"])
         return key
@@ -70,17 +70,8 @@ struct DataDirectory: Sendable {
             return Secret(secret)
         }
         let secret = Secret(Secrets.random())
-        try writePrivate(Data(JSONValue.object(["client_secret": .string(secret.value)]).canonicalBytes()), to: file)
+        try PrivateFile.write(
+            Data(JSONValue.object(["client_secret": .string(secret.value)]).canonicalBytes()), to: file)
         return secret
-    }
-
-    /// Writes a file only its owner can read (0600), replacing it atomically.
-    func writePrivate(_ data: Data, to file: URL) throws {
-        let temporary = file.appendingPathExtension("tmp")
-        guard
-            FileManager.default.createFile(
-                atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]),
-            rename(temporary.path, file.path) == 0
-        else { throw RuntimeError("cannot write \(file.path)") }
     }
 }

@@ -1,4 +1,5 @@
 import BizEvents
+import BizServiceKit
 import Foundation
 import Logging
 
@@ -71,7 +72,7 @@ public struct IdentityBootstrap: Sendable {
                 "admin_email": .string(email), "admin_password": .string(password), "admin_id": .string(admin.publicID),
                 "client_id": .string(clientID), "client_secret": .string(clientSecret),
             ]
-            try Self.writePrivate(Data(document.canonicalBytes()), to: file)
+            try PrivateFile.write(Data(document.canonicalBytes()), to: file)
             logger.notice("bootstrap credentials generated", metadata: ["file": "\(file.path)"])
         } else {
             logger.notice("bootstrap administrator and client created from BIZ_BOOTSTRAP_*")
@@ -95,18 +96,6 @@ public struct IdentityBootstrap: Sendable {
             )
         } catch IdentityError.conflict {
             logger.info("gateway client created by another replica")
-        }
-    }
-
-    /// Writes a file only its owner can read (0600), replacing it atomically.
-    static func writePrivate(_ data: Data, to file: URL) throws {
-        let temporary = file.appendingPathExtension("tmp")
-        _ = FileManager.default.createFile(
-            atPath: temporary.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        try data.write(to: temporary)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: temporary.path)
-        guard rename(temporary.path, file.path) == 0 else {
-            throw IdentityError.misconfigured("cannot write \(file.lastPathComponent) in the data directory")
         }
     }
 }
