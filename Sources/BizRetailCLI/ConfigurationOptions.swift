@@ -28,19 +28,8 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "A JSON file of settings, below the environment in priority (BIZ_CONFIG_FILE).")
     var configFile: String?
 
-    func validate() throws {
-        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        if let grpcPort, !(0...65535).contains(grpcPort) {
-            throw ValidationError("--grpc-port must be between 0 and 65535")
-        }
-        if let httpsPort, !(0...65535).contains(httpsPort) {
-            throw ValidationError("--https-port must be between 0 and 65535")
-        }
-    }
-
-    /// The configuration: these options, then the environment, then the file.
+    /// The configuration: these options, then the environment, then the file. `ConfigurationReader` validates
+    /// every value, whichever source gave it.
     func read() async throws -> PlatformConfiguration {
         var given: [String: String] = [:]
         given["data.dir"] = dataDir

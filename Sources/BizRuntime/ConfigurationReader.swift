@@ -2,6 +2,7 @@ import BizEvents
 import BizServiceKit
 import Configuration
 import Foundation
+import Logging
 import SystemPackage
 
 /// Reads the ``PlatformConfiguration`` once at start, from (highest priority first) the command line's options, the
@@ -66,6 +67,10 @@ public struct ConfigurationReader: Sendable {
         result.httpsPort = try integer(
             "https.port", "BIZ_HTTPS_PORT (--https-port)", default: result.httpsPort, in: 0...65535)
         result.logLevel = text("log.level") ?? result.logLevel
+        guard Logger.Level(rawValue: result.logLevel) != nil else {
+            throw RuntimeError(
+                "BIZ_LOG_LEVEL (--log-level) must be one of trace, debug, info, notice, warning, error, critical")
+        }
         result.environmentName = text("environment") ?? result.environmentName
         result.issuer = text("issuer")
         result.masterKey = secret("master.key")

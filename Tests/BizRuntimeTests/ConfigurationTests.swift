@@ -59,7 +59,7 @@ struct ConfigurationTests {
         "a malformed value is refused naming the setting",
         arguments: [
             ("BIZ_GRPC_PORT", "70000"), ("BIZ_BCRYPT_COST", "99"), ("BIZ_TEAM_ADDRESS", "nowhere"),
-            ("BIZ_INSTANCE_ID", "not-a-uuid"), ("BIZ_KAFKA_PARTITIONS", "many"),
+            ("BIZ_INSTANCE_ID", "not-a-uuid"), ("BIZ_KAFKA_PARTITIONS", "many"), ("BIZ_LOG_LEVEL", "loud"),
         ])
     func malformed(_ name: String, _ value: String) async throws {
         let error = await #expect(throws: RuntimeError.self) {
