@@ -114,7 +114,8 @@ let package = Package(
         .target(
             name: "AuditService",
             dependencies: [
-                "BizEvents", "BizStorage", "BizMessaging", "BizProtos", "BizAWS", "BizOutbox", "BizServiceKit",
+                "BizAuth", "BizEvents", "BizStorage", "BizMessaging", "BizProtos", "BizAWS", "BizOutbox",
+                "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -283,6 +284,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "BizTesting", "BizKafka", "BizEvents", "BizMessaging", "BizStorage", "BizProtos", "BizAuth",
+                "BizOutbox",
                 "IdentityService",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

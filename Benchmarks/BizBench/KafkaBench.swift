@@ -36,9 +36,9 @@
     let benchLogger = Logger(label: "biz-bench")
 
     /// Runs `kcat` with `arguments`, returning the seconds it took.
-    func kcat(_ arguments: [String]) throws -> Double {
+    func kcat(_ arguments: [String]) async throws -> Double {
         let start = ContinuousClock.now
-        let result = try runProgram("/usr/bin/env", ["kcat"] + arguments)
+        let result = try await runProgram("/usr/bin/env", ["kcat"] + arguments)
         guard result.status == 0 else { throw BenchError("kcat failed (apt-get install kcat): \(result.error)") }
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -117,7 +117,7 @@
         ] {
             let kcatTopic = try await freshTopic("kcat-produce", configuration)
             kcatSeconds.append(
-                try kcat(
+                try await kcat(
                     [
                         "-P", "-b", options.brokers, "-t", kcatTopic, "-K", "\t", "-l", "-X", "acks=all", "-X",
                         "enable.idempotence=true",
@@ -167,7 +167,7 @@
         let producer = try KafkaProducer(configuration: configuration, logger: benchLogger)
         let publisher = KafkaEventPublisher(producer: producer, topic: topic)
         for range in source.batches(of: 10_000) {
-            try await publisher.publish(
+            _ = try await publisher.publish(
                 range.map { index in
                     let event = source.event(index)
                     return OutgoingMessage(
@@ -177,7 +177,7 @@
         }
         print("kafka-audit: \(options.events) events on \(topic), consumer batch \(options.batch)")
 
-        let kcatSeconds = try kcat([
+        let kcatSeconds = try await kcat([
             "-C", "-b", options.brokers, "-t", topic, "-o", "beginning", "-c", "\(options.events)", "-e", "-q", "-f",
             "%k%s\n",
         ])

@@ -14,14 +14,40 @@ extension HTTPField.Name {
     static let idempotentReplayed = Self("Idempotent-Replayed")!
 }
 
-/// `Idempotency-Key` on `POST`: the first request with a key runs and its answer is kept for 24 hours; a retry with
-/// the same key and the same request gets that answer again (`Idempotent-Replayed: true`) instead of creating a
-/// second resource. The same key with a different request is refused (422); a retry while the first is still
-/// running gets 409. Keys are scoped to the caller. Server errors are not kept, so they can be retried.
+/// `Idempotency-Key` on `POST`: the first request with a key runs and its successful answer is kept for 24 hours; a
+/// retry with the same key and the same request gets that answer again (`Idempotent-Replayed: true`) instead of
+/// creating a second resource. The same key with a different request is refused (422); a retry while the first is
+/// still running gets 409. Keys are scoped to the caller. Error answers (4xx and 5xx) are not kept: they created
+/// nothing, so a retry simply runs again, and no refused body (which may quote personal data) is stored.
+///
+/// The table stays bounded: expired rows are swept (at most once a `sweepInterval`, by whichever request comes), and
+/// a caller keeps at most `keysPerCaller` keys, its oldest giving way to its newest.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     var store: any SQLStore
-    static let lifetime: TimeInterval = 24 * 3600
+    var lifetime: Duration = .seconds(24 * 3600)
+    var keysPerCaller = 10_000
+    var sweepInterval: Duration = .seconds(60)
+    let sweeper = Sweeper()
+
+    init(store: any SQLStore) {
+        self.store = store
+    }
+
+    /// When the last sweep of expired keys ran.
+    final class Sweeper: Sendable {
+        private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+        /// Whether a sweep is due now; if so, it counts as started.
+        func due(every interval: Duration) -> Bool {
+            let now = ContinuousClock.now
+            return last.withLock { last in
+                if let previous = last, now - previous < interval { return false }
+                last = now
+                return true
+            }
+        }
+    }
 
     static let migrations: [Migration] = [
         Migration(id: "gateway.1.idempotency") { flavor in
@@ -40,7 +66,13 @@ struct IdempotencyMiddleware: RouterMiddleware {
                     PRIMARY KEY (caller, idempotency_key))
                 """
             ]
-        }
+        },
+        Migration(id: "gateway.2.idempotency-sweep") { _ in
+            [
+                "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
+                "CREATE INDEX idempotency_keys_caller_created ON idempotency_keys (caller, created_at)",
+            ]
+        },
     ]
 
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response)
@@ -62,14 +94,29 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let hash = hasher.finalize().hexString
         let now = EventTimestamp.now()
         let expired = EventTimestamp(
-            millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(Self.lifetime * 1000)
+            millisecondsSinceEpoch: now.millisecondsSinceEpoch - lifetime.components.seconds * 1000
         ).rfc3339
+        let sweep = sweeper.due(every: sweepInterval)
+        let keysPerCaller = keysPerCaller
+        // SQLite needs a LIMIT before OFFSET (-1: none); PostgreSQL takes OFFSET alone.
+        let everyRowAfter = store.flavor == .sqlite ? "LIMIT -1 OFFSET" : "OFFSET"
 
         let claimed = try await store.transaction { database -> Bool in
+            if sweep {
+                try await database.raw("DELETE FROM idempotency_keys WHERE created_at < \(bind: expired)").run()
+            }
             try await database.raw(
                 """
                 DELETE FROM idempotency_keys WHERE caller = \(bind: caller) AND idempotency_key = \(bind: key)
                 AND created_at < \(bind: expired)
+                """
+            ).run()
+            // Room for one more key of this caller: its oldest give way.
+            try await database.raw(
+                """
+                DELETE FROM idempotency_keys WHERE caller = \(bind: caller) AND idempotency_key IN
+                (SELECT idempotency_key FROM idempotency_keys WHERE caller = \(bind: caller)
+                ORDER BY created_at DESC, idempotency_key \(unsafeRaw: everyRowAfter) \(bind: keysPerCaller - 1))
                 """
             ).run()
             let inserted = try await database.raw(
@@ -86,13 +133,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let response: Response
         do {
             response = try await next(request, context)
-        } catch let problem as Problem where problem.status.code < 500 {
-            response = try problem.response(from: request, context: context)
         } catch {
             try await forget(caller: caller, key: key)
             throw error
         }
-        guard response.status.code < 500 else {
+        guard response.status.code < 400 else {
             try await forget(caller: caller, key: key)
             return response
         }

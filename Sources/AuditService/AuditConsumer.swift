@@ -1,10 +1,13 @@
+import BizAWS
 import BizEvents
 import BizMessaging
 import BizStorage
 import Logging
 
 /// Consumes every event from the bus into the audit store. Invalid events go to the dead-letter store with the
-/// reason; valid ones are stored idempotently, so a redelivered batch changes nothing.
+/// reason; valid ones are stored idempotently, so a redelivered batch changes nothing. An event the store refuses
+/// for good (an item over DynamoDB's 400 KB, a NUL character for PostgreSQL) is dead-lettered too, while the rest
+/// of its batch is stored; a store that is down is retried.
 public struct AuditConsumer: EventConsumer {
     public let name: String
     public var store: any AuditStore
@@ -26,6 +29,8 @@ public struct AuditConsumer: EventConsumer {
     /// A batch after validation: what to store, and what to dead-letter.
     public struct Prepared: Sendable {
         public var records: [AuditRecord]
+        /// The message each record came from, for a dead letter if the store refuses it.
+        public var origins: [DeliveredMessage]
         public var rejected: [DeadLetter]
     }
 
@@ -34,21 +39,57 @@ public struct AuditConsumer: EventConsumer {
     }
 
     public func apply(_ prepared: Prepared) async throws {
-        if !prepared.rejected.isEmpty {
-            try await deadLetters.store(prepared.rejected)
-            for letter in prepared.rejected {
-                logger.warning(
-                    "event refused",
-                    metadata: [
-                        "consumer": "\(name)", "reference": "\(letter.sourceReference ?? "")",
-                        "reason": "\(letter.reason)",
-                    ]
-                )
-            }
+        try await deadLetter(prepared.rejected)
+        let report: IngestReport
+        do {
+            report = try await store.ingest(prepared.records)
+        } catch  where Self.refusesData(error) {
+            // One event the store cannot hold fails the whole batch: store them one at a time, in order.
+            report = try await isolate(prepared)
         }
-        let report = try await store.ingest(prepared.records)
         if report.duplicates > 0 {
             logger.debug("redelivered events ignored", metadata: ["count": "\(report.duplicates)"])
+        }
+    }
+
+    private func isolate(_ prepared: Prepared) async throws -> IngestReport {
+        var total = IngestReport()
+        for (record, origin) in zip(prepared.records, prepared.origins) {
+            do {
+                let report = try await store.ingest([record])
+                total.stored += report.stored
+                total.duplicates += report.duplicates
+            } catch  where Self.refusesData(error) {
+                try await deadLetter([
+                    DeadLetter(
+                        source: name, sourceReference: origin.reference,
+                        reason: "the audit store cannot hold this event: \(error)", body: origin.body,
+                        receivedAt: EventTimestamp.now().rfc3339)
+                ])
+            }
+        }
+        return total
+    }
+
+    private func deadLetter(_ letters: [DeadLetter]) async throws {
+        guard !letters.isEmpty else { return }
+        try await deadLetters.store(letters)
+        for letter in letters {
+            logger.warning(
+                "event refused",
+                metadata: [
+                    "consumer": "\(name)", "reference": "\(letter.sourceReference ?? "")", "reason": "\(letter.reason)",
+                ]
+            )
+        }
+    }
+
+    /// Whether the store refused the data itself, so that retrying the same event can never succeed.
+    static func refusesData(_ error: any Error) -> Bool {
+        switch error {
+        case let error as StorageError: error.code == .invalidData
+        case let error as DynamoDBError: error.refusesData
+        default: false
         }
     }
 
@@ -72,12 +113,15 @@ public struct AuditConsumer: EventConsumer {
             for await (position, decoded) in group { ordered[position] = decoded }
             return ordered.flatMap { $0 }
         }
-        var prepared = Prepared(records: [], rejected: [])
+        var prepared = Prepared(records: [], origins: [], rejected: [])
         prepared.records.reserveCapacity(batch.count)
+        prepared.origins.reserveCapacity(batch.count)
         let now = EventTimestamp.now().rfc3339
         for (message, result) in zip(batch, results) {
             switch result {
-            case .success(let record): prepared.records.append(record)
+            case .success(let record):
+                prepared.records.append(record)
+                prepared.origins.append(message)
             case .failure(let error):
                 prepared.rejected.append(
                     DeadLetter(

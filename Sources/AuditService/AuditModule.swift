@@ -33,7 +33,9 @@ public enum AuditModule: ServiceModule {
         return ServiceParts(
             grpcServices: [
                 AuditGRPCService(store: store),
-                EventBusGRPCService(outbox: context.outbox, deadLetters: context.deadLetters, logger: context.logger),
+                EventBusGRPCService(
+                    outbox: context.outbox, deadLetters: context.deadLetters,
+                    instanceID: context.events.producerServiceID, logger: context.logger),
             ],
             subscriptions: [
                 EventSubscription(

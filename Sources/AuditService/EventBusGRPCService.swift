@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizMessaging
 import BizOutbox
@@ -8,18 +9,31 @@ import Logging
 
 /// Operator access to the pipeline (`bizretail.events.v1.EventBus`): publish an envelope through an outbox, list
 /// dead letters.
+///
+/// A published event is attributed to whoever published it, so publishing can never forge who did what: `owner_*`
+/// come from the verified caller, and `producer_service` is `operator` (no service's name) with this Audit instance
+/// as `producer_service_id`, so it never passes for a service's own event. What the envelope claimed for those
+/// fields is kept, as sent, under `metadata.operator_claimed`. `timestamp` stays as sent (importing history is what
+/// publishing is for), marked by the same `producer_service`.
 public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServiceProtocol {
     public var outbox: Outbox
     public var deadLetters: any DeadLetterStore
     public var registry: EventTypeRegistry
+    /// This Audit instance (`producer_service_id` of what operators publish).
+    public var instanceID: String
     public var logger: Logger
 
+    /// `producer_service` of every operator-published event.
+    public static let operatorProducer = "operator"
+
     public init(
-        outbox: Outbox, deadLetters: any DeadLetterStore, registry: EventTypeRegistry = .standard, logger: Logger
+        outbox: Outbox, deadLetters: any DeadLetterStore, registry: EventTypeRegistry = .standard, instanceID: String,
+        logger: Logger
     ) {
         self.outbox = outbox
         self.deadLetters = deadLetters
         self.registry = registry
+        self.instanceID = instanceID
         self.logger = logger
     }
 
@@ -44,8 +58,29 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
             logger.warning("published event refused", metadata: ["reason": "\(error.description)"])
             throw AuditError.invalidEvent(error.description)
         }
-        try await outbox.perform { _ in ((), [envelope]) }
-        return .with { $0.eventID = envelope.eventID }
+        let attributed = Self.attributed(envelope, to: try Caller.require(), instanceID: instanceID)
+        try await outbox.perform { _ in ((), [attributed]) }
+        return .with { $0.eventID = attributed.eventID }
+    }
+
+    /// `envelope` with its producer and owner replaced by the publishing operator's, the claimed ones kept.
+    static func attributed(_ envelope: EventEnvelope, to caller: Caller, instanceID: String) -> EventEnvelope {
+        var event = envelope
+        let metadata = envelope.metadata
+        event.metadata.extra["operator_claimed"] = .object([
+            "producer_service": .string(envelope.producerService),
+            "producer_service_id": .string(envelope.producerServiceID),
+            "owner_id": .string(metadata.ownerID),
+            "owner_ip": .string(metadata.ownerIP), "owner_role": .string(metadata.ownerRole),
+            "owner_type": .string(metadata.ownerType.rawValue),
+        ])
+        event.producerService = operatorProducer
+        event.producerServiceID = instanceID
+        event.metadata.ownerID = caller.principal.subject
+        event.metadata.ownerIP = caller.clientIP
+        event.metadata.ownerRole = caller.principal.primaryRole
+        event.metadata.ownerType = caller.principal.ownerType == "service" ? .service : .user
+        return event
     }
 
     public func listDeadLetters(

@@ -75,6 +75,10 @@ public struct DynamoDBError: Error, Sendable, CustomStringConvertible {
         self.reasons = reasons
     }
 
+    /// DynamoDB refused the request's data itself (an item over 400 KB, an invalid attribute): the same request can
+    /// never succeed.
+    public var refusesData: Bool { type == "ValidationException" }
+
     /// Throttling, server errors and unreachable endpoints: worth a retry.
     public var isTransient: Bool {
         status == 0 || status >= 500 || type == "ProvisionedThroughputExceededException"

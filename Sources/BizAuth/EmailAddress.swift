@@ -7,7 +7,8 @@ public enum EmailAddress {
         let email = text.trimmingCharacters(in: .whitespaces).lowercased()
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
-            !parts[1].hasSuffix("."), !email.contains(" "), email.utf8.count <= 254
+            !parts[1].hasSuffix("."), !email.contains(" "), email.utf8.count <= 254,
+            !email.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else { return nil }
         return email
     }

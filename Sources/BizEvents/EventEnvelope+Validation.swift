@@ -33,8 +33,10 @@ public struct EnvelopeValidationError: Error, Sendable, Hashable, CustomStringCo
 }
 
 extension EventEnvelope {
-    /// Events larger than this are refused (1 MiB).
-    public static let maximumEncodedSize = 1 << 20
+    /// Events larger than this are refused (128 KiB): well under the smallest limit on their way, DynamoDB's 400 KB
+    /// per item (Kafka's default is 1,000,000 bytes per record). The services' field limits keep their own events
+    /// far below it.
+    public static let maximumEncodedSize = 128 * 1024
 
     public struct DecodingOptions: Sendable {
         public var registry: EventTypeRegistry
@@ -185,7 +187,10 @@ private struct FieldReader {
 
     static func shortText(_ text: String) -> String? {
         if text.isEmpty { return "must not be empty" }
-        return text.utf8.count > 256 ? "must be at most 256 bytes" : nil
+        if text.utf8.count > 256 { return "must be at most 256 bytes" }
+        // Control characters (NUL above all: PostgreSQL cannot store it in text) have no place in an identifier.
+        return text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            ? "must not contain control characters" : nil
     }
 
     mutating func string(

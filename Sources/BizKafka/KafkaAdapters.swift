@@ -21,7 +21,7 @@
             self.topic = topic
         }
 
-        public func publish(_ messages: [OutgoingMessage]) async throws {
+        public func publish(_ messages: [OutgoingMessage]) async throws -> [RefusedMessage] {
             let records = messages.map { message in
                 var headers: [(name: String, value: [UInt8])] = [
                     ("event_id", Array(message.eventID.utf8)), ("event_type", Array(message.eventType.utf8)),
@@ -31,14 +31,21 @@
                 }
                 return KafkaRecord(topic: topic, key: Array(message.key.utf8), value: message.body, headers: headers)
             }
-            let failures = await producer.send(records).compactMap { result -> KafkaError? in
-                if case .failure(let error) = result { return error }
-                return nil
+            var refused: [RefusedMessage] = []
+            var transient: [KafkaError] = []
+            for (index, result) in await producer.send(records).enumerated() {
+                guard case .failure(let error) = result else { continue }
+                if error.refusesRecord {
+                    refused.append(RefusedMessage(index: index, reason: error.description))
+                } else {
+                    transient.append(error)
+                }
             }
-            if let first = failures.first {
+            if let first = transient.first {
                 throw KafkaError(
-                    code: first.code, reason: "\(failures.count) of \(records.count) records: \(first.reason)")
+                    code: first.code, reason: "\(transient.count) of \(records.count) records: \(first.reason)")
             }
+            return refused
         }
     }
 

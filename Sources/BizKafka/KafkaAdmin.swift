@@ -39,6 +39,12 @@
                     return .failure(KafkaError(reason: "topic \(topic.name): \(RdKafkaClient.text(errorText))"))
                 }
                 newTopics.append(newTopic)
+                for (name, value) in topic.configuration.sorted(by: { $0.key < $1.key }) {
+                    let result = rd_kafka_NewTopic_set_config(newTopic, name, value)
+                    guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                        return .failure(RdKafkaClient.error(result))
+                    }
+                }
             }
             let queue = rd_kafka_queue_new(handle)
             defer { rd_kafka_queue_destroy(queue) }

@@ -11,4 +11,14 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "kafka: \(reason)" }
+
+    /// The broker or librdkafka refused the record itself (too large, invalid): sending it again cannot succeed.
+    /// Every other failure (broker down, timeouts, leadership changes) is worth a retry.
+    public var refusesRecord: Bool {
+        guard let code else { return false }
+        return Self.recordRefusals.contains(code)
+    }
+
+    /// `MSG_SIZE_TOO_LARGE`, `INVALID_MSG_SIZE`, `RECORD_LIST_TOO_LARGE`, `INVALID_RECORD`.
+    static let recordRefusals: Set<Int32> = [10, 4, 18, 87]
 }

@@ -43,8 +43,10 @@ public final class DurableBus: EventPublisher, Sendable {
         }
     ]
 
-    public func publish(_ messages: [OutgoingMessage]) async throws {
-        guard !messages.isEmpty else { return }
+    /// The bus stores any message, so it refuses none.
+    @discardableResult
+    public func publish(_ messages: [OutgoingMessage]) async throws -> [RefusedMessage] {
+        guard !messages.isEmpty else { return [] }
         try await store.transaction { database in
             for chunk in messages.chunked(by: 500) {
                 var insert = database.insert(into: "bus_messages").columns(
@@ -59,6 +61,7 @@ public final class DurableBus: EventPublisher, Sendable {
             }
         }
         signal.signal()
+        return []
     }
 
     /// Messages after `offset`, oldest first.

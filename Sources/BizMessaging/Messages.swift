@@ -41,9 +41,22 @@ public struct DeliveredMessage: Sendable, Hashable {
 }
 
 /// Publishes messages durably: when `publish` returns, every message is stored by the transport and will reach
-/// each consumer at least once. Throwing means none may be assumed delivered.
+/// each consumer at least once, except those it returns as refused for good (too large for the broker, say), which
+/// no retry can deliver. Throwing means the failure is transient and none may be assumed delivered.
 public protocol EventPublisher: Sendable {
-    func publish(_ messages: [OutgoingMessage]) async throws
+    func publish(_ messages: [OutgoingMessage]) async throws -> [RefusedMessage]
+}
+
+/// A message the transport refused for good, by its position in the published batch. A broker refuses a whole batch
+/// for one record in it, so a refused message may be fine on its own: publish it alone to know.
+public struct RefusedMessage: Sendable, Hashable {
+    public var index: Int
+    public var reason: String
+
+    public init(index: Int, reason: String) {
+        self.index = index
+        self.reason = reason
+    }
 }
 
 /// Consumes messages in log order, in two stages: `prepare` does the stateless work (parsing, validation) and may

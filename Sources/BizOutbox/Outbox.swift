@@ -36,6 +36,23 @@ public final class Outbox: Sendable {
         Migration(id: "outbox.3.no-published-at") { _ in
             ["DROP INDEX outbox_pending", "ALTER TABLE outbox DROP COLUMN published_at"]
         },
+        // Events the event log refused for good (too large for the broker, say): kept here whole, with the reason,
+        // so the relay can go on with the next ones and nothing is lost.
+        Migration(id: "outbox.4.dead-letters") { flavor in
+            [
+                """
+                CREATE TABLE outbox_dead_letters (
+                    seq \(flavor.autoIncrementPrimaryKey),
+                    event_id TEXT NOT NULL UNIQUE,
+                    message_key TEXT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    body \(flavor.blobType) NOT NULL,
+                    trace_id TEXT,
+                    reason TEXT NOT NULL,
+                    dead_lettered_at TEXT NOT NULL)
+                """
+            ]
+        },
     ]
 
     /// Runs `body` in a transaction of the service's database and writes the events it returns in that same
@@ -112,6 +129,46 @@ public final class Outbox: Sendable {
                         .where(SQLIdentifier("seq"), .in, SQLBind.group(Array(chunk)))
                         .run()
                 }
+            }
+        }
+    }
+
+    /// Moves rows the event log refused for good from the outbox to `outbox_dead_letters`, with the reason, in one
+    /// transaction: a refused event is never retried again and never lost.
+    func deadLetter(_ rows: [PendingRow], reason: String) async throws {
+        guard !rows.isEmpty else { return }
+        let now = EventTimestamp.now().rfc3339
+        try await store.transaction { database in
+            for row in rows {
+                let message = row.message
+                try await database.raw(
+                    """
+                    INSERT INTO outbox_dead_letters (event_id, message_key, event_type, body, trace_id, reason,
+                    dead_lettered_at) VALUES (\(bind: message.eventID), \(bind: message.key), \(bind: message.eventType),
+                    \(bind: Data(message.body)), \(bind: message.traceID), \(bind: reason), \(bind: now))
+                    ON CONFLICT (event_id) DO NOTHING
+                    """
+                ).run()
+                try await database.raw("DELETE FROM outbox WHERE seq = \(bind: row.seq)").run()
+            }
+        }
+    }
+
+    /// The events the event log refused, oldest first.
+    public func deadLetters(limit: Int = 100) async throws -> [DeadLetter] {
+        try await store.read { database in
+            try await database.raw(
+                """
+                SELECT seq, event_id, body, reason, dead_lettered_at FROM outbox_dead_letters ORDER BY seq
+                LIMIT \(bind: limit)
+                """
+            ).all().map { row in
+                DeadLetter(
+                    id: try row.decode(column: "seq", as: Int64.self), source: "outbox",
+                    sourceReference: try row.decode(column: "event_id", as: String.self),
+                    reason: try row.decode(column: "reason", as: String.self),
+                    body: Array(try row.decode(column: "body", as: Data.self)),
+                    receivedAt: try row.decode(column: "dead_lettered_at", as: String.self))
             }
         }
     }

@@ -8,7 +8,8 @@ import ServiceLifecycle
 
 /// Publishes an outbox's pending rows in order, at least once: a row is marked published only after the
 /// publisher acknowledged it; failures are retried with backoff, so a full disk or a locked database delays
-/// delivery but never loses or skips an event.
+/// delivery but never loses or skips an event. A row the event log refuses for good (a record too large for the
+/// broker) is moved to `outbox_dead_letters` with the reason, so one poison row never stops the rows after it.
 public struct OutboxRelay: Service {
     /// Test-only faults, to prove the guarantees with a real process (set through `BIZ_TEST_RELAY_FAULT`).
     public enum Fault: String, Sendable {
@@ -59,9 +60,8 @@ public struct OutboxRelay: Service {
             }
             async let next = read(after: last.seq)
             do {
-                try await Backoff.retrying(logger: logger, what: "publish outbox events") {
-                    try await publisher.publish(current.map(\.message))
-                }
+                let refused = try await publish(current)
+                if !refused.isEmpty { try await isolate(refused.map { current[$0.index] }) }
                 if fault == .killAfterPublish {
                     logger.warning("killing the process between publish and mark-published (test fault)")
                     kill(getpid(), SIGKILL)
@@ -76,6 +76,29 @@ public struct OutboxRelay: Service {
             current = try await next
             // An empty read ends the pass; the next loop reads from the start without waiting.
             restartedPass = current.isEmpty
+        }
+    }
+
+    private func publish(_ rows: [Outbox.PendingRow]) async throws -> [RefusedMessage] {
+        try await Backoff.retrying(logger: logger, what: "publish outbox events") {
+            try await publisher.publish(rows.map(\.message))
+        }
+    }
+
+    /// Publishes refused rows one at a time, in order (a broker refuses a whole batch for one record in it), and
+    /// dead-letters those refused on their own.
+    private func isolate(_ rows: [Outbox.PendingRow]) async throws {
+        for row in rows {
+            guard let refusal = try await publish([row]).first else { continue }
+            try await Backoff.retrying(logger: logger, what: "dead-letter a refused outbox event") {
+                try await outbox.deadLetter([row], reason: refusal.reason)
+            }
+            logger.error(
+                "the event log refused an event for good; it was moved to outbox_dead_letters",
+                metadata: [
+                    "event_id": "\(row.message.eventID)", "event_type": "\(row.message.eventType)",
+                    "bytes": "\(row.message.body.count)", "reason": "\(refusal.reason)",
+                ])
         }
     }
 

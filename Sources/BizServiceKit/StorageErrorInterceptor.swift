@@ -25,6 +25,7 @@ public struct StorageErrorInterceptor: ServerInterceptor {
         case .unavailable: RPCError(code: .unavailable, message: "the store is unavailable; retry later")
         case .refused: RPCError(code: .failedPrecondition, message: "the store refused the change")
         case .constraint: RPCError(code: .alreadyExists, message: "the change conflicts with stored data")
+        case .invalidData: RPCError(code: .invalidArgument, message: "the store cannot hold a value of the request")
         default: RPCError(code: .internalError, message: "the store could not complete the request")
         }
     }

@@ -195,6 +195,8 @@ extension StorageError {
         let code: Code
         switch state {
         case _ where state.hasPrefix("23"): code = .constraint
+        // Data exceptions: a value the column or the encoding cannot hold.
+        case _ where state.hasPrefix("22"): code = .invalidData
         // Connection exceptions, serialization failures and deadlocks, insufficient resources, operator
         // intervention (shutdown), system errors: all worth a retry.
         case _

@@ -11,6 +11,9 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let constraint = Code(raw: "constraint")
         /// The store refused the operation by design (for example deleting audit rows).
         public static let refused = Code(raw: "refused")
+        /// The store cannot hold a value it was given (PostgreSQL refuses a NUL character in text, for example):
+        /// retrying the same data cannot succeed.
+        public static let invalidData = Code(raw: "invalid data")
         /// Anything else: a bug or a corrupt database.
         public static let failure = Code(raw: "failure")
         public var description: String { raw }

@@ -61,15 +61,9 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
 
     /// Every service of the registry and the gateway, in start order, as the executable lists them.
     public static let services: [String] = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BizRetailProcess.executable)
-        process.arguments = ["services"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        guard (try? process.run()) != nil else { return ["identity", "team", "audit", "gateway"] }
-        let output = readToEnd(pipe.fileHandleForReading)
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard let result = try? runProgramBlocking(BizRetailProcess.executable, ["services"]), result.status == 0
+        else { return ["identity", "team", "audit", "gateway"] }
+        return result.output.split(separator: "\n").map(String.init)
     }()
 
     /// `postgres` and `kafka` name servers of the test's own; by default the shared test servers.
@@ -87,7 +81,8 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
         self.databases = databases
         var environment = given
         environment["BIZ_KAFKA_BROKERS"] = kafka
-        environment["BIZ_KAFKA_TOPIC_PREFIX"] = "test-" + UUID().uuidString.prefix(8).lowercased() + "."
+        environment["BIZ_KAFKA_TOPIC_PREFIX"] =
+            environment["BIZ_KAFKA_TOPIC_PREFIX"] ?? "test-" + UUID().uuidString.prefix(8).lowercased() + "."
         environment["BIZ_KAFKA_PARTITIONS"] = "3"
         environment["BIZ_MASTER_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         environment["BIZ_GATEWAY_CLIENT_SECRET"] = UUID().uuidString + UUID().uuidString

@@ -43,7 +43,7 @@ public final class BizRetailProcess: @unchecked Sendable {
         process.standardError = logHandle
         self.process = process
         process.terminationHandler = { [exitedAt] _ in exitedAt.record() }
-        try process.run()
+        try launch(process)
         let deadline = ContinuousClock.now + .seconds(30)
         let needsHTTPS = service == nil || service == "gateway"
         let needsGRPC = service != "gateway"
@@ -88,8 +88,14 @@ public final class BizRetailProcess: @unchecked Sendable {
         kill(process.processIdentifier, signal)
         while process.isRunning {
             guard ContinuousClock.now - start < timeout else {
+                // "Z" in /proc/<pid>/stat: the process exited and only Foundation has not reaped it yet.
+                let state =
+                    (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8))?
+                    .split(separator: ")").last?.split(separator: " ").first ?? "gone"
                 kill(process.processIdentifier, SIGKILL)
-                throw ProcessFailure("biz-retail did not stop within \(timeout)")
+                let tail = log().split(separator: "\n").suffix(30).joined(separator: "\n")
+                throw ProcessFailure(
+                    "biz-retail did not stop within \(timeout) (process state \(state)); the end of its log:\n\(tail)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -114,12 +120,12 @@ public final class BizRetailProcess: @unchecked Sendable {
     }
 
     /// Runs a `biz-retail` command (for example `audit history …`) against this system.
-    public func command(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
-        try Self.run(arguments + ["--data-dir", dataDirectory], stdin: stdin)
+    public func command(_ arguments: [String], stdin: String? = nil) async throws -> CommandResult {
+        try await Self.run(arguments + ["--data-dir", dataDirectory], stdin: stdin)
     }
 
-    public static func run(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
-        try runProgram(executable, arguments, stdin: stdin)
+    public static func run(_ arguments: [String], stdin: String? = nil) async throws -> CommandResult {
+        try await runProgram(executable, arguments, stdin: stdin)
     }
 }
 
@@ -130,18 +136,48 @@ final class ExitTime: Sendable {
     var instant: ContinuousClock.Instant? { value.withLock { $0 } }
 }
 
-/// Runs a program to completion, capturing its output.
-public func runProgram(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> CommandResult {
+/// Starts `process` (after `prepare` set it up), one launch at a time in this test process. Foundation learns that a
+/// child exited when the child's end of a socket pair closes; that end is open in this process until `run()` returns,
+/// so a sibling launched from another thread meanwhile inherited it and kept it open for its own lifetime: the first
+/// child's exit went unnoticed (a zombie, "did not stop within 15 s") until the sibling exited too.
+@discardableResult
+func launch<T>(_ process: Process, preparing prepare: (Process) -> T = { _ in () }) throws -> T {
+    launchLock.lock()
+    defer { launchLock.unlock() }
+    let prepared = prepare(process)
+    try process.run()
+    return prepared
+}
+
+private let launchLock = NSLock()
+
+/// Runs a program to completion, capturing its output. The blocking reads and the wait for the child's exit happen on
+/// a thread of their own, never on Swift's cooperative pool (two threads on a 2-core machine: a test waiting there for
+/// curl or `scripts/cluster` would stall every other task of the test process, including the one measuring time).
+public func runProgram(_ executable: String, _ arguments: [String], stdin: String? = nil) async throws
+    -> CommandResult
+{
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(with: Result { try runProgramBlocking(executable, arguments, stdin: stdin) })
+        }.start()
+    }
+}
+
+/// The same, blocking the calling thread; only for a thread of our own or a one-off lookup before tests start.
+func runProgramBlocking(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    let output = Pipe()
-    let error = Pipe()
-    let input = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    process.standardInput = input
-    try process.run()
+    // The pipes are made under the launch lock too: a sibling launched between their creation and this launch
+    // would inherit their write ends and hold our reads open until it exits.
+    let (output, error, input) = try launch(process) { process in
+        let pipes = (Pipe(), Pipe(), Pipe())
+        process.standardOutput = pipes.0
+        process.standardError = pipes.1
+        process.standardInput = pipes.2
+        return pipes
+    }
     // stderr is drained on a thread of its own while stdout is read here, so neither pipe can fill and block the
     // child.
     let errors = PipeDrain(error.fileHandleForReading)

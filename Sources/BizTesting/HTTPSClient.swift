@@ -31,7 +31,7 @@ public struct HTTPSClient: Sendable {
 
     public func request(
         _ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil, bearer: String? = nil
-    ) throws -> Response {
+    ) async throws -> Response {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("https-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -50,7 +50,7 @@ public struct HTTPSClient: Sendable {
             arguments += ["--data-binary", "@" + requestFile]
         }
         arguments.append(baseURL + path)
-        let result = try runProgram("/usr/bin/curl", arguments)
+        let result = try await runProgram("/usr/bin/curl", arguments)
         guard result.status == 0 else { throw ProcessFailure("curl failed: \(result.error)") }
         let summary = result.output.split(separator: " ")
         var responseHeaders: [String: String] = [:]
@@ -69,16 +69,18 @@ public struct HTTPSClient: Sendable {
     public func json(
         _ method: String, _ path: String, _ value: JSONValue, bearer: String?, headers: [String: String] = [:]
     )
-        throws -> Response
+        async throws -> Response
     {
-        try request(
+        try await request(
             method, path, headers: headers.merging(["Content-Type": "application/json"]) { given, _ in given },
             body: Data(value.canonicalBytes()), bearer: bearer
         )
     }
 
     /// `POST` a form body (`application/x-www-form-urlencoded`), with HTTP Basic client authentication if given.
-    public func form(_ path: String, _ fields: [String: String], basic: (String, String)? = nil) throws -> Response {
+    public func form(_ path: String, _ fields: [String: String], basic: (String, String)? = nil) async throws
+        -> Response
+    {
         let body = fields.sorted(by: { $0.key < $1.key }).map { key, value in
             "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)"
         }.joined(separator: "&")
@@ -86,29 +88,29 @@ public struct HTTPSClient: Sendable {
         if let (id, secret) = basic {
             headers["Authorization"] = "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()
         }
-        return try request("POST", path, headers: headers, body: Data(body.utf8))
+        return try await request("POST", path, headers: headers, body: Data(body.utf8))
     }
 
     /// `POST /oauth2/token` with a form body.
-    public func token(_ form: [String: String], basic: (String, String)? = nil) throws -> Response {
-        try self.form("/oauth2/token", form, basic: basic)
+    public func token(_ form: [String: String], basic: (String, String)? = nil) async throws -> Response {
+        try await self.form("/oauth2/token", form, basic: basic)
     }
 
     /// A password-grant access token for the bootstrap administrator.
-    public func adminToken(_ system: any RunningSystem) throws -> String {
-        try adminToken(credential: system.bootstrapCredential)
+    public func adminToken(_ system: any RunningSystem) async throws -> String {
+        try await adminToken(credential: system.bootstrapCredential)
     }
 
     /// The same, with the credentials a system generated into `<directory>/bootstrap-credentials.json`.
-    public func adminToken(credentialsIn directory: String) throws -> String {
-        try adminToken(credential: { BizRetailProcess.credential($0, in: directory) })
+    public func adminToken(credentialsIn directory: String) async throws -> String {
+        try await adminToken(credential: { BizRetailProcess.credential($0, in: directory) })
     }
 
-    func adminToken(credential: (String) -> String?) throws -> String {
+    func adminToken(credential: (String) -> String?) async throws -> String {
         guard let email = credential("admin_email"), let password = credential("admin_password"),
             let clientID = credential("client_id"), let secret = credential("client_secret")
         else { throw ProcessFailure("no bootstrap credentials") }
-        let response = try token(
+        let response = try await token(
             ["grant_type": "password", "username": email, "password": password], basic: (clientID, secret))
         guard let token = response.json?["access_token"]?.stringValue else {
             throw ProcessFailure("no token: \(response.status) \(response.text)")

@@ -23,35 +23,37 @@ public final class TestServer: Sendable {
     }
 
     /// Starts a server; `directory` must not exist yet or belong to a server of the same kind.
-    public static func start(_ kind: Kind, directory: String) throws -> TestServer {
+    public static func start(_ kind: Kind, directory: String) async throws -> TestServer {
         let port = try freePort()
         let server = TestServer(kind: kind, port: port, directory: directory, address: "")
-        let address = try server.run("start").trimmingCharacters(in: .whitespacesAndNewlines)
+        let address = try await server.run("start").trimmingCharacters(in: .whitespacesAndNewlines)
         return TestServer(kind: kind, port: port, directory: directory, address: address)
     }
 
-    public func stop() throws { _ = try run("stop") }
-    public func restart() throws { _ = try run("restart") }
+    public func stop() async throws { _ = try await run("stop") }
+    public func restart() async throws { _ = try await run("restart") }
 
-    /// Stops the server and removes its data.
+    /// Stops the server and removes its data; blocking, for a test's `defer`.
     public func remove() {
-        _ = try? run("stop")
+        _ = try? runProgramBlocking("/usr/bin/env", arguments("stop"))
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     @discardableResult
-    func run(_ command: String) throws -> String {
-        let prefix = kind == .postgres ? "BIZ_PG" : "BIZ_KAFKA"
-        let result = try runProgram(
-            "/usr/bin/env",
-            [
-                "\(prefix)_PORT=\(port)", "\(prefix)_DIR=\(directory)",
-                BizRetailProcess.packageRoot + "/scripts/\(kind.rawValue)", command,
-            ])
+    func run(_ command: String) async throws -> String {
+        let result = try await runProgram("/usr/bin/env", arguments(command))
         guard result.status == 0 else {
             throw ProcessFailure("scripts/\(kind.rawValue) \(command) failed: \(result.error)")
         }
         return result.output
+    }
+
+    private func arguments(_ command: String) -> [String] {
+        let prefix = kind == .postgres ? "BIZ_PG" : "BIZ_KAFKA"
+        return [
+            "\(prefix)_PORT=\(port)", "\(prefix)_DIR=\(directory)",
+            BizRetailProcess.packageRoot + "/scripts/\(kind.rawValue)", command,
+        ]
     }
 }
 

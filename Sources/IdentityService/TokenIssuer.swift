@@ -185,25 +185,39 @@ public struct TokenIssuer: Sendable {
             guard
                 let row = try await database.raw(
                     """
-                    SELECT family_id, user_public_id, client_id, scope, expires_at, used_at, revoked_at
-                    FROM refresh_tokens WHERE token_hash = \(bind: hash)
+                    SELECT family_id, user_public_id, client_id, scope, expires_at, used_at, revoked_at,
+                    (SELECT COUNT(*) FROM refresh_tokens AS member WHERE member.family_id = token.family_id
+                    AND member.revoked_at IS NOT NULL) AS revoked_members
+                    FROM refresh_tokens AS token WHERE token_hash = \(bind: hash)
                     """
                 ).first()
             else { return .invalid }
             let family = try row.decode(column: "family_id", as: String.self)
+            // A revoked member revokes the session, including a token its last refresh minted after the revocation.
             guard try row.decode(column: "client_id", as: String.self) == client.clientID,
                 try row.decode(column: "revoked_at", as: String?.self) == nil,
+                try row.decode(column: "revoked_members", as: Int64.self) == 0,
                 try row.decode(column: "expires_at", as: String.self) > now
             else { return .invalid }
-            if try row.decode(column: "used_at", as: String?.self) != nil {
+            // Marking the token used is conditional, so of two concurrent refreshes (PostgreSQL reads committed
+            // rows, so both may have seen it unused) exactly one wins; the other finds it used.
+            var claimed = false
+            if try row.decode(column: "used_at", as: String?.self) == nil {
+                claimed =
+                    try await database.raw(
+                        """
+                        UPDATE refresh_tokens SET used_at = \(bind: now)
+                        WHERE token_hash = \(bind: hash) AND used_at IS NULL AND revoked_at IS NULL RETURNING token_hash
+                        """
+                    ).first() != nil
+            }
+            guard claimed else {
                 // A used token presented again: it was stolen, or the client is confused. End the whole family.
                 try await database.raw(
                     "UPDATE refresh_tokens SET revoked_at = \(bind: now) WHERE family_id = \(bind: family)"
                 ).run()
                 return .reused
             }
-            try await database.raw("UPDATE refresh_tokens SET used_at = \(bind: now) WHERE token_hash = \(bind: hash)")
-                .run()
             return .valid(
                 user: try row.decode(column: "user_public_id", as: String.self),
                 scope: try row.decode(column: "scope", as: String.self), family: family

@@ -26,6 +26,7 @@ public struct TeamDirectory: Sendable {
 
     public func createTeam(name: String, description: String, caller: Caller) async throws -> TeamRecord {
         let name = try Self.requiredText(name, field: "name")
+        let description = try Self.description(description)
         let now = EventTimestamp.now().rfc3339
         let publicID = EventID.generate()
         let tenant = caller.principal.tenantID
@@ -80,7 +81,7 @@ public struct TeamDirectory: Sendable {
     public func changeTeam(_ publicID: String, _ change: Change, expectedVersion: Int64? = nil, caller: Caller)
         async throws -> TeamRecord
     {
-        if case .update(let name?, _) = change { _ = try Self.requiredText(name, field: "name") }
+        let change = try Self.validated(change)
         let tenant = caller.principal.tenantID
         let now = EventTimestamp.now().rfc3339
         return try await outbox.perform { database in
@@ -99,7 +100,7 @@ public struct TeamDirectory: Sendable {
             let verb: EventVerb
             switch change {
             case .update(let name, let description):
-                team.name = name.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? team.name
+                team.name = name ?? team.name
                 team.description = description ?? team.description
                 verb = .updated
             case .enable(let enabled):
@@ -144,7 +145,7 @@ public struct TeamDirectory: Sendable {
         let name = try Self.requiredText(input.name ?? "", field: "name")
         let document = try Self.cpf(input.documentRegistry ?? "")
         let email = try Self.email(input.email ?? "")
-        let teamIDs = input.teamIDs ?? []
+        let teamIDs = try Self.teamIDs(input.teamIDs ?? [])
         let tenant = caller.principal.tenantID
         let now = EventTimestamp.now().rfc3339
         let publicID = EventID.generate()
@@ -206,6 +207,7 @@ public struct TeamDirectory: Sendable {
         let name = try update?.name.map { try Self.requiredText($0, field: "name") }
         let document = try update?.documentRegistry.map(Self.cpf)
         let email = try update?.email.map(Self.email)
+        let teamIDs = try update?.teamIDs.map(Self.teamIDs)
         let tenant = caller.principal.tenantID
         let now = EventTimestamp.now().rfc3339
         do {
@@ -229,7 +231,7 @@ public struct TeamDirectory: Sendable {
                         account.ownershipID = ownershipID(forCPF: document)
                     }
                     account.email = email ?? account.email
-                    if let teamIDs = update?.teamIDs {
+                    if let teamIDs {
                         try await Self.requireTeams(teamIDs, tenant: tenant, on: database)
                         try await Self.setTeams(teamIDs, of: account.id, on: database)
                         account.teamIDs = teamIDs
@@ -327,13 +329,32 @@ public struct TeamDirectory: Sendable {
         }
     }
 
-    static func requiredText(_ text: String, field: String) throws -> String {
+    static func requiredText(_ text: String, field: String, limit: Int = FieldLimits.nameBytes) throws -> String {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw TeamError.invalidArgument(field: field, problem: "is required") }
-        guard trimmed.count <= 200 else {
-            throw TeamError.invalidArgument(field: field, problem: "is over 200 characters")
+        return try FieldLimits.checked(trimmed, field: field, limit: limit, allowsLineBreaks: false)
+    }
+
+    /// The change with its name trimmed and its fields checked against their limits.
+    static func validated(_ change: Change) throws -> Change {
+        guard case .update(let name, let description) = change else { return change }
+        return .update(
+            name: try name.map { try requiredText($0, field: "name") },
+            description: try description.map(Self.description))
+    }
+
+    static func description(_ text: String) throws -> String {
+        try FieldLimits.checked(text, field: "description", limit: FieldLimits.descriptionBytes, allowsLineBreaks: true)
+    }
+
+    /// The teams an account belongs to: de-duplicated (first occurrence kept) and bounded.
+    static func teamIDs(_ ids: [String]) throws -> [String] {
+        var seen: Set<String> = []
+        let unique = ids.map { $0.lowercased() }.filter { seen.insert($0).inserted }
+        guard unique.count <= FieldLimits.teamIDs else {
+            throw TeamError.invalidArgument(field: "team_ids", problem: "names more than \(FieldLimits.teamIDs) teams")
         }
-        return trimmed
+        return unique
     }
 
     static func cpf(_ text: String) throws -> String {

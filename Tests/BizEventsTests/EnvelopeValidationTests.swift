@@ -125,12 +125,22 @@ struct EnvelopeValidationTests {
         #expect(error?.description.contains("not valid JSON") == true)
     }
 
-    @Test("an event over 1 MiB is refused")
+    @Test("an event over 128 KiB is refused")
     func oversized() throws {
-        let big = SampleEvents.envelope(payload: ["blob": .string(String(repeating: "x", count: 1 << 20))])
+        #expect(EventEnvelope.maximumEncodedSize == 131_072)
+        let big = SampleEvents.envelope(
+            payload: ["blob": .string(String(repeating: "x", count: EventEnvelope.maximumEncodedSize))])
         let error = #expect(throws: EnvelopeValidationError.self) { try EventEnvelope.decode(big.encoded()) }
         #expect(error?.fields == ["body"])
         #expect(error?.description.contains("over the limit") == true)
+    }
+
+    @Test("identifiers with control characters are refused (PostgreSQL cannot store a NUL in text)")
+    func controlCharacters() throws {
+        let object = Self.setting("payload.public_id", to: "abc\u{0}def", in: SampleEvents.object())
+        let error = #expect(throws: EnvelopeValidationError.self) { try EventEnvelope.decode(Self.bytes(object)) }
+        #expect(error?.fields == ["payload.public_id"])
+        #expect(error?.description.contains("control characters") == true)
     }
 
     @Test("an unknown verb is refused")

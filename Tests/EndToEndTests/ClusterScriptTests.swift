@@ -17,34 +17,40 @@ extension TopologySuites {
                     "BIZ_CLUSTER_KAFKA_PORT": "\(try freePort())", "BIZ_CLUSTER_GRPC_BASE": "\(grpcBase)",
                     "BIZ_BCRYPT_COST": "4",
                 ]
-                func cluster(_ command: String) throws -> CommandResult {
-                    try runProgram(
+                func cluster(_ command: String) async throws -> CommandResult {
+                    try await runProgram(
                         "/usr/bin/env",
                         environment.map { "\($0)=\($1)" } + [
                             BizRetailProcess.packageRoot + "/scripts/cluster", command,
                         ])
                 }
-                let up = try cluster("up")
-                defer { _ = try? cluster("down") }
-                #expect(up.status == 0, "\(up.error)")
-                let https = HTTPSClient(
-                    baseURL: "https://127.0.0.1:\(environment["BIZ_HTTPS_PORT"]!)",
-                    caFile: directory + "/cluster/gateway/tls/cert.pem")
-                let token = try https.adminToken(credentialsIn: directory + "/cluster/identity")
-                // `up` returned once /health/ready answered, so every service is reachable.
-                let team = try https.json("POST", "/v1/teams", ["name": "From the script"], bearer: token)
-                let id = try #require(team.json?["public_id"]?.stringValue, "\(team.status) \(team.text)")
-                try await BizRetailProcess.eventually("the team to be audited") {
-                    try https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token).json?["items"]?
-                        .arrayValue?.count == 1
+                let up = try await cluster("up")
+                // `down` also when the checks in between throw, so no process outlives the test.
+                do {
+                    #expect(up.status == 0, "\(up.error)")
+                    let https = HTTPSClient(
+                        baseURL: "https://127.0.0.1:\(environment["BIZ_HTTPS_PORT"]!)",
+                        caFile: directory + "/cluster/gateway/tls/cert.pem")
+                    let token = try await https.adminToken(credentialsIn: directory + "/cluster/identity")
+                    // `up` returned once /health/ready answered, so every service is reachable.
+                    let team = try await https.json("POST", "/v1/teams", ["name": "From the script"], bearer: token)
+                    let id = try #require(team.json?["public_id"]?.stringValue, "\(team.status) \(team.text)")
+                    try await BizRetailProcess.eventually("the team to be audited") {
+                        try await https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token).json?[
+                            "items"]?
+                            .arrayValue?.count == 1
+                    }
+                    let status = try await cluster("status")
+                    for name in ["identity", "team", "audit", "gateway"] {
+                        #expect(status.output.contains("\(name): running"))
+                    }
+                } catch {
+                    _ = try? await cluster("down")
+                    throw error
                 }
-                let status = try cluster("status")
-                for name in ["identity", "team", "audit", "gateway"] {
-                    #expect(status.output.contains("\(name): running"))
-                }
-                let down = try cluster("down")
+                let down = try await cluster("down")
                 #expect(down.status == 0)
-                #expect(!(try cluster("status")).output.contains(": running"))
+                #expect(!(try await cluster("status")).output.contains(": running"))
             }
         }
     }

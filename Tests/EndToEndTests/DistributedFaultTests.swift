@@ -6,6 +6,8 @@ import Testing
 
 #if Kafka
     import BizKafka
+    import BizOutbox
+    import BizStorage
     import Logging
 #endif
 
@@ -20,16 +22,16 @@ extension TopologySuites {
                 Void
         ) async throws {
             try await withTemporaryDirectory { directory in
-                let kafka = try TestServer.start(.kafka, directory: directory + "/kafka")
+                let kafka = try await TestServer.start(.kafka, directory: directory + "/kafka")
                 defer { kafka.remove() }
-                let postgres = try TestServer.start(
+                let postgres = try await TestServer.start(
                     .postgres, directory: "/tmp/biz-retail-test-pg-\(UUID().uuidString)")
                 defer { postgres.remove() }
                 let cluster = try await BizRetailCluster(
                     directory: directory + "/cluster", postgres: postgres.address, kafka: kafka.address)
                 do {
                     let https = HTTPSClient(cluster)
-                    try await body(cluster, https, try https.adminToken(cluster), (kafka, postgres))
+                    try await body(cluster, https, try await https.adminToken(cluster), (kafka, postgres))
                     try await cluster.stop()
                 } catch {
                     try? await cluster.stop()
@@ -49,7 +51,7 @@ extension TopologySuites {
                 while running.load(ordering: .relaxed) {
                     index += 1
                     do {
-                        let response = try https.json(
+                        let response = try await https.json(
                             "POST", "/v1/teams", ["name": .string("Team \(index)")], bearer: token)
                         if response.status == 201, let id = response.json?["public_id"]?.stringValue {
                             acknowledged.withLock { $0.append(id) }
@@ -65,13 +67,13 @@ extension TopologySuites {
         }
 
         /// Every `team.created` the audit trail holds, as the teams' ids (one entry per stored event).
-        func auditedTeams(_ https: HTTPSClient, _ token: String) throws -> [String] {
+        func auditedTeams(_ https: HTTPSClient, _ token: String) async throws -> [String] {
             var ids: [String] = []
             var pageToken: String?
             repeat {
                 var path = "/v1/audit/events?event_type=team.created&page_size=1000"
                 if let pageToken { path += "&page_token=\(pageToken)" }
-                let response = try https.request("GET", path, bearer: token)
+                let response = try await https.request("GET", path, bearer: token)
                 guard response.status == 200, case .array(let items)? = response.json?["items"] else {
                     throw ProcessFailure("audit events: \(response.status) \(response.text)")
                 }
@@ -85,7 +87,7 @@ extension TopologySuites {
         func expectAuditedExactlyOnce(_ acknowledged: [String], _ https: HTTPSClient, _ token: String) async throws {
             var audited: [String] = []
             try await BizRetailProcess.eventually(timeout: .seconds(90), "\(acknowledged.count) audited teams") {
-                audited = try auditedTeams(https, token)
+                audited = try await auditedTeams(https, token)
                 return Set(audited).isSuperset(of: acknowledged)
             }
             #expect(audited.count == Set(audited).count, "an event was stored twice")
@@ -99,11 +101,11 @@ extension TopologySuites {
                 try await withThrowingTaskGroup { tasks in
                     tasks.addTask { await writer.run(https, token) }
                     try await Task.sleep(for: .seconds(2))
-                    try servers.kafka.stop()
+                    try await servers.kafka.stop()
                     let before = writer.acknowledged.withLock { $0.count }
                     try await Task.sleep(for: .seconds(20))
                     let during = writer.acknowledged.withLock { $0.count } - before
-                    try servers.kafka.restart()
+                    try await servers.kafka.restart()
                     try await Task.sleep(for: .seconds(2))
                     writer.running.store(false, ordering: .relaxed)
                     try await tasks.waitForAll()
@@ -133,7 +135,8 @@ extension TopologySuites {
                 try await expectAuditedExactlyOnce(acknowledged, https, token)
                 // One version per team: the redelivered events after the kill did not become version 2.
                 for id in acknowledged.prefix(20) {
-                    let versions = try https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token)
+                    let versions = try await https.request(
+                        "GET", "/v1/audit/entities/team/\(id)/versions", bearer: token)
                     #expect(versions.json?["items"]?.arrayValue?.count == 1)
                 }
             }
@@ -166,23 +169,24 @@ extension TopologySuites {
         @Test("PostgreSQL restarted: requests during the outage get 503 problem+json, and the services reconnect")
         func postgresRestart() async throws {
             try await withCluster { _, https, token, servers in
-                #expect(try https.json("POST", "/v1/teams", ["name": "Before"], bearer: token).status == 201)
-                try servers.postgres.stop()
-                let during = try https.json("POST", "/v1/teams", ["name": "During"], bearer: token)
+                #expect(try await https.json("POST", "/v1/teams", ["name": "Before"], bearer: token).status == 201)
+                try await servers.postgres.stop()
+                let during = try await https.json("POST", "/v1/teams", ["name": "During"], bearer: token)
                 #expect(during.status == 503)
                 #expect(during.headers["content-type"]?.hasPrefix("application/problem+json") == true)
                 #expect(during.json?["status"] == 503)
-                let read = try https.request("GET", "/v1/teams", bearer: token)
+                let read = try await https.request("GET", "/v1/teams", bearer: token)
                 #expect(read.status == 503)
-                try servers.postgres.restart()
+                try await servers.postgres.restart()
                 var after: HTTPSClient.Response?
                 try await BizRetailProcess.eventually(timeout: .seconds(30), "a write after PostgreSQL is back") {
-                    after = try https.json("POST", "/v1/teams", ["name": "After"], bearer: token)
+                    after = try await https.json("POST", "/v1/teams", ["name": "After"], bearer: token)
                     return after?.status == 201
                 }
                 let id = try #require(after?.json?["public_id"]?.stringValue)
                 try await BizRetailProcess.eventually("the write after the restart to be audited") {
-                    try https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token).json?["items"]?
+                    try await https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token).json?[
+                        "items"]?
                         .arrayValue?.count == 1
                 }
             }
@@ -203,10 +207,10 @@ extension TopologySuites {
                     await producer.close()
                     #expect(results.allSatisfy { (try? $0.get()) != nil })
 
-                    let team = try https.json("POST", "/v1/teams", ["name": "After the poison"], bearer: token)
+                    let team = try await https.json("POST", "/v1/teams", ["name": "After the poison"], bearer: token)
                     let id = try #require(team.json?["public_id"]?.stringValue)
                     try await BizRetailProcess.eventually("the write after the poison to be audited") {
-                        try https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token).json?[
+                        try await https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token).json?[
                             "items"]?
                             .arrayValue?.count == 1
                     }
@@ -222,6 +226,60 @@ extension TopologySuites {
                     #expect(letters.count == 1)
                     #expect(letters.first?.value == Array("{\"event_type\": 1".utf8))
                     #expect(letters.first?.header("reason")?.contains("JSON") == true)
+                }
+            }
+
+            @Test("a record the broker refuses is moved to outbox_dead_letters, and the events after it flow on")
+            func refusedRecord() async throws {
+                try await withTemporaryDirectory { directory in
+                    // The audit topic exists before the cluster starts, with a limit the broker enforces: a team with
+                    // a 2,000-byte description makes an event over it; a short one does not.
+                    let prefix = "test-" + UUID().uuidString.prefix(8).lowercased() + "."
+                    let brokers = try #require(ProcessInfo.processInfo.environment["BIZ_TEST_KAFKA_BROKERS"])
+                    try await KafkaAdmin.ensureTopics(
+                        [
+                            KafkaTopic(
+                                name: prefix + "audit", partitions: 3, configuration: ["max.message.bytes": "2500"])
+                        ],
+                        configuration: KafkaConfiguration(brokers: brokers), logger: Logger(label: "test.refused"))
+                    let cluster = try await BizRetailCluster(
+                        directory: directory + "/cluster", environment: ["BIZ_KAFKA_TOPIC_PREFIX": prefix])
+                    do {
+                        let https = HTTPSClient(cluster)
+                        let token = try await https.adminToken(cluster)
+                        let big = try await https.json(
+                            "POST", "/v1/teams",
+                            ["name": "Grande", "description": .string(String(repeating: "x", count: 2_000))],
+                            bearer: token)
+                        #expect(big.status == 201)
+                        let bigID = try #require(big.json?["public_id"]?.stringValue)
+                        let small = try await https.json("POST", "/v1/teams", ["name": "Pequena"], bearer: token)
+                        let smallID = try #require(small.json?["public_id"]?.stringValue)
+                        try await BizRetailProcess.eventually("the team after the refused one to be audited") {
+                            try await https.request(
+                                "GET", "/v1/audit/entities/team/\(smallID)/versions", bearer: token
+                            ).json?["items"]?.arrayValue?.count == 1
+                        }
+                        #expect(
+                            try await https.request("GET", "/v1/audit/entities/team/\(bigID)/versions", bearer: token)
+                                .status == 404)
+                        // The refused event is kept whole in the team service's database, with the broker's reason.
+                        let letters = try await PostgresStore.withStore(
+                            url: try #require(cluster.databases["team"]), migrations: [],
+                            logger: Logger(label: "test.refused")
+                        ) { store in
+                            try await Outbox(store: store).deadLetters()
+                        }
+                        #expect(letters.count == 1)
+                        let letter = try #require(letters.first)
+                        #expect(try EventEnvelope.decode(letter.body).entityID == bigID)
+                        #expect(letter.reason.contains("too large"))
+                        #expect(cluster.process("team").log().contains("moved to outbox_dead_letters"))
+                        try await cluster.stop()
+                    } catch {
+                        try? await cluster.stop()
+                        throw ProcessFailure("\(error)\n\(cluster.logs().suffix(6000))")
+                    }
                 }
             }
         #endif

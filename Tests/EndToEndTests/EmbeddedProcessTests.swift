@@ -15,8 +15,8 @@ struct EmbeddedProcessTests {
         return path
     }
 
-    func history(_ system: BizRetailProcess, _ type: String, _ id: String) throws -> [JSONValue] {
-        let result = try system.command(["audit", "history", type, id, "--json"])
+    func history(_ system: BizRetailProcess, _ type: String, _ id: String) async throws -> [JSONValue] {
+        let result = try await system.command(["audit", "history", type, id, "--json"])
         guard result.status == 0, case .array(let versions) = try JSONParser.parse(Array(result.output.utf8)) else {
             throw ProcessFailure("audit history failed (\(result.status)): \(result.error)")
         }
@@ -27,22 +27,32 @@ struct EmbeddedProcessTests {
     func publishAndHistory() async throws {
         try await withTemporaryDirectory { directory in
             let system = try await BizRetailProcess(dataDirectory: directory)
-            let published = try system.command(["events", "publish", "-"], stdin: SampleEvents.briefExample)
+            let published = try await system.command(["events", "publish", "-"], stdin: SampleEvents.briefExample)
             #expect(published.status == 0, "\(published.error)")
             let eventID = published.output.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(EventID.isUUID(eventID))
             let entity = "123e4567-e89b-12d3-a456-426614174000"
             try await BizRetailProcess.eventually("the event in the audit history") {
-                try history(system, "account", entity).count == 1
+                try await history(system, "account", entity).count == 1
             }
-            let version = try #require(try history(system, "account", entity).first)
+            let version = try #require(try await history(system, "account", entity).first)
             #expect(version["version"] == 1)
             #expect(version["action_type"] == "new")
             #expect(version["is_active"] == true)
             #expect(version["event_id"] == .string(eventID))
-            #expect(version["envelope"]?["metadata"]?["owner_id"] == "789")
-            #expect(version["envelope"]?["metadata"]?["owner_type"] == "user")
-            let table = try system.command(["audit", "history", "account", entity])
+            // Attributed to the operator who published it, not to whoever the file claims; the claim is kept.
+            let envelope = version["envelope"]
+            #expect(envelope?["producer_service"] == "operator")
+            // The operator CLI's service client: its id, a UUID.
+            #expect(envelope?["metadata"]?["owner_id"]?.stringValue.map(EventID.isUUID) == true)
+            #expect(envelope?["metadata"]?["owner_type"] == "service")
+            #expect(envelope?["metadata"]?["owner_ip"] == "127.0.0.1")
+            let claimed = envelope?["metadata"]?["operator_claimed"]
+            #expect(claimed?["owner_id"] == "789")
+            #expect(claimed?["owner_type"] == "user")
+            #expect(claimed?["producer_service"] == "team_service")
+            #expect(claimed?["owner_ip"] == "192.168.1.100")
+            let table = try await system.command(["audit", "history", "account", entity])
             #expect(table.output.contains("account.created"))
             let (status, elapsed) = try await system.stop(signal: SIGTERM)
             #expect(status == 0)
@@ -61,11 +71,13 @@ struct EmbeddedProcessTests {
                     "account.\(verb)", entityID: entity,
                     timestamp: EventTimestamp(millisecondsSinceEpoch: start + Int64(index))
                 )
-                let result = try system.command(["events", "publish", try write(event, in: directory)])
+                let result = try await system.command(["events", "publish", try write(event, in: directory)])
                 #expect(result.status == 0, "\(result.error)")
             }
-            try await BizRetailProcess.eventually("five versions") { try history(system, "account", entity).count == 5 }
-            let versions = try history(system, "account", entity)
+            try await BizRetailProcess.eventually("five versions") {
+                try await history(system, "account", entity).count == 5
+            }
+            let versions = try await history(system, "account", entity)
             #expect(versions.map { $0["version"] } == [1, 2, 3, 4, 5])
             #expect(versions.map { $0["action_type"] } == ["new", "update", "disable", "enable", "delete"])
             #expect(versions.map { $0["is_active"] } == [false, false, false, false, false])
@@ -80,15 +92,15 @@ struct EmbeddedProcessTests {
             let held = try await BizRetailProcess(
                 dataDirectory: directory, environment: ["BIZ_TEST_RELAY_FAULT": "hold"]
             )
-            let published = try held.command(["events", "publish", try write(event, in: directory)])
+            let published = try await held.command(["events", "publish", try write(event, in: directory)])
             #expect(published.status == 0, "\(published.error)")
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try history(held, "account", event.entityID).isEmpty)
+            #expect(try await history(held, "account", event.entityID).isEmpty)
             try await held.stop(signal: SIGKILL)
 
             let restarted = try await BizRetailProcess(dataDirectory: directory)
             try await BizRetailProcess.eventually("delivery after restart") {
-                try history(restarted, "account", event.entityID).count == 1
+                try await history(restarted, "account", event.entityID).count == 1
             }
             try await restarted.stop()
         }
@@ -101,7 +113,7 @@ struct EmbeddedProcessTests {
             let doomed = try await BizRetailProcess(
                 dataDirectory: directory, environment: ["BIZ_TEST_RELAY_FAULT": "kill-after-publish"]
             )
-            _ = try doomed.command(["events", "publish", try write(event, in: directory)])
+            _ = try await doomed.command(["events", "publish", try write(event, in: directory)])
             try await BizRetailProcess.eventually("the relay to kill the process") { !doomed.process.isRunning }
             #expect(doomed.process.terminationReason == .uncaughtSignal)
 
@@ -124,7 +136,7 @@ struct EmbeddedProcessTests {
             }
             try await store.close()
             if let failure { throw failure }
-            let versions = try history(restarted, "account", event.entityID)
+            let versions = try await history(restarted, "account", event.entityID)
             #expect(versions.count == 1)
             #expect(versions.first?["event_id"] == .string(event.eventID))
             try await restarted.stop()
@@ -138,35 +150,35 @@ struct EmbeddedProcessTests {
             var object = SampleEvents.object()
             object["timestamp"] = "yesterday"
             object["payload"] = ["name": "no id"]
-            let refused = try system.command(
+            let refused = try await system.command(
                 ["events", "publish", "-"], stdin: JSONValue.object(object).canonicalString()
             )
             #expect(refused.status == 1)
             #expect(refused.error.contains("timestamp must be an RFC 3339 date-time"))
             #expect(refused.error.contains("payload.public_id is missing"))
-            let malformed = try system.command(["events", "publish", "-"], stdin: "{\"event_type\": ")
+            let malformed = try await system.command(["events", "publish", "-"], stdin: "{\"event_type\": ")
             #expect(malformed.status == 1)
             #expect(malformed.error.contains("not valid JSON"))
             // The same bad body again is refused again, but kept once.
-            #expect(try system.command(["events", "publish", "-"], stdin: "{\"event_type\": ").status == 1)
-            let letters = try system.command(["events", "dead-letters", "--json"])
+            #expect(try await system.command(["events", "publish", "-"], stdin: "{\"event_type\": ").status == 1)
+            let letters = try await system.command(["events", "dead-letters", "--json"])
             #expect(letters.status == 0)
             let lines = letters.output.split(separator: "\n")
             #expect(lines.count == 2)
             #expect(letters.output.contains("payload.public_id is missing"))
             // The pipeline keeps running: a valid event still goes through.
             let good = SampleEvents.envelope(entityID: "8e0f2a4b-5c6d-4e7f-9081-a2b3c4d5e6f7")
-            #expect(try system.command(["events", "publish", try write(good, in: directory)]).status == 0)
+            #expect(try await system.command(["events", "publish", try write(good, in: directory)]).status == 0)
             try await BizRetailProcess.eventually("the valid event") {
-                try history(system, "account", good.entityID).count == 1
+                try await history(system, "account", good.entityID).count == 1
             }
             try await system.stop()
         }
     }
 
     @Test("the CLI says clearly when no system is running")
-    func notRunning() throws {
-        let result = try BizRetailProcess.run(
+    func notRunning() async throws {
+        let result = try await BizRetailProcess.run(
             ["audit", "history", "account", "x", "--server", "127.0.0.1:1", "--token", "unused"]
         )
         #expect(result.status == 1)

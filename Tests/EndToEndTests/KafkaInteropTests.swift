@@ -23,10 +23,10 @@ extension TopologySuites {
                     ])
                 do {
                     let https = HTTPSClient(cluster)
-                    let token = try https.adminToken(cluster)
-                    let team = try https.json("POST", "/v1/teams", ["name": "Interop"], bearer: token)
+                    let token = try await https.adminToken(cluster)
+                    let team = try await https.json("POST", "/v1/teams", ["name": "Interop"], bearer: token)
                     let teamID = try #require(team.json?["public_id"]?.stringValue)
-                    let account = try https.json(
+                    let account = try await https.json(
                         "POST", "/v1/accounts",
                         [
                             "name": "João Souza", "document_registry": "529.982.247-25", "email": "joao@example.com",
@@ -34,21 +34,23 @@ extension TopologySuites {
                         ], bearer: token)
                     let accountID = try #require(account.json?["public_id"]?.stringValue)
                     #expect(
-                        try https.json(
+                        try await https.json(
                             "PATCH", "/v1/accounts/\(accountID)", ["name": "João S."], bearer: token,
                             headers: ["If-Match": "\"1\""]
                         ).status == 200)
                     // Every event produced so far has been audited once the update has.
                     try await BizRetailProcess.eventually("the update to be audited") {
-                        try https.request("GET", "/v1/audit/entities/account/\(accountID)/versions", bearer: token)
-                            .json?["items"]?.arrayValue?.count == 2
+                        try await https.request(
+                            "GET", "/v1/audit/entities/account/\(accountID)/versions", bearer: token
+                        )
+                        .json?["items"]?.arrayValue?.count == 2
                     }
-                    let produced = try https.request("GET", "/v1/audit/events?page_size=1000", bearer: token)
+                    let produced = try await https.request("GET", "/v1/audit/events?page_size=1000", bearer: token)
                     let count = try #require(produced.json?["items"]?.arrayValue?.count)
                     #expect(count >= 5)  // user.created, client.created ×2, team.created, account.created, …updated
 
                     let prefix = try #require(cluster.sharedEnvironment["BIZ_KAFKA_TOPIC_PREFIX"])
-                    let result = try runProgram(
+                    let result = try await runProgram(
                         "/usr/bin/env",
                         [
                             "python3", BizRetailProcess.packageRoot + "/Tests/Interop/kafka_interop.py",
@@ -67,7 +69,7 @@ extension TopologySuites {
                     var versions: [JSONValue] = []
                     try await BizRetailProcess.eventually("the confluent-kafka event to be audited") {
                         versions =
-                            try https.request("GET", "/v1/audit/entities/team/\(entity)/versions", bearer: token)
+                            try await https.request("GET", "/v1/audit/entities/team/\(entity)/versions", bearer: token)
                             .json?["items"]?.arrayValue ?? []
                         return versions.count == 1
                     }

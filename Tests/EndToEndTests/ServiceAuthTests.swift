@@ -79,8 +79,9 @@ struct ServiceAuthTests {
         try await withTemporaryDirectory { directory in
             let system = try await BizRetailProcess(dataDirectory: directory)
             let https = HTTPSClient(system)
-            let platformToken = try https.adminToken(system)
-            let platformTeam = try https.json("POST", "/v1/teams", ["name": "Platform ops"], bearer: platformToken)
+            let platformToken = try await https.adminToken(system)
+            let platformTeam = try await https.json(
+                "POST", "/v1/teams", ["name": "Platform ops"], bearer: platformToken)
             let platformTeamID = try #require(platformTeam.json?["public_id"]?.stringValue)
 
             let tenant = "6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e"
@@ -114,20 +115,22 @@ struct ServiceAuthTests {
                     metadata: ["authorization": "Bearer \(platformToken)"]
                 )
             }
-            let login = try https.token(
+            let login = try await https.token(
                 ["grant_type": "password", "username": "chefe@loja.example", "password": "long enough password"],
                 basic: (system.bootstrapCredential("client_id")!, system.bootstrapCredential("client_secret")!)
             )
             let token = try #require(login.json?["access_token"]?.stringValue, "\(login.text)")
-            let own = try https.json("POST", "/v1/teams", ["name": "Loja Centro"], bearer: token)
+            let own = try await https.json("POST", "/v1/teams", ["name": "Loja Centro"], bearer: token)
             #expect(own.json?["tenant_id"] == .string(tenant))
-            guard case .array(let visible)? = try https.request("GET", "/v1/teams", bearer: token).json?["items"] else {
+            guard case .array(let visible)? = try await https.request("GET", "/v1/teams", bearer: token).json?["items"]
+            else {
                 Issue.record("no team list")
                 return
             }
             #expect(visible.map { $0["name"] } == ["Loja Centro"])
-            #expect(try https.request("GET", "/v1/teams/\(platformTeamID)", bearer: token).status == 404)
-            #expect(try https.request("GET", "/v1/audit/events?event_type=team.created", bearer: token).status == 403)
+            #expect(try await https.request("GET", "/v1/teams/\(platformTeamID)", bearer: token).status == 404)
+            #expect(
+                try await https.request("GET", "/v1/audit/events?event_type=team.created", bearer: token).status == 403)
             try await system.stop()
         }
     }
@@ -137,7 +140,7 @@ struct ServiceAuthTests {
         try await withTemporaryDirectory { directory in
             let system = try await BizRetailProcess(dataDirectory: directory)
             let https = HTTPSClient(system)
-            let admin = try https.adminToken(system)
+            let admin = try await https.adminToken(system)
             let port = Int(system.endpoint("grpc")!.split(separator: ":").last!)!
             let tenant = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
             let registered = try await withGRPCClient(
@@ -169,16 +172,16 @@ struct ServiceAuthTests {
                     metadata: metadata
                 )
             }
-            let token = try https.token(
+            let token = try await https.token(
                 ["grant_type": "client_credentials"], basic: (registered.clientID, registered.clientSecret)
             )
             let accessToken = try #require(token.json?["access_token"]?.stringValue, "\(token.text)")
-            let team = try https.json("POST", "/v1/teams", ["name": "Integração"], bearer: accessToken)
+            let team = try await https.json("POST", "/v1/teams", ["name": "Integração"], bearer: accessToken)
             #expect(team.json?["tenant_id"] == .string(tenant))
 
             var history: [JSONValue] = []
             try await BizRetailProcess.eventually("the client.created event") {
-                let response = try https.request(
+                let response = try await https.request(
                     "GET", "/v1/audit/entities/client/\(registered.publicID)/versions", bearer: admin
                 )
                 guard case .array(let items)? = response.json?["items"] else { return false }

@@ -21,8 +21,8 @@ struct TokenIssuerTests {
         var keys: SigningKeyStore
     }
 
-    func withIssuer<T>(_ body: (Fixture) async throws -> T) async throws -> T {
-        try await TestDatabases.withStore(.sqlite, migrations: IdentityModule.migrations) { store in
+    func withIssuer<T>(_ kind: StoreKind = .sqlite, _ body: (Fixture) async throws -> T) async throws -> T {
+        try await TestDatabases.withStore(kind, migrations: IdentityModule.migrations) { store in
             let directory = IdentityDirectory(
                 outbox: Outbox(store: store),
                 events: EventFactory(
@@ -101,5 +101,46 @@ struct TokenIssuerTests {
             }
         }
         #expect(refused)
+    }
+
+    @Test(
+        "of concurrent refreshes with one refresh token exactly one succeeds, and the reuse ends the session",
+        arguments: StoreKind.available)
+    func concurrentRefresh(_ kind: StoreKind) async throws {
+        try await withIssuer(kind) { fixture in
+            _ = try await fixture.directory.createClient(
+                clientID: "web", secret: "secret-web-0123456789", name: "Web", tenantID: "platform", roles: [],
+                grantTypes: ["password", "refresh_token"], firstParty: true)
+            _ = try await fixture.directory.createUser(
+                tenantID: "platform", email: "ana@example.com", name: "Ana", password: "a long password 123",
+                roles: ["viewer"], caller: nil)
+            let login = try await fixture.issuer.issue(
+                TokenRequest(
+                    grantType: "password", clientID: "web", clientSecret: "secret-web-0123456789",
+                    username: "ana@example.com", password: "a long password 123"))
+            let refreshToken = try #require(login.refreshToken)
+            let issuer = fixture.issuer
+            let outcomes = await withTaskGroup(of: IssuedToken?.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try? await issuer.issue(
+                            TokenRequest(
+                                grantType: "refresh_token", clientID: "web", clientSecret: "secret-web-0123456789",
+                                refreshToken: refreshToken))
+                    }
+                }
+                return await group.reduce(into: [IssuedToken?]()) { $0.append($1) }
+            }
+            let winners = outcomes.compactMap { $0 }
+            #expect(winners.count == 1)
+            // The losers presented a used token: the whole family is revoked, the winner's new token included.
+            let next = try #require(winners.first?.refreshToken)
+            await #expect(throws: OAuthError.self) {
+                try await issuer.issue(
+                    TokenRequest(
+                        grantType: "refresh_token", clientID: "web", clientSecret: "secret-web-0123456789",
+                        refreshToken: next))
+            }
+        }
     }
 }

@@ -112,7 +112,7 @@
                 OutgoingMessage(key: "poison", eventID: "", eventType: "", body: Array("{not json".utf8)), at: 5)
             // A redelivery, as after a relay crash between publish and mark-published.
             messages.append(messages[0])
-            try await KafkaEventPublisher(producer: producer, topic: topic).publish(messages)
+            #expect(try await KafkaEventPublisher(producer: producer, topic: topic).publish(messages).isEmpty)
 
             try await TestDatabases.withStore(.sqlite, migrations: SQLAuditStore.migrations) { store in
                 let audit = SQLAuditStore(store: store)

@@ -93,4 +93,56 @@ struct TeamDirectoryTests {
             #expect(types.allSatisfy(TeamModule.producedEvents.contains))
         }
     }
+
+    @Test("free-text fields are bounded in bytes and refuse control characters, on create and on update")
+    func fieldLimits() async throws {
+        try await withDirectory { directory in
+            // 101 two-byte characters: 101 characters, 202 bytes.
+            let wideName = String(repeating: "é", count: 101)
+            await #expect(throws: TeamError.invalidArgument(field: "name", problem: "is over 200 bytes")) {
+                try await directory.createTeam(name: wideName, description: "", caller: Self.manager)
+            }
+            let longDescription = String(repeating: "x", count: FieldLimits.descriptionBytes + 1)
+            await #expect(throws: TeamError.invalidArgument(field: "description", problem: "is over 2000 bytes")) {
+                try await directory.createTeam(name: "Vendas", description: longDescription, caller: Self.manager)
+            }
+            await #expect(
+                throws: TeamError.invalidArgument(field: "name", problem: "must not contain control characters")
+            ) {
+                try await directory.createTeam(name: "Ven\u{0}das", description: "", caller: Self.manager)
+            }
+            let team = try await directory.createTeam(
+                name: "Vendas",
+                description: String(repeating: "x", count: FieldLimits.descriptionBytes - 9)
+                    + "\nlinha 2\t", caller: Self.manager)
+            await #expect(throws: TeamError.invalidArgument(field: "description", problem: "is over 2000 bytes")) {
+                try await directory.changeTeam(
+                    team.publicID, .update(name: nil, description: longDescription), caller: Self.manager)
+            }
+            await #expect(throws: TeamError.invalidArgument(field: "name", problem: "is required")) {
+                try await directory.changeTeam(
+                    team.publicID, .update(name: "  ", description: nil), caller: Self.manager)
+            }
+            // Only the creation reached the outbox.
+            #expect(try await pendingEvents(directory).count == 1)
+        }
+    }
+
+    @Test("an account's team_ids are de-duplicated and bounded")
+    func teamIDLimits() async throws {
+        try await withDirectory { directory in
+            let team = try await directory.createTeam(name: "Vendas", description: "", caller: Self.manager)
+            let account = try await directory.createAccount(
+                .init(
+                    name: "Ana", documentRegistry: "52998224725", email: "ana@loja.example",
+                    teamIDs: [team.publicID, team.publicID.uppercased(), team.publicID]),
+                caller: Self.manager)
+            #expect(account.teamIDs == [team.publicID])
+            let tooMany = (0...FieldLimits.teamIDs).map { _ in EventID.generate() }
+            await #expect(throws: TeamError.invalidArgument(field: "team_ids", problem: "names more than 100 teams")) {
+                try await directory.changeAccount(
+                    account.publicID, update: .init(teamIDs: tooMany), caller: Self.manager)
+            }
+        }
+    }
 }
