@@ -34,7 +34,8 @@ wait_for() { # file pattern
   echo "timed out waiting for $2 in $1" >&2; exit 1
 }
 
-# Logs in with the bootstrap credentials in $1 through the gateway at $2, creates an account; sets token, id, bytes.
+# Logs in with the bootstrap credentials in $1 through the gateway at $2, creates an account; sets token, id, bytes,
+# and basic (the operator client's, beside $1).
 prepare() {
   local credentials=$1 api=$2
   read -r email password client secret < <(python3 -c "import json; d=json.load(open('$credentials')); print(d['admin_email'], d['admin_password'], d['client_id'], d['client_secret'])")
@@ -45,7 +46,10 @@ prepare() {
     -d '{"name":"Maria Silva","document_registry":"52998224725","email":"maria@example.com"}' "$api/v1/accounts")
   id=$(echo "$account" | python3 -c "import json,sys; print(json.load(sys.stdin)['public_id'])")
   bytes=$(curl -sk -H "Authorization: Bearer $token" "$api/v1/accounts/$id" | wc -c)
-  basic=$(printf '%s:%s' "$client" "$secret" | base64 -w0)
+  # client_credentials is the operator's service client (the login client gets no token of its own).
+  local operator
+  operator=$(python3 -c "import json; d=json.load(open('$(dirname "$credentials")/operator-credentials.json')); print(d['client_id'] + ':' + d['client_secret'])")
+  basic=$(printf '%s' "$operator" | base64 -w0)
 }
 
 # One measurement: prints "name|rps|p99|failed" (p99 in ms).

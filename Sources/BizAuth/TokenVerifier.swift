@@ -1,3 +1,4 @@
+import BizEvents
 import Foundation
 import JWTKit
 import Logging
@@ -62,49 +63,65 @@ struct VerifiedTokens {
     }
 }
 
-/// The public keys, loaded on first use and reloaded when a token names an unknown key.
+/// The public keys, loaded on first use and reloaded when a token names a key id not in the set, at most once per
+/// 10 s of such reloads: a key rotation is picked up at once, a stream of made-up key ids costs one reload per 10 s.
+/// A token without a key id, or with one still unknown after the reload, is refused: jwt-kit would otherwise verify
+/// it with its default key, and never reload.
 actor KeySet {
     private let loadKeys: @Sendable () async throws -> String
     private var collection: JWTKeyCollection?
-    private var loadedAt: ContinuousClock.Instant?
+    private var keyIDs: Set<String> = []
+    /// When a token's unknown key id last made the set reload.
+    private var reloadedForUnknownKey: ContinuousClock.Instant?
+    static let reloadInterval: Duration = .seconds(10)
 
     init(loadKeys: @escaping @Sendable () async throws -> String) {
         self.loadKeys = loadKeys
     }
 
     func verify(_ token: String) async throws(AuthError) -> AccessTokenClaims {
+        guard let keyID = Self.keyID(of: token) else {
+            throw .unauthenticated("the token names no signing key")
+        }
+        if collection == nil {
+            try await reload()
+        } else if !keyIDs.contains(keyID),
+            reloadedForUnknownKey.map({ ContinuousClock.now - $0 >= Self.reloadInterval }) ?? true
+        {
+            reloadedForUnknownKey = .now
+            try await reload()
+        }
+        guard let collection, keyIDs.contains(keyID) else {
+            throw .unauthenticated("the token's signing key is unknown")
+        }
         do {
-            return try await verifyOnce(token, refreshing: collection == nil)
-        } catch let error as AuthError {
-            throw error
-        } catch let error as JWTError where error.errorType == .missingKIDHeader || error.errorType == .unknownKID {
-            let stale = loadedAt.map { ContinuousClock.now - $0 > .seconds(10) } ?? true
-            guard stale else { throw .unauthenticated("the token's signing key is unknown") }
-            do {
-                return try await verifyOnce(token, refreshing: true)
-            } catch let error as AuthError {
-                throw error
-            } catch {
-                throw Self.classify(error)
-            }
+            return try await collection.verify(token, as: AccessTokenClaims.self)
         } catch {
             throw Self.classify(error)
         }
     }
 
-    private func verifyOnce(_ token: String, refreshing: Bool) async throws -> AccessTokenClaims {
-        if refreshing {
-            let fresh = JWTKeyCollection()
-            do {
-                try await fresh.add(jwksJSON: try await loadKeys())
-            } catch {
-                throw AuthError.unauthenticated("the signing keys are unavailable")
-            }
-            collection = fresh
-            loadedAt = .now
+    private func reload() async throws(AuthError) {
+        let fresh = JWTKeyCollection()
+        let json: String
+        do {
+            json = try await loadKeys()
+            try await fresh.add(jwksJSON: json)
+        } catch {
+            throw AuthError.unauthenticated("the signing keys are unavailable")
         }
-        guard let collection else { throw AuthError.unauthenticated("the signing keys are unavailable") }
-        return try await collection.verify(token, as: AccessTokenClaims.self)
+        collection = fresh
+        keyIDs = Set(
+            (try? JSONParser.parse(Array(json.utf8)))?["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? [])
+    }
+
+    /// The `kid` of a compact JWS's header, when it has one.
+    static func keyID(of token: String) -> String? {
+        guard let header = token.split(separator: ".", maxSplits: 1).first else { return nil }
+        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let value = try? JSONParser.parse(Array(data)) else { return nil }
+        return value["kid"]?.stringValue
     }
 
     static func classify(_ error: any Error) -> AuthError {

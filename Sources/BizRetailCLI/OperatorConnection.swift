@@ -37,20 +37,21 @@ struct ConnectionOptions: ParsableArguments {
 
     private func recordedAddress() -> String? { recorded("grpc", in: "endpoints.json") }
 
-    /// `--token`, `BIZ_TOKEN`, or a client_credentials token for the bootstrap client (from `BIZ_BOOTSTRAP_CLIENT_*`
-    /// or `<data-dir>/bootstrap-credentials.json`).
+    /// `--token`, `BIZ_TOKEN`, or a client_credentials token of the operator's service client (`BIZ_OPERATOR_CLIENT_ID`,
+    /// default `biz-retail-operator`, and `BIZ_OPERATOR_CLIENT_SECRET`, or `<data-dir>/operator-credentials.json`).
     private func accessToken(_ client: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
         let environment = ConfigurationReader.processEnvironment
         if let token = token ?? environment["BIZ_TOKEN"], !token.isEmpty { return token }
+        let clientID =
+            environment["BIZ_OPERATOR_CLIENT_ID"] ?? recorded("client_id", in: "operator-credentials.json")
+            ?? "biz-retail-operator"
         guard
-            let clientID = environment["BIZ_BOOTSTRAP_CLIENT_ID"]
-                ?? recorded("client_id", in: "bootstrap-credentials.json"),
-            let secret = environment["BIZ_BOOTSTRAP_CLIENT_SECRET"]
-                ?? recorded("client_secret", in: "bootstrap-credentials.json")
+            let secret = environment["BIZ_OPERATOR_CLIENT_SECRET"]
+                ?? recorded("client_secret", in: "operator-credentials.json")
         else {
             throw ValidationError(
-                "no credentials: pass --token, set BIZ_TOKEN, or BIZ_BOOTSTRAP_CLIENT_ID and BIZ_BOOTSTRAP_CLIENT_SECRET"
-            )
+                "no credentials: pass --token, set BIZ_TOKEN, or BIZ_OPERATOR_CLIENT_SECRET (the operator client's "
+                    + "secret, generated into <data-dir>/operator-credentials.json when not configured)")
         }
         let response = try await Bizretail_Identity_V1_IdentityService.Client(wrapping: client).issueToken(
             .with {

@@ -114,6 +114,7 @@ public struct ConfigurationReader: Sendable {
         result.identity.bootstrapAdminPassword = secret("bootstrap.admin.password")
         result.identity.bootstrapClientID = text("bootstrap.client.id")
         result.identity.bootstrapClientSecret = secret("bootstrap.client.secret")
+        result.identity.operatorClientSecret = secret("operator.client.secret")
 
         result.audit.store = secret("audit.store")
         func aws(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }

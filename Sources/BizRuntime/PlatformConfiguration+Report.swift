@@ -33,6 +33,7 @@ extension PlatformConfiguration {
             ("BIZ_BOOTSTRAP_ADMIN_PASSWORD", show(identity.bootstrapAdminPassword)),
             ("BIZ_BOOTSTRAP_CLIENT_ID", show(identity.bootstrapClientID)),
             ("BIZ_BOOTSTRAP_CLIENT_SECRET", show(identity.bootstrapClientSecret)),
+            ("BIZ_OPERATOR_CLIENT_SECRET", show(identity.operatorClientSecret)),
             ("BIZ_AUDIT_STORE", show(audit.store)), ("AWS_ACCESS_KEY_ID", show(audit.awsAccessKeyID)),
             ("AWS_SECRET_ACCESS_KEY", show(audit.awsSecretAccessKey)),
             ("AWS_SESSION_TOKEN", show(audit.awsSessionToken)),

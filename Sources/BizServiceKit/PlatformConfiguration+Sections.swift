@@ -30,12 +30,15 @@ extension PlatformConfiguration {
     public struct Identity: Sendable {
         /// bcrypt cost of passwords (`BIZ_BCRYPT_COST`), 4…31.
         public var bcryptCost = 12
-        /// The platform administrator and first-party client created on first start (`BIZ_BOOTSTRAP_*`); generated into
-        /// `<data-dir>/bootstrap-credentials.json` when unset.
+        /// The platform administrator and first-party login client created on first start (`BIZ_BOOTSTRAP_*`);
+        /// generated into `<data-dir>/bootstrap-credentials.json` when unset.
         public var bootstrapAdminEmail: String?
         public var bootstrapAdminPassword: Secret?
         public var bootstrapClientID: String?
         public var bootstrapClientSecret: Secret?
+        /// The secret of the operator CLI's service client `biz-retail-operator` (`BIZ_OPERATOR_CLIENT_SECRET`);
+        /// generated once into `<data-dir>/operator-credentials.json` when unset.
+        public var operatorClientSecret: Secret?
 
         public init() {}
     }

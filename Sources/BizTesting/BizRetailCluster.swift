@@ -7,6 +7,8 @@ public protocol RunningSystem: Sendable {
     func endpoint(_ key: String) -> String?
     /// A generated bootstrap credential (`admin_email`, `admin_password`, `admin_id`, `client_id`, `client_secret`).
     func bootstrapCredential(_ key: String) -> String?
+    /// The operator client's generated credential (`client_id`, `client_secret`).
+    func operatorCredential(_ key: String) -> String?
     /// The PEM file the gateway's certificate verifies against.
     var certificateFile: String { get }
     func stop() async throws
@@ -124,6 +126,10 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
 
     public func endpoint(_ key: String) -> String? {
         key == "https" ? processes["gateway"]?.endpoint("https") : processes["audit"]?.endpoint("grpc")
+    }
+
+    public func operatorCredential(_ key: String) -> String? {
+        processes["identity"]?.operatorCredential(key)
     }
 
     public func bootstrapCredential(_ key: String) -> String? {

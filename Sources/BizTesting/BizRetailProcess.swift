@@ -69,9 +69,16 @@ public final class BizRetailProcess: @unchecked Sendable {
         Self.credential(key, in: dataDirectory)
     }
 
-    /// A credential from `<directory>/bootstrap-credentials.json`.
-    public static func credential(_ key: String, in directory: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: directory + "/bootstrap-credentials.json"),
+    /// The operator client's generated credentials (`client_id`, `client_secret`).
+    public func operatorCredential(_ key: String) -> String? {
+        Self.credential(key, in: dataDirectory, file: "operator-credentials.json")
+    }
+
+    /// A credential from `<directory>/bootstrap-credentials.json` (or another file of generated credentials).
+    public static func credential(_ key: String, in directory: String, file: String = "bootstrap-credentials.json")
+        -> String?
+    {
+        guard let data = FileManager.default.contents(atPath: directory + "/" + file),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
         return object[key] as? String
@@ -82,30 +89,44 @@ public final class BizRetailProcess: @unchecked Sendable {
     }
 
     /// Sends `signal` and waits for the process to exit; returns its status and how long it took to exit.
+    ///
+    /// The exit is read from `/proc/<pid>/stat` (a zombie, state `Z`, with its wait status), not from Foundation:
+    /// Foundation learns of an exit when the child's end of a socket pair closes, and a process another thread
+    /// launched meanwhile can inherit that end and keep it open, so `isRunning` may stay true long after the exit.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) async throws -> (Int32, Duration) {
         let start = ContinuousClock.now
-        kill(process.processIdentifier, signal)
-        while process.isRunning {
+        let pid = process.processIdentifier
+        kill(pid, signal)
+        while true {
+            if !process.isRunning {
+                // The handler runs right after the exit is reaped; wait for it briefly rather than read it too early.
+                var exit = exitedAt.instant
+                for _ in 0..<100 where exit == nil {
+                    try await Task.sleep(for: .milliseconds(10))
+                    exit = exitedAt.instant
+                }
+                return (process.terminationStatus, (exit ?? ContinuousClock.now) - start)
+            }
+            if let status = Self.zombieStatus(pid) { return (status, ContinuousClock.now - start) }
             guard ContinuousClock.now - start < timeout else {
-                // "Z" in /proc/<pid>/stat: the process exited and only Foundation has not reaped it yet.
-                let state =
-                    (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8))?
-                    .split(separator: ")").last?.split(separator: " ").first ?? "gone"
-                kill(process.processIdentifier, SIGKILL)
+                kill(pid, SIGKILL)
                 let tail = log().split(separator: "\n").suffix(30).joined(separator: "\n")
-                throw ProcessFailure(
-                    "biz-retail did not stop within \(timeout) (process state \(state)); the end of its log:\n\(tail)")
+                throw ProcessFailure("biz-retail did not stop within \(timeout); the end of its log:\n\(tail)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // The handler runs right after the exit is reaped; wait for it briefly rather than read it too early.
-        var exit = exitedAt.instant
-        for _ in 0..<100 where exit == nil {
-            try await Task.sleep(for: .milliseconds(10))
-            exit = exitedAt.instant
-        }
-        return (process.terminationStatus, (exit ?? ContinuousClock.now) - start)
+    }
+
+    /// The exit status of `pid` if it exited and is not reaped yet (Foundation's `terminationStatus` convention: the
+    /// exit code, or the signal that ended it).
+    static func zombieStatus(_ pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let fields = stat.split(separator: ")").last?.split(separator: " "), fields.first == "Z",
+            let wait = fields.last.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        else { return nil }
+        // Field 52, `exit_code`, is the status as waitpid(2) reports it.
+        return wait & 0x7f == 0 ? (wait >> 8) & 0xff : wait & 0x7f
     }
 
     /// Waits until `condition` holds, or fails after `timeout`.

@@ -7,7 +7,19 @@ public enum TestCredentials {
     public static let adminPassword = "a long admin password 123"
     public static let clientID = "biz-retail-test-cli"
     public static let clientSecret = "test-client-secret-0123456789"
+    /// The operator CLI's service client (`biz-retail-operator`, platform admin, client_credentials).
+    public static let operatorClientID = "biz-retail-operator"
+    public static let operatorClientSecret = "test-operator-secret-0123456789"
     public static let issuer = "https://biz-retail.test"
+
+    /// A client_credentials grant of the operator client.
+    public static var operatorGrant: Bizretail_Identity_V1_IssueTokenRequest {
+        .with {
+            $0.grantType = "client_credentials"
+            $0.clientID = operatorClientID
+            $0.clientSecret = operatorClientSecret
+        }
+    }
 
     /// The bootstrap administrator's password grant through the bootstrap client.
     public static var adminPasswordGrant: Bizretail_Identity_V1_IssueTokenRequest {
@@ -32,6 +44,7 @@ public func testConfiguration(directory: String) -> PlatformConfiguration {
     configuration.identity.bootstrapAdminPassword = Secret(TestCredentials.adminPassword)
     configuration.identity.bootstrapClientID = TestCredentials.clientID
     configuration.identity.bootstrapClientSecret = Secret(TestCredentials.clientSecret)
+    configuration.identity.operatorClientSecret = Secret(TestCredentials.operatorClientSecret)
     configuration.gatewayClientSecret = Secret("test-gateway-secret-0123456789")
     return configuration
 }

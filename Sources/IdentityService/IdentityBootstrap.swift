@@ -7,10 +7,13 @@ import Logging
     import Glibc
 #endif
 
-/// First-start set-up: a platform administrator and a first-party OAuth2 client, and the gateway's own client.
+/// First-start set-up: a platform administrator and a first-party login client; on every start, the service clients
+/// of the gateway and of the operator CLI.
 ///
-/// The administrator's and client's credentials come from `BIZ_BOOTSTRAP_*` when set; otherwise they are generated
-/// and written to `<data-dir>/bootstrap-credentials.json` (mode 0600). Secrets are never logged.
+/// The administrator's and login client's credentials come from `BIZ_BOOTSTRAP_*` when set; otherwise they are
+/// generated and written to `<data-dir>/bootstrap-credentials.json` (mode 0600). The operator client's secret comes
+/// from `BIZ_OPERATOR_CLIENT_SECRET`, else it is generated once into `<data-dir>/operator-credentials.json` (0600).
+/// Secrets are never logged.
 public struct IdentityBootstrap: Sendable {
     public struct Credentials: Sendable, Hashable {
         public var adminEmail: String?
@@ -30,6 +33,8 @@ public struct IdentityBootstrap: Sendable {
     }
 
     public static let gatewayClientID = "biz-retail-gateway"
+    /// The operator CLI's service client (`client_credentials`, platform `admin`).
+    public static let operatorClientID = "biz-retail-operator"
 
     public var directory: IdentityDirectory
     public var dataDirectory: URL
@@ -62,8 +67,8 @@ public struct IdentityBootstrap: Sendable {
             roles: ["admin"], caller: nil
         )
         _ = try await directory.createClient(
-            clientID: clientID, secret: clientSecret, name: "Biz Retail first-party client", tenantID: "platform",
-            roles: ["admin"], grantTypes: ["password", "refresh_token", "client_credentials"], firstParty: true
+            clientID: clientID, secret: clientSecret, name: "Biz Retail login client", tenantID: "platform",
+            roles: [], grantTypes: ["password", "refresh_token"], firstParty: true
         )
         let generated = given.adminPassword == nil || given.clientSecret == nil
         if generated {
@@ -82,20 +87,61 @@ public struct IdentityBootstrap: Sendable {
     /// The gateway's own client (role `gateway`, client_credentials) with the configured secret: created when missing,
     /// its secret replaced when it changed.
     public func ensureGatewayClient(secret: String) async throws {
-        if let existing = try await directory.client(id: Self.gatewayClientID) {
-            if !Secrets.matches(secret, hash: existing.secretHash) {
-                try await directory.replaceClientSecret(clientID: Self.gatewayClientID, secret: secret)
-                logger.notice("gateway client secret replaced from the configuration")
-            }
+        try await ensureServiceClient(
+            Self.gatewayClientID, name: "Biz Retail API gateway", role: "gateway", secret: secret)
+    }
+
+    /// The operator CLI's client (platform `admin`, client_credentials): with `secret` when configured (created, or its
+    /// secret replaced when it changed); otherwise created once with a generated secret, written to
+    /// `<data-dir>/operator-credentials.json`.
+    public func ensureOperatorClient(secret configured: String?) async throws {
+        if let configured {
+            try await ensureServiceClient(
+                Self.operatorClientID, name: "Biz Retail operator CLI", role: "admin", secret: configured)
             return
+        }
+        guard try await directory.client(id: Self.operatorClientID) == nil else { return }
+        let secret = Secrets.random()
+        guard
+            try await ensureServiceClient(
+                Self.operatorClientID, name: "Biz Retail operator CLI", role: "admin", secret: secret)
+        else { return }
+        let file = dataDirectory.appendingPathComponent("operator-credentials.json")
+        let document: JSONValue = ["client_id": .string(Self.operatorClientID), "client_secret": .string(secret)]
+        try PrivateFile.write(Data(document.canonicalBytes()), to: file)
+        logger.notice("operator client credentials generated", metadata: ["file": "\(file.path)"])
+    }
+
+    /// Clients stored before login and service clients were separated, which mix both, become login clients.
+    public func separateClientKinds() async throws {
+        for clientID in try await directory.mixedClientIDs() {
+            try await directory.separateKinds(clientID: clientID)
+            logger.notice(
+                "client made a login client: its client_credentials grant and own roles were removed",
+                metadata: ["client_id": "\(clientID)"])
+        }
+    }
+
+    /// Creates the service client, or replaces its secret when it changed; true when this call created it.
+    @discardableResult
+    private func ensureServiceClient(_ clientID: String, name: String, role: String, secret: String) async throws
+        -> Bool
+    {
+        if let existing = try await directory.client(id: clientID) {
+            if !Secrets.matches(secret, hash: existing.secretHash) {
+                try await directory.replaceClientSecret(clientID: clientID, secret: secret)
+                logger.notice("client secret replaced from the configuration", metadata: ["client_id": "\(clientID)"])
+            }
+            return false
         }
         do {
             _ = try await directory.createClient(
-                clientID: Self.gatewayClientID, secret: secret, name: "Biz Retail API gateway", tenantID: "platform",
-                roles: ["gateway"], grantTypes: ["client_credentials"], firstParty: true
-            )
+                clientID: clientID, secret: secret, name: name, tenantID: "platform", roles: [role],
+                grantTypes: ["client_credentials"], firstParty: true)
+            return true
         } catch IdentityError.conflict {
-            logger.info("gateway client created by another replica")
+            logger.info("client created by another replica", metadata: ["client_id": "\(clientID)"])
+            return false
         }
     }
 }

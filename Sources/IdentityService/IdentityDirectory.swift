@@ -73,6 +73,7 @@ public struct IdentityDirectory: Sendable {
         firstParty: Bool, caller: Caller? = nil
     ) async throws -> ClientRecord {
         try Roles.validateTenant(tenantID)
+        _ = try ClientKind.of(grantTypes: grantTypes, roles: roles, firstParty: firstParty)
         let client = ClientRecord(
             publicID: EventID.generate(), clientID: clientID, secretHash: Secrets.hash(secret), name: name,
             tenantID: tenantID, roles: roles, grantTypes: grantTypes, firstParty: firstParty, enabled: true,
@@ -114,6 +115,35 @@ public struct IdentityDirectory: Sendable {
                 "UPDATE oauth_clients SET secret_hash = \(bind: secretHash) WHERE client_id = \(bind: clientID)"
             ).run()
             return ((), [event])
+        }
+    }
+
+    /// Makes a client that mixes login and service grants (stored before kinds were separated) a login client: its
+    /// service grant and its own roles go. Emits `client.updated`.
+    public func separateKinds(clientID: String) async throws {
+        guard var client = try await client(id: clientID), client.kind == nil else { return }
+        client.grantTypes = client.grantTypes.filter(ClientKind.loginGrants.contains)
+        client.roles = []
+        let grants = client.grantTypes.joined(separator: " ")
+        let event = events.systemEvent(.client(.updated), payload: client.payload, ownershipID: client.publicID)
+        try await outbox.perform { database in
+            try await database.raw(
+                "UPDATE oauth_clients SET grant_types = \(bind: grants), roles = '' WHERE client_id = \(bind: clientID)"
+            ).run()
+            return ((), [event])
+        }
+    }
+
+    /// The ids of every client whose grants mix the login and service kinds.
+    public func mixedClientIDs() async throws -> [String] {
+        try await store.read { database in
+            try await database.raw("SELECT client_id, grant_types FROM oauth_clients").all().compactMap { row in
+                let grants = Set(Self.words(try row.decode(column: "grant_types", as: String.self)))
+                let mixed =
+                    !grants.isDisjoint(with: ClientKind.serviceGrants)
+                    && !grants.isDisjoint(with: ClientKind.loginGrants)
+                return mixed ? try row.decode(column: "client_id", as: String.self) : nil
+            }
         }
     }
 

@@ -93,21 +93,16 @@ extension IdentityGRPCService {
         let name = request.name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw IdentityError.invalidArgument(field: "name", problem: "is required") }
         let grants = Set(request.grantTypes)
-        guard !grants.isEmpty, grants.isSubset(of: ["client_credentials", "password", "refresh_token"]) else {
+        guard grants.isSubset(of: ClientKind.loginGrants.union(ClientKind.serviceGrants)) else {
             throw IdentityError.invalidArgument(
-                field: "grant_types", problem: "must be one or more of client_credentials, password, refresh_token"
+                field: "grant_types", problem: "must be client_credentials, or password and refresh_token")
+        }
+        guard request.roles.allSatisfy(Roles.assignable.contains) else {
+            throw IdentityError.invalidArgument(
+                field: "roles", problem: "must be among \(Roles.assignable.sorted().joined(separator: ", "))"
             )
         }
-        guard request.firstParty || grants == ["client_credentials"] else {
-            throw IdentityError.invalidArgument(
-                field: "grant_types", problem: "password and refresh_token are for first-party clients only"
-            )
-        }
-        guard !request.roles.isEmpty, request.roles.allSatisfy(Roles.assignable.contains) else {
-            throw IdentityError.invalidArgument(
-                field: "roles", problem: "must be one or more of \(Roles.assignable.sorted().joined(separator: ", "))"
-            )
-        }
+        _ = try ClientKind.of(grantTypes: grants, roles: request.roles, firstParty: request.firstParty)
         let clientID = "c-" + Secrets.random(bytes: 12)
         let secret = Secrets.random()
         let client = try await directory.createClient(

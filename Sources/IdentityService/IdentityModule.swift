@@ -36,7 +36,9 @@ public enum IdentityModule: ServiceModule {
             .init(
                 adminEmail: settings.bootstrapAdminEmail, adminPassword: settings.bootstrapAdminPassword?.value,
                 clientID: settings.bootstrapClientID, clientSecret: settings.bootstrapClientSecret?.value))
+        try await bootstrap.separateClientKinds()
         try await bootstrap.ensureGatewayClient(secret: gatewaySecret.value)
+        try await bootstrap.ensureOperatorClient(secret: settings.operatorClientSecret?.value)
         return ServiceParts(
             grpcServices: [IdentityGRPCService(issuer: issuer, directory: directory)],
             signingKeys: { try await keys.jwks() })

@@ -38,7 +38,8 @@ public struct TokenIssuer: Sendable {
             throw OAuthError.unsupportedGrantType("grant_type must be client_credentials, password or refresh_token")
         }
         let client = try await authenticate(request)
-        guard client.grantTypes.contains(request.grantType) else {
+        // A client of no kind (one stored before kinds were separated that mixes them) gets no token at all.
+        guard client.kind != nil, client.grantTypes.contains(request.grantType) else {
             throw OAuthError.unauthorizedClient("this client may not use the \(request.grantType) grant")
         }
         switch request.grantType {

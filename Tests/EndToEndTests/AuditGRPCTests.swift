@@ -28,8 +28,8 @@ struct AuditGRPCTests {
                 try await Bizretail_Identity_V1_IdentityService.Client(wrapping: client).issueToken(
                     .with {
                         $0.grantType = "client_credentials"
-                        $0.clientID = system.bootstrapCredential("client_id")!
-                        $0.clientSecret = system.bootstrapCredential("client_secret")!
+                        $0.clientID = system.operatorCredential("client_id")!
+                        $0.clientSecret = system.operatorCredential("client_secret")!
                     }
                 ).accessToken
             }

@@ -367,7 +367,19 @@ struct GatewayEndToEndTests {
     func oauth(_ topology: Topology) async throws {
         try await withSystem(topology) { system, https, _ in
             let client = (system.bootstrapCredential("client_id")!, system.bootstrapCredential("client_secret")!)
-            let service = try await https.token(["grant_type": "client_credentials"], basic: client)
+            let operatorClient = (system.operatorCredential("client_id")!, system.operatorCredential("client_secret")!)
+            // The login client is no service account: its secret gets no token of its own.
+            let loginAsService = try await https.token(["grant_type": "client_credentials"], basic: client)
+            #expect(loginAsService.status == 400)
+            #expect(loginAsService.json?["error"] == "unauthorized_client")
+            // The service client signs no user in.
+            let serviceAsLogin = try await https.token(
+                [
+                    "grant_type": "password", "username": system.bootstrapCredential("admin_email")!,
+                    "password": system.bootstrapCredential("admin_password")!,
+                ], basic: operatorClient)
+            #expect(serviceAsLogin.json?["error"] == "unauthorized_client")
+            let service = try await https.token(["grant_type": "client_credentials"], basic: operatorClient)
             #expect(service.status == 200)
             #expect(service.headers["cache-control"] == "no-store")
             #expect(service.json?["refresh_token"] == nil)
@@ -406,8 +418,9 @@ struct GatewayEndToEndTests {
                 )
                 .json?["error"] == "invalid_grant")
             #expect(
-                try await https.token(["grant_type": "client_credentials", "scope": "root"], basic: client).json?[
-                    "error"]
+                try await https.token(["grant_type": "client_credentials", "scope": "root"], basic: operatorClient)
+                    .json?[
+                        "error"]
                     == "invalid_scope")
 
             // RFC 7662 / 7009: introspect a live refresh token, revoke it, and it is dead (and so is its session).

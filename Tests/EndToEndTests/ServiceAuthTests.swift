@@ -26,12 +26,12 @@ struct ServiceAuthTests {
                 }
                 #expect(forged?.code == .unauthenticated)
 
-                // A user token (client_credentials of the bootstrap client, role admin) but a self-asserted client IP.
+                // A valid token (the operator's service client, role admin) but a self-asserted client IP.
                 let token = try await Bizretail_Identity_V1_IdentityService.Client(wrapping: client).issueToken(
                     .with {
                         $0.grantType = "client_credentials"
-                        $0.clientID = system.bootstrapCredential("client_id")!
-                        $0.clientSecret = system.bootstrapCredential("client_secret")!
+                        $0.clientID = system.operatorCredential("client_id")!
+                        $0.clientSecret = system.operatorCredential("client_secret")!
                     }
                 ).accessToken
                 let team = try await teams.createTeam(

@@ -143,4 +143,64 @@ struct TokenIssuerTests {
             }
         }
     }
+
+    @Test("a client is a login client or a service client, never both; a login client has no roles of its own")
+    func clientKinds() async throws {
+        try await withIssuer { fixture in
+            await #expect(throws: IdentityError.self) {
+                try await fixture.directory.createClient(
+                    clientID: "mixed", secret: "secret-mixed-0123456789", name: "Mixed", tenantID: "platform",
+                    roles: ["admin"], grantTypes: ["password", "client_credentials"], firstParty: true)
+            }
+            let roles = await #expect(throws: IdentityError.self) {
+                try await fixture.directory.createClient(
+                    clientID: "web", secret: "secret-web-0123456789", name: "Web", tenantID: "platform",
+                    roles: ["admin"], grantTypes: ["password", "refresh_token"], firstParty: true)
+            }
+            #expect(
+                roles
+                    == .invalidArgument(
+                        field: "roles", problem: "a login client has no roles of its own: its tokens carry the user's"))
+            await #expect(throws: IdentityError.self) {
+                try await fixture.directory.createClient(
+                    clientID: "roleless", secret: "secret-roleless-0123456789", name: "No roles",
+                    tenantID: "platform", roles: [], grantTypes: ["client_credentials"], firstParty: false)
+            }
+        }
+    }
+
+    @Test("a client stored mixing both kinds gets no token until start-up separates it into a login client")
+    func legacyMixedClient() async throws {
+        try await withIssuer { fixture in
+            try await fixture.directory.store.transaction { database in
+                try await database.raw(
+                    """
+                    INSERT INTO oauth_clients (public_id, client_id, secret_hash, name, tenant_id, roles, grant_types,
+                    first_party, enabled, created_at) VALUES ('legacy-id', 'legacy', \(bind: Secrets.hash("legacy-secret-0123")),
+                    'Legacy', 'platform', 'admin', 'password refresh_token client_credentials', TRUE, TRUE,
+                    '2026-01-01T00:00:00.000Z')
+                    """
+                ).run()
+            }
+            _ = try await fixture.directory.createUser(
+                tenantID: "platform", email: "ana@example.com", name: "Ana", password: "a long password 123",
+                roles: ["viewer"], caller: nil)
+            let service = TokenRequest(
+                grantType: "client_credentials", clientID: "legacy", clientSecret: "legacy-secret-0123")
+            let login = TokenRequest(
+                grantType: "password", clientID: "legacy", clientSecret: "legacy-secret-0123",
+                username: "ana@example.com", password: "a long password 123")
+            await #expect(throws: OAuthError.self) { try await fixture.issuer.issue(service) }
+            await #expect(throws: OAuthError.self) { try await fixture.issuer.issue(login) }
+
+            #expect(try await fixture.directory.mixedClientIDs() == ["legacy"])
+            try await fixture.directory.separateKinds(clientID: "legacy")
+            #expect(try await fixture.directory.mixedClientIDs() == [])
+            let error = await #expect(throws: OAuthError.self) { try await fixture.issuer.issue(service) }
+            #expect(error?.code == "unauthorized_client")
+            // Signed in as the user, with the user's role: the client's former admin role is gone.
+            let token = try await fixture.issuer.issue(login)
+            #expect(try await fixture.verifier.verify(token.accessToken).roles == ["viewer"])
+        }
+    }
 }

@@ -1,0 +1,80 @@
+import BizAuth
+import BizEvents
+import Crypto
+import Foundation
+import JWTKit
+import Synchronization
+import Testing
+
+/// Key ids and key-set reloads: a rotated key is picked up, a made-up one is refused without reaching jwt-kit's
+/// default key.
+@Suite("Token verifier")
+struct TokenVerifierTests {
+    struct Key {
+        let kid: String
+        let key = ES256PrivateKey()
+
+        var jwk: JSONValue {
+            let parameters = key.publicKey.parameters!
+            return [
+                "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": .string(kid),
+                "x": .string(parameters.x), "y": .string(parameters.y),
+            ]
+        }
+
+        func sign(kid: String? = nil) async throws -> String {
+            let keys = JWTKeyCollection()
+            await keys.add(ecdsa: key, kid: kid.map { JWKIdentifier(string: $0) })
+            let claims = AccessTokenClaims(
+                issuer: "https://issuer.test", subject: "s", audience: "api", issuedAt: Date(), lifetime: 600,
+                id: EventID.generate(), tenantID: "platform", roles: ["admin"], scope: "api", ownerType: "user")
+            return try await keys.sign(claims, kid: kid.map { JWKIdentifier(string: $0) })
+        }
+    }
+
+    /// A verifier whose key set is `published` at each load; counts the loads.
+    final class Published: Sendable {
+        let keys: Mutex<[JSONValue]>
+        let loads = Mutex(0)
+        init(_ keys: [Key]) { self.keys = Mutex(keys.map(\.jwk)) }
+
+        func verifier() -> TokenVerifier {
+            TokenVerifier(issuer: "https://issuer.test", audience: "api") { [self] in
+                loads.withLock { $0 += 1 }
+                return JSONValue.object(["keys": .array(keys.withLock { $0 })]).canonicalString()
+            }
+        }
+    }
+
+    @Test("a token naming a key published after the set was loaded is verified after one reload")
+    func rotation() async throws {
+        let old = Key(kid: "old")
+        let new = Key(kid: "new")
+        let published = Published([old])
+        let verifier = published.verifier()
+        _ = try await verifier.verify(try await old.sign(kid: "old"))
+        published.keys.withLock { $0.append(new.jwk) }
+        let principal = try await verifier.verify(try await new.sign(kid: "new"))
+        #expect(principal.subject == "s")
+        #expect(published.loads.withLock { $0 } == 2)
+    }
+
+    @Test("an unknown key id, or none, is refused; made-up ids reload the set at most once per interval")
+    func unknownKeyID() async throws {
+        let real = Key(kid: "real")
+        let published = Published([real])
+        let verifier = published.verifier()
+        let stranger = Key(kid: "other")
+        for kid in ["made-up-1", "made-up-2", "made-up-3"] {
+            let error = await #expect(throws: AuthError.self) {
+                try await verifier.verify(try await stranger.sign(kid: kid))
+            }
+            #expect(error == .unauthenticated("the token's signing key is unknown"))
+        }
+        // The first token loaded the set and, its id unknown, reloaded it once; the next made-up ids within 10 s did
+        // not reload it again.
+        #expect(published.loads.withLock { $0 } == 2)
+        let unnamed = await #expect(throws: AuthError.self) { try await verifier.verify(try await real.sign(kid: nil)) }
+        #expect(unnamed == .unauthenticated("the token names no signing key"))
+    }
+}
