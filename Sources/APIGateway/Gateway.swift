@@ -3,8 +3,10 @@ import BizStorage
 import Foundation
 import GRPCCore
 import Hummingbird
+import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
+import NIOCore
 import NIOSSL
 
 /// The gateway's own database (idempotency keys).
@@ -20,6 +22,12 @@ public struct GatewayConfiguration: Sendable {
     public var tls: TLSFiles
     /// Peers whose `X-Forwarded-For` is believed.
     public var trustedProxies: Set<String>
+    /// How long a connection may take to complete its TLS handshake.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// How long a connection may stay without a request (HTTP/1.1 keep-alive, or HTTP/2 without open streams).
+    public var idleTimeout: Duration = .seconds(60)
+    /// Connections served at once; beyond it, new ones wait in the listen backlog until one closes.
+    public var maximumConnections = 4_096
 
     public init(host: String, port: Int, issuer: String, tls: TLSFiles, trustedProxies: Set<String>) {
         self.host = host
@@ -49,10 +57,22 @@ public func serveGateway(
     onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let host = configuration.host
+    let tls = TLSChannelConfiguration(tlsConfiguration: try configuration.tls.serverConfiguration())
+    let idle = TimeAmount(configuration.idleTimeout)
+    let channel = HTTP2UpgradeChannel.Configuration(
+        idleTimeout: configuration.idleTimeout, streamConfiguration: .init(idleTimeout: idle))
+    let handshake = TimeAmount(configuration.handshakeTimeout)
+    let server = HTTPServerBuilder { responder in
+        HandshakeDeadlineChannel(
+            base: try HTTP2UpgradeChannel(tlsChannelConfiguration: tls, configuration: channel, responder: responder),
+            timeout: handshake)
+    }
     return Application(
         router: router,
-        server: try .http2Upgrade(tlsConfiguration: try configuration.tls.serverConfiguration()),
-        configuration: .init(address: .hostname(host, port: configuration.port), serverName: "biz-retail"),
+        server: server,
+        configuration: .init(
+            address: .hostname(host, port: configuration.port), serverName: "biz-retail",
+            availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? 0
             logger.info("HTTPS API gateway listening", metadata: ["address": "https://\(host):\(port)"])
@@ -70,8 +90,9 @@ public func buildRouter<Transport: ClientTransport>(
 ) -> Router<GatewayContext> {
     let router = Router(context: GatewayContext.self)
     router.add(middleware: RequestScopeMiddleware(trustedProxies: configuration.trustedProxies, logger: logger))
-    let bearer = BearerAuthMiddleware(verifier: verifier)
-    OAuthRoutes(clients: clients, issuer: configuration.issuer).register(on: router, userinfoMiddleware: bearer)
+    let bearer = BearerAuthMiddleware(verifier: verifier, scope: AuthInterceptor.apiScope)
+    OAuthRoutes(clients: clients, issuer: configuration.issuer).register(
+        on: router, userinfoMiddleware: BearerAuthMiddleware(verifier: verifier, scope: "openid"))
     router.get("/openapi.json") { _, _ in
         var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         response.headers[.contentType] = "application/json"

@@ -67,10 +67,12 @@ struct RequestScopeMiddleware: RouterMiddleware {
     }
 }
 
-/// `/v1`: a valid bearer token is required (401 with `WWW-Authenticate` otherwise).
+/// `/v1`: a valid bearer token is required (401 with `WWW-Authenticate` otherwise), granting `scope` (403
+/// `insufficient_scope` otherwise: `api` for the API, `openid` for userinfo).
 struct BearerAuthMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     var verifier: TokenVerifier
+    var scope: String
 
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response)
         async throws -> Response
@@ -87,6 +89,9 @@ struct BearerAuthMiddleware: RouterMiddleware {
             context.principal = try await verifier.verify(String(parts[1]))
         } catch {
             throw Problem.unauthorized(error.reason)
+        }
+        guard context.principal?.scopes.contains(scope) == true else {
+            throw Problem.insufficientScope(scope)
         }
         context.bearerToken = String(parts[1])
         return try await next(request, context)

@@ -159,13 +159,25 @@ struct OAuthRoutes<Transport: ClientTransport> {
             guard let code = error.metadata[stringValues: "oauth-error"].first(where: { _ in true }) else {
                 throw Problem.from(error)
             }
-            let status: HTTPResponse.Status = code == "invalid_client" ? .unauthorized : .badRequest
-            return oauthError(status, code, error.message, basic: parsed.usedBasic)
+            let status: HTTPResponse.Status =
+                switch code {
+                case "invalid_client": .unauthorized
+                case "slow_down": .tooManyRequests
+                case "temporarily_unavailable": .serviceUnavailable
+                default: .badRequest
+                }
+            var response = oauthError(status, code, error.message, basic: parsed.usedBasic)
+            if let retryAfter = error.metadata[stringValues: "retry-after"].first(where: { _ in true }) {
+                response.headers[.retryAfter] = retryAfter
+            }
+            return response
         }
     }
 
     func token(_ request: Request, context: GatewayContext) async throws -> Response {
         try await withClientForm(request) { parsed in
+            // With the gateway's attestation of the client IP: password logins are throttled per address.
+            let metadata = try await clients.metadata(for: context)
             let token = try await clients.identity.issueToken(
                 .with {
                     $0.grantType = parsed.form["grant_type"] ?? ""
@@ -175,7 +187,7 @@ struct OAuthRoutes<Transport: ClientTransport> {
                     $0.password = parsed.form["password"] ?? ""
                     $0.refreshToken = parsed.form["refresh_token"] ?? ""
                     $0.scope = parsed.form["scope"] ?? ""
-                }
+                }, metadata: metadata
             )
             var body: [String: JSONValue] = [
                 "access_token": .string(token.accessToken), "token_type": .string(token.tokenType),

@@ -46,6 +46,15 @@ public struct Problem: HTTPResponseError, Sendable {
         return problem
     }
 
+    /// A valid token that does not grant `scope` (RFC 6750 §3.1).
+    public static func insufficientScope(_ scope: String) -> Problem {
+        let detail = "the token does not grant the \(scope) scope"
+        var problem = Problem(.forbidden, detail)
+        problem.headers[.wwwAuthenticate] =
+            #"Bearer realm="biz-retail", error="insufficient_scope", scope="\#(scope)", error_description="\#(detail)""#
+        return problem
+    }
+
     /// Translates a service's gRPC failure into the problem the client sees; nothing internal leaks through.
     public static func from(_ error: RPCError) -> Problem {
         let field = error.metadata[stringValues: ErrorMetadata.field].first(where: { _ in true })

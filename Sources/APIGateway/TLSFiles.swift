@@ -27,7 +27,8 @@ public struct TLSFiles: Sendable {
                 privateKeyPath: folder.appendingPathComponent("key.pem").path
             )
             if !FileManager.default.fileExists(atPath: files.certificatePath) {
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 try files.writeSelfSigned()
             }
             return files
@@ -80,6 +81,8 @@ public struct TLSFiles: Sendable {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)
         )
         configuration.applicationProtocols = ["h2", "http/1.1"]
+        // TLS 1.0 and 1.1 are deprecated (RFC 8996).
+        configuration.minimumTLSVersion = .tlsv12
         return configuration
     }
 }

@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizProtos
 import BizStorage
@@ -7,9 +8,11 @@ import SwiftProtobuf
 /// The Audit service's gRPC API (`bizretail.audit.v1.AuditService`).
 public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServiceProtocol {
     public var store: any AuditStore
+    public var pageTokens: PageTokens
 
-    public init(store: any AuditStore) {
+    public init(store: any AuditStore, pageTokens: PageTokens) {
         self.store = store
+        self.pageTokens = pageTokens
     }
 
     public func getEntityHistory(
@@ -25,7 +28,7 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
     ) async throws -> Bizretail_Audit_V1_EntityVersion {
         try requireEntity(type: request.entityType, id: request.entityID)
         guard request.hasAt else { throw AuditError.invalidArgument(field: "at", problem: "is required") }
-        let instant = EventTimestamp(request.at)
+        let instant = try Self.instant(request.at, field: "at")
         guard
             let version = try await store.version(
                 entityType: request.entityType, entityID: request.entityID, at: instant)
@@ -35,23 +38,30 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         return Bizretail_Audit_V1_EntityVersion(version)
     }
 
+    static func instant(_ timestamp: Google_Protobuf_Timestamp, field: String) throws(AuditError) -> EventTimestamp {
+        guard let instant = EventTimestamp(checking: timestamp) else {
+            throw .invalidArgument(field: field, problem: "must be a time between the years 0001 and 9999")
+        }
+        return instant
+    }
+
     public func listEvents(
         request: Bizretail_Audit_V1_ListEventsRequest, context: ServerContext
     ) async throws -> Bizretail_Audit_V1_ListEventsResponse {
         let pageSize = try Pagination().size(request.pageSize)
-        let after = try Pagination.position(of: request.pageToken)
+        let after = try pageTokens.position(of: request.pageToken)
         func optional(_ text: String) -> String? { text.isEmpty ? nil : text }
         let filter = EventFilter(
             traceID: optional(request.traceID), ownershipID: optional(request.ownershipID),
             eventType: optional(request.eventType), producerService: optional(request.producerService),
-            since: request.hasSince ? EventTimestamp(request.since) : nil,
-            until: request.hasUntil ? EventTimestamp(request.until) : nil
+            since: request.hasSince ? try Self.instant(request.since, field: "since") : nil,
+            until: request.hasUntil ? try Self.instant(request.until, field: "until") : nil
         )
         let events = try await store.events(matching: filter, after: after, limit: pageSize + 1)
         return .with { response in
             response.events = events.prefix(pageSize).map(Bizretail_Audit_V1_StoredEvent.init)
             if events.count > pageSize, let last = events.prefix(pageSize).last {
-                response.nextPageToken = Pagination.token(after: last.sequence)
+                response.nextPageToken = pageTokens.token(after: last.sequence)
             }
         }
     }

@@ -1,4 +1,5 @@
 import BizAWS
+import BizAuth
 import BizEvents
 import BizOutbox
 import BizProtos
@@ -30,12 +31,13 @@ public enum AuditModule: ServiceModule {
 
     public static func assemble(_ context: ServiceContext) async throws -> ServiceParts {
         let store = try await openStore(context)
+        let pageTokens = PageTokens(masterKey: context.masterKey)
         return ServiceParts(
             grpcServices: [
-                AuditGRPCService(store: store),
+                AuditGRPCService(store: store, pageTokens: pageTokens),
                 EventBusGRPCService(
                     outbox: context.outbox, deadLetters: context.deadLetters,
-                    instanceID: context.events.producerServiceID, logger: context.logger),
+                    instanceID: context.events.producerServiceID, pageTokens: pageTokens, logger: context.logger),
             ],
             subscriptions: [
                 EventSubscription(

@@ -21,6 +21,7 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
     public var registry: EventTypeRegistry
     /// This Audit instance (`producer_service_id` of what operators publish).
     public var instanceID: String
+    public var pageTokens: PageTokens
     public var logger: Logger
 
     /// `producer_service` of every operator-published event.
@@ -28,12 +29,13 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
 
     public init(
         outbox: Outbox, deadLetters: any DeadLetterStore, registry: EventTypeRegistry = .standard, instanceID: String,
-        logger: Logger
+        pageTokens: PageTokens, logger: Logger
     ) {
         self.outbox = outbox
         self.deadLetters = deadLetters
         self.registry = registry
         self.instanceID = instanceID
+        self.pageTokens = pageTokens
         self.logger = logger
     }
 
@@ -87,7 +89,7 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
         request: Bizretail_Events_V1_ListDeadLettersRequest, context: ServerContext
     ) async throws -> Bizretail_Events_V1_ListDeadLettersResponse {
         let pageSize = try Pagination().size(request.pageSize)
-        let before = try Pagination.position(of: request.pageToken)
+        let before = try pageTokens.position(of: request.pageToken)
         let letters: [DeadLetter]
         do {
             letters = try await deadLetters.list(limit: pageSize + 1, before: before)
@@ -106,7 +108,7 @@ public struct EventBusGRPCService: Bizretail_Events_V1_EventBus.SimpleServicePro
                 }
             }
             if letters.count > pageSize, let last = letters.prefix(pageSize).last {
-                response.nextPageToken = Pagination.token(after: last.id)
+                response.nextPageToken = pageTokens.token(after: last.id)
             }
         }
     }

@@ -13,21 +13,26 @@ public struct AuthInterceptor: ServerInterceptor {
     public var requiredRoles: [String: Set<String>]
     /// Services only the platform's own operators (tenant `platform`) may call: their data spans every tenant.
     public var platformOnly: Set<String>
+    /// Methods (fully qualified) that need another scope than `api`, such as userinfo's `openid`.
+    public var methodScopes: [String: String]
     public var logger: Logger
 
     public init(
         verifier: TokenVerifier, publicMethods: Set<String> = [], requiredRoles: [String: Set<String>] = [:],
-        platformOnly: Set<String> = [], logger: Logger
+        platformOnly: Set<String> = [], methodScopes: [String: String] = [:], logger: Logger
     ) {
         self.verifier = verifier
         self.publicMethods = publicMethods
         self.requiredRoles = requiredRoles
         self.platformOnly = platformOnly
+        self.methodScopes = methodScopes
         self.logger = logger
     }
 
     /// The tenant of the platform's own operators.
     public static let platformTenant = "platform"
+    /// The scope every call needs unless `methodScopes` names another.
+    public static let apiScope = "api"
 
     public func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,
@@ -37,14 +42,19 @@ public struct AuthInterceptor: ServerInterceptor {
         let trace =
             request.metadata[stringValues: CallMetadata.traceparent].first(where: { _ in true })
             .flatMap(TraceContext.init(traceparent:)) ?? .random()
-        let peerIP = Self.ipAddress(ofPeer: context.remotePeer)
         if publicMethods.contains(context.descriptor.fullyQualifiedMethod) {
-            return try await next(request, context)
+            return try await RequestOrigin.$clientIP.withValue(try await clientIP(request.metadata, context)) {
+                try await next(request, context)
+            }
         }
         guard let token = Self.bearer(request.metadata, CallMetadata.authorization) else {
             throw AuthError.unauthenticated("a bearer token is required")
         }
         let principal = try await verifier.verify(token)
+        let scope = methodScopes[context.descriptor.fullyQualifiedMethod] ?? Self.apiScope
+        guard principal.scopes.contains(scope) else {
+            throw AuthError.forbidden("the token does not grant the \(scope) scope")
+        }
         let service = context.descriptor.service.fullyQualifiedService
         if platformOnly.contains(service), principal.tenantID != Self.platformTenant {
             throw AuthError.forbidden("only the platform's operators may call this service")
@@ -54,17 +64,22 @@ public struct AuthInterceptor: ServerInterceptor {
         {
             throw AuthError.forbidden("this needs one of the roles: \(roles.sorted().joined(separator: ", "))")
         }
-        var clientIP = peerIP
-        if let attested = request.metadata[stringValues: CallMetadata.clientIP].first(where: { _ in true }),
-            let gatewayToken = Self.bearer(request.metadata, CallMetadata.gatewayAuthorization),
-            let gateway = try? await verifier.verify(gatewayToken), gateway.has(role: CallMetadata.gatewayRole)
-        {
-            clientIP = attested
-        }
-        let caller = Caller(principal: principal, clientIP: clientIP, traceID: trace.traceID)
+        let caller = Caller(
+            principal: principal, clientIP: try await clientIP(request.metadata, context), traceID: trace.traceID)
         return try await Caller.$current.withValue(caller) {
             try await next(request, context)
         }
+    }
+
+    /// The gRPC peer's address, unless the call carries a valid gateway token with the address the gateway saw.
+    func clientIP(_ metadata: Metadata, _ context: ServerContext) async throws -> String {
+        if let attested = metadata[stringValues: CallMetadata.clientIP].first(where: { _ in true }),
+            let gatewayToken = Self.bearer(metadata, CallMetadata.gatewayAuthorization),
+            let gateway = try? await verifier.verify(gatewayToken), gateway.has(role: CallMetadata.gatewayRole)
+        {
+            return attested
+        }
+        return Self.ipAddress(ofPeer: context.remotePeer)
     }
 
     static func bearer(_ metadata: Metadata, _ key: String) -> String? {

@@ -1,7 +1,7 @@
 import GRPCCore
 
-/// Cursor pagination shared by every list RPC: `page_size` (0 means the default) and opaque `page_token`s carrying
-/// the position of the previous page's last item.
+/// Cursor pagination shared by every list RPC: `page_size` (0 means the default); the opaque `page_token`s are
+/// `PageTokens` (BizAuth), sealed under the master key.
 public struct Pagination: Sendable {
     public var defaultSize: Int
     public var maximumSize: Int
@@ -19,26 +19,17 @@ public struct Pagination: Sendable {
         }
         return Int(requested)
     }
-
-    /// The position a `page_token` carries; nil for the first page.
-    public static func position(of token: String) throws(PaginationError) -> Int64? {
-        guard !token.isEmpty else { return nil }
-        guard token.first == "p", let position = Int64(token.dropFirst(), radix: 36), position >= 0 else {
-            throw PaginationError(field: "page_token", problem: "is not a token this service issued")
-        }
-        return position
-    }
-
-    /// The token for the page after the item at `position`.
-    public static func token(after position: Int64) -> String {
-        "p" + String(position, radix: 36)
-    }
 }
 
 /// A bad `page_size` or `page_token`: INVALID_ARGUMENT naming the field.
 public struct PaginationError: Error, Sendable, Hashable, CustomStringConvertible, RPCErrorConvertible {
     public var field: String
     public var problem: String
+
+    public init(field: String, problem: String) {
+        self.field = field
+        self.problem = problem
+    }
 
     public var description: String { "\(field) \(problem)" }
     public var rpcErrorCode: RPCError.Code { .invalidArgument }

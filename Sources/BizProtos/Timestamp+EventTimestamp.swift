@@ -2,8 +2,19 @@ import BizEvents
 import SwiftProtobuf
 
 extension EventTimestamp {
+    /// From a timestamp this platform wrote (a stored or already checked value).
     public init(_ timestamp: Google_Protobuf_Timestamp) {
         self.init(millisecondsSinceEpoch: timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000))
+    }
+
+    /// From a timestamp a caller sent: nil unless it lies within RFC 3339's years 0001–9999 with valid nanoseconds
+    /// (the range protobuf's Timestamp allows), so a made-up value can neither overflow nor trap the formatter.
+    public init?(checking timestamp: Google_Protobuf_Timestamp) {
+        // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+        guard (-62_135_596_800...253_402_300_799).contains(timestamp.seconds),
+            (0..<1_000_000_000).contains(timestamp.nanos)
+        else { return nil }
+        self.init(timestamp)
     }
 }
 

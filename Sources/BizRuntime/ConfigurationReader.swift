@@ -107,6 +107,14 @@ public struct ConfigurationReader: Sendable {
         result.gateway.trustedProxies = Set(
             (text("trusted.proxies") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty })
+        result.gateway.handshakeTimeout = try integer(
+            "gateway.handshake.timeout", "BIZ_GATEWAY_HANDSHAKE_TIMEOUT", default: result.gateway.handshakeTimeout,
+            in: 1...600)
+        result.gateway.idleTimeout = try integer(
+            "gateway.idle.timeout", "BIZ_GATEWAY_IDLE_TIMEOUT", default: result.gateway.idleTimeout, in: 1...86_400)
+        result.gateway.maximumConnections = try integer(
+            "gateway.max.connections", "BIZ_GATEWAY_MAX_CONNECTIONS", default: result.gateway.maximumConnections,
+            in: 1...1_000_000)
 
         result.identity.bcryptCost = try integer(
             "bcrypt.cost", "BIZ_BCRYPT_COST", default: result.identity.bcryptCost, in: 4...31)

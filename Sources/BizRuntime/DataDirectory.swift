@@ -10,12 +10,24 @@ struct DataDirectory: Sendable {
     let url: URL
     let logger: Logger
 
-    /// Creates the directory when missing.
+    /// Creates the directory when missing, readable by its owner only (0700): it holds databases with password hashes
+    /// and personal data, and generated keys. One that others can read (an older version made it 0755) is narrowed.
     init(path: String, logger: Logger) throws {
         url = URL(fileURLWithPath: path, isDirectory: true)
         self.logger = logger
+        let manager = FileManager.default
         do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            if !manager.fileExists(atPath: url.path) {
+                try manager.createDirectory(
+                    at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            let mode = (try manager.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.intValue ?? 0
+            if mode & 0o077 != 0 {
+                try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
+                logger.notice(
+                    "data directory narrowed to its owner (0700)",
+                    metadata: ["directory": "\(url.path)", "was": "\(String(mode & 0o777, radix: 8))"])
+            }
         } catch {
             throw RuntimeError("cannot create the data directory \(url.path): \(error.localizedDescription)")
         }

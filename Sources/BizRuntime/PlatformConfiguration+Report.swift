@@ -28,6 +28,9 @@ extension PlatformConfiguration {
         lines += [
             ("BIZ_TLS_CERT", show(gateway.tlsCertificate)), ("BIZ_TLS_KEY", show(gateway.tlsPrivateKey)),
             ("BIZ_TRUSTED_PROXIES", gateway.trustedProxies.sorted().joined(separator: ",")),
+            ("BIZ_GATEWAY_HANDSHAKE_TIMEOUT", "\(gateway.handshakeTimeout)"),
+            ("BIZ_GATEWAY_IDLE_TIMEOUT", "\(gateway.idleTimeout)"),
+            ("BIZ_GATEWAY_MAX_CONNECTIONS", "\(gateway.maximumConnections)"),
             ("BIZ_BCRYPT_COST", "\(identity.bcryptCost)"),
             ("BIZ_BOOTSTRAP_ADMIN_EMAIL", show(identity.bootstrapAdminEmail)),
             ("BIZ_BOOTSTRAP_ADMIN_PASSWORD", show(identity.bootstrapAdminPassword)),

@@ -67,7 +67,7 @@ struct ProcessParts {
         [
             AuthInterceptor(
                 verifier: verifier, publicMethods: access.publicMethods, requiredRoles: access.requiredRoles,
-                platformOnly: access.platformOnly, logger: logger),
+                platformOnly: access.platformOnly, methodScopes: access.methodScopes, logger: logger),
             StorageErrorInterceptor(),
         ]
     }
@@ -177,9 +177,12 @@ struct ProcessParts {
             certificate: settings.tlsCertificate, privateKey: settings.tlsPrivateKey, directory: directory.url)
         let endpoints = self.endpoints
         let host = configuration.httpsHost
-        let gateway = GatewayConfiguration(
+        var gateway = GatewayConfiguration(
             host: host, port: configuration.httpsPort, issuer: configuration.effectiveIssuer, tls: tls,
             trustedProxies: settings.trustedProxies)
+        gateway.handshakeTimeout = .seconds(settings.handshakeTimeout)
+        gateway.idleTimeout = .seconds(settings.idleTimeout)
+        gateway.maximumConnections = settings.maximumConnections
         let router = buildRouter(gateway, clients: clients, verifier: verifier, store: store, logger: logger)
         self.router = router
         guard listeners else { return }

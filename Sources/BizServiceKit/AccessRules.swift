@@ -6,13 +6,17 @@ public struct AccessRules: Sendable {
     public var requiredRoles: [String: Set<String>]
     /// Fully qualified services only the platform's own operators (tenant `platform`) may call.
     public var platformOnly: Set<String>
+    /// Fully qualified methods that need another scope than `api` (userinfo: `openid`).
+    public var methodScopes: [String: String]
 
     public init(
-        publicMethods: Set<String> = [], requiredRoles: [String: Set<String>] = [:], platformOnly: Set<String> = []
+        publicMethods: Set<String> = [], requiredRoles: [String: Set<String>] = [:], platformOnly: Set<String> = [],
+        methodScopes: [String: String] = [:]
     ) {
         self.publicMethods = publicMethods
         self.requiredRoles = requiredRoles
         self.platformOnly = platformOnly
+        self.methodScopes = methodScopes
     }
 
     /// Every rule of both.
@@ -20,6 +24,7 @@ public struct AccessRules: Sendable {
         AccessRules(
             publicMethods: publicMethods.union(other.publicMethods),
             requiredRoles: requiredRoles.merging(other.requiredRoles) { $0.union($1) },
-            platformOnly: platformOnly.union(other.platformOnly))
+            platformOnly: platformOnly.union(other.platformOnly),
+            methodScopes: methodScopes.merging(other.methodScopes) { first, _ in first })
     }
 }

@@ -22,6 +22,12 @@ extension PlatformConfiguration {
         public var tlsPrivateKey: String?
         /// Peers whose `X-Forwarded-For` is believed (`BIZ_TRUSTED_PROXIES`).
         public var trustedProxies: Set<String> = []
+        /// Seconds a connection may take to complete its TLS handshake (`BIZ_GATEWAY_HANDSHAKE_TIMEOUT`).
+        public var handshakeTimeout = 10
+        /// Seconds a connection may stay without a request before it is closed (`BIZ_GATEWAY_IDLE_TIMEOUT`).
+        public var idleTimeout = 60
+        /// Connections served at once; beyond it new ones wait to be accepted (`BIZ_GATEWAY_MAX_CONNECTIONS`).
+        public var maximumConnections = 4_096
 
         public init() {}
     }

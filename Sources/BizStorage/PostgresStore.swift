@@ -152,10 +152,22 @@ private final class LeaseRace: Sendable {
     }
 }
 
-/// A `postgres://user:password@host:port/database?sslmode=disable|prefer|require` URL. Errors name what is wrong
-/// with it, never the password.
+/// A `postgres://user:password@host:port/database?sslmode=disable|prefer|require|verify-full` URL. Errors name what
+/// is wrong with it, never the password.
+///
+/// Without `sslmode`, a server on a loopback address gets `prefer` and any other `require`: `prefer` falls back to
+/// plaintext when the server (or someone in between) declines TLS, which off this machine would expose passwords and
+/// personal data. As with libpq, `require` encrypts without checking the certificate and `verify-full` checks it
+/// against the system's trust roots and the host name.
 struct PostgresURL {
     var clientConfiguration: PostgresClient.Configuration
+    var sslMode: String
+
+    /// `prefer` for a loopback host, `require` for any other.
+    static func defaultSSLMode(host: String) -> String {
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        return loopback ? "prefer" : "require"
+    }
 
     init(_ text: String) throws {
         func invalid(_ reason: String) -> StorageError {
@@ -168,14 +180,19 @@ struct PostgresURL {
         guard let user = components.user, !user.isEmpty else { throw invalid("no user name") }
         let database = String(components.path.drop(while: { $0 == "/" }))
         guard !database.isEmpty else { throw invalid("no database name") }
-        let sslMode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        let sslMode =
+            components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? Self.defaultSSLMode(host: host)
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
         let tls: PostgresClient.Configuration.TLS
         switch sslMode {
         case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-full": tls = .require(.makeClientConfiguration())
-        default: throw invalid("unknown sslmode (use disable, prefer or require)")
+        case "prefer", "allow": tls = .prefer(unverified)
+        case "require": tls = .require(unverified)
+        case "verify-full": tls = .require(.makeClientConfiguration())
+        default: throw invalid("unknown sslmode (use disable, prefer, require or verify-full)")
         }
+        self.sslMode = sslMode
         clientConfiguration = PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user.removingPercentEncoding ?? user,
             password: components.password?.removingPercentEncoding, database: database, tls: tls

@@ -11,11 +11,14 @@ public struct IdentityDirectory: Sendable {
     public var outbox: Outbox
     public var events: EventFactory
     public var bcryptCost: UInt8
+    /// bcrypt, on a pool of its own.
+    public let passwords: PasswordHasher
 
     public init(outbox: Outbox, events: EventFactory, bcryptCost: UInt8 = 12) {
         self.outbox = outbox
         self.events = events
         self.bcryptCost = bcryptCost
+        self.passwords = PasswordHasher(cost: bcryptCost)
     }
 
     var store: any SQLStore { outbox.store }
@@ -42,7 +45,7 @@ public struct IdentityDirectory: Sendable {
                 field: "roles", problem: "must be one or more of \(Roles.assignable.sorted().joined(separator: ", "))"
             )
         }
-        let hash = Bcrypt.hash(password, cost: bcryptCost)
+        let hash = try await passwords.hash(password)
         let now = EventTimestamp.now().rfc3339
         let user = UserRecord(
             publicID: EventID.generate(), tenantID: tenantID, email: email, name: name, roles: roles, enabled: true,
@@ -63,7 +66,8 @@ public struct IdentityDirectory: Sendable {
                 return ((), [event])
             }
         } catch let error as StorageError where error.code == .constraint {
-            throw IdentityError.conflict("a user with this email already exists in the tenant")
+            // Emails are unique across tenants: one address, one login, whatever client signs it in.
+            throw IdentityError.conflict("this email is already registered")
         }
         return user
     }

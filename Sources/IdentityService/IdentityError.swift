@@ -41,11 +41,22 @@ extension IdentityError: RPCErrorConvertible {
 public struct OAuthError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: String
     public var reason: String
+    /// For `slow_down` and `temporarily_unavailable`: seconds before trying again (the gateway's `Retry-After`).
+    public var retryAfter: Int?
 
-    public init(_ code: String, _ reason: String) {
+    public init(_ code: String, _ reason: String, retryAfter: Int? = nil) {
         self.code = code
         self.reason = reason
+        self.retryAfter = retryAfter
     }
+
+    /// Too many login attempts from this address or for this username (HTTP 429).
+    public static func slowDown(retryAfter: Int) -> OAuthError {
+        .init("slow_down", "too many login attempts; retry in \(retryAfter) s", retryAfter: retryAfter)
+    }
+    /// Too many password checks waiting already (HTTP 503).
+    public static let temporarilyUnavailable = OAuthError(
+        "temporarily_unavailable", "the server is busy checking passwords; retry shortly", retryAfter: 1)
 
     public static func invalidRequest(_ reason: String) -> OAuthError { .init("invalid_request", reason) }
     public static func invalidClient(_ reason: String = "client authentication failed") -> OAuthError {
@@ -60,7 +71,18 @@ public struct OAuthError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension OAuthError: RPCErrorConvertible {
-    public var rpcErrorCode: RPCError.Code { code == "invalid_client" ? .unauthenticated : .invalidArgument }
+    public var rpcErrorCode: RPCError.Code {
+        switch code {
+        case "invalid_client": .unauthenticated
+        case "slow_down": .resourceExhausted
+        case "temporarily_unavailable": .unavailable
+        default: .invalidArgument
+        }
+    }
     public var rpcErrorMessage: String { reason }
-    public var rpcErrorMetadata: Metadata { ["oauth-error": "\(code)"] }
+    public var rpcErrorMetadata: Metadata {
+        var metadata: Metadata = ["oauth-error": "\(code)"]
+        if let retryAfter { metadata.addString("\(retryAfter)", forKey: "retry-after") }
+        return metadata
+    }
 }

@@ -12,7 +12,11 @@ public enum IdentityModule: ServiceModule {
     public static let producerService = "identity_service"
     public static let migrations = IdentitySchema.migrations
     public static let producedEvents = IdentityEvents.produced
-    public static let access = AccessRules(publicMethods: IdentityGRPCService.publicMethods)
+    public static let access = AccessRules(
+        publicMethods: IdentityGRPCService.publicMethods,
+        methodScopes: [
+            Bizretail_Identity_V1_IdentityService.Method.GetUserInfo.descriptor.fullyQualifiedMethod: "openid"
+        ])
     public static let probe = Bizretail_Identity_V1_IdentityService.Method.GetSigningKeys.descriptor
 
     public static func assemble(_ context: ServiceContext) async throws -> ServiceParts {

@@ -57,6 +57,12 @@ public enum IdentitySchema {
                     """,
                     "CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id)",
                 ]
-            }
+            },
+            // One email, one user, across tenants: a login by email is never ambiguous, and a tenant cannot create
+            // another tenant's administrator's address to make that person's login fail. (A database that already
+            // holds one email in two tenants stops here, naming the constraint: merge or rename them first.)
+            Migration(id: "identity.2.global-email") { _ in
+                ["DROP INDEX users_email", "CREATE UNIQUE INDEX users_email ON users (email)"]
+            },
         ]
 }

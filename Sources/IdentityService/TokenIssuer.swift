@@ -20,6 +20,8 @@ public struct TokenIssuer: Sendable {
     let decoyHash: String
     /// Verifies this issuer's own access tokens, for introspection.
     let verifier: TokenVerifier
+    /// Password logins per client IP and per username.
+    public var throttle = LoginThrottle()
 
     public static let knownScopes: Set<String> = ["openid", "profile", "email", "api"]
 
@@ -58,14 +60,17 @@ public struct TokenIssuer: Sendable {
                 throw OAuthError.invalidRequest("username and password are required")
             }
             let scope = try Self.scope(request.scope, default: "openid api")
-            let candidates = try await directory.users(email: request.username).filter { user, _ in
+            if let wait = throttle.attempt(username: request.username, ip: RequestOrigin.clientIP ?? "unknown") {
+                throw OAuthError.slowDown(retryAfter: wait)
+            }
+            // An email is one user across tenants; a tenant's login client signs in only its own users. Every
+            // failure (no such user, another tenant's, a wrong password, a disabled user) checks a password and
+            // answers the same, so neither the answer nor its time tells which emails exist.
+            let candidate = try await directory.users(email: request.username).first { user, _ in
                 client.tenantID == Roles.platformTenant || user.tenantID == client.tenantID
             }
-            guard candidates.count <= 1 else {
-                throw OAuthError.invalidRequest("several tenants have a user with this email; use the tenant's client")
-            }
-            let (user, hash) = candidates.first ?? (nil, decoyHash)
-            guard Bcrypt.verify(request.password, hash: hash), let user, user.enabled else {
+            let (user, hash) = candidate ?? (nil, decoyHash)
+            guard try await directory.passwords.verify(request.password, hash: hash), let user, user.enabled else {
                 throw OAuthError.invalidGrant("the username or password is wrong")
             }
             return try await issueForUser(user, client: client, scope: scope, family: EventID.generate())

@@ -8,9 +8,11 @@ import SwiftProtobuf
 /// need any role, changes need `admin` or `manager`.
 public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtocol {
     public var directory: TeamDirectory
+    public var pageTokens: PageTokens
 
-    public init(directory: TeamDirectory) {
+    public init(directory: TeamDirectory, pageTokens: PageTokens) {
         self.directory = directory
+        self.pageTokens = pageTokens
     }
 
     static let readers: Set<String> = ["admin", "manager", "viewer"]
@@ -57,11 +59,11 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         let tenant = try caller(writing: false).principal.tenantID
         let size = try Self.pagination.size(request.pageSize)
         let teams = try await directory.teams(
-            tenantID: tenant, after: try Pagination.position(of: request.pageToken), limit: size + 1)
+            tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
         return .with {
             $0.teams = teams.prefix(size).map(Bizretail_Team_V1_Team.init)
             if teams.count > size, let last = teams.prefix(size).last {
-                $0.nextPageToken = Pagination.token(after: last.id)
+                $0.nextPageToken = pageTokens.token(after: last.id)
             }
         }
     }
@@ -126,12 +128,12 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         let size = try Self.pagination.size(request.pageSize)
         let accounts = try await directory.accounts(
             tenantID: tenant, teamID: request.teamID.isEmpty ? nil : request.teamID.lowercased(),
-            after: try Pagination.position(of: request.pageToken), limit: size + 1
+            after: try pageTokens.position(of: request.pageToken), limit: size + 1
         )
         return .with {
             $0.accounts = accounts.prefix(size).map(Bizretail_Team_V1_Account.init)
             if accounts.count > size, let last = accounts.prefix(size).last {
-                $0.nextPageToken = Pagination.token(after: last.id)
+                $0.nextPageToken = pageTokens.token(after: last.id)
             }
         }
     }

@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizProtos
 import BizServiceKit
@@ -20,6 +21,7 @@ public enum TeamModule: ServiceModule {
         let subjectKey = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: context.masterKey.key, info: Data("biz-retail ownership ids".utf8), outputByteCount: 32)
         let directory = TeamDirectory(outbox: context.outbox, events: context.events, subjectKey: subjectKey)
-        return ServiceParts(grpcServices: [TeamGRPCService(directory: directory)])
+        let pageTokens = PageTokens(masterKey: context.masterKey)
+        return ServiceParts(grpcServices: [TeamGRPCService(directory: directory, pageTokens: pageTokens)])
     }
 }

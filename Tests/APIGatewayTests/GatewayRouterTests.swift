@@ -88,6 +88,29 @@ struct GatewayRouterTests {
         }
     }
 
+    @Test("a token without the api scope is 403 insufficient_scope on /v1, and still reads /oauth2/userinfo")
+    func insufficientScope() async throws {
+        try await withGateway { client, _ in
+            let openID = try await client.execute(
+                uri: "/oauth2/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(
+                    string: "grant_type=password&scope=openid&client_id=\(TestCredentials.clientID)"
+                        + "&client_secret=\(TestCredentials.clientSecret)&username=\(TestCredentials.adminEmail)"
+                        + "&password=\(TestCredentials.adminPassword.replacingOccurrences(of: " ", with: "+"))")
+            ) { response in
+                try #require(try Self.json(response)["access_token"]?.stringValue, "\(response.status)")
+            }
+            try await client.execute(uri: "/v1/teams", method: .get, headers: Self.headers(openID)) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.headers[.wwwAuthenticate]?.contains(#"error="insufficient_scope""#) == true)
+                #expect(response.headers[.wwwAuthenticate]?.contains(#"scope="api""#) == true)
+            }
+            try await client.execute(uri: "/oauth2/userinfo", method: .get, headers: Self.headers(openID)) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
     @Test("an invalid CPF is 422 naming document_registry")
     func invalidCPF() async throws {
         try await withGateway { client, token in

@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizProtos
 import Crypto
 import Foundation
 import JWTKit
@@ -76,5 +77,24 @@ struct TokenVerifierTests {
         #expect(published.loads.withLock { $0 } == 2)
         let unnamed = await #expect(throws: AuthError.self) { try await verifier.verify(try await real.sign(kid: nil)) }
         #expect(unnamed == .unauthenticated("the token names no signing key"))
+    }
+}
+
+/// Page tokens carry a row position sealed under the master key.
+@Suite("Page tokens")
+struct PageTokenTests {
+    @Test("a token round-trips, hides its position, and is refused when changed or sealed under another key")
+    func sealed() throws {
+        let tokens = PageTokens(masterKey: .generate())
+        let token = tokens.token(after: 1234)
+        #expect(try tokens.position(of: token) == 1234)
+        #expect(try tokens.position(of: "") == nil)
+        #expect(!token.contains("1234") && !token.contains(String(1234, radix: 36)))
+        #expect(tokens.token(after: 1234) != token)
+        var changed = Array(token)
+        changed[10] = changed[10] == "A" ? "B" : "A"
+        for bad in [String(changed), PageTokens(masterKey: .generate()).token(after: 1234), "p1", "zzz"] {
+            #expect(throws: PaginationError.self) { try tokens.position(of: bad) }
+        }
     }
 }

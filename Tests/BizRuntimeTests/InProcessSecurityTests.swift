@@ -107,4 +107,22 @@ struct InProcessSecurityTests {
             #expect(error?.code == .permissionDenied)
         }
     }
+
+    @Test("a token without the api scope is PERMISSION_DENIED, though it still reads its own userinfo")
+    func scopeEnforced() async throws {
+        try await withPlatform { platform in
+            var grant = TestCredentials.adminPasswordGrant
+            grant.scope = "openid"
+            let openID = try await platform.identity.issueToken(grant).accessToken
+            let metadata: Metadata = ["authorization": "Bearer \(openID)"]
+            let error = await #expect(throws: RPCError.self) {
+                try await platform.teams.listTeams(.init(), metadata: metadata)
+            }
+            #expect(error?.code == .permissionDenied)
+            #expect(error?.message.contains("api scope") == true)
+            #expect(
+                try await platform.identity.getUserInfo(.init(), metadata: metadata).email == TestCredentials.adminEmail
+            )
+        }
+    }
 }

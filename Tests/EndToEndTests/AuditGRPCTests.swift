@@ -140,8 +140,24 @@ struct AuditGRPCTests {
                                 repeating: UInt8(ascii: " "), count: EventEnvelope.maximumEncodedSize + 1)
                         })
                 }?.code,
+                // Out of any calendar: refused, where the conversion used to overflow and end the process.
+                await #expect(throws: RPCError.self) {
+                    try await audit.getEntityStateAt(
+                        .with {
+                            $0.entityType = "account"
+                            $0.entityID = "0e0e0e0e-0000-4000-8000-000000000000"
+                            $0.at = .init(seconds: .max, nanos: 0)
+                        })
+                }?.code,
+                await #expect(throws: RPCError.self) {
+                    try await audit.listEvents(.with { $0.since = .init(seconds: .min, nanos: 0) })
+                }?.code,
             ]
-            #expect(codes == [.invalidArgument, .invalidArgument, .invalidArgument, .notFound, .invalidArgument])
+            #expect(
+                codes == [
+                    .invalidArgument, .invalidArgument, .invalidArgument, .notFound, .invalidArgument, .invalidArgument,
+                    .invalidArgument,
+                ])
             let letters = try await bus.listDeadLetters(.init())
             #expect(letters.deadLetters.first?.reason.contains("over the limit of 131072 bytes") == true)
         }

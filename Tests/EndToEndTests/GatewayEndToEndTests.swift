@@ -492,15 +492,80 @@ struct GatewayEndToEndTests {
         }
     }
 
-    @Test("generated bootstrap credentials are written only for their owner")
+    @Test("generated credentials, and the data directory, are for their owner only")
     func generatedCredentials() async throws {
         try await withEmbedded { system, _, _ in
-            let attributes = try FileManager.default.attributesOfItem(
-                atPath: system.dataDirectory + "/bootstrap-credentials.json"
-            )
-            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            func mode(_ path: String) throws -> Int? {
+                (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+            }
+            for file in ["bootstrap-credentials.json", "operator-credentials.json", "master.key"] {
+                #expect(try mode(system.dataDirectory + "/" + file) == 0o600, "\(file)")
+            }
+            // The test made the directory 0755; the process narrowed it.
+            #expect(try mode(system.dataDirectory) == 0o700)
+            #expect(try mode(system.dataDirectory + "/tls") == 0o700)
             let password = try #require(system.bootstrapCredential("admin_password"))
             #expect(!system.log().contains(password))
+        }
+    }
+
+    @Test("the gateway refuses TLS 1.0 and 1.1 with a protocol_version alert, and accepts TLS 1.2")
+    func minimumTLSVersion() async throws {
+        try await withEmbedded { _, https, _ in
+            let port = try #require(https.baseURL.split(separator: ":").last)
+            func handshake(_ maximum: String) async throws -> String {
+                try await Self.python(
+                    """
+                    import socket, ssl
+                    c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+                    c.set_ciphers('DEFAULT:@SECLEVEL=0'); c.minimum_version = ssl.TLSVersion.TLSv1
+                    c.maximum_version = ssl.TLSVersion.\(maximum)
+                    try:
+                        s = c.wrap_socket(socket.create_connection(('127.0.0.1', \(port))))
+                        print('accepted', s.version())
+                    except ssl.SSLError as e:
+                        print('refused', e.reason)
+                    """
+                ).output
+            }
+            // The server's alert, not the client declining to offer the version: the refusal comes from the gateway.
+            #expect(try await handshake("TLSv1_1").contains("refused TLSV1_ALERT_PROTOCOL_VERSION"))
+            #expect(try await handshake("TLSv1").contains("refused TLSV1_ALERT_PROTOCOL_VERSION"))
+            #expect(try await handshake("TLSv1_2").contains("accepted TLSv1.2"))
+        }
+    }
+
+    @Test("a silent connection is closed after the handshake timeout, an idle one after the idle timeout")
+    func connectionTimeouts() async throws {
+        let timeouts = ["BIZ_GATEWAY_HANDSHAKE_TIMEOUT": "1", "BIZ_GATEWAY_IDLE_TIMEOUT": "2"]
+        try await withEmbedded(environment: timeouts) { _, https, _ in
+            let port = try #require(https.baseURL.split(separator: ":").last)
+            // Each prints how the server ended the connection and after how many seconds; the client waits up to 15.
+            let output = try await Self.python(
+                """
+                import socket, ssl, time
+                def closed_after(s):
+                    start = time.time()
+                    try:
+                        data = s.recv(1)
+                    except (ConnectionResetError, ssl.SSLError):
+                        data = b''
+                    return 'closed' if data == b'' else 'data', round(time.time() - start, 1)
+                silent = socket.create_connection(('127.0.0.1', \(port))); silent.settimeout(15)
+                print('silent', *closed_after(silent))
+                c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+                c.set_alpn_protocols(['http/1.1'])
+                idle = c.wrap_socket(socket.create_connection(('127.0.0.1', \(port)))); idle.settimeout(15)
+                print('idle', *closed_after(idle))
+                """
+            ).output
+            let lines = output.split(separator: "\n").map { $0.split(separator: " ") }
+            let silent = try #require(lines.first { $0.first == "silent" })
+            let idle = try #require(lines.first { $0.first == "idle" })
+            #expect(silent[1] == "closed" && (Double(silent[2]) ?? 99) < 5, "\(output)")
+            #expect(idle[1] == "closed" && (Double(idle[2]) ?? 99) >= 1.5 && (Double(idle[2]) ?? 99) < 8, "\(output)")
+            // The gateway still serves.
+            #expect(try await https.request("GET", "/health/live").status == 200)
         }
     }
 

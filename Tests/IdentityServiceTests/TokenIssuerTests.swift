@@ -203,4 +203,80 @@ struct TokenIssuerTests {
             #expect(try await fixture.verifier.verify(token.accessToken).roles == ["viewer"])
         }
     }
+
+    @Test("an email is one user across tenants")
+    func globalEmail() async throws {
+        try await withIssuer { fixture in
+            let other = "0e0e0e0e-0000-4000-8000-000000000001"
+            _ = try await fixture.directory.createUser(
+                tenantID: "platform", email: "chefe@example.com", name: "Chefe", password: "a long password 123",
+                roles: ["admin"], caller: nil)
+            await #expect(throws: IdentityError.conflict("this email is already registered")) {
+                try await fixture.directory.createUser(
+                    tenantID: other, email: "CHEFE@example.com", name: "Impostor", password: "another password 1",
+                    roles: ["admin"], caller: nil)
+            }
+        }
+    }
+
+    @Test("every failed login gets the same answer: unknown email, wrong password, another tenant's user")
+    func genericLoginFailure() async throws {
+        try await withIssuer { fixture in
+            let tenant = "0e0e0e0e-0000-4000-8000-000000000002"
+            _ = try await fixture.directory.createClient(
+                clientID: "tenant-web", secret: "secret-tenant-web-0123", name: "Tenant web", tenantID: tenant,
+                roles: [], grantTypes: ["password"], firstParty: true)
+            _ = try await fixture.directory.createUser(
+                tenantID: "platform", email: "ana@example.com", name: "Ana", password: "a long password 123",
+                roles: ["viewer"], caller: nil)
+            func login(_ username: String, _ password: String) async -> OAuthError? {
+                await #expect(throws: OAuthError.self) {
+                    try await fixture.issuer.issue(
+                        TokenRequest(
+                            grantType: "password", clientID: "tenant-web", clientSecret: "secret-tenant-web-0123",
+                            username: username, password: password))
+                }
+            }
+            let unknown = await login("nobody@example.com", "a long password 123")
+            let otherTenant = await login("ana@example.com", "a long password 123")
+            #expect(unknown != nil)
+            #expect(unknown == otherTenant)
+            #expect(unknown?.code == "invalid_grant")
+        }
+    }
+
+    @Test("password logins are throttled per username before any password is checked")
+    func throttled() async throws {
+        try await withIssuer { fixture in
+            _ = try await fixture.directory.createClient(
+                clientID: "web", secret: "secret-web-0123456789", name: "Web", tenantID: "platform", roles: [],
+                grantTypes: ["password"], firstParty: true)
+            let wrong = TokenRequest(
+                grantType: "password", clientID: "web", clientSecret: "secret-web-0123456789",
+                username: "ana@example.com", password: "a wrong guess 000")
+            for _ in 0..<10 {
+                let error = await #expect(throws: OAuthError.self) { try await fixture.issuer.issue(wrong) }
+                #expect(error?.code == "invalid_grant")
+            }
+            let error = await #expect(throws: OAuthError.self) { try await fixture.issuer.issue(wrong) }
+            #expect(error?.code == "slow_down")
+            #expect((error?.retryAfter ?? 0) >= 1)
+        }
+    }
+
+    @Test("the throttle allows a burst per key, then one attempt per interval, and keys do not share buckets")
+    func throttleBuckets() {
+        let throttle = LoginThrottle(
+            username: .init(burst: 3, interval: 10), ip: .init(burst: 5, interval: 10))
+        for _ in 0..<3 { #expect(throttle.attempt(username: "a@x.io", ip: "192.0.2.1", now: 0) == nil) }
+        #expect(throttle.attempt(username: "A@x.io", ip: "192.0.2.1", now: 0) == 10)
+        #expect(throttle.attempt(username: "b@x.io", ip: "192.0.2.1", now: 0) == nil)
+        #expect(throttle.attempt(username: "c@x.io", ip: "192.0.2.1", now: 0) == nil)
+        // The address has used its 5; a new username from it waits, from another address it does not.
+        #expect(throttle.attempt(username: "d@x.io", ip: "192.0.2.1", now: 0) == 10)
+        #expect(throttle.attempt(username: "d@x.io", ip: "192.0.2.2", now: 0) == nil)
+        // Ten seconds later one more attempt each.
+        #expect(throttle.attempt(username: "a@x.io", ip: "192.0.2.3", now: 10) == nil)
+        #expect(throttle.attempt(username: "a@x.io", ip: "192.0.2.3", now: 10) == 10)
+    }
 }

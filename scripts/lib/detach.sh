@@ -12,3 +12,7 @@ alive() {
   local pid
   [ -f "$1" ] && pid=$(cat "$1") && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
 }
+
+# started PIDFILE: the process just started from here still runs (its command line may not be exec'd yet, so no
+# pattern: only for the moments right after starting it).
+started() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
