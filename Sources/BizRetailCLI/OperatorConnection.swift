@@ -63,6 +63,22 @@ struct ConnectionOptions: ParsableArguments {
         return response.accessToken
     }
 
+    /// Mutual TLS with `BIZ_GRPC_TLS_CERT`, `_KEY` and `_CA` (the operator's certificate from `biz-retail certs`),
+    /// else plaintext.
+    private func security() throws -> HTTP2ClientTransport.Posix.TransportSecurity {
+        let environment = ConfigurationReader.processEnvironment
+        switch (environment["BIZ_GRPC_TLS_CERT"], environment["BIZ_GRPC_TLS_KEY"], environment["BIZ_GRPC_TLS_CA"]) {
+        case (nil, nil, nil): return .plaintext
+        case (let certificate?, let key?, let ca?):
+            return .mTLS(
+                certificateChain: [.file(path: certificate, format: .pem)], privateKey: .file(path: key, format: .pem)
+            ) { configuration in
+                configuration.trustRoots = .certificates([.file(path: ca, format: .pem)])
+            }
+        default: throw ValidationError("BIZ_GRPC_TLS_CERT, BIZ_GRPC_TLS_KEY and BIZ_GRPC_TLS_CA must be set together")
+        }
+    }
+
     /// Runs `body` with a client connected to the system and the metadata that authenticates the caller; turns RPC
     /// failures into a one-line error and exit 1.
     func withClient<T: Sendable>(
@@ -71,7 +87,7 @@ struct ConnectionOptions: ParsableArguments {
         let (host, port) = try address()
         do {
             return try await withGRPCClient(
-                transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: .plaintext)
+                transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: try security())
             ) { client in
                 let token = try await accessToken(client)
                 return try await body(client, ["authorization": "Bearer \(token)"])

@@ -15,7 +15,7 @@ final class ClientPool {
     func client(of service: String) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
         let address = configuration.addresses[service] ?? ServiceAddress(host: "127.0.0.1", port: 50051)
         if let client = byAddress[address] { return client }
-        let client = try address.makeClient()
+        let client = try address.makeClient(tls: configuration.grpcTLS)
         byAddress[address] = client
         return client
     }

@@ -79,6 +79,19 @@ public struct ConfigurationReader: Sendable {
             throw RuntimeError("BIZ_INSTANCE_ID must be a UUID (it becomes producer_service_id)")
         }
         result.databaseURL = secret("database.url")
+        switch (text("grpc.tls.cert"), text("grpc.tls.key"), text("grpc.tls.ca")) {
+        case (nil, nil, nil): break
+        case (let certificate?, let key?, let ca?):
+            result.grpcTLS = .init(certificate: certificate, privateKey: key, certificateAuthority: ca)
+        default:
+            throw RuntimeError(
+                "BIZ_GRPC_TLS_CERT, BIZ_GRPC_TLS_KEY and BIZ_GRPC_TLS_CA must be set together (biz-retail certs)")
+        }
+        switch text("grpc.plaintext") {
+        case nil, "false", "0": result.grpcPlaintext = false
+        case "true", "1": result.grpcPlaintext = true
+        default: throw RuntimeError("BIZ_GRPC_PLAINTEXT must be true or false")
+        }
         result.gatewayClientSecret = secret("gateway.client.secret")
         for module in ServiceRegistry.modules {
             let name = module.name.replacingOccurrences(of: "-", with: "_")

@@ -68,6 +68,18 @@ struct NodeAssembly {
             configuration: configuration, embedded: embedded, pools: pools, directory: directory,
             endpoints: EndpointsFile(url: directory.file("endpoints.json")), logger: logger)
         process.listeners = listeners
+        do {
+            let inProcessClient = try await assemble(&process, modules: modules, gateway: hostsGateway)
+            return (process, inProcessClient)
+        } catch {
+            await process.resources.closeAll()
+            throw error
+        }
+    }
+
+    private func assemble(_ process: inout ProcessParts, modules: [any ServiceModule.Type], gateway hostsGateway: Bool)
+        async throws -> GRPCClient<InProcessTransport.Client>?
+    {
         var inProcessClient: GRPCClient<InProcessTransport.Client>?
         if embedded {
             // Every service is in this process: calls between them (and the gateway's) take the in-process
@@ -87,11 +99,11 @@ struct NodeAssembly {
                         interceptors: process.interceptors()))
             }
         } else {
-            let pool = ClientPool(configuration: configuration)
+            let pool = ClientPool(configuration: process.configuration)
             try await process.assemble(modules, gateway: hostsGateway, connect: pool.client(of:))
             process.clients += pool.clients.map { GRPCClientService(client: $0) }
         }
-        process.addHTTP2Server(name: role.name)
-        return (process, inProcessClient)
+        try process.addHTTP2Server(name: role.name)
+        return inProcessClient
     }
 }

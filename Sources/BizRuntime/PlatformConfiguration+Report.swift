@@ -27,6 +27,8 @@ extension PlatformConfiguration {
         }
         lines += [
             ("BIZ_TLS_CERT", show(gateway.tlsCertificate)), ("BIZ_TLS_KEY", show(gateway.tlsPrivateKey)),
+            ("BIZ_GRPC_TLS_CERT", show(grpcTLS?.certificate)), ("BIZ_GRPC_TLS_KEY", show(grpcTLS?.privateKey)),
+            ("BIZ_GRPC_TLS_CA", show(grpcTLS?.certificateAuthority)), ("BIZ_GRPC_PLAINTEXT", "\(grpcPlaintext)"),
             ("BIZ_TRUSTED_PROXIES", gateway.trustedProxies.sorted().joined(separator: ",")),
             ("BIZ_GATEWAY_HANDSHAKE_TIMEOUT", "\(gateway.handshakeTimeout)"),
             ("BIZ_GATEWAY_IDLE_TIMEOUT", "\(gateway.idleTimeout)"),

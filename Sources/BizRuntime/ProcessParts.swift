@@ -192,11 +192,32 @@ struct ProcessParts {
                 onListening: { port in await endpoints.record("https", "https://\(host):\(port)") }))
     }
 
-    /// The process's gRPC services over HTTP/2, for other processes and the operator CLI.
-    mutating func addHTTP2Server(name: String) {
+    /// The process's gRPC services over HTTP/2, for other processes and the operator CLI: mutual TLS when
+    /// configured (a client needs a certificate the deployment's CA signed); plaintext only on a loopback address,
+    /// unless explicitly allowed.
+    mutating func addHTTP2Server(name: String) throws {
         guard listeners, !grpcServices.isEmpty else { return }
+        let security: HTTP2ServerTransport.Posix.TransportSecurity
+        if let tls = configuration.grpcTLS {
+            security = .mTLS(
+                certificateChain: [.file(path: tls.certificate, format: .pem)],
+                privateKey: .file(path: tls.privateKey, format: .pem)
+            ) { configuration in
+                configuration.trustRoots = .certificates([.file(path: tls.certificateAuthority, format: .pem)])
+                configuration.clientCertificateVerification = .noHostnameVerification
+            }
+        } else {
+            let loopback = configuration.grpcHost == "localhost" || configuration.grpcHost.hasPrefix("127.")
+            guard loopback || configuration.grpcPlaintext else {
+                throw RuntimeError(
+                    "refusing to serve plaintext gRPC on \(configuration.grpcHost): set BIZ_GRPC_TLS_CERT, "
+                        + "BIZ_GRPC_TLS_KEY and BIZ_GRPC_TLS_CA (biz-retail certs makes them), or BIZ_GRPC_PLAINTEXT=true "
+                        + "on a network you trust")
+            }
+            security = .plaintext
+        }
         let transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: configuration.grpcHost, port: configuration.grpcPort), transportSecurity: .plaintext)
+            address: .ipv4(host: configuration.grpcHost, port: configuration.grpcPort), transportSecurity: security)
         let (endpoints, logger, host) = (self.endpoints, self.logger, configuration.grpcHost)
         servers.append(
             GRPCServerService(

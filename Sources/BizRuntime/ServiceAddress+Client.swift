@@ -11,12 +11,24 @@ extension ServiceAddress {
         ]
     )
 
-    /// A plaintext HTTP/2 client of the service at this address.
-    func makeClient() throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+    /// An HTTP/2 client of the service at this address: mutual TLS with `tls` (the peer's certificate must be signed
+    /// by its CA and name this host), else plaintext.
+    func makeClient(tls: PlatformConfiguration.GRPCTLS?) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
         let isIPv4 = host.split(separator: ".").count == 4 && host.allSatisfy { $0 == "." || $0.isNumber }
         return GRPCClient(
             transport: try .http2NIOPosix(
                 target: isIPv4 ? .ipv4(address: host, port: port) : .dns(host: host, port: port),
-                transportSecurity: .plaintext, serviceConfig: Self.serviceConfig))
+                transportSecurity: Self.security(tls), serviceConfig: Self.serviceConfig))
+    }
+
+    static func security(_ tls: PlatformConfiguration.GRPCTLS?) -> HTTP2ClientTransport.Posix.TransportSecurity {
+        guard let tls else { return .plaintext }
+        return .mTLS(
+            certificateChain: [.file(path: tls.certificate, format: .pem)],
+            privateKey: .file(path: tls.privateKey, format: .pem)
+        ) { configuration in
+            configuration.trustRoots = .certificates([.file(path: tls.certificateAuthority, format: .pem)])
+            configuration.serverCertificateVerification = .fullVerification
+        }
     }
 }

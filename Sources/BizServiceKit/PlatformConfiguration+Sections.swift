@@ -15,6 +15,20 @@ extension PlatformConfiguration {
         public init() {}
     }
 
+    /// PEM files for mutual TLS between the processes: this process's certificate and key (served, and offered as a
+    /// client), and the CA that signs every peer's.
+    public struct GRPCTLS: Sendable, Hashable {
+        public var certificate: String
+        public var privateKey: String
+        public var certificateAuthority: String
+
+        public init(certificate: String, privateKey: String, certificateAuthority: String) {
+            self.certificate = certificate
+            self.privateKey = privateKey
+            self.certificateAuthority = certificateAuthority
+        }
+    }
+
     /// The HTTPS API gateway.
     public struct Gateway: Sendable {
         /// PEM files (`BIZ_TLS_CERT`, `BIZ_TLS_KEY`); by default a self-signed certificate in `<data-dir>/tls/`.

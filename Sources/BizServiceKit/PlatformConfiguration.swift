@@ -25,6 +25,11 @@ public struct PlatformConfiguration: Sendable {
     /// The gateway's own OAuth2 client secret (`BIZ_GATEWAY_CLIENT_SECRET`); required in the distributed mode, by
     /// default generated into the data directory in the embedded mode.
     public var gatewayClientSecret: Secret?
+    /// Mutual TLS on every gRPC link between processes (`BIZ_GRPC_TLS_CERT`, `_KEY`, `_CA`; `biz-retail certs` makes
+    /// them); nil serves and calls plaintext HTTP/2, which is refused off loopback unless `grpcPlaintext`.
+    public var grpcTLS: GRPCTLS?
+    /// Allows a plaintext gRPC listener on a non-loopback address (`BIZ_GRPC_PLAINTEXT=true`).
+    public var grpcPlaintext = false
     public var kafka = Kafka()
     public var gateway = Gateway()
     public var identity = Identity()

@@ -92,12 +92,30 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
         // Every process must name the same issuer; the gateway's port is only known once it runs.
         environment["BIZ_ISSUER"] = environment["BIZ_ISSUER"] ?? "https://biz-retail.test"
         self.environment = environment
+        // Mutual TLS between the processes, as `scripts/cluster` sets it up (unless the caller gave its own).
+        if environment["BIZ_GRPC_TLS_CA"] == nil {
+            let certificates = try await BizRetailProcess.run(["certs", "--out", directory + "/certs"])
+            guard certificates.status == 0 else { throw ProcessFailure("biz-retail certs: \(certificates.error)") }
+            self.certificates = directory + "/certs"
+        }
         for service in Self.services { try await start(service) }
+    }
+
+    /// Where `biz-retail certs` wrote the cluster's CA and certificates (nil for a plaintext cluster).
+    public private(set) var certificates: String?
+
+    /// The mutual-TLS variables of the process named `name` (its own certificate).
+    public func tlsEnvironment(as name: String) -> [String: String] {
+        guard let certificates else { return [:] }
+        return [
+            "BIZ_GRPC_TLS_CERT": "\(certificates)/\(name).pem", "BIZ_GRPC_TLS_KEY": "\(certificates)/\(name)-key.pem",
+            "BIZ_GRPC_TLS_CA": "\(certificates)/ca.pem",
+        ]
     }
 
     /// The environment a service process gets: the cluster's, its database, and where the others listen.
     func environment(of service: String) -> [String: String] {
-        var environment = self.environment
+        var environment = self.environment.merging(tlsEnvironment(as: service)) { _, tls in tls }
         environment["BIZ_DATABASE_URL"] = databases[service]
         for (other, process) in processes where Self.services.contains(other) && other != "gateway" {
             if let address = process.endpoint("grpc") {
