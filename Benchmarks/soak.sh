@@ -20,7 +20,12 @@ swift build -c release --product biz-retail >&2
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+# SOAK_KEEP=1 keeps the work directory (the data, the logs and the ids written) for a look afterwards.
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null
+  if [ -n "${SOAK_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 
 port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
@@ -133,7 +138,7 @@ wrk -t2 -c32 -d"${seconds}s" --latency -H "$auth" "$api/v1/accounts/$account" >"
 wait "${pids[@]:1}" 2>/dev/null || true
 
 # Every acknowledged write audited?
-acknowledged=$(sort -u "$work/acknowledged" | wc -l)
+acknowledged=$(grep -c . <(sort -u "$work/acknowledged"))
 token=$(login | python3 -c "import json,sys; print(json.load(sys.stdin).get('access_token',''))")
 python3 - "$api" "$token" "$work/acknowledged" >"$work/audit" <<'PY'
 import json, ssl, sys, time, urllib.request
@@ -154,6 +159,7 @@ while True:
     if not missing or time.time() > deadline: break
     time.sleep(2)
 print(len(wanted - missing), len(missing))
+open(path + '.missing', 'w').write('\n'.join(sorted(missing)))
 PY
 read -r audited missing <"$work/audit"
 count() { [ -f "$1" ] && sort "$1" | uniq -c | awk '{printf "%s×%s ", $1, $2}'; }
