@@ -1,3 +1,4 @@
+import BizEvents
 import Foundation
 
 /// Email addresses as the platform stores them: trimmed, lowercased, `local@domain.tld`, at most 254 bytes.
@@ -8,7 +9,7 @@ public enum EmailAddress {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
             !parts[1].hasSuffix("."), !email.contains(" "), email.utf8.count <= 254,
-            !email.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            !email.containsControlCharacter()
         else { return nil }
         return email
     }

@@ -20,16 +20,13 @@ public struct PageTokens: Sendable {
         let plaintext = withUnsafeBytes(of: &bigEndian) { Data($0) }
         // Sealing 8 bytes with a fresh nonce cannot fail.
         let sealed = (try? AES.GCM.seal(plaintext, using: key).combined) ?? Data()
-        return sealed.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return sealed.base64URLEncodedString
     }
 
     /// The position a `page_token` carries; nil for the first page (an empty token).
     public func position(of token: String) throws(PaginationError) -> Int64? {
         guard !token.isEmpty else { return nil }
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
-        guard token.utf8.count <= 64, let sealed = Data(base64Encoded: base64),
+        guard token.utf8.count <= 64, let sealed = Data(base64URL: token),
             let box = try? AES.GCM.SealedBox(combined: sealed),
             let plaintext = try? AES.GCM.open(box, using: key), plaintext.count == 8
         else {

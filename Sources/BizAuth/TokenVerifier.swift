@@ -118,9 +118,7 @@ actor KeySet {
     /// The `kid` of a compact JWS's header, when it has one.
     static func keyID(of token: String) -> String? {
         guard let header = token.split(separator: ".", maxSplits: 1).first else { return nil }
-        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let value = try? JSONParser.parse(Array(data)) else { return nil }
+        guard let data = Data(base64URL: header), let value = try? JSONParser.parse(Array(data)) else { return nil }
         return value["kid"]?.stringValue
     }
 

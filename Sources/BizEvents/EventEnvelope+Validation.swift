@@ -189,7 +189,7 @@ private struct FieldReader {
         if text.isEmpty { return "must not be empty" }
         if text.utf8.count > 256 { return "must be at most 256 bytes" }
         // Control characters (NUL above all: PostgreSQL cannot store it in text) have no place in an identifier.
-        return text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        return text.containsControlCharacter()
             ? "must not contain control characters" : nil
     }
 

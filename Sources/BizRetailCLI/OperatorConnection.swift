@@ -1,6 +1,7 @@
 import ArgumentParser
 import BizProtos
 import BizRuntime
+import BizServiceKit
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -70,11 +71,7 @@ struct ConnectionOptions: ParsableArguments {
         switch (environment["BIZ_GRPC_TLS_CERT"], environment["BIZ_GRPC_TLS_KEY"], environment["BIZ_GRPC_TLS_CA"]) {
         case (nil, nil, nil): return .plaintext
         case (let certificate?, let key?, let ca?):
-            return .mTLS(
-                certificateChain: [.file(path: certificate, format: .pem)], privateKey: .file(path: key, format: .pem)
-            ) { configuration in
-                configuration.trustRoots = .certificates([.file(path: ca, format: .pem)])
-            }
+            return ServiceAddress.security(.init(certificate: certificate, privateKey: key, certificateAuthority: ca))
         default: throw ValidationError("BIZ_GRPC_TLS_CERT, BIZ_GRPC_TLS_KEY and BIZ_GRPC_TLS_CA must be set together")
         }
     }

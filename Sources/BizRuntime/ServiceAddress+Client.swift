@@ -21,7 +21,8 @@ extension ServiceAddress {
                 transportSecurity: Self.security(tls), serviceConfig: Self.serviceConfig))
     }
 
-    static func security(_ tls: PlatformConfiguration.GRPCTLS?) -> HTTP2ClientTransport.Posix.TransportSecurity {
+    /// A client's side of a link: mutual TLS with `tls`, else plaintext. The operator CLI calls it too.
+    public static func security(_ tls: PlatformConfiguration.GRPCTLS?) -> HTTP2ClientTransport.Posix.TransportSecurity {
         guard let tls else { return .plaintext }
         return .mTLS(
             certificateChain: [.file(path: tls.certificate, format: .pem)],

@@ -1,3 +1,5 @@
+import BizEvents
+
 /// The bounds of the Team service's free-text fields and lists, in UTF-8 bytes, so every event it emits stays far
 /// below `EventEnvelope.maximumEncodedSize` (an account with 100 teams is about 5 KB). README and the OpenAPI
 /// document state the same numbers.
@@ -16,9 +18,7 @@ public enum FieldLimits {
             throw .invalidArgument(field: field, problem: "is over \(limit) bytes")
         }
         let allowed: Set<Unicode.Scalar> = allowsLineBreaks ? ["\n", "\r", "\t"] : []
-        guard
-            !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !allowed.contains($0) })
-        else {
+        guard !text.containsControlCharacter(except: allowed) else {
             throw .invalidArgument(field: field, problem: "must not contain control characters")
         }
         return text
