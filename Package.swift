@@ -44,9 +44,30 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-service-context.git", from: "1.5.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(name: "BizEvents", swiftSettings: strict),
+        .target(
+            name: "BizTelemetry",
+            dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "ServiceContextModule", package: "swift-service-context"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "BizProtos",
             dependencies: [
@@ -60,6 +81,9 @@ let package = Package(
         .target(
             name: "BizStorage",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                "BizTelemetry",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
@@ -74,6 +98,9 @@ let package = Package(
         .target(
             name: "BizMessaging",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                "BizTelemetry",
                 "BizEvents", "BizStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,6 +111,9 @@ let package = Package(
         .target(
             name: "BizKafka",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                "BizTelemetry",
                 "BizEvents", "BizMessaging",
                 .target(name: "CRdKafka", condition: .when(traits: ["Kafka"])),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,6 +124,9 @@ let package = Package(
         .target(
             name: "BizOutbox",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                "BizTelemetry",
                 "BizEvents", "BizStorage", "BizMessaging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,6 +147,9 @@ let package = Package(
         .target(
             name: "AuditService",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                "BizTelemetry",
                 "BizAuth", "BizEvents", "BizStorage", "BizMessaging", "BizProtos", "BizAWS", "BizOutbox",
                 "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -126,6 +162,7 @@ let package = Package(
         .target(
             name: "BizAuth",
             dependencies: [
+                "BizTelemetry",
                 "BizProtos", "BizEvents",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -137,6 +174,7 @@ let package = Package(
         .target(
             name: "BizServiceKit",
             dependencies: [
+                "BizTelemetry",
                 "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizMessaging",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -170,6 +208,9 @@ let package = Package(
         .target(
             name: "APIGateway",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                "BizTelemetry",
                 "BizAuth", "BizEvents", "BizProtos", "BizStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -191,6 +232,10 @@ let package = Package(
         .target(
             name: "BizRuntime",
             dependencies: [
+                "BizTelemetry", .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 "BizEvents", "BizStorage", "BizMessaging", "BizOutbox", "BizProtos", "AuditService",
                 "BizAuth", "IdentityService", "TeamService", "APIGateway", "BizKafka", "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -209,6 +254,7 @@ let package = Package(
         .executableTarget(
             name: "BizRetailCLI",
             dependencies: [
+                "BizTelemetry", .product(name: "Logging", package: "swift-log"),
                 "BizRuntime", "BizEvents", "BizProtos", "BizServiceKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -242,6 +288,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "BizAWSTests", dependencies: ["BizAWS"], swiftSettings: strict),
+        .testTarget(
+            name: "BizTelemetryTests",
+            dependencies: [
+                "BizTelemetry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "BizAuthTests", dependencies: ["BizAuth"], swiftSettings: strict),
         .testTarget(name: "BizEventsTests", dependencies: ["BizEvents", "BizTesting"], swiftSettings: strict),
         .testTarget(

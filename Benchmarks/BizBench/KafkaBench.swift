@@ -172,7 +172,7 @@
                     let event = source.event(index)
                     return OutgoingMessage(
                         key: event.entityID, eventID: event.eventID, eventType: event.eventType.description,
-                        body: event.encoded(), traceID: event.traceID)
+                        body: event.encoded(), traceParent: "00-\(event.traceID)-00f067aa0ba902b7-01")
                 })
         }
         print("kafka-audit: \(options.events) events on \(topic), consumer batch \(options.batch)")

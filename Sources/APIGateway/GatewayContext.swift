@@ -1,4 +1,5 @@
 import BizAuth
+import BizTelemetry
 import Hummingbird
 import NIOCore
 

@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizTelemetry
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -11,7 +12,8 @@ extension HTTPField.Name {
     static let pragma = Self("Pragma")!
 }
 
-/// Every request: its trace (the incoming `traceparent`, or a new one) echoed on the response, the client IP
+/// Every request: its trace (the tracer's span, else the incoming `traceparent` or a new one) echoed on the
+/// response, an access log line at `info`, the client IP
 /// (`X-Forwarded-For` believed only from trusted proxies), and errors turned into problem+json — never a bare 500
 /// with internals.
 struct RequestScopeMiddleware: RouterMiddleware {
@@ -23,7 +25,9 @@ struct RequestScopeMiddleware: RouterMiddleware {
         async throws -> Response
     {
         var context = context
-        context.trace = request.headers[.traceparent].flatMap(TraceContext.init(traceparent:)) ?? .random()
+        context.trace =
+            TraceContext.current ?? request.headers[.traceparent].flatMap(TraceContext.init(traceparent:)) ?? .random()
+        let start = ContinuousClock.now
         context.clientIP = clientIP(request, peer: context.peerIP)
         var response: Response
         do {
@@ -52,6 +56,13 @@ struct RequestScopeMiddleware: RouterMiddleware {
             )
         }
         response.headers[.traceparent] = context.trace.traceparent
+        logger.info(
+            "request",
+            metadata: [
+                "http.request.method": "\(request.method)", "url.path": "\(context.endpointPath ?? "unmatched")",
+                "http.response.status_code": "\(response.status.code)",
+                "duration_ms": "\((ContinuousClock.now - start).milliseconds)",
+            ])
         return response
     }
 

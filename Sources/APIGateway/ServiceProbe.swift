@@ -1,17 +1,17 @@
+import BizProtos
 import GRPCCore
-import GRPCProtobuf
-import SwiftProtobuf
 
-/// A readiness probe of one service: a call of a cheap method without credentials. Any answer but UNAVAILABLE or a
-/// timeout (UNAUTHENTICATED, normally) means the service is up.
+/// A readiness probe of one service: `grpc.health.v1.Health/Check` of its service name, without credentials.
+/// SERVING means ready; NOT_SERVING (shutting down), an unknown service, UNAVAILABLE or a timeout mean not.
 public struct ServiceProbe<Transport: ClientTransport>: Sendable {
     public var name: String
-    public var method: MethodDescriptor
+    /// The fully qualified gRPC service whose health is asked (`bizretail.team.v1.TeamService`).
+    public var service: String
     public var client: GRPCClient<Transport>
 
-    public init(name: String, method: MethodDescriptor, client: GRPCClient<Transport>) {
+    public init(name: String, service: String, client: GRPCClient<Transport>) {
         self.name = name
-        self.method = method
+        self.service = service
         self.client = client
     }
 
@@ -20,15 +20,9 @@ public struct ServiceProbe<Transport: ClientTransport>: Sendable {
         options.timeout = .seconds(2)
         options.waitForReady = false
         do {
-            // An empty message is valid for every protobuf request type.
-            try await client.unary(
-                request: ClientRequest(message: Google_Protobuf_Empty()), descriptor: method,
-                serializer: ProtobufSerializer<Google_Protobuf_Empty>(),
-                deserializer: ProtobufDeserializer<Google_Protobuf_Empty>(), options: options
-            ) { _ in }
-            return true
-        } catch let error as RPCError {
-            return error.code != .unavailable && error.code != .deadlineExceeded
+            let response = try await Grpc_Health_V1_Health.Client(wrapping: client).check(
+                .with { $0.service = service }, options: options)
+            return response.status == .serving
         } catch {
             return false
         }

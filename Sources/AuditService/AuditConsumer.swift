@@ -2,7 +2,10 @@ import BizAWS
 import BizEvents
 import BizMessaging
 import BizStorage
+import BizTelemetry
 import Logging
+import Metrics
+import Tracing
 
 /// Consumes every event from the bus into the audit store. Invalid events go to the dead-letter store with the
 /// reason; valid ones are stored idempotently, so a redelivered batch changes nothing. An event the store refuses
@@ -14,6 +17,8 @@ public struct AuditConsumer: EventConsumer {
     public var deadLetters: any DeadLetterStore
     public var registry: EventTypeRegistry
     public var logger: Logger
+    private let storedCounter = Counter(label: "audit_events_stored_total")
+    private let deadLetterCounter = Counter(label: "dead_letters_total", dimensions: [("stage", "audit")])
 
     public init(
         name: String = "audit", store: any AuditStore, deadLetters: any DeadLetterStore,
@@ -40,13 +45,41 @@ public struct AuditConsumer: EventConsumer {
 
     public func apply(_ prepared: Prepared) async throws {
         try await deadLetter(prepared.rejected)
+        // One span per event, in the trace its message carries (the consume span's child): the batch is one write,
+        // but each event's trace shows where it was stored.
+        let tracer = InstrumentationSystem.tracer
+        let spans = prepared.origins.map { origin in
+            let span = tracer.startSpan(
+                "audit.store", context: TraceContext.continuing(origin.traceParent), ofKind: .internal)
+            span.attributes["event.id"] = origin.eventID
+            return span
+        }
         let report: IngestReport
         do {
-            report = try await store.ingest(prepared.records)
-        } catch  where Self.refusesData(error) {
-            // One event the store cannot hold fails the whole batch: store them one at a time, in order.
-            report = try await isolate(prepared)
+            do {
+                report = try await store.ingest(prepared.records)
+            } catch  where Self.refusesData(error) {
+                // One event the store cannot hold fails the whole batch: store them one at a time, in order.
+                report = try await isolate(prepared)
+            }
+        } catch {
+            for span in spans {
+                span.recordError(error)
+                span.end()
+            }
+            throw error
         }
+        if logger.logLevel <= .debug {
+            for (span, origin) in zip(spans, prepared.origins) {
+                ServiceContext.withValue(span.context) {
+                    logger.debug(
+                        "event stored",
+                        metadata: ["event_id": "\(origin.eventID)", "event_type": "\(origin.eventType)"])
+                }
+            }
+        }
+        for span in spans { span.end() }
+        storedCounter.increment(by: report.stored)
         if report.duplicates > 0 {
             logger.debug("redelivered events ignored", metadata: ["count": "\(report.duplicates)"])
         }
@@ -74,6 +107,7 @@ public struct AuditConsumer: EventConsumer {
     private func deadLetter(_ letters: [DeadLetter]) async throws {
         guard !letters.isEmpty else { return }
         try await deadLetters.store(letters)
+        deadLetterCounter.increment(by: letters.count)
         for letter in letters {
             logger.warning(
                 "event refused",

@@ -1,3 +1,4 @@
+import BizTelemetry
 import GRPCCore
 import Logging
 
@@ -39,8 +40,10 @@ public struct AuthInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
+        // The server span's trace when a tracer runs (it continued the caller's), else the caller's traceparent.
         let trace =
-            request.metadata[stringValues: CallMetadata.traceparent].first(where: { _ in true })
+            TraceContext.current
+            ?? request.metadata[stringValues: CallMetadata.traceparent].first(where: { _ in true })
             .flatMap(TraceContext.init(traceparent:)) ?? .random()
         if publicMethods.contains(context.descriptor.fullyQualifiedMethod) {
             return try await RequestOrigin.$clientIP.withValue(try await clientIP(request.metadata, context)) {

@@ -1,4 +1,5 @@
 import BizEvents
+import BizTelemetry
 
 /// Builds the envelopes a service emits, with `owner_*` taken only from the verified caller.
 public struct EventFactory: Sendable {

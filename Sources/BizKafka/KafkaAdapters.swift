@@ -26,7 +26,7 @@
                 var headers: [(name: String, value: [UInt8])] = [
                     ("event_id", Array(message.eventID.utf8)), ("event_type", Array(message.eventType.utf8)),
                 ]
-                if let traceParent = TraceParent.header(traceID: message.traceID) {
+                if let traceParent = message.traceParent {
                     headers.append(("traceparent", Array(traceParent.utf8)))
                 }
                 return KafkaRecord(topic: topic, key: Array(message.key.utf8), value: message.body, headers: headers)
@@ -46,16 +46,6 @@
                     code: first.code, reason: "\(transient.count) of \(records.count) records: \(first.reason)")
             }
             return refused
-        }
-    }
-
-    enum TraceParent {
-        /// A W3C `traceparent` for the relay's publish span within the request's trace.
-        static func header(traceID: String?) -> String? {
-            guard let traceID, traceID.utf8.count == 32 else { return nil }
-            let span = String(UInt64.random(in: 1...UInt64.max), radix: 16)
-            let hex = String(repeating: "0", count: 16 - span.utf8.count) + span
-            return "00-\(traceID)-\(hex)-01"
         }
     }
 

@@ -128,6 +128,26 @@
             }
         }
 
+        /// Per partition of `messages` (`topic/partition`): the messages after the last of them, from the high
+        /// watermark librdkafka last fetched (no request to the broker).
+        public func lag(after messages: [KafkaMessage]) -> [(partition: String, messages: Int64)] {
+            var last: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
+            for message in messages {
+                let key = "\(message.topic)/\(message.partition)"
+                if (last[key]?.offset ?? -1) < message.offset {
+                    last[key] = (message.topic, message.partition, message.offset)
+                }
+            }
+            return last.sorted { $0.key < $1.key }.compactMap { key, position in
+                var low: Int64 = 0
+                var high: Int64 = 0
+                let result = rd_kafka_get_watermark_offsets(
+                    client.handle, position.topic, position.partition, &low, &high)
+                guard result == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+                return (key, max(0, high - position.offset - 1))
+            }
+        }
+
         /// Commits the marked offsets, leaves the group and stops the consumer's thread.
         public func close() async {
             let client = self.client

@@ -19,12 +19,17 @@
                 DeliveredMessage(
                     offset: message.offset, key: String(decoding: message.key, as: UTF8.self),
                     eventID: message.header("event_id") ?? "", eventType: message.header("event_type") ?? "",
-                    body: message.value, reference: "\(message.topic)/\(message.partition)@\(message.offset)")
+                    body: message.value, reference: "\(message.topic)/\(message.partition)@\(message.offset)",
+                    traceParent: message.header("traceparent"))
             }
             return (delivered, messages)
         }
 
         public func commit(_ messages: [KafkaMessage]) async throws { kafka.markProcessed(messages) }
+
+        public func lag(after messages: [KafkaMessage]) async -> [(partition: String, messages: Int64)] {
+            kafka.lag(after: messages)
+        }
 
         /// A poll returns within half a second anyway.
         public func wake() {}

@@ -31,6 +31,11 @@ public final class BusSource: MessageSource {
         try await bus.commit(offset: offset, of: state.withLock { $0.consumer })
     }
 
+    public func lag(after offset: Int64) async -> [(partition: String, messages: Int64)] {
+        guard let end = try? await bus.count() else { return [] }
+        return [("0", max(0, end - offset))]
+    }
+
     public func wake() { bus.signal.signal() }
 
     public func close() async {}

@@ -40,7 +40,8 @@ public final class DurableBus: EventPublisher, Sendable {
                     UNIQUE (source, source_reference))
                 """,
             ]
-        }
+        },
+        Migration(id: "bus.2.trace-parent") { _ in [#"ALTER TABLE bus_messages ADD COLUMN trace_parent TEXT"#] },
     ]
 
     /// The bus stores any message, so it refuses none.
@@ -50,11 +51,11 @@ public final class DurableBus: EventPublisher, Sendable {
         try await store.transaction { database in
             for chunk in messages.chunked(by: 500) {
                 var insert = database.insert(into: "bus_messages").columns(
-                    "event_id", "message_key", "event_type", "body")
+                    "event_id", "message_key", "event_type", "body", "trace_parent")
                 for message in chunk {
                     insert = insert.values(
                         SQLBind(message.eventID), SQLBind(message.key), SQLBind(message.eventType),
-                        SQLBind(Data(message.body))
+                        SQLBind(Data(message.body)), SQLBind(message.traceParent)
                     )
                 }
                 try await insert.run()
@@ -69,7 +70,7 @@ public final class DurableBus: EventPublisher, Sendable {
         try await store.read { database in
             try await database.raw(
                 """
-                SELECT "offset", event_id, message_key, event_type, body FROM bus_messages
+                SELECT "offset", event_id, message_key, event_type, body, trace_parent FROM bus_messages
                 WHERE "offset" > \(bind: offset) ORDER BY "offset" LIMIT \(bind: limit)
                 """
             ).all().map { row in
@@ -78,7 +79,8 @@ public final class DurableBus: EventPublisher, Sendable {
                     key: try row.decode(column: "message_key", as: String.self),
                     eventID: try row.decode(column: "event_id", as: String.self),
                     eventType: try row.decode(column: "event_type", as: String.self),
-                    body: Array(try row.decode(column: "body", as: Data.self))
+                    body: Array(try row.decode(column: "body", as: Data.self)),
+                    traceParent: try row.decode(column: "trace_parent", as: String?.self)
                 )
             }
         }

@@ -14,6 +14,9 @@ public protocol MessageSource: Sendable {
     /// Records that the batch `receipt` came with was applied: it is not delivered to this consumer again.
     func commit(_ receipt: Receipt) async throws
 
+    /// How far behind the log's end the consumer is once `receipt`'s batch is committed, per partition (`0` for the
+    /// bus); empty when unknown.
+    func lag(after receipt: Receipt) async -> [(partition: String, messages: Int64)]
     /// Ends a wait in ``next(maximum:)`` early (graceful shutdown).
     func wake()
 

@@ -5,15 +5,16 @@ public struct OutgoingMessage: Sendable, Hashable {
     public var eventID: String
     public var eventType: String
     public var body: [UInt8]
-    /// The W3C trace id of the request that caused the event (Kafka's `traceparent` header), when known.
-    public var traceID: String?
+    /// The W3C `traceparent` of the span that wrote the event (Kafka's `traceparent` header), when known: the
+    /// consumer's spans continue that trace.
+    public var traceParent: String?
 
-    public init(key: String, eventID: String, eventType: String, body: [UInt8], traceID: String? = nil) {
+    public init(key: String, eventID: String, eventType: String, body: [UInt8], traceParent: String? = nil) {
         self.key = key
         self.eventID = eventID
         self.eventType = eventType
         self.body = body
-        self.traceID = traceID
+        self.traceParent = traceParent
     }
 }
 
@@ -27,9 +28,12 @@ public struct DeliveredMessage: Sendable, Hashable {
     public var eventID: String
     public var eventType: String
     public var body: [UInt8]
+    /// The `traceparent` it was published with; the subscription replaces it with its consume span's.
+    public var traceParent: String?
 
     public init(
-        offset: Int64, key: String, eventID: String, eventType: String, body: [UInt8], reference: String? = nil
+        offset: Int64, key: String, eventID: String, eventType: String, body: [UInt8], reference: String? = nil,
+        traceParent: String? = nil
     ) {
         self.offset = offset
         self.reference = reference ?? "bus:\(offset)"
@@ -37,6 +41,7 @@ public struct DeliveredMessage: Sendable, Hashable {
         self.eventID = eventID
         self.eventType = eventType
         self.body = body
+        self.traceParent = traceParent
     }
 }
 

@@ -1,5 +1,8 @@
+import BizTelemetry
 import Logging
+import Metrics
 import ServiceLifecycle
+import Tracing
 
 /// Runs one consumer over an event log, the same loop for the durable bus and Kafka: reads a batch, prepares it,
 /// applies it, and only then commits it, so a crash redelivers rather than loses. The next batch is read and prepared
@@ -21,15 +24,39 @@ public struct Subscription<Source: MessageSource, Consumer: EventConsumer>: Serv
     private struct Prepared: Sendable {
         var receipt: Source.Receipt
         var work: Consumer.Prepared
+        /// One `consumer` span per message, ended once the batch is applied.
+        var spans: [any Span]
     }
 
-    /// The next batch, prepared; `nil` when the log has nothing newer yet.
+    /// The next batch, prepared; `nil` when the log has nothing newer yet. Each message gets a `consumer` span that
+    /// continues the trace it was published in, and carries that span's context to the consumer.
     private func fetchAndPrepare() async throws -> Prepared? {
         let fetched = try await Backoff.retrying(logger: logger, what: "fetch messages") {
             try await source.next(maximum: batchSize)
         }
         guard let fetched, !fetched.messages.isEmpty else { return nil }
-        return Prepared(receipt: fetched.receipt, work: await consumer.prepare(fetched.messages))
+        let tracer = InstrumentationSystem.tracer
+        var messages = fetched.messages
+        var spans: [any Span] = []
+        spans.reserveCapacity(messages.count)
+        for index in messages.indices {
+            let span = tracer.startSpan(
+                "consume \(consumer.name)", context: TraceContext.continuing(messages[index].traceParent),
+                ofKind: .consumer)
+            span.attributes["messaging.message.id"] = messages[index].eventID
+            span.attributes["messaging.consumer.group.name"] = consumer.name
+            span.attributes["messaging.operation.type"] = "process"
+            messages[index].traceParent = TraceContext(of: span.context)?.traceparent ?? messages[index].traceParent
+            spans.append(span)
+        }
+        return Prepared(receipt: fetched.receipt, work: await consumer.prepare(messages), spans: spans)
+    }
+
+    private func recordLag(after receipt: Source.Receipt) async {
+        for (partition, messages) in await source.lag(after: receipt) {
+            Gauge(label: "consumer_lag", dimensions: [("consumer", consumer.name), ("partition", partition)])
+                .record(messages)
+        }
     }
 
     public func run() async throws {
@@ -55,7 +82,13 @@ public struct Subscription<Source: MessageSource, Consumer: EventConsumer>: Serv
                 try await Backoff.retrying(logger: logger, what: "commit the batch") {
                     try await source.commit(batch.receipt)
                 }
+                for span in batch.spans { span.end() }
+                await recordLag(after: batch.receipt)
             } catch {
+                for span in batch.spans {
+                    span.recordError(error)
+                    span.end()
+                }
                 _ = try? await next
                 await source.close()
                 throw error

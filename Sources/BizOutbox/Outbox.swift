@@ -1,8 +1,10 @@
 import BizEvents
 import BizMessaging
 import BizStorage
+import BizTelemetry
 import Foundation
 import SQLKit
+import Tracing
 
 /// The transactional outbox of one service database: events are written in the same transaction as the state
 /// change they describe, and ``OutboxRelay`` publishes them afterwards.
@@ -53,6 +55,9 @@ public final class Outbox: Sendable {
                 """
             ]
         },
+        // The W3C traceparent of the span that wrote the event, so the relay's and the consumers' spans continue
+        // the request's trace.
+        Migration(id: "outbox.5.trace-parent") { _ in ["ALTER TABLE outbox ADD COLUMN trace_parent TEXT"] },
     ]
 
     /// Runs `body` in a transaction of the service's database and writes the events it returns in that same
@@ -72,17 +77,27 @@ public final class Outbox: Sendable {
     /// Writes events to the outbox on `database`, which must be inside the caller's transaction.
     public static func enqueue(_ events: [EventEnvelope], on database: any SQLDatabase) async throws {
         guard !events.isEmpty else { return }
-        let now = EventTimestamp.now().rfc3339
-        for chunk in events.chunked(by: 500) {
-            var insert = database.insert(into: "outbox")
-                .columns("event_id", "message_key", "event_type", "body", "created_at", "trace_id")
-            for event in chunk {
-                insert = insert.values(
-                    SQLBind(event.eventID), SQLBind(event.entityID), SQLBind(event.eventType.description),
-                    SQLBind(Data(event.encoded())), SQLBind(now), SQLBind(event.traceID)
-                )
+        try await withSpan("outbox.write", ofKind: .internal) { span in
+            span.attributes["messaging.batch.message_count"] = events.count
+            // The span's context goes with each row, so the consumers' spans continue the request's trace. An event
+            // that names another trace (one an operator published) keeps its own, with a new span id; so does every
+            // event without a tracer.
+            let spanContext = TraceContext(of: span.context)
+            let now = EventTimestamp.now().rfc3339
+            for chunk in events.chunked(by: 500) {
+                var insert = database.insert(into: "outbox")
+                    .columns("event_id", "message_key", "event_type", "body", "created_at", "trace_id", "trace_parent")
+                for event in chunk {
+                    let parent =
+                        spanContext.flatMap { $0.traceID == event.traceID ? $0.traceparent : nil }
+                        ?? TraceContext(traceID: event.traceID, spanID: TraceContext.random().spanID).traceparent
+                    insert = insert.values(
+                        SQLBind(event.eventID), SQLBind(event.entityID), SQLBind(event.eventType.description),
+                        SQLBind(Data(event.encoded())), SQLBind(now), SQLBind(event.traceID), SQLBind(parent)
+                    )
+                }
+                try await insert.run()
             }
-            try await insert.run()
         }
     }
 
@@ -96,7 +111,7 @@ public final class Outbox: Sendable {
         try await store.read { database in
             try await database.raw(
                 """
-                SELECT seq, event_id, message_key, event_type, body, trace_id FROM outbox
+                SELECT seq, event_id, message_key, event_type, body, trace_id, trace_parent FROM outbox
                 WHERE seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)
                 """
             ).all().map { row in
@@ -107,10 +122,23 @@ public final class Outbox: Sendable {
                         eventID: try row.decode(column: "event_id", as: String.self),
                         eventType: try row.decode(column: "event_type", as: String.self),
                         body: Array(try row.decode(column: "body", as: Data.self)),
-                        traceID: try row.decode(column: "trace_id", as: String?.self)
+                        traceParent: try row.decode(column: "trace_parent", as: String?.self)
+                            ?? (try row.decode(column: "trace_id", as: String?.self)).map {
+                                TraceContext(traceID: $0, spanID: TraceContext.random().spanID).traceparent
+                            }
                     )
                 )
             }
+        }
+    }
+
+    /// How many rows wait to be published, and when the oldest was written.
+    public func backlog() async throws -> (pending: Int, oldest: EventTimestamp?) {
+        try await store.read { database in
+            let row = try await database.raw("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox").first()
+            let pending = try row?.decode(column: "n", as: Int.self) ?? 0
+            let oldest = try row?.decode(column: "oldest", as: String?.self).flatMap(EventTimestamp.init(rfc3339:))
+            return (pending, oldest)
         }
     }
 
@@ -145,7 +173,7 @@ public final class Outbox: Sendable {
                     """
                     INSERT INTO outbox_dead_letters (event_id, message_key, event_type, body, trace_id, reason,
                     dead_lettered_at) VALUES (\(bind: message.eventID), \(bind: message.key), \(bind: message.eventType),
-                    \(bind: Data(message.body)), \(bind: message.traceID), \(bind: reason), \(bind: now))
+                    \(bind: Data(message.body)), \(bind: message.traceParent.flatMap(TraceContext.init(traceparent:))?.traceID), \(bind: reason), \(bind: now))
                     ON CONFLICT (event_id) DO NOTHING
                     """
                 ).run()

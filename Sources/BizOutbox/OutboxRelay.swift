@@ -1,6 +1,10 @@
+import BizEvents
 import BizMessaging
+import BizTelemetry
 import Logging
+import Metrics
 import ServiceLifecycle
+import Tracing
 
 #if canImport(Glibc)
     import Glibc
@@ -24,10 +28,16 @@ public struct OutboxRelay: Service {
     public var batchSize: Int
     public var fault: Fault?
     public var logger: Logger
+    /// Names the outbox in metrics (the service that owns it).
+    public var name: String
+    private let publishedCounter = Counter(label: "outbox_published_total")
+    private let deadLetterCounter = Counter(label: "dead_letters_total", dimensions: [("stage", "outbox")])
 
     public init(
-        outbox: Outbox, publisher: any EventPublisher, batchSize: Int = 500, fault: Fault? = nil, logger: Logger
+        outbox: Outbox, publisher: any EventPublisher, batchSize: Int = 500, fault: Fault? = nil,
+        name: String = "outbox", logger: Logger
     ) {
+        self.name = name
         self.outbox = outbox
         self.publisher = publisher
         self.batchSize = batchSize
@@ -36,6 +46,28 @@ public struct OutboxRelay: Service {
     }
 
     public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await measureBacklog() }
+            try await relay()
+            group.cancelAll()
+        }
+    }
+
+    /// `outbox_pending` and `outbox_oldest_pending_age_seconds` for this outbox, every few seconds.
+    private func measureBacklog() async {
+        let pending = Gauge(label: "outbox_pending", dimensions: [("outbox", name)])
+        let age = Gauge(label: "outbox_oldest_pending_age_seconds", dimensions: [("outbox", name)])
+        while !Task.isCancelled {
+            if let backlog = try? await outbox.backlog() {
+                pending.record(backlog.pending)
+                let now = EventTimestamp.now().millisecondsSinceEpoch
+                age.record(Double(max(0, now - (backlog.oldest?.millisecondsSinceEpoch ?? now))) / 1_000)
+            }
+            try? await Task.sleep(for: .seconds(5))
+        }
+    }
+
+    private func relay() async throws {
         if let fault { logger.warning("outbox relay fault injection is on", metadata: ["fault": "\(fault.rawValue)"]) }
         // The next batch is read while the current one is published. Reading after the current batch's last row
         // can pass over a row whose transaction committed late with a lower number; it is found when a pass comes
@@ -79,9 +111,37 @@ public struct OutboxRelay: Service {
         }
     }
 
+    /// Publishes `rows`, each in a `producer` span that continues the trace stored with the row; the span's context
+    /// travels with the message (Kafka's `traceparent` header, the bus's column).
     private func publish(_ rows: [Outbox.PendingRow]) async throws -> [RefusedMessage] {
-        try await Backoff.retrying(logger: logger, what: "publish outbox events") {
-            try await publisher.publish(rows.map(\.message))
+        let tracer = InstrumentationSystem.tracer
+        var spans: [any Span] = []
+        spans.reserveCapacity(rows.count)
+        var messages = rows.map(\.message)
+        for index in messages.indices {
+            let span = tracer.startSpan(
+                "outbox.publish", context: TraceContext.continuing(messages[index].traceParent), ofKind: .producer)
+            span.attributes["messaging.message.id"] = messages[index].eventID
+            span.attributes["messaging.operation.type"] = "send"
+            messages[index].traceParent = TraceContext(of: span.context)?.traceparent ?? messages[index].traceParent
+            spans.append(span)
+        }
+        do {
+            let refused = try await Backoff.retrying(logger: logger, what: "publish outbox events") {
+                try await publisher.publish(messages)
+            }
+            for refusal in refused where refusal.index < spans.count {
+                spans[refusal.index].setStatus(SpanStatus(code: .error, message: refusal.reason))
+            }
+            for span in spans { span.end() }
+            publishedCounter.increment(by: rows.count - refused.count)
+            return refused
+        } catch {
+            for span in spans {
+                span.recordError(error)
+                span.end()
+            }
+            throw error
         }
     }
 
@@ -93,6 +153,7 @@ public struct OutboxRelay: Service {
             try await Backoff.retrying(logger: logger, what: "dead-letter a refused outbox event") {
                 try await outbox.deadLetter([row], reason: refusal.reason)
             }
+            deadLetterCounter.increment()
             logger.error(
                 "the event log refused an event for good; it was moved to outbox_dead_letters",
                 metadata: [

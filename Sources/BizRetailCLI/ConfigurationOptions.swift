@@ -25,6 +25,12 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical (BIZ_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Option(help: "ecs or text (BIZ_LOG_FORMAT; default text on a terminal, ECS JSON otherwise).")
+    var logFormat: String?
+
+    @Option(help: "Loopback port of the Prometheus /metrics listener, 0 turns it off (BIZ_METRICS_PORT; default 9464).")
+    var metricsPort: Int?
+
     @Option(help: "A JSON file of settings, below the environment in priority (BIZ_CONFIG_FILE).")
     var configFile: String?
 
@@ -38,6 +44,8 @@ struct ConfigurationOptions: ParsableArguments {
         given["https.host"] = httpsHost
         given["https.port"] = httpsPort.map(String.init)
         given["log.level"] = logLevel
+        given["log.format"] = logFormat
+        given["metrics.port"] = metricsPort.map(String.init)
         given["config_file"] = configFile
         do {
             return try await ConfigurationReader(

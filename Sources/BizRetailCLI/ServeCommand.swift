@@ -30,16 +30,17 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await options.read()
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let role: NodeRole = service.map { .service($0) } ?? .embedded
+        let telemetry: Telemetry
+        do {
+            telemetry = try Telemetry.bootstrap(
+                configuration, serviceName: service.map { "biz-retail-\($0)" } ?? "biz-retail")
+        } catch {
+            throw ValidationError("\(error)")
         }
         let logger = Logger(label: "biz-retail")
-        let role: NodeRole = service.map { .service($0) } ?? .embedded
         do {
-            try await BizNode.run(configuration, role: role, logger: logger)
+            try await BizNode.run(configuration, role: role, telemetry: telemetry, logger: logger)
             logger.info("biz-retail stopped")
         } catch {
             // Every error type here describes itself without secrets (storage, Kafka and runtime errors).

@@ -9,10 +9,14 @@ public struct BizNode: Sendable {
 
     /// Assembles the process `role` names from the one registry of services (`NodeAssembly`) and runs it until
     /// SIGINT or SIGTERM. Its PostgreSQL pools run in this call's own scope and close after every service stopped.
-    public static func run(_ configuration: PlatformConfiguration, role: NodeRole, logger: Logger) async throws {
+    public static func run(
+        _ configuration: PlatformConfiguration, role: NodeRole, telemetry: Telemetry? = nil, logger: Logger
+    ) async throws {
         try await PoolRunner.withPools { pools in
-            let node = try await NodeAssembly(configuration: configuration, role: role, pools: pools, logger: logger)
-                .build()
+            let node = try await NodeAssembly(
+                configuration: configuration, role: role, pools: pools, telemetry: telemetry, logger: logger
+            )
+            .build()
             logger.info(
                 "biz-retail starting",
                 metadata: [

@@ -71,6 +71,23 @@ public struct ConfigurationReader: Sendable {
             throw RuntimeError(
                 "BIZ_LOG_LEVEL (--log-level) must be one of trace, debug, info, notice, warning, error, critical")
         }
+        result.telemetry.logFormat = text("log.format")
+        if let format = result.telemetry.logFormat, !["ecs", "text"].contains(format) {
+            throw RuntimeError("BIZ_LOG_FORMAT (--log-format) must be ecs or text")
+        }
+        result.telemetry.metricsPort = try integer(
+            "metrics.port", "BIZ_METRICS_PORT (--metrics-port)", default: result.telemetry.metricsPort, in: 0...65535)
+        result.telemetry.elasticsearchURL = secret("elasticsearch.url")
+        result.telemetry.elasticsearchNamespace =
+            text("elasticsearch.namespace") ?? result.telemetry.elasticsearchNamespace
+        guard
+            result.telemetry.elasticsearchNamespace.utf8.allSatisfy({
+                ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "_")
+            }), result.telemetry.elasticsearchNamespace.utf8.count <= 100
+        else {
+            throw RuntimeError(
+                "BIZ_ELASTICSEARCH_NAMESPACE must be lowercase letters, digits and underscores (at most 100)")
+        }
         result.environmentName = text("environment") ?? result.environmentName
         result.issuer = text("issuer")
         result.masterKey = secret("master.key")

@@ -8,13 +8,16 @@ public struct GRPCServerService<Transport: ServerTransport>: Service {
     public var server: GRPCServer<Transport>
     /// Runs once the server serves (logs and records where it listens).
     var onServing: @Sendable () async throws -> Void
+    /// Runs when graceful shutdown begins, before in-flight calls are drained (health turns NOT_SERVING).
+    var onShutdown: @Sendable () -> Void
 
     public init(
         transport: Transport, services: [any RegistrableRPCService], interceptors: [any ServerInterceptor] = [],
-        onServing: @escaping @Sendable () async throws -> Void = {}
+        onServing: @escaping @Sendable () async throws -> Void = {}, onShutdown: @escaping @Sendable () -> Void = {}
     ) {
         self.server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
         self.onServing = onServing
+        self.onShutdown = onShutdown
     }
 
     public func run() async throws {
@@ -24,6 +27,7 @@ public struct GRPCServerService<Transport: ServerTransport>: Service {
                 try await onServing()
             }
         } onGracefulShutdown: {
+            onShutdown()
             server.beginGracefulShutdown()
         }
     }

@@ -5,6 +5,7 @@ import BizOutbox
 import BizProtos
 import BizServiceKit
 import BizStorage
+import BizTelemetry
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
@@ -22,6 +23,7 @@ struct NodeAssembly {
     var configuration: PlatformConfiguration
     let role: NodeRole
     let pools: PoolRunner
+    var telemetry: Telemetry? = nil
     let logger: Logger
 
     var embedded: Bool { role == .embedded }
@@ -68,6 +70,7 @@ struct NodeAssembly {
             configuration: configuration, embedded: embedded, pools: pools, directory: directory,
             endpoints: EndpointsFile(url: directory.file("endpoints.json")), logger: logger)
         process.listeners = listeners
+        if let telemetry { process.addTelemetry(telemetry) }
         do {
             let inProcessClient = try await assemble(&process, modules: modules, gateway: hostsGateway)
             return (process, inProcessClient)
@@ -88,7 +91,7 @@ struct NodeAssembly {
             // (Benchmarks/README.md, `biz-bench inprocess-load --deadline`), and an in-process call cannot wait on a
             // network; the stores bound their own waits (SQLite's busy timeout, PostgreSQL's lease timeout).
             let transport = InProcessTransport(serviceConfig: ServiceConfig())
-            let client = GRPCClient(transport: transport.client)
+            let client = GRPCClient(transport: transport.client, interceptors: [ClientTracingInterceptor()])
             inProcessClient = client
             try await process.assemble(modules, gateway: hostsGateway, connect: { _ in client })
             process.clients.append(GRPCClientService(client: client))
@@ -96,7 +99,8 @@ struct NodeAssembly {
                 process.servers.append(
                     GRPCServerService(
                         transport: transport.server, services: process.grpcServices,
-                        interceptors: process.interceptors()))
+                        interceptors: process.interceptors(),
+                        onShutdown: { [health = process.health] in health?.shutDown() }))
             }
         } else {
             let pool = ClientPool(configuration: process.configuration)

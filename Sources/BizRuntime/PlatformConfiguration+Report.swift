@@ -9,6 +9,10 @@ extension PlatformConfiguration {
         var lines: [(String, String)] = [
             ("BIZ_DATA_DIR", dataDirectory), ("BIZ_GRPC_HOST", grpcHost), ("BIZ_GRPC_PORT", "\(grpcPort)"),
             ("BIZ_HTTPS_HOST", httpsHost), ("BIZ_HTTPS_PORT", "\(httpsPort)"), ("BIZ_LOG_LEVEL", logLevel),
+            ("BIZ_LOG_FORMAT", telemetry.logFormat ?? "<terminal: text, else ecs>"),
+            ("BIZ_METRICS_PORT", "\(telemetry.metricsPort)"),
+            ("BIZ_ELASTICSEARCH_URL", show(telemetry.elasticsearchURL)),
+            ("BIZ_ELASTICSEARCH_NAMESPACE", telemetry.elasticsearchNamespace),
             ("BIZ_ENVIRONMENT", environmentName), ("BIZ_ISSUER", issuer ?? "\(effectiveIssuer) (default)"),
             ("BIZ_MASTER_KEY", show(masterKey)), ("BIZ_INSTANCE_ID", show(instanceID)),
             ("BIZ_DATABASE_URL", show(databaseURL)), ("BIZ_GATEWAY_CLIENT_SECRET", show(gatewayClientSecret)),

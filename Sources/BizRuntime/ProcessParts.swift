@@ -5,6 +5,7 @@ import BizOutbox
 import BizProtos
 import BizServiceKit
 import BizStorage
+import BizTelemetry
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
@@ -23,6 +24,8 @@ struct ProcessParts {
     let directory: DataDirectory
     let endpoints: EndpointsFile
     let logger: Logger
+    /// Telemetry (exporters, the log shipper, the metrics listener): started before everything, stopped after.
+    var telemetry: [any Service] = []
     /// Stores and other resources: started first, closed last.
     let resources = ResourceList()
     /// The event log's own services (the Kafka producer): stopped after the relays that feed it.
@@ -33,6 +36,8 @@ struct ProcessParts {
     var servers: [any Service] = []
     var front: [any Service] = []
     var grpcServices: [any RegistrableRPCService] = []
+    /// `grpc.health.v1` on this process's servers, when it hosts services.
+    var health: HealthService?
     var access = AccessRules()
     /// False for a process that only the in-process transport reaches (tests): no HTTP/2 server, no HTTPS listener.
     var listeners = true
@@ -59,17 +64,30 @@ struct ProcessParts {
         }
     }
 
-    var ordered: [any Service] { resources.all + eventLog + workers + clients + servers + front }
+    var ordered: [any Service] { telemetry + resources.all + eventLog + workers + clients + servers + front }
 
     /// The same on every server of the process, whatever its transport: authentication first, then the storage
     /// errors' translation.
     func interceptors() -> [any ServerInterceptor] {
         [
+            ServerTelemetryInterceptor(logger: logger),
             AuthInterceptor(
                 verifier: verifier, publicMethods: access.publicMethods, requiredRoles: access.requiredRoles,
                 platformOnly: access.platformOnly, methodScopes: access.methodScopes, logger: logger),
             StorageErrorInterceptor(),
         ]
+    }
+
+    /// The process's telemetry services, and the `/metrics` listener when metrics are on and the process listens.
+    mutating func addTelemetry(_ telemetry: Telemetry) {
+        self.telemetry += telemetry.services
+        let port = configuration.telemetry.metricsPort
+        guard listeners, port != 0, let registry = telemetry.registry else { return }
+        let endpoints = self.endpoints
+        self.telemetry.append(
+            MetricsListener.make(
+                port: port, registry: registry, processMetrics: telemetry.processMetrics, logger: logger,
+                onListening: { port in await endpoints.record("metrics", "http://127.0.0.1:\(port)/metrics") }))
     }
 
     /// Opens a database: `url`, else `BIZ_DATABASE_URL`, else `<data-dir>/<name>.sqlite`.
@@ -141,13 +159,17 @@ struct ProcessParts {
             workers.append(
                 OutboxRelay(
                     outbox: outbox, publisher: log.publisher, batchSize: log.relayBatchSize,
-                    fault: relayFault(for: module), logger: logger))
+                    fault: relayFault(for: module), name: module.name, logger: logger))
             workers += parts.background
             workers += try parts.subscriptions.map { try log.subscribe($0.consumer) }
             grpcServices += parts.grpcServices
             access = access.merging(module.access)
             if let signingKeys = parts.signingKeys { keys.set(signingKeys) }
         }
+        let health = HealthService(services: modules.map { $0.probe.service.fullyQualifiedService })
+        self.health = health
+        grpcServices.append(health)
+        access.publicMethods.formUnion(HealthService.publicMethods)
     }
 
     /// `BIZ_TEST_RELAY_FAULT` acts on the relay of operator-published events (the Audit service's outbox) only, so
@@ -169,7 +191,9 @@ struct ProcessParts {
         let clients = try ServiceClients(
             connection: connect,
             probes: try ServiceRegistry.modules.map { module in
-                ServiceProbe(name: module.name, method: module.probe, client: try connect(module.name))
+                ServiceProbe(
+                    name: module.name, service: module.probe.service.fullyQualifiedService,
+                    client: try connect(module.name))
             },
             gatewayClientID: IdentityBootstrap.gatewayClientID, gatewayClientSecret: secret.value)
         let settings = configuration.gateway
@@ -227,6 +251,6 @@ struct ProcessParts {
                     logger.info(
                         "gRPC listening", metadata: ["server": "\(name)", "address": "\(host):\(address.port)"])
                     await endpoints.record("grpc", "\(host):\(address.port)")
-                }))
+                }, onShutdown: { [health] in health?.shutDown() }))
     }
 }

@@ -1,4 +1,5 @@
 import BizServiceKit
+import BizTelemetry
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
@@ -18,7 +19,8 @@ extension ServiceAddress {
         return GRPCClient(
             transport: try .http2NIOPosix(
                 target: isIPv4 ? .ipv4(address: host, port: port) : .dns(host: host, port: port),
-                transportSecurity: Self.security(tls), serviceConfig: Self.serviceConfig))
+                transportSecurity: Self.security(tls), serviceConfig: Self.serviceConfig),
+            interceptors: [ClientTracingInterceptor()])
     }
 
     /// A client's side of a link: mutual TLS with `tls`, else plaintext. The operator CLI calls it too.

@@ -46,6 +46,21 @@ extension PlatformConfiguration {
         public init() {}
     }
 
+    /// Logs, metrics and traces. Traces and OTLP metrics follow the standard `OTEL_*` variables, read by swift-otel.
+    public struct Telemetry: Sendable {
+        /// `ecs` or `text` (`BIZ_LOG_FORMAT`, `--log-format`); by default text on a terminal, ECS JSON otherwise.
+        public var logFormat: String?
+        /// The loopback port of the Prometheus `/metrics` listener (`BIZ_METRICS_PORT`, `--metrics-port`); 0 turns it
+        /// off.
+        public var metricsPort = 9464
+        /// Where ECS log lines are shipped (`BIZ_ELASTICSEARCH_URL`, credentials in the URL's user part).
+        public var elasticsearchURL: Secret?
+        /// The data stream's namespace: `logs-bizretail-<namespace>` (`BIZ_ELASTICSEARCH_NAMESPACE`).
+        public var elasticsearchNamespace = "default"
+
+        public init() {}
+    }
+
     /// The Identity Provider.
     public struct Identity: Sendable {
         /// bcrypt cost of passwords (`BIZ_BCRYPT_COST`), 4…31.

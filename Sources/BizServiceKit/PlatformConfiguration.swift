@@ -32,6 +32,7 @@ public struct PlatformConfiguration: Sendable {
     public var grpcPlaintext = false
     public var kafka = Kafka()
     public var gateway = Gateway()
+    public var telemetry = Telemetry()
     public var identity = Identity()
     public var audit = Audit()
     /// Test-only fault of the outbox relays (`BIZ_TEST_RELAY_FAULT`: `hold`, `kill-after-publish`).

@@ -16,7 +16,8 @@ public protocol ServiceModule: SendableMetatype {
     static var producedEvents: [EventType] { get }
     /// Who may call its gRPC services.
     static var access: AccessRules { get }
-    /// A cheap method the readiness probe calls without credentials: any answer but UNAVAILABLE means it is up.
+    /// A method of the module's main gRPC service: its service name is what `grpc.health.v1` reports and the
+    /// gateway's readiness asks about.
     static var probe: MethodDescriptor { get }
 
     /// Builds the service over `context`.

@@ -17,6 +17,7 @@ public final class PostgresStore: SQLStore {
     public let flavor = SQLFlavor.postgres
     private let client: PostgresClient
     private let logger: Logger
+    private let instruments: StoreInstruments
 
     /// A pool for the database `url` names (`postgres://user:password@host:port/database`); nothing connects until
     /// ``run()`` runs.
@@ -26,6 +27,8 @@ public final class PostgresStore: SQLStore {
         configuration.options.connectTimeout = .seconds(5)
         self.client = PostgresClient(configuration: configuration)
         self.logger = logger
+        self.instruments = StoreInstruments(
+            system: "postgresql", database: configuration.database ?? "", connections: maximumConnections)
     }
 
     /// Runs the pool until the task is cancelled.
@@ -48,6 +51,12 @@ public final class PostgresStore: SQLStore {
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await instruments.transaction { try await transactionOnConnection(body) }
+    }
+
+    private func transactionOnConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T)
+        async throws -> T
+    {
         try await withConnection(operation: "run a transaction") { connection in
             let database = connection.sql(queryLogLevel: nil)
             _ = try await connection.query("BEGIN", logger: logger)
@@ -63,8 +72,10 @@ public final class PostgresStore: SQLStore {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection(operation: "read") { connection in
-            try await body(connection.sql(queryLogLevel: nil))
+        try await instruments.holding {
+            try await withConnection(operation: "read") { connection in
+                try await body(connection.sql(queryLogLevel: nil))
+            }
         }
     }
 

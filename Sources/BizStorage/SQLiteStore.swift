@@ -13,9 +13,12 @@ public final class SQLiteStore: SQLStore {
     private let readerConnection: SQLiteConnection
     private let writeLock = AsyncLock()
     private let logger: Logger
+    private let instruments: StoreInstruments
 
     private init(path: String, writer: SQLiteConnection, reader: SQLiteConnection, logger: Logger) {
         self.path = path
+        self.instruments = StoreInstruments(
+            system: "sqlite", database: String(path.split(separator: "/").last ?? ""), connections: 2)
         self.writer = writer
         self.readerConnection = reader
         self.logger = logger
@@ -52,29 +55,33 @@ public final class SQLiteStore: SQLStore {
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await writeLock.withLock {
-            let database = writer.sql(queryLogLevel: .trace)
-            do {
-                _ = try await writer.query("BEGIN IMMEDIATE")
-            } catch {
-                throw StorageError(sqlite: error, operation: "begin a transaction")
-            }
-            do {
-                let result = try await body(database)
-                _ = try await writer.query("COMMIT")
-                return result
-            } catch {
-                _ = try? await writer.query("ROLLBACK")
-                // Domain errors thrown by `body` pass through unchanged; only SQLite's are classified.
-                guard error is SQLiteError else { throw error }
-                throw StorageError(sqlite: error, operation: "run a transaction")
-            }
+        try await writeLock.withLock { try await instruments.transaction { try await transactionHoldingLock(body) } }
+    }
+
+    private func transactionHoldingLock<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T)
+        async throws -> T
+    {
+        let database = writer.sql(queryLogLevel: .trace)
+        do {
+            _ = try await writer.query("BEGIN IMMEDIATE")
+        } catch {
+            throw StorageError(sqlite: error, operation: "begin a transaction")
+        }
+        do {
+            let result = try await body(database)
+            _ = try await writer.query("COMMIT")
+            return result
+        } catch {
+            _ = try? await writer.query("ROLLBACK")
+            // Domain errors thrown by `body` pass through unchanged; only SQLite's are classified.
+            guard error is SQLiteError else { throw error }
+            throw StorageError(sqlite: error, operation: "run a transaction")
         }
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
-            return try await body(readerConnection.sql(queryLogLevel: .trace))
+            return try await instruments.holding { try await body(readerConnection.sql(queryLogLevel: .trace)) }
         } catch let error as SQLiteError {
             throw StorageError(sqlite: error, operation: "read")
         }

@@ -28,7 +28,10 @@ public final class BizRetailProcess: @unchecked Sendable {
         dataDirectory: String, environment: [String: String] = [:], service: String? = nil, grpcPort: Int = 0
     ) async throws {
         self.dataDirectory = dataDirectory
-        self.logFile = dataDirectory + "/serve-\(UUID().uuidString.prefix(8)).log"
+        // With BIZ_TEST_LOG_DIR (scripts/test sets it) every process's log is kept there, for the scan of every log
+        // line the suites wrote (scripts/scan-logs).
+        let logDirectory = ProcessInfo.processInfo.environment["BIZ_TEST_LOG_DIR"] ?? dataDirectory
+        self.logFile = logDirectory + "/serve-\(UUID().uuidString.prefix(8)).log"
         try? FileManager.default.removeItem(atPath: dataDirectory + "/endpoints.json")
         _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         let process = Process()
@@ -37,7 +40,9 @@ public final class BizRetailProcess: @unchecked Sendable {
             ["serve"] + (service.map { [$0] } ?? []) + [
                 "--data-dir", dataDirectory, "--grpc-port", "\(grpcPort)", "--https-port", "0",
             ]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        // No metrics listener unless a test asks for one: parallel processes would all want port 9464.
+        process.environment = ProcessInfo.processInfo.environment.merging(["BIZ_METRICS_PORT": "0"]) { _, new in new }
+            .merging(environment) { _, new in new }
         let logHandle = FileHandle(forWritingAtPath: logFile)
         process.standardOutput = logHandle
         process.standardError = logHandle
@@ -54,6 +59,29 @@ public final class BizRetailProcess: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
+        recordSecrets(environment: process.environment ?? [:])
+    }
+
+    /// Appends the secrets this process knows (its generated credentials, the secrets it was given) to
+    /// `$BIZ_TEST_LOG_DIR/secrets.txt`: scripts/scan-logs fails if any log line holds one.
+    private func recordSecrets(environment: [String: String]) {
+        guard let directory = ProcessInfo.processInfo.environment["BIZ_TEST_LOG_DIR"] else { return }
+        var secrets = [
+            bootstrapCredential("admin_password"), bootstrapCredential("client_secret"),
+            operatorCredential("client_secret"),
+        ].compactMap { $0 }
+        for (name, value) in environment
+        where ["SECRET", "PASSWORD", "MASTER_KEY"].contains(where: name.contains) && value.utf8.count >= 8 {
+            secrets.append(value)
+        }
+        let path = directory + "/secrets.txt"
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data(secrets.map { $0 + "\n" }.joined().utf8))
     }
 
     /// An address the running system recorded in `endpoints.json` (`grpc` is host:port, `https` a URL).

@@ -15,6 +15,7 @@ extension TopologySuites {
                     "BIZ_CLUSTER_DIR": directory + "/cluster", "BIZ_BINARY": BizRetailProcess.executable,
                     "BIZ_HTTPS_PORT": "\(try freePort())", "BIZ_CLUSTER_PG_PORT": "\(try freePort())",
                     "BIZ_CLUSTER_KAFKA_PORT": "\(try freePort())", "BIZ_CLUSTER_GRPC_BASE": "\(grpcBase)",
+                    "BIZ_CLUSTER_METRICS_BASE": "\(grpcBase + 20)",
                     "BIZ_BCRYPT_COST": "4",
                 ]
                 func cluster(_ command: String) async throws -> CommandResult {

@@ -106,7 +106,7 @@
             var messages = events.map {
                 OutgoingMessage(
                     key: $0.entityID, eventID: $0.eventID, eventType: $0.eventType.description, body: $0.encoded(),
-                    traceID: $0.traceID)
+                    traceParent: "00-\($0.traceID)-00f067aa0ba902b7-01")
             }
             messages.insert(
                 OutgoingMessage(key: "poison", eventID: "", eventType: "", body: Array("{not json".utf8)), at: 5)

@@ -1,4 +1,4 @@
-import BizAuth
+import BizTelemetry
 import Testing
 
 @Suite("W3C trace context")

@@ -1,0 +1,152 @@
+import GRPCCore
+import Logging
+import Metrics
+import ServiceContextModule
+import Synchronization
+import Tracing
+
+/// The server side of every call: a `server` span that continues the caller's `traceparent` (or starts a trace),
+/// the RED metrics per method (`rpc_server_requests_total` by status code, `rpc_server_duration_seconds`) and an
+/// access log line at `info` in the span. The first interceptor of every server, so it sees what the others refuse.
+public struct ServerTelemetryInterceptor: ServerInterceptor {
+    private let metrics = RPCMetrics(side: "server")
+    private let logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let method = context.descriptor
+        let start = ContinuousClock.now
+        var parent = ServiceContext.current ?? .topLevel
+        InstrumentationSystem.instrument.extract(request.metadata, into: &parent, using: MetadataExtractor())
+        let span = InstrumentationSystem.tracer.startSpan(
+            method.fullyQualifiedMethod, context: parent, ofKind: .server)
+        span.describe(method)
+        let (metrics, logger) = (self.metrics, self.logger)
+        let finish: @Sendable (RPCError.Code?) -> Void = { code in
+            let duration = ContinuousClock.now - start
+            span.attributes["rpc.grpc.status_code"] = code.map { $0.rawValue } ?? 0
+            if let code { span.setStatus(SpanStatus(code: .error, message: "\(code)")) }
+            if logger.logLevel <= .info {
+                ServiceContext.withValue(span.context) {
+                    logger.info(
+                        "rpc",
+                        metadata: [
+                            "rpc.service": "\(method.service.fullyQualifiedService)", "rpc.method": "\(method.method)",
+                            "rpc.grpc.status": "\(code.map { "\($0)" } ?? "ok")",
+                            "duration_ms": "\(duration.milliseconds)",
+                        ])
+                }
+            }
+            span.end()
+            metrics.record(method, code: code, duration: duration)
+        }
+        var response: StreamingServerResponse<Output>
+        do {
+            response = try await ServiceContext.withValue(span.context) { try await next(request, context) }
+        } catch {
+            span.recordError(error)
+            finish(Self.code(of: error))
+            throw error
+        }
+        switch response.accepted {
+        case .failure(let error):
+            finish(error.code)
+        case .success(var contents):
+            // The body is written after this returns: the span ends with it, and the producer runs in its context.
+            let producer = contents.producer
+            let spanContext = span.context
+            contents.producer = { writer in
+                do {
+                    let trailers = try await ServiceContext.withValue(spanContext) { try await producer(writer) }
+                    finish(nil)
+                    return trailers
+                } catch {
+                    span.recordError(error)
+                    finish(Self.code(of: error))
+                    throw error
+                }
+            }
+            response.accepted = .success(contents)
+        }
+        return response
+    }
+
+    static func code(of error: any Error) -> RPCError.Code {
+        if let error = error as? RPCError { return error.code }
+        if let error = error as? any RPCErrorConvertible { return error.rpcErrorCode }
+        return .unknown
+    }
+}
+
+/// The client side of every call: a `client` span, whose context goes to the server in the `traceparent` metadata
+/// (replacing any the caller set). Without a tracer the metadata is left as the caller wrote it.
+public struct ClientTracingInterceptor: ClientInterceptor {
+    public init() {}
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingClientRequest<Input>,
+        context: ClientContext,
+        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+    ) async throws -> StreamingClientResponse<Output> {
+        try await withSpan(context.descriptor.fullyQualifiedMethod, ofKind: .client) { span in
+            span.describe(context.descriptor)
+            var request = request
+            InstrumentationSystem.instrument.inject(span.context, into: &request.metadata, using: MetadataInjector())
+            let response = try await next(request, context)
+            if case .failure(let error) = response.accepted {
+                span.attributes["rpc.grpc.status_code"] = error.code.rawValue
+                span.setStatus(SpanStatus(code: .error, message: "\(error.code)"))
+            }
+            return response
+        }
+    }
+}
+
+extension Span {
+    fileprivate func describe(_ method: MethodDescriptor) {
+        attributes["rpc.system"] = "grpc"
+        attributes["rpc.service"] = method.service.fullyQualifiedService
+        attributes["rpc.method"] = method.method
+    }
+}
+
+/// RED metrics per method and status, with the instruments cached (a metrics factory's lookup takes a lock and
+/// builds labels).
+final class RPCMetrics: Sendable {
+    private struct Key: Hashable {
+        var method: String
+        var code: Int
+    }
+    private struct Instruments: Sendable {
+        var requests: Counter
+        var duration: Timer
+    }
+    private let side: String
+    private let cache = Mutex<[Key: Instruments]>([:])
+
+    init(side: String) { self.side = side }
+
+    func record(_ method: MethodDescriptor, code: RPCError.Code?, duration: Duration) {
+        let key = Key(method: method.fullyQualifiedMethod, code: code?.rawValue ?? 0)
+        let instruments = cache.withLock { cache in
+            if let found = cache[key] { return found }
+            let dimensions = [
+                ("rpc_method", key.method), ("rpc_grpc_status_code", String(key.code)),
+                ("rpc_grpc_status", code.map { "\($0)" } ?? "ok"),
+            ]
+            let made = Instruments(
+                requests: Counter(label: "rpc_\(side)_requests_total", dimensions: dimensions),
+                duration: Timer(
+                    label: "rpc_\(side)_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds))
+            cache[key] = made
+            return made
+        }
+        instruments.requests.increment()
+        instruments.duration.record(duration: duration)
+    }
+}

@@ -1,0 +1,250 @@
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How log records leave the process: on standard error as ECS JSON or text, and as ECS JSON to an
+/// ``ElasticsearchShipper`` when one is configured. One per process; ``ECSLogHandler`` writes through it.
+public final class LogOutput: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        /// One ECS JSON object per line (Elastic Common Schema).
+        case ecs
+        /// One readable line per record.
+        case text
+    }
+
+    public let format: Format
+    /// `service.name`: `biz-retail` in the embedded mode, the service in the distributed mode.
+    public let serviceName: String
+    /// `service.instance.id`.
+    public let instanceID: String
+    public let shipper: ElasticsearchShipper?
+    private let standardError: FileOutput
+
+    public init(format: Format, serviceName: String, instanceID: String, shipper: ElasticsearchShipper? = nil) {
+        self.format = format
+        self.serviceName = serviceName
+        self.instanceID = instanceID
+        self.shipper = shipper
+        self.standardError = FileOutput(descriptor: 2)
+        shipper?.attach(self)
+    }
+
+    /// ECS on a pipe or file (collectors read it), text on a terminal.
+    public static var defaultFormat: Format { isatty(2) == 1 ? .text : .ecs }
+
+    func write(_ record: LogRecord) {
+        let json = format == .ecs || shipper != nil ? record.ecs(service: serviceName, instance: instanceID) : []
+        switch format {
+        case .ecs: standardError.write(json)
+        case .text: standardError.write(record.text())
+        }
+        shipper?.enqueue(json)
+    }
+
+    /// Writes a line to standard error only: the shipper's own diagnostics, which must not feed the shipper.
+    func writeDiagnostic(_ record: LogRecord) {
+        switch format {
+        case .ecs: standardError.write(record.ecs(service: serviceName, instance: instanceID))
+        case .text: standardError.write(record.text())
+        }
+    }
+}
+
+/// Whole lines to a file descriptor, one `write` each, never interleaved.
+final class FileOutput: Sendable {
+    private let descriptor: Mutex<Int32>
+
+    init(descriptor: Int32) { self.descriptor = Mutex(descriptor) }
+
+    func write(_ bytes: [UInt8]) {
+        descriptor.withLock { fd in
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+}
+
+/// swift-log's handler for the platform: every record redacted (``Redaction``), stamped with the active trace and
+/// span, and written through the process's ``LogOutput``.
+public struct ECSLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    public var logLevel: Logger.Level
+    let label: String
+    let output: LogOutput
+
+    public init(label: String, level: Logger.Level, output: LogOutput, metadataProvider: Logger.MetadataProvider? = nil)
+    {
+        self.label = label
+        self.logLevel = level
+        self.output = output
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        var fields = merged.map { key, value in (key, Redaction.value(value.description, key: key)) }
+        if let error = event.error {
+            fields.append(("error", Redaction.scrub("\(error)")))
+            fields.append(("error_type", "\(type(of: error))"))
+        }
+        let trace = TraceContext.current
+        output.write(
+            LogRecord(
+                timestamp: .now, level: event.level, message: Redaction.scrub(event.message.description),
+                logger: label, metadata: fields.sorted { $0.0 < $1.0 }, traceID: trace?.traceID,
+                spanID: trace?.spanID))
+    }
+}
+
+/// One record, redacted, ready to encode.
+struct LogRecord: Sendable {
+    var timestamp: WallClock
+    var level: Logger.Level
+    var message: String
+    var logger: String
+    var metadata: [(String, String)]
+    var traceID: String?
+    var spanID: String?
+
+    static let ecsVersion = "8.11.0"
+    /// Metadata keys that ECS has fields for (the rest go under `labels`).
+    static let errorKeys: Set<String> = ["error", "reason"]
+
+    func ecs(service: String, instance: String) -> [UInt8] {
+        var json = JSONLine()
+        json.field("@timestamp", timestamp.iso8601)
+        json.field("log.level", level.rawValue)
+        json.field("message", message)
+        json.field("ecs.version", Self.ecsVersion)
+        json.field("service.name", service)
+        json.field("service.instance.id", instance)
+        json.field("event.dataset", "bizretail.\(service)")
+        json.field("log.logger", logger)
+        if let traceID { json.field("trace.id", traceID) }
+        if let spanID { json.field("span.id", spanID) }
+        var labels: [(String, String)] = []
+        for (key, value) in metadata {
+            if Self.errorKeys.contains(key) {
+                json.field("error.message", value)
+            } else if key == "error_type" {
+                json.field("error.type", value)
+            } else {
+                labels.append((key, value))
+            }
+        }
+        json.object("labels", labels)
+        return json.finish()
+    }
+
+    func text() -> [UInt8] {
+        var line = "\(timestamp.iso8601) \(level.rawValue) \(logger): \(message)"
+        for (key, value) in metadata { line += " \(key)=\(value)" }
+        if let traceID { line += " trace.id=\(traceID)" }
+        line += "\n"
+        return Array(line.utf8)
+    }
+}
+
+/// One JSON object on one line, fields written in order (ECS dotted names are valid field names).
+struct JSONLine {
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+
+    init() { bytes.reserveCapacity(512) }
+
+    mutating func field(_ name: String, _ value: String) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        append(string: name)
+        bytes.append(UInt8(ascii: ":"))
+        append(string: value)
+    }
+
+    /// An object of string values; ECS labels are flat keywords, so dots in keys become underscores.
+    mutating func object(_ name: String, _ fields: [(String, String)]) {
+        guard !fields.isEmpty else { return }
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        append(string: name)
+        bytes.append(contentsOf: Array(":{".utf8))
+        for (index, (key, value)) in fields.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            append(string: key.contains(".") ? key.replacingDots() : key)
+            bytes.append(UInt8(ascii: ":"))
+            append(string: value)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    mutating func finish() -> [UInt8] {
+        bytes.append(contentsOf: [UInt8(ascii: "}"), UInt8(ascii: "\n")])
+        return bytes
+    }
+
+    private mutating func append(string: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: Array("\\u00".utf8))
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0xF)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+extension String {
+    fileprivate func replacingDots() -> String {
+        String(decoding: utf8.map { $0 == UInt8(ascii: ".") ? UInt8(ascii: "_") : $0 }, as: UTF8.self)
+    }
+}
+
+/// The wall clock in milliseconds, formatted as ECS wants it (`2026-11-30T12:34:56.789Z`).
+struct WallClock: Sendable {
+    var seconds: Int
+    var milliseconds: Int
+
+    static var now: WallClock {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return WallClock(seconds: spec.tv_sec, milliseconds: spec.tv_nsec / 1_000_000)
+    }
+
+    var iso8601: String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.utf8.count)) + digits
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(milliseconds), 3))Z"
+    }
+}

@@ -1,0 +1,55 @@
+import GRPCCore
+import Instrumentation
+import ServiceContextModule
+
+extension TraceContext {
+    /// The active span's context (the task's `ServiceContext`), when a tracer is bootstrapped; `nil` without one.
+    public static var current: TraceContext? {
+        guard let context = ServiceContext.current else { return nil }
+        return TraceContext(of: context)
+    }
+
+    /// The span context `context` carries, read through the bootstrapped instrument's propagator.
+    public init?(of context: ServiceContext) {
+        var carrier: [String: String] = [:]
+        InstrumentationSystem.instrument.inject(context, into: &carrier, using: DictionaryInjector())
+        guard let traceparent = carrier[Self.header] else { return nil }
+        self.init(traceparent: traceparent)
+    }
+
+    /// A service context that continues the trace of `traceparent` (the current context's baggage kept), for a
+    /// span whose parent is in another process or was stored (an outbox row, a Kafka header).
+    public static func continuing(_ traceparent: String?) -> ServiceContext {
+        var context = ServiceContext.current ?? .topLevel
+        guard let traceparent else { return context }
+        InstrumentationSystem.instrument.extract(
+            [header: traceparent], into: &context, using: DictionaryExtractor())
+        return context
+    }
+
+    /// The W3C header (and gRPC metadata key, and Kafka record header).
+    public static let header = "traceparent"
+}
+
+struct DictionaryInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
+        carrier[key] = value
+    }
+}
+
+struct DictionaryExtractor: Extractor {
+    func extract(key: String, from carrier: [String: String]) -> String? { carrier[key] }
+}
+
+/// gRPC metadata as a carrier of trace context.
+struct MetadataInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout Metadata) {
+        carrier.replaceOrAddString(value, forKey: key)
+    }
+}
+
+struct MetadataExtractor: Extractor {
+    func extract(key: String, from carrier: Metadata) -> String? {
+        carrier[stringValues: key].first(where: { _ in true })
+    }
+}
