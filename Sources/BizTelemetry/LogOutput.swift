@@ -23,12 +23,16 @@ public final class LogOutput: Sendable {
     public let shipper: ElasticsearchShipper?
     private let standardError: FileOutput
 
-    public init(format: Format, serviceName: String, instanceID: String, shipper: ElasticsearchShipper? = nil) {
+    /// `descriptor` is where lines go, standard error unless a test names another file.
+    public init(
+        format: Format, serviceName: String, instanceID: String, shipper: ElasticsearchShipper? = nil,
+        descriptor: Int32 = 2
+    ) {
         self.format = format
         self.serviceName = serviceName
         self.instanceID = instanceID
         self.shipper = shipper
-        self.standardError = FileOutput(descriptor: 2)
+        self.standardError = FileOutput(descriptor: descriptor)
         shipper?.attach(self)
     }
 

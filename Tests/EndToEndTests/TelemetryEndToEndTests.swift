@@ -1,6 +1,9 @@
 import BizEvents
+import BizProtos
 import BizTesting
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import Testing
 
 extension TopologySuites {
@@ -176,6 +179,58 @@ extension TopologySuites {
                     #expect((after["process_cpu_seconds_total"] ?? 0) > 0)
                 }
             }
+        }
+    }
+}
+
+extension TopologySuites.TelemetryEndToEndTests {
+    @Test("grpc.health.v1 answers without a token: SERVING while up, NOT_SERVING to a watcher at shutdown")
+    func health() async throws {
+        try await withTemporaryDirectory { directory in
+            let system = try await BizRetailProcess(dataDirectory: directory)
+            let port = Int(try #require(system.endpoint("grpc")).split(separator: ":").last!)!
+            try await withGRPCClient(
+                transport: try .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            ) { client in
+                let health = Grpc_Health_V1_Health.Client(wrapping: client)
+                for service in ["", "bizretail.team.v1.TeamService", "bizretail.audit.v1.AuditService"] {
+                    #expect(try await health.check(.with { $0.service = service }).status == .serving)
+                }
+                await #expect(throws: RPCError.self) { try await health.check(.with { $0.service = "nope" }) }
+                let listed = try await health.list(.init())
+                #expect(listed.statuses["bizretail.identity.v1.IdentityService"]?.status == .serving)
+                try await health.watch(.with { $0.service = "" }) { response in
+                    var statuses: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
+                    for try await message in response.messages {
+                        statuses.append(message.status)
+                        if statuses.count == 1 { kill(system.process.processIdentifier, SIGTERM) }
+                    }
+                    #expect(statuses == [.serving, .notServing])
+                }
+            }
+            try await system.stop()
+        }
+    }
+
+    @Test("scripts/scan-logs fails on an email, a CPF, a JWT or a known secret, and passes masked lines")
+    func scanLogs() async throws {
+        let scan = BizRetailProcess.packageRoot + "/scripts/scan-logs"
+        for leak in [
+            "user maria@example.com", "cpf 529.982.247-25", "token eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMjMifQ.sig",
+            "the secret s3cr3t-value-1234",
+        ] {
+            try await withTemporaryDirectory { directory in
+                try Data("{\"message\":\"ok\"}\n{\"message\":\"\(leak)\"}\n".utf8).write(
+                    to: URL(fileURLWithPath: directory + "/serve-1.log"))
+                try Data("s3cr3t-value-1234\n".utf8).write(to: URL(fileURLWithPath: directory + "/secrets.txt"))
+                #expect(try await runProgram(scan, [directory]).status == 1, "\(leak) passed the scan")
+            }
+        }
+        try await withTemporaryDirectory { directory in
+            try Data(#"{"message":"user m***@example.com, cpf ***, [REDACTED]"}"#.utf8).write(
+                to: URL(fileURLWithPath: directory + "/serve-1.log"))
+            #expect(try await runProgram(scan, [directory]).status == 0)
         }
     }
 }

@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import BizTelemetry
+
+@Suite("ECS log lines and redaction")
+struct LoggingTests {
+    /// Logs through an ``ECSLogHandler`` into a temporary file and returns the lines.
+    func lines(format: LogOutput.Format = .ecs, _ body: (Logger) -> Void) throws -> [String] {
+        let path = NSTemporaryDirectory() + "ecs-\(UUID().uuidString).log"
+        let descriptor = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        defer {
+            close(descriptor)
+            unlink(path)
+        }
+        let output = LogOutput(
+            format: format, serviceName: "biz-retail-team", instanceID: "i-1", descriptor: descriptor)
+        body(Logger(label: "biz-retail") { label in ECSLogHandler(label: label, level: .info, output: output) })
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    @Test("one ECS object per line, with the fields Elasticsearch and Kibana use")
+    func ecsFields() throws {
+        let output = try lines { logger in
+            logger.info("team created", metadata: ["team_id": "t-1", "http.route": "/v1/teams"])
+            logger.debug("not written")
+            logger.error("store down", metadata: ["error": "connection refused\nretrying \"soon\""])
+        }
+        #expect(output.count == 2)
+        let first = try #require(JSONSerialization.jsonObject(with: Data(output[0].utf8)) as? [String: Any])
+        #expect(first["message"] as? String == "team created")
+        #expect(first["log.level"] as? String == "info")
+        #expect(first["ecs.version"] as? String == "8.11.0")
+        #expect(first["service.name"] as? String == "biz-retail-team")
+        #expect(first["service.instance.id"] as? String == "i-1")
+        #expect(first["event.dataset"] as? String == "bizretail.biz-retail-team")
+        #expect(first["log.logger"] as? String == "biz-retail")
+        #expect(first["labels"] as? [String: String] == ["team_id": "t-1", "http_route": "/v1/teams"])
+        let timestamp = try #require(first["@timestamp"] as? String)
+        #expect(timestamp.wholeMatch(of: #/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/#) != nil)
+        let second = try #require(JSONSerialization.jsonObject(with: Data(output[1].utf8)) as? [String: Any])
+        #expect(second["error.message"] as? String == "connection refused\nretrying \"soon\"")
+        #expect(second["labels"] == nil)
+    }
+
+    @Test("a logged error gives error.type and error.message")
+    func loggedError() throws {
+        struct StoreUnavailable: Error {}
+        let output = try lines { logger in
+            logger.warning("retrying", error: StoreUnavailable())
+        }
+        let line = try #require(JSONSerialization.jsonObject(with: Data(output[0].utf8)) as? [String: Any])
+        #expect(line["error.type"] as? String == "StoreUnavailable")
+        #expect(line["error.message"] as? String == "StoreUnavailable()")
+    }
+
+    @Test("secrets, tokens, emails, CPFs and CNPJs never reach a line")
+    func redaction() throws {
+        let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
+        let output = try lines { logger in
+            logger.info(
+                "login for maria.silva@example.com with \(jwt)",
+                metadata: [
+                    "password": "hunter2hunter2", "client_secret": "abc", "authorization": "Bearer xyz",
+                    "email": "Maria@Example.com", "note": "cpf 529.982.247-25 and 52998224725, cnpj 11.222.333/0001-81",
+                    "document_registry": "52998224725", "count": "12345", "at": "2026-11-30T00:00:00Z",
+                ])
+        }
+        let text = output.joined()
+        for secret in [
+            "hunter2", "\"abc\"", "xyz", "maria.silva@", "Maria@", jwt, "529.982.247-25", "52998224725",
+            "11.222.333/0001-81",
+        ] {
+            #expect(!text.contains(secret), "\(secret) leaked: \(text)")
+        }
+        #expect(text.contains("m***@example.com"))
+        #expect(text.contains("M***@Example.com"))
+        #expect(text.contains("\"count\":\"12345\""))
+        #expect(text.contains("2026-11-30T00:00:00Z"))
+        #expect(text.contains(Redaction.redacted))
+    }
+
+    @Test("scrubbing leaves ordinary text untouched")
+    func ordinaryText() {
+        for text in [
+            "request", "GET /v1/teams 200", "event 0193a8c4-1f2e-7abc-9def-0123456789ab", "127.0.0.1:8443",
+            "offset 1234567890", "user@", "@host.com",
+        ] {
+            #expect(Redaction.scrub(text) == text)
+        }
+    }
+
+    @Test("text format: one readable line with its metadata")
+    func textFormat() throws {
+        let output = try lines(format: .text) { logger in logger.info("hello", metadata: ["a": "1"]) }
+        #expect(output.count == 1)
+        #expect(output[0].hasSuffix(" info biz-retail: hello a=1"))
+    }
+}
