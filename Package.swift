@@ -266,7 +266,7 @@ let package = Package(
             name: "BizBench",
             dependencies: [
                 "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway", "BizProtos", "BizKafka",
-                "BizOutbox", "BizTesting", "BizRuntime",
+                "BizOutbox", "BizTesting", "BizRuntime", "BizTelemetry",
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

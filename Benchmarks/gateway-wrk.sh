@@ -10,7 +10,9 @@
 # each under wrk (HTTP/1.1 over TLS, -t2 -c64) and h2load (HTTP/2, 64 connections x 8 streams), GET
 # /v1/accounts/{id} with a valid token; then client_credentials issuance. Needs wrk and h2load (apt-get install wrk
 # nghttp2-client) and, for the distributed part, a Kafka endpoint (scripts/kafka start; the services' outboxes
-# publish to it). Usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|all]
+# publish to it). `telemetry` measures the embedded gateway with telemetry off and on (issue 10; needs grpcio and
+# opentelemetry-proto, and noida-db's Elasticsearch: scripts/elasticsearch start).
+# Usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -25,7 +27,12 @@ swift build -c release --traits Kafka --product biz-bench >&2
 bin=$(swift build -c release --traits Kafka --show-bin-path)
 work=$(mktemp -d)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+others=() # started once for a whole part (the OTLP receiver)
+cleanup() {
+  for pid in "${pids[@]}" "${others[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
 stop_all() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 
@@ -122,6 +129,58 @@ LUA
   stop_all
 }
 
+# The embedded gateway with telemetry off, then on (issue 10): tracing sampled at 100 % and exported over OTLP/gRPC
+# to the tests' receiver, the Prometheus registry, ECS log lines at info (two per request). Then the same with log
+# shipping to Elasticsearch while `biz-bench log-shipping` offers 20,000 lines/s through the same shipper code.
+telemetry_run() { # name [VAR=value...]
+  local name=$1
+  shift
+  rm -rf "$work/telemetry"
+  env "$@" "$bin/biz-retail" serve --data-dir "$work/telemetry" --https-port 18443 --grpc-port 15051 \
+    --log-format ecs > "$work/$name.log" 2>&1 &
+  pids+=($!)
+  wait_for "$work/telemetry/endpoints.json" https
+  prepare "$work/telemetry/bootstrap-credentials.json" https://127.0.0.1:18443
+}
+
+telemetry() {
+  local es=${BIZ_BENCH_ELASTICSEARCH_URL:-$(scripts/elasticsearch start)}
+  nice -n 10 scripts/otlp-receiver "$work/spans.jsonl" > /dev/null 2>&1 &
+  others+=($!)
+  wait_for "$work/spans.jsonl.ready" grpc
+  local otlp
+  otlp=$(sed 's/^grpc=\([^ ]*\).*/\1/' "$work/spans.jsonl.ready")
+  local off=(OTEL_SDK_DISABLED=true BIZ_METRICS_PORT=0 BIZ_LOG_LEVEL=warning)
+  local on=(OTEL_EXPORTER_OTLP_ENDPOINT="$otlp" OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_TRACES_SAMPLER=always_on
+    BIZ_METRICS_PORT=19464 BIZ_LOG_LEVEL=info)
+  local url=https://127.0.0.1:18443/v1/accounts
+  echo "telemetry: ${seconds}s per run, GET /v1/accounts/{id}"
+  for tool in wrk h2load; do
+    telemetry_run off "${off[@]}"
+    local baseline
+    baseline=$("measure_$tool" "telemetry off" "$url/$id" "Authorization: Bearer $token")
+    stop_all
+    telemetry_run on "${on[@]}"
+    report "$baseline" "$("measure_$tool" "tracing 100 % + metrics + ECS info" "$url/$id" \
+      "Authorization: Bearer $token")" "$tool: on / off"
+    stop_all
+  done
+  telemetry_run shipping "${on[@]}" BIZ_ELASTICSEARCH_URL="$es" BIZ_ELASTICSEARCH_NAMESPACE="bench$$"
+  "$bin/biz-bench" log-shipping --rate 20000 --seconds "$seconds" --url "$es" > "$work/shipping.out" &
+  local shipping=$!
+  echo " with the gateway's own lines shipped too, and 20,000 lines/s offered beside it:"
+  report "$baseline" "$(measure_h2load "on + shipping to Elasticsearch" "$url/$id" "Authorization: Bearer $token")" \
+    "h2load: on + shipping / off"
+  wait $shipping
+  echo "  $(cat "$work/shipping.out")"
+  sleep 2
+  curl -s -X POST "$es/logs-bizretail-bench$$/_refresh" > /dev/null
+  echo "  gateway lines stored: $(curl -s "$es/logs-bizretail-bench$$/_count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')," \
+    "dropped by its shipper: $(curl -s http://127.0.0.1:19464/metrics | awk '/^log_shipping_dropped_total/ {print $2}')"
+  echo "  spans received by the OTLP receiver: $(wc -l < "$work/spans.jsonl")"
+  stop_all
+}
+
 distributed() {
   local brokers
   brokers=$(BIZ_KAFKA_PORT=${BIZ_BENCH_KAFKA_PORT:-19392} BIZ_KAFKA_DIR="$work/kafka" scripts/kafka start)
@@ -164,6 +223,7 @@ distributed() {
 case "$which_parts" in
   embedded) embedded ;;
   distributed) distributed ;;
-  all) embedded; distributed ;;
-  *) echo "usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|all]" >&2; exit 2 ;;
+  telemetry) telemetry ;;
+  all) embedded; distributed; telemetry ;;
+  *) echo "usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|all]" >&2; exit 2 ;;
 esac
