@@ -34,7 +34,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-stop_all() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+stop_all() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
 
 wait_for() { # file pattern
   for _ in $(seq 300); do [ -f "$1" ] && grep -q "$2" "$1" && return; sleep 0.2; done

@@ -153,7 +153,7 @@ public final class ElasticsearchShipper: Service, Sendable {
             "log":{"properties":{"level":{"type":"keyword"},"logger":{"type":"keyword"}}},
             "ecs":{"properties":{"version":{"type":"keyword"}}},
             "service":{"properties":{"name":{"type":"keyword"},"instance":{"properties":{"id":{"type":"keyword"}}}}},
-            "event":{"properties":{"dataset":{"type":"keyword"}}},
+            "event":{"properties":{"dataset":{"type":"keyword"},"duration":{"type":"long"}}},
             "trace":{"properties":{"id":{"type":"keyword"}}},"span":{"properties":{"id":{"type":"keyword"}}},
             "error":{"properties":{"type":{"type":"keyword"},"message":{"type":"text"}}}}}},
             "_meta":{"description":"Biz Retail logs (ECS)"}}

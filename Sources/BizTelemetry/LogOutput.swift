@@ -152,6 +152,9 @@ struct LogRecord: Sendable {
                 json.field("error.message", value)
             } else if key == "error_type" {
                 json.field("error.type", value)
+            } else if key == "duration_ms", let milliseconds = Double(value) {
+                // ECS's `event.duration` is a number of nanoseconds (Kibana charts it).
+                json.number("event.duration", Int(milliseconds * 1_000_000))
             } else {
                 labels.append((key, value))
             }
@@ -180,6 +183,13 @@ struct JSONLine {
         append(string: name)
         bytes.append(UInt8(ascii: ":"))
         append(string: value)
+    }
+
+    mutating func number(_ name: String, _ value: Int) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        append(string: name)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(contentsOf: Array(String(value).utf8))
     }
 
     /// An object of string values; ECS labels are flat keywords, so dots in keys become underscores.

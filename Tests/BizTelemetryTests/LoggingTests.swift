@@ -23,7 +23,8 @@ struct LoggingTests {
     @Test("one ECS object per line, with the fields Elasticsearch and Kibana use")
     func ecsFields() throws {
         let output = try lines { logger in
-            logger.info("team created", metadata: ["team_id": "t-1", "http.route": "/v1/teams"])
+            logger.info(
+                "team created", metadata: ["team_id": "t-1", "http.route": "/v1/teams", "duration_ms": "1.5"])
             logger.debug("not written")
             logger.error("store down", metadata: ["error": "connection refused\nretrying \"soon\""])
         }
@@ -37,6 +38,7 @@ struct LoggingTests {
         #expect(first["event.dataset"] as? String == "bizretail.biz-retail-team")
         #expect(first["log.logger"] as? String == "biz-retail")
         #expect(first["labels"] as? [String: String] == ["team_id": "t-1", "http_route": "/v1/teams"])
+        #expect(first["event.duration"] as? Int == 1_500_000)
         let timestamp = try #require(first["@timestamp"] as? String)
         #expect(timestamp.wholeMatch(of: #/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/#) != nil)
         let second = try #require(JSONSerialization.jsonObject(with: Data(output[1].utf8)) as? [String: Any])

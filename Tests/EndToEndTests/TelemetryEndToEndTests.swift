@@ -270,3 +270,37 @@ enum PrometheusText {
         return samples
     }
 }
+
+@Suite("Kibana saved objects")
+struct KibanaSavedObjectsTests {
+    @Test("deploy/kibana: every line is a saved object, every reference resolves, the data view covers the stream")
+    func savedObjects() throws {
+        let path = BizRetailProcess.packageRoot + "/deploy/kibana/saved-objects.ndjson"
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        let objects = try lines.map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        let ids = Set(
+            objects.compactMap { object in (object["type"] as? String).map { "\($0)/\(object["id"] ?? "")" } })
+        #expect(
+            ids.isSuperset(of: [
+                "index-pattern/bizretail-logs", "search/bizretail-trace", "dashboard/bizretail-overview",
+            ]))
+        for object in objects {
+            for reference in object["references"] as? [[String: Any]] ?? [] {
+                let target = "\(reference["type"] ?? "")/\(reference["id"] ?? "")"
+                #expect(ids.contains(target), "\(object["id"] ?? "") refers to \(target)")
+            }
+            let attributes = try #require(object["attributes"] as? [String: Any])
+            for key in ["visState", "panelsJSON", "optionsJSON"] {
+                if let text = attributes[key] as? String {
+                    #expect(
+                        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) != nil,
+                        "\(key) of \(object["id"] ?? "")")
+                }
+            }
+        }
+        let dataView = try #require(objects.first { $0["type"] as? String == "index-pattern" })
+        #expect((dataView["attributes"] as? [String: Any])?["title"] as? String == "logs-bizretail-*")
+    }
+}
