@@ -63,6 +63,15 @@ public struct Telemetry: Sendable {
             if !Self.exports(environment, signal: "TRACES") { traces.traces.exporter = .none }
             let backend = try OTel.makeTracingBackend(configuration: traces)
             InstrumentationSystem.bootstrap(backend.factory)
+            // swift-otel keeps its span context type internal; its logging metadata provider reads it directly.
+            let provider = OTel.makeLoggingMetadataProvider()
+            TraceContext.readCurrent {
+                let metadata = provider.get()
+                guard let trace = metadata["trace_id"]?.description, let span = metadata["span_id"]?.description
+                else { return nil }
+                let flags = UInt8(metadata["trace_flags"]?.description ?? "") ?? 1
+                return TraceContext(traceID: trace, spanID: span, flags: flags & 1 == 1 ? "01" : "00")
+            }
             services.append(backend.service)
         }
 

@@ -250,7 +250,19 @@ struct WallClock: Sendable {
         return WallClock(seconds: spec.tv_sec, milliseconds: spec.tv_nsec / 1_000_000)
     }
 
+    /// The formatted second, cached: lines come many per second.
+    private static let lastSecond = Mutex<(seconds: Int, text: String)>((-1, ""))
+
     var iso8601: String {
+        let cached = Self.lastSecond.withLock { $0.seconds == seconds ? $0.text : nil }
+        let second = cached ?? formatSecond()
+        if cached == nil { Self.lastSecond.withLock { $0 = (seconds, second) } }
+        let millis = String(milliseconds)
+        return second + String(repeating: "0", count: 3 - millis.utf8.count) + millis + "Z"
+    }
+
+    /// `2026-11-30T12:34:56.`
+    private func formatSecond() -> String {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
@@ -259,6 +271,6 @@ struct WallClock: Sendable {
             return String(repeating: "0", count: max(0, width - digits.utf8.count)) + digits
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(milliseconds), 3))Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Keeps personal data and credentials out of log lines: values under a sensitive key are replaced, emails are
 /// masked wherever they appear, and anything shaped like a JWT, a CPF or a CNPJ is masked in every value and message.
 /// Applied by the log handler to every record, whatever the code that logged it wrote.
@@ -6,9 +8,20 @@ public enum Redaction {
 
     /// The value to log under `key`.
     public static func value(_ value: String, key: String) -> String {
+        isSensitive(key) ? redacted : scrub(value)
+    }
+
+    /// Keys are few and repeat on every line: the answer is cached (bounded).
+    private static let sensitiveKeys = Mutex<[String: Bool]>([:])
+
+    static func isSensitive(_ key: String) -> Bool {
+        if let known = sensitiveKeys.withLock({ $0[key] }) { return known }
         let lowered = key.lowercased()
-        if sensitiveKeyParts.contains(where: { lowered.contains($0) }) { return redacted }
-        return scrub(value)
+        let sensitive = sensitiveKeyParts.contains { lowered.contains($0) }
+        sensitiveKeys.withLock { cache in
+            if cache.count < 4_096 { cache[key] = sensitive }
+        }
+        return sensitive
     }
 
     private static let sensitiveKeyParts = [

@@ -1,12 +1,24 @@
 import GRPCCore
 import Instrumentation
 import ServiceContextModule
+import Synchronization
 
 extension TraceContext {
     /// The active span's context (the task's `ServiceContext`), when a tracer is bootstrapped; `nil` without one.
+    /// Read by every log line and every call: through the reader the runtime installed for its tracer when there is
+    /// one, else through the instrument's propagator (which formats a header only to parse it back).
     public static var current: TraceContext? {
+        if let read = reader.withLock({ $0 }) { return read() }
         guard let context = ServiceContext.current else { return nil }
         return TraceContext(of: context)
+    }
+
+    private static let reader = Mutex<(@Sendable () -> TraceContext?)?>(nil)
+
+    /// Installs a direct reader of the current span context (the runtime's, for swift-otel's tracer), once, before
+    /// anything traces.
+    public static func readCurrent(with read: @escaping @Sendable () -> TraceContext?) {
+        reader.withLock { $0 = read }
     }
 
     /// The span context `context` carries, read through the bootstrapped instrument's propagator.
