@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -23,6 +24,7 @@ func otlpSink(_ arguments: ArraySlice<String>) async throws {
     logger.logLevel = .warning
     let app = Application(
         router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
-    print("OTLP/HTTP sink on http://127.0.0.1:\(port)")
+    // Unbuffered, so a script waiting for the line sees it at once.
+    FileHandle.standardError.write(Data("OTLP/HTTP sink on http://127.0.0.1:\(port)\n".utf8))
     try await app.runService()
 }

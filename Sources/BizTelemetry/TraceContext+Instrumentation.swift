@@ -8,17 +8,24 @@ extension TraceContext {
     /// Read by every log line and every call: through the reader the runtime installed for its tracer when there is
     /// one, else through the instrument's propagator (which formats a header only to parse it back).
     public static var current: TraceContext? {
-        if let read = reader.withLock({ $0 }) { return read() }
+        if let reader = reader.withLock({ $0 }) { return reader.read() }
         guard let context = ServiceContext.current else { return nil }
         return TraceContext(of: context)
     }
 
-    private static let reader = Mutex<(@Sendable () -> TraceContext?)?>(nil)
+    /// A class box: a closure kept in a `Mutex` and read through `withLock`'s `inout` is re-abstracted on every
+    /// read, each read wrapping the stored closure in one more thunk (seen in a profile: 30 % of the CPU).
+    private final class Reader: Sendable {
+        let read: @Sendable () -> TraceContext?
+        init(_ read: @escaping @Sendable () -> TraceContext?) { self.read = read }
+    }
+
+    private static let reader = Mutex<Reader?>(nil)
 
     /// Installs a direct reader of the current span context (the runtime's, for swift-otel's tracer), once, before
     /// anything traces.
     public static func readCurrent(with read: @escaping @Sendable () -> TraceContext?) {
-        reader.withLock { $0 = read }
+        reader.withLock { $0 = Reader(read) }
     }
 
     /// The span context `context` carries, read through the bootstrapped instrument's propagator.
