@@ -12,6 +12,10 @@ struct ClosingService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await close()
+        // When another service failed (a port already in use, say), the group cancels this one: closing must still
+        // run to the end, so it runs in a task of its own, which that cancellation does not reach (a SQLite
+        // connection left open asserts in its deinit).
+        let close = self.close
+        await Task { await close() }.value
     }
 }

@@ -213,6 +213,25 @@ extension TopologySuites.TelemetryEndToEndTests {
         }
     }
 
+    @Test("a metrics port already in use ends the process with exit 1 and the reason, never a crash")
+    func metricsPortInUse() async throws {
+        try await withTemporaryDirectory { directory in
+            let port = try freePort()
+            let first = try await BizRetailProcess(
+                dataDirectory: directory + "/first", environment: ["BIZ_METRICS_PORT": "\(port)"])
+            let second = try await runProgram(
+                BizRetailProcess.executable,
+                [
+                    "serve", "--data-dir", directory + "/second", "--https-port", "0", "--grpc-port", "0",
+                    "--metrics-port", "\(port)", "--log-format", "text",
+                ])
+            #expect(second.status == 1)
+            #expect(second.error.contains("Address already in use"), "\(second.error)")
+            #expect(!second.error.contains("crashed"))
+            try await first.stop()
+        }
+    }
+
     @Test("scripts/scan-logs fails on an email, a CPF, a JWT or a known secret, and passes masked lines")
     func scanLogs() async throws {
         let scan = BizRetailProcess.packageRoot + "/scripts/scan-logs"
