@@ -1,4 +1,5 @@
 import BizTelemetry
+import BizTesting
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -58,22 +59,13 @@ func logShipping(_ arguments: ArraySlice<String>) async throws {
     }
     let elapsed = ContinuousClock.now - start
     // The cluster's own count of the run's lines (near-real-time: refresh first).
-    _ = try? await runCurl(["-s", "-X", "POST", "\(url)/logs-bizretail-\(settings.namespace)/_refresh"])
-    let count = try await runCurl(["-s", "\(url)/logs-bizretail-\(settings.namespace)/_count"])
+    _ = try? await runProgram(
+        "/usr/bin/curl", ["-s", "-X", "POST", "\(url)/logs-bizretail-\(settings.namespace)/_refresh"])
+    let count = try await runProgram("/usr/bin/curl", ["-s", "\(url)/logs-bizretail-\(settings.namespace)/_count"])
+        .output
     let stored = (try? JSONSerialization.jsonObject(with: Data(count.utf8)) as? [String: Any])?["count"] as? Int ?? -1
     print(
         "log-shipping: offered \(offered) lines at \(rate)/s over \(seconds) s; shipped \(shipper.shippedCount), "
             + "dropped \(shipper.droppedCount), stored \(stored); \(Int(Double(shipper.shippedCount) / Double(elapsed.components.seconds))) lines/s "
             + "over \(elapsed) including the drain")
-}
-
-func runCurl(_ arguments: [String]) async throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    return String(decoding: data, as: UTF8.self)
 }
