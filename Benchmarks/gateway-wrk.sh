@@ -93,6 +93,17 @@ PY
   echo "$name|${rps:-0}|$p99|${failed:-0}"
 }
 
+# Runs a measurement against the server started last (pids[0]) and appends the server's CPU time per request (us).
+with_cpu() { # measure-function args...
+  local pid=${pids[0]} before after line requests
+  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  line=$("$@")
+  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  IFS='|' read -r _ rps _ _ <<<"$line"
+  requests=$(python3 -c "print(max(1, round(float('${rps:-0}') * $seconds)))")
+  echo "$line|$(python3 -c "print(round(($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests, 1))")"
+}
+
 report() { # baseline-line subject-line label
   IFS='|' read -r bname brps bp99 bfail <<<"$1"
   IFS='|' read -r sname srps sp99 sfail <<<"$2"
@@ -169,16 +180,37 @@ telemetry() {
   local on=(OTEL_EXPORTER_OTLP_ENDPOINT="$otlp" OTEL_EXPORTER_OTLP_PROTOCOL="$protocol" OTEL_TRACES_SAMPLER=always_on
     BIZ_METRICS_PORT=19464 BIZ_LOG_LEVEL=info)
   local url=https://127.0.0.1:18443/v1/accounts
-  echo "telemetry: ${seconds}s per run, GET /v1/accounts/{id}"
+  local rounds=${BIZ_BENCH_ROUNDS:-5}
+  echo "telemetry: GET /v1/accounts/{id}, off and on alternately, $rounds rounds of ${seconds}s; medians"
+  local baseline
   for tool in wrk h2load; do
-    telemetry_run off "${off[@]}"
-    local baseline
-    baseline=$("measure_$tool" "telemetry off" "$url/$id" "Authorization: Bearer $token")
-    stop_all
-    telemetry_run on "${on[@]}"
-    report "$baseline" "$("measure_$tool" "tracing 100 % + metrics + ECS info" "$url/$id" \
-      "Authorization: Bearer $token")" "$tool: on / off"
-    stop_all
+    local results=()
+    for round in $(seq "$rounds"); do
+      telemetry_run off "${off[@]}"
+      results+=("off|$(with_cpu "measure_$tool" "telemetry off" "$url/$id" "Authorization: Bearer $token")")
+      stop_all
+      telemetry_run on "${on[@]}"
+      results+=("on|$(with_cpu "measure_$tool" "tracing 100 % + metrics + ECS info" "$url/$id" \
+        "Authorization: Bearer $token")")
+      stop_all
+    done
+    printf '%s\n' "${results[@]}" | python3 -c "$(cat <<'PY'
+import statistics, sys
+rows = {}
+for line in sys.stdin:
+    kind, name, rps, p99, failed, cpu = line.strip().split('|')
+    rows.setdefault(kind, []).append((float(rps), float(p99), float(cpu), name, int(float(failed or 0))))
+for kind in ('off', 'on'):
+    r = rows[kind]
+    print(f"  {r[0][3]:<44} {statistics.median(x[0] for x in r):10.0f} req/s  p99 {statistics.median(x[1] for x in r):7.2f} ms"
+          f"  {statistics.median(x[2] for x in r):6.1f} us CPU/request  failed {sum(x[4] for x in r)}"
+          f"   (rounds: {', '.join(f'{x[0]:.0f}' for x in r)})")
+off, on = (statistics.median(x[0] for x in rows[k]) for k in ('off', 'on'))
+cpu_off, cpu_on = (statistics.median(x[2] for x in rows[k]) for k in ('off', 'on'))
+print(f"  {sys.argv[1]}: on / off {100 * on / off:.1f} % of the throughput, {100 * cpu_on / cpu_off:.1f} % of the CPU per request")
+PY
+)" "$tool"
+    baseline=$(printf '%s\n' "${results[@]}" | grep '^off|' | tail -1 | cut -d'|' -f2-5)
   done
   telemetry_run shipping "${on[@]}" BIZ_ELASTICSEARCH_URL="$es" BIZ_ELASTICSEARCH_NAMESPACE="bench$$"
   "$bin/biz-bench" log-shipping --rate 20000 --seconds "$seconds" --url "$es" > "$work/shipping.out" &

@@ -12,9 +12,9 @@ import Tracing
 ///
 /// - logs: ``ECSLogHandler`` (ECS JSON or text on standard error, redacted), shipped to Elasticsearch when
 ///   `BIZ_ELASTICSEARCH_URL` is set;
-/// - traces: swift-otel's tracer, always on so every log line and event carries the request's trace id; spans are
-///   exported over OTLP only when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set, by the standard
-///   `OTEL_*` variables; `OTEL_SDK_DISABLED=true` turns tracing off;
+/// - traces: the platform's tracer (``PlatformTracer``), always on so every log line and event carries the request's
+///   trace id; spans are exported over OTLP only when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set,
+///   by the standard `OTEL_*` variables (``TracingSettings``); `OTEL_SDK_DISABLED=true` turns tracing off;
 /// - metrics: a Prometheus registry served on the loopback `/metrics` listener (`BIZ_METRICS_PORT`), and OTLP metrics
 ///   too when an endpoint is set.
 public struct Telemetry: Sendable {
@@ -55,24 +55,26 @@ public struct Telemetry: Sendable {
         otel.diagnosticLogger = .custom(Logger(label: "biz-retail.otel"))
         otel.diagnosticLogLevel = .warning
 
-        let tracing = environment["OTEL_SDK_DISABLED"]?.lowercased() != "true"
+        let tracingSettings: TracingSettings
+        do {
+            tracingSettings = try TracingSettings(environment: environment)
+        } catch {
+            throw RuntimeError(error.description)
+        }
+        let tracing = tracingSettings.enabled
         if tracing {
-            try Self.refuseJSON(environment, signal: "TRACES")
-            var traces = otel
-            traces.metrics.enabled = false
-            if !Self.exports(environment, signal: "TRACES") { traces.traces.exporter = .none }
-            let backend = try OTel.makeTracingBackend(configuration: traces)
-            InstrumentationSystem.bootstrap(backend.factory)
-            // swift-otel keeps its span context type internal; its logging metadata provider reads it directly.
-            let provider = OTel.makeLoggingMetadataProvider()
-            TraceContext.readCurrent {
-                let metadata = provider.get()
-                guard let trace = metadata["trace_id"]?.description, let span = metadata["span_id"]?.description
-                else { return nil }
-                let flags = UInt8(metadata["trace_flags"]?.description ?? "") ?? 1
-                return TraceContext(traceID: trace, spanID: span, flags: flags & 1 == 1 ? "01" : "00")
+            // Without an exporter spans are still sampled and propagated (every log line and event carries the
+            // request's trace id); nothing is kept.
+            let batcher = try tracingSettings.exporter.map { settings in
+                SpanBatcher(
+                    exporter: try OTLPTraceExporter(
+                        settings: settings,
+                        resource: TracingSettings.resource(
+                            serviceName: name, instanceID: output.instanceID, environment: environment)),
+                    settings: tracingSettings.batch, logger: Logger(label: "biz-retail.tracing"))
             }
-            services.append(backend.service)
+            InstrumentationSystem.bootstrap(PlatformTracer(sampler: tracingSettings.sampler, batcher: batcher))
+            if let batcher { services.append(batcher) }
         }
 
         var factories: [any MetricsFactory] = []
@@ -109,7 +111,7 @@ public struct Telemetry: Sendable {
             tracing: tracing)
     }
 
-    /// A signal is exported when an OTLP endpoint is set for it (or for all) and its exporter is not `none`.
+    /// Metrics are exported when an OTLP endpoint is set for it (or for all) and its exporter is not `none`.
     static func exports(_ environment: [String: String], signal: String) -> Bool {
         func set(_ name: String) -> Bool { !(environment[name] ?? "").isEmpty }
         guard environment["OTEL_\(signal)_EXPORTER"]?.lowercased() != "none" else { return false }

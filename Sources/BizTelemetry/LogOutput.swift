@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 
@@ -21,6 +22,8 @@ public final class LogOutput: Sendable {
     /// `service.instance.id`.
     public let instanceID: String
     public let shipper: ElasticsearchShipper?
+    /// `event.dataset`: `bizretail.<service.name>`.
+    let dataset: String
     private let standardError: FileOutput
 
     /// `descriptor` is where lines go, standard error unless a test names another file.
@@ -31,19 +34,26 @@ public final class LogOutput: Sendable {
         self.format = format
         self.serviceName = serviceName
         self.instanceID = instanceID
+        self.dataset = "bizretail.\(serviceName)"
         self.shipper = shipper
         self.standardError = FileOutput(descriptor: descriptor)
         shipper?.attach(self)
     }
 
+    /// Writes the lines still buffered (they are at most ``FileOutput/flushInterval`` old, and written at exit).
+    public func flush() { standardError.flush() }
+
     /// ECS on a pipe or file (collectors read it), text on a terminal.
     public static var defaultFormat: Format { isatty(2) == 1 ? .text : .ecs }
 
     func write(_ record: LogRecord) {
-        let json = format == .ecs || shipper != nil ? record.ecs(service: serviceName, instance: instanceID) : []
+        let json =
+            format == .ecs || shipper != nil
+            ? record.ecs(service: serviceName, instance: instanceID, dataset: dataset) : []
+        let urgent = record.level >= .warning
         switch format {
-        case .ecs: standardError.write(json)
-        case .text: standardError.write(record.text())
+        case .ecs: standardError.write(json, urgent: urgent)
+        case .text: standardError.write(record.text(), urgent: urgent)
         }
         shipper?.enqueue(json)
     }
@@ -51,32 +61,81 @@ public final class LogOutput: Sendable {
     /// Writes a line to standard error only: the shipper's own diagnostics, which must not feed the shipper.
     func writeDiagnostic(_ record: LogRecord) {
         switch format {
-        case .ecs: standardError.write(record.ecs(service: serviceName, instance: instanceID))
+        case .ecs: standardError.write(record.ecs(service: serviceName, instance: instanceID, dataset: dataset))
         case .text: standardError.write(record.text())
         }
     }
 }
 
-/// Whole lines to a file descriptor, one `write` each, never interleaved.
+/// Whole lines to a file descriptor, never interleaved, in the order they were logged. Lines below `warning` wait
+/// in a buffer for at most ``flushInterval`` (one `write` for many lines: a system call per line was a tenth of a
+/// busy gateway's logging cost); a `warning` or worse is written at once, with everything before it. The buffer is
+/// flushed at exit; a process killed outright loses at most the last interval's `info` lines.
 final class FileOutput: Sendable {
-    private let descriptor: Mutex<Int32>
+    static let flushInterval: Duration = .milliseconds(25)
+    /// Written at once past this size.
+    static let bufferLimit = 64 * 1024
 
-    init(descriptor: Int32) { self.descriptor = Mutex(descriptor) }
+    private struct State {
+        var descriptor: Int32
+        var buffer: [UInt8] = []
+    }
+    private let state: Mutex<State>
 
-    func write(_ bytes: [UInt8]) {
-        descriptor.withLock { fd in
-            bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        return
-                    }
-                    offset += written
+    init(descriptor: Int32) {
+        state = Mutex(State(descriptor: descriptor))
+        Self.register(self)
+    }
+
+    func write(_ bytes: [UInt8], urgent: Bool = true) {
+        state.withLock { state in
+            state.buffer.append(contentsOf: bytes)
+            if urgent || state.buffer.count >= Self.bufferLimit { Self.drain(&state) }
+        }
+    }
+
+    /// Writes what is buffered.
+    func flush() { state.withLock { Self.drain(&$0) } }
+
+    private static func drain(_ state: inout State) {
+        guard !state.buffer.isEmpty else { return }
+        let descriptor = state.descriptor
+        state.buffer.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
                 }
+                offset += written
             }
         }
+        state.buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Every output of the process, flushed by one thread every ``flushInterval`` and at exit.
+    private static let outputs = Mutex<[FileOutput]>([])
+
+    private static func register(_ output: FileOutput) {
+        let first = outputs.withLock { outputs in
+            outputs.append(output)
+            return outputs.count == 1
+        }
+        guard first else { return }
+        atexit { FileOutput.flushAll() }
+        let thread = Thread {
+            while true {
+                Thread.sleep(forTimeInterval: Double(flushInterval.components.attoseconds) / 1e18)
+                flushAll()
+            }
+        }
+        thread.name = "log-flush"
+        thread.start()
+    }
+
+    static func flushAll() {
+        for output in outputs.withLock({ $0 }) { output.flush() }
     }
 }
 
@@ -103,20 +162,30 @@ public struct ECSLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
-        var fields = merged.map { key, value in (key, Redaction.value(value.description, key: key)) }
+        var fields: [(String, String)] = []
+        let provided = metadataProvider?.get()
+        if metadata.isEmpty, provided?.isEmpty ?? true {
+            // The usual case: only the call's own metadata, nothing to merge.
+            if let explicit = event.metadata {
+                fields.reserveCapacity(explicit.count + 2)
+                for (key, value) in explicit { fields.append((key, Redaction.value(value.description, key: key))) }
+            }
+        } else {
+            var merged = metadata
+            if let provided { merged.merge(provided) { _, new in new } }
+            if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+            fields = merged.map { key, value in (key, Redaction.value(value.description, key: key)) }
+        }
         if let error = event.error {
             fields.append(("error", Redaction.scrub("\(error)")))
             fields.append(("error_type", "\(type(of: error))"))
         }
+        fields.sort { $0.0 < $1.0 }
         let trace = TraceContext.current
         output.write(
             LogRecord(
                 timestamp: .now, level: event.level, message: Redaction.scrub(event.message.description),
-                logger: label, metadata: fields.sorted { $0.0 < $1.0 }, traceID: trace?.traceID,
-                spanID: trace?.spanID))
+                logger: label, metadata: fields, traceID: trace?.traceID, spanID: trace?.spanID))
     }
 }
 
@@ -134,7 +203,7 @@ struct LogRecord: Sendable {
     /// Metadata keys that ECS has fields for (the rest go under `labels`).
     static let errorKeys: Set<String> = ["error", "reason"]
 
-    func ecs(service: String, instance: String) -> [UInt8] {
+    func ecs(service: String, instance: String, dataset: String) -> [UInt8] {
         var json = JSONLine()
         json.field("@timestamp", timestamp.iso8601)
         json.field("log.level", level.rawValue)
@@ -142,7 +211,7 @@ struct LogRecord: Sendable {
         json.field("ecs.version", Self.ecsVersion)
         json.field("service.name", service)
         json.field("service.instance.id", instance)
-        json.field("event.dataset", "bizretail.\(service)")
+        json.field("event.dataset", dataset)
         json.field("log.logger", logger)
         if let traceID { json.field("trace.id", traceID) }
         if let spanID { json.field("span.id", spanID) }
@@ -189,7 +258,7 @@ struct JSONLine {
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
         append(string: name)
         bytes.append(UInt8(ascii: ":"))
-        bytes.append(contentsOf: Array(String(value).utf8))
+        bytes.append(contentsOf: String(value).utf8)
     }
 
     /// An object of string values; ECS labels are flat keywords, so dots in keys become underscores.
@@ -197,10 +266,11 @@ struct JSONLine {
         guard !fields.isEmpty else { return }
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
         append(string: name)
-        bytes.append(contentsOf: Array(":{".utf8))
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: "{"))
         for (index, (key, value)) in fields.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            append(string: key.contains(".") ? key.replacingDots() : key)
+            append(string: key, dotsAsUnderscores: true)
             bytes.append(UInt8(ascii: ":"))
             append(string: value)
         }
@@ -208,12 +278,23 @@ struct JSONLine {
     }
 
     mutating func finish() -> [UInt8] {
-        bytes.append(contentsOf: [UInt8(ascii: "}"), UInt8(ascii: "\n")])
+        bytes.append(UInt8(ascii: "}"))
+        bytes.append(UInt8(ascii: "\n"))
         return bytes
     }
 
-    private mutating func append(string: String) {
+    /// A JSON string: copied whole when nothing in it needs escaping (almost always), else byte by byte.
+    private mutating func append(string: String, dotsAsUnderscores: Bool = false) {
         bytes.append(UInt8(ascii: "\""))
+        let plain = string.utf8.allSatisfy { byte in
+            byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+                && (!dotsAsUnderscores || byte != UInt8(ascii: "."))
+        }
+        if plain {
+            bytes.append(contentsOf: string.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -221,6 +302,7 @@ struct JSONLine {
             case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
             case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case UInt8(ascii: ".") where dotsAsUnderscores: bytes.append(UInt8(ascii: "_"))
             case 0..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
                 bytes.append(contentsOf: Array("\\u00".utf8))
@@ -230,12 +312,6 @@ struct JSONLine {
             }
         }
         bytes.append(UInt8(ascii: "\""))
-    }
-}
-
-extension String {
-    fileprivate func replacingDots() -> String {
-        String(decoding: utf8.map { $0 == UInt8(ascii: ".") ? UInt8(ascii: "_") : $0 }, as: UTF8.self)
     }
 }
 

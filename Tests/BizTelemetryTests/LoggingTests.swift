@@ -17,6 +17,7 @@ struct LoggingTests {
         let output = LogOutput(
             format: format, serviceName: "biz-retail-team", instanceID: "i-1", descriptor: descriptor)
         body(Logger(label: "biz-retail") { label in ECSLogHandler(label: label, level: .info, output: output) })
+        output.flush()
         return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
     }
 
@@ -91,6 +92,31 @@ struct LoggingTests {
         ] {
             #expect(Redaction.scrub(text) == text)
         }
+    }
+
+    @Test("info lines wait at most the flush interval; a warning is written at once, after the lines before it")
+    func buffering() async throws {
+        let path = NSTemporaryDirectory() + "ecs-\(UUID().uuidString).log"
+        let descriptor = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        defer {
+            close(descriptor)
+            unlink(path)
+        }
+        let output = LogOutput(format: .ecs, serviceName: "biz-retail", instanceID: "i-1", descriptor: descriptor)
+        let logger = Logger(label: "biz-retail") { label in ECSLogHandler(label: label, level: .info, output: output) }
+        func messages() throws -> [String] {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                return object?["message"] as? String ?? ""
+            }
+        }
+        logger.info("first")
+        logger.warning("second")
+        #expect(try messages() == ["first", "second"])
+        logger.info("third")
+        for _ in 0..<200 where try messages().count < 3 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try messages() == ["first", "second", "third"])
+        output.flush()
     }
 
     @Test("text format: one readable line with its metadata")

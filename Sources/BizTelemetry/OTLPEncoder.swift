@@ -1,0 +1,201 @@
+import Tracing
+
+/// Writes an OTLP `ExportTraceServiceRequest` in protobuf's binary encoding straight from ``FinishedSpan``s, with
+/// no message objects in between: one growing buffer, each nested message's length written in place. The field
+/// numbers are those of `Protos/opentelemetry/proto/collector/trace/v1/trace_service.proto` (OTLP's own); the
+/// generated types decode it in the tests.
+struct OTLPEncoder {
+    private(set) var bytes: [UInt8] = []
+
+    /// The whole request for `spans` of one process (`resource`) and one instrumentation scope.
+    static func request(_ spans: [FinishedSpan], resource: [(String, String)], scope: String) -> [UInt8] {
+        var encoder = OTLPEncoder()
+        encoder.bytes.reserveCapacity(64 + spans.count * 320)
+        encoder.message(1) { resourceSpans in  // ExportTraceServiceRequest.resource_spans
+            resourceSpans.message(1) { attributes in  // ResourceSpans.resource
+                for (key, value) in resource { attributes.keyValue(1, key, .string(value)) }
+            }
+            resourceSpans.message(2) { scopeSpans in  // ResourceSpans.scope_spans
+                scopeSpans.message(1) { $0.string(1, scope) }  // ScopeSpans.scope, InstrumentationScope.name
+                for span in spans { scopeSpans.message(2) { $0.span(span) } }  // ScopeSpans.spans
+            }
+        }
+        return encoder.bytes
+    }
+
+    mutating func span(_ span: FinishedSpan) {
+        bytes(1, span.context.traceID)
+        fixed64Bytes(2, span.context.spanID)
+        if let state = span.context.traceState { string(3, state) }
+        if let parent = span.context.parentSpanID { fixed64Bytes(4, parent) }
+        string(5, span.name)
+        varint(6, UInt64(Self.kind(span.kind)))
+        fixed64(7, span.start)
+        fixed64(8, span.end)
+        attributes(9, span.attributes)
+        for event in span.events {
+            message(11) { encoded in
+                encoded.fixed64(1, event.nanosecondsSinceEpoch)
+                encoded.string(2, event.name)
+                encoded.attributes(3, event.attributes)
+            }
+        }
+        for link in span.links {
+            message(13) { encoded in
+                encoded.bytes(1, link.traceID)
+                encoded.fixed64Bytes(2, link.spanID)
+                if let state = link.traceState { encoded.string(3, state) }
+            }
+        }
+        if let status = span.status {
+            message(15) { encoded in
+                if let text = status.message { encoded.string(2, text) }
+                encoded.varint(3, status.code == .ok ? 1 : 2)
+            }
+        }
+        // Span.flags: bit 0 sampled, bit 8 "whether the parent is remote is known", bit 9 "it is".
+        fixed32(16, 0x101 | (span.context.isRemote ? 0x200 : 0))
+    }
+
+    private static func kind(_ kind: SpanKind) -> Int {
+        switch kind {
+        case .internal: 1
+        case .server: 2
+        case .client: 3
+        case .producer: 4
+        case .consumer: 5
+        }
+    }
+
+    // MARK: Values
+
+    /// An attribute value as OTLP's `AnyValue` knows it.
+    enum Value {
+        case string(String)
+        case bool(Bool)
+        case int(Int64)
+        case double(Double)
+        case array([Value])
+    }
+
+    mutating func attributes(_ field: Int, _ attributes: SpanAttributes) {
+        // SpanAttributes is not a Sequence: forEach is how it is walked.
+        // swift-format-ignore: ReplaceForEachWithForLoop
+        attributes.forEach { key, attribute in
+            if let value = Self.value(attribute) { keyValue(field, key, value) }
+        }
+    }
+
+    mutating func keyValue(_ field: Int, _ key: String, _ value: Value) {
+        message(field) { pair in
+            pair.string(1, key)
+            pair.message(2) { $0.anyValue(value) }
+        }
+    }
+
+    mutating func anyValue(_ value: Value) {
+        switch value {
+        case .string(let text): string(1, text, always: true)
+        case .bool(let flag): varint(2, flag ? 1 : 0, always: true)
+        case .int(let number): varint(3, UInt64(bitPattern: number), always: true)
+        case .double(let number): fixed64(4, number.bitPattern, always: true)
+        case .array(let values):
+            message(5) { array in
+                for element in values { array.message(1) { $0.anyValue(element) } }
+            }
+        }
+    }
+
+    static func value(_ attribute: SpanAttribute) -> Value? {
+        switch attribute {
+        case .int32(let value): .int(Int64(value))
+        case .int64(let value): .int(value)
+        case .double(let value): .double(value)
+        case .bool(let value): .bool(value)
+        case .string(let value): .string(value)
+        case .stringConvertible(let value): .string(value.description)
+        case .int32Array(let values): .array(values.map { .int(Int64($0)) })
+        case .int64Array(let values): .array(values.map { .int($0) })
+        case .doubleArray(let values): .array(values.map { .double($0) })
+        case .boolArray(let values): .array(values.map { .bool($0) })
+        case .stringArray(let values): .array(values.map { .string($0) })
+        case .stringConvertibleArray(let values): .array(values.map { .string($0.description) })
+        default: nil
+        }
+    }
+
+    // MARK: Wire format
+
+    private mutating func tag(_ field: Int, _ wireType: UInt64) { appendVarint(UInt64(field) << 3 | wireType) }
+
+    private mutating func appendVarint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
+    }
+
+    /// proto3 leaves default values out, except inside a `oneof` (`always`).
+    mutating func varint(_ field: Int, _ value: UInt64, always: Bool = false) {
+        guard value != 0 || always else { return }
+        tag(field, 0)
+        appendVarint(value)
+    }
+
+    mutating func fixed64(_ field: Int, _ value: UInt64, always: Bool = false) {
+        guard value != 0 || always else { return }
+        tag(field, 1)
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func fixed32(_ field: Int, _ value: UInt32) {
+        guard value != 0 else { return }
+        tag(field, 5)
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func string(_ field: Int, _ value: String, always: Bool = false) {
+        guard !value.isEmpty || always else { return }
+        tag(field, 2)
+        appendVarint(UInt64(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    /// A 16-byte trace id, big-endian.
+    mutating func bytes(_ field: Int, _ id: (high: UInt64, low: UInt64)) {
+        tag(field, 2)
+        bytes.append(16)
+        withUnsafeBytes(of: id.high.bigEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: id.low.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// An 8-byte span id, big-endian.
+    mutating func fixed64Bytes(_ field: Int, _ id: UInt64) {
+        tag(field, 2)
+        bytes.append(8)
+        withUnsafeBytes(of: id.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// A nested message: its length is written in one byte first and widened afterwards if the body needs more.
+    mutating func message(_ field: Int, _ body: (inout OTLPEncoder) -> Void) {
+        tag(field, 2)
+        let lengthAt = bytes.count
+        bytes.append(0)
+        body(&self)
+        let length = bytes.count - lengthAt - 1
+        if length < 0x80 {
+            bytes[lengthAt] = UInt8(length)
+            return
+        }
+        var varint: [UInt8] = []
+        var remaining = UInt64(length)
+        while remaining >= 0x80 {
+            varint.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
+            remaining >>= 7
+        }
+        varint.append(UInt8(remaining))
+        bytes.replaceSubrange(lengthAt..<lengthAt + 1, with: varint)
+    }
+}

@@ -1,0 +1,144 @@
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// Where batches of ended spans go (OTLP over gRPC or HTTP, or a test's memory).
+public protocol SpanExporter: Sendable {
+    func export(_ spans: [FinishedSpan]) async throws
+    func shutdown() async
+}
+
+/// The batch span processor: ended spans are appended to a bounded buffer under one lock, and a service exports
+/// them in batches — when a batch is full or every `scheduleDelay` — so a request never waits on an export. Spans
+/// that find the buffer full are dropped and counted (`spans_dropped_total`), never blocked on.
+public final class SpanBatcher: Service, Sendable {
+    /// The standard `OTEL_BSP_*` settings (defaults sized for a busy gateway rather than the specification's 2,048
+    /// spans every 5 s, which drops most spans of a few thousand requests a second).
+    public struct Settings: Sendable, Equatable {
+        /// `OTEL_BSP_SCHEDULE_DELAY` (ms).
+        public var scheduleDelay: Duration = .milliseconds(1_000)
+        /// `OTEL_BSP_EXPORT_TIMEOUT` (ms).
+        public var exportTimeout: Duration = .seconds(30)
+        /// `OTEL_BSP_MAX_QUEUE_SIZE`.
+        public var maxQueueSize = 65_536
+        /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`.
+        public var maxExportBatchSize = 4_096
+
+        public init() {}
+    }
+
+    private struct Buffer {
+        var spans: [FinishedSpan] = []
+        var dropped = 0
+    }
+
+    public let settings: Settings
+    private let exporter: any SpanExporter
+    private let logger: Logger
+    private let buffer = Mutex(Buffer())
+    private let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private let droppedCounter = Counter(label: "spans_dropped_total")
+    private let exportedCounter = Counter(label: "spans_exported_total")
+    private let failedCounter = Counter(label: "spans_export_failed_total")
+
+    /// `logger` reports export trouble (at most once per failing period), never through a span.
+    public init(exporter: any SpanExporter, settings: Settings = .init(), logger: Logger) {
+        self.exporter = exporter
+        self.settings = settings
+        self.logger = logger
+        (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Keeps `span` for the next export; drops it when the buffer is full.
+    func add(_ span: FinishedSpan) {
+        let batchFull = buffer.withLock { buffer -> Bool in
+            guard buffer.spans.count < settings.maxQueueSize else {
+                buffer.dropped += 1
+                return false
+            }
+            buffer.spans.append(span)
+            return buffer.spans.count == settings.maxExportBatchSize
+        }
+        if batchFull { wake.yield() }
+    }
+
+    /// Exports what is buffered now, without waiting for the schedule.
+    func flush() { wake.yield() }
+
+    /// Spans waiting for an export.
+    public var pending: Int { buffer.withLock { $0.spans.count } }
+
+    /// Takes every buffered span (what an export would send).
+    func takeAll() -> [FinishedSpan] {
+        buffer.withLock { buffer in
+            defer { buffer.spans = [] }
+            return buffer.spans
+        }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [wake, settings] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: settings.scheduleDelay)
+                        wake.yield()
+                    }
+                }
+                for await _ in wakes { await exportBuffered() }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.wake.finish()
+        }
+        // What ended before shutdown is still exported (bounded by the export timeout).
+        await exportBuffered()
+        await exporter.shutdown()
+    }
+
+    private func exportBuffered() async {
+        let (taken, dropped) = buffer.withLock { buffer in
+            defer { buffer = Buffer() }
+            return (buffer.spans, buffer.dropped)
+        }
+        if dropped > 0 {
+            droppedCounter.increment(by: dropped)
+            logger.warning(
+                "spans dropped: the export buffer was full",
+                metadata: ["dropped": "\(dropped)", "max_queue_size": "\(settings.maxQueueSize)"])
+        }
+        var spans = taken[...]
+        while !spans.isEmpty {
+            let batch = Array(spans.prefix(settings.maxExportBatchSize))
+            spans = spans.dropFirst(batch.count)
+            do {
+                try await withTimeout(settings.exportTimeout) { [exporter] in try await exporter.export(batch) }
+                exportedCounter.increment(by: batch.count)
+            } catch {
+                failedCounter.increment(by: batch.count)
+                logger.warning(
+                    "span export failed",
+                    metadata: ["spans": "\(batch.count)", "error": "\(String(describing: error))"])
+            }
+        }
+    }
+}
+
+/// The export took longer than its timeout.
+struct ExportTimeout: Error, CustomStringConvertible {
+    var description: String { "the export timed out" }
+}
+
+func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw ExportTimeout()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}

@@ -1,0 +1,150 @@
+import ServiceContextModule
+
+/// The identity of a span as the platform's tracer keeps it in a task's `ServiceContext`: binary ids (formatted as
+/// hex only where a header, a log line or an export needs them), the sampling decision, and the caller's
+/// `tracestate`, passed on untouched.
+public struct SpanContext: Sendable, Hashable {
+    /// 16 bytes, as two big-endian halves.
+    public var traceID: (high: UInt64, low: UInt64)
+    public var spanID: UInt64
+    /// The span this one is a child of; `nil` for a root span or one continued from another process.
+    public var parentSpanID: UInt64?
+    public var sampled: Bool
+    /// Extracted from a `traceparent` written elsewhere (another process, an outbox row, a Kafka header).
+    public var isRemote: Bool
+    public var traceState: String?
+
+    public init(
+        traceID: (high: UInt64, low: UInt64), spanID: UInt64, parentSpanID: UInt64? = nil, sampled: Bool = true,
+        isRemote: Bool = false, traceState: String? = nil
+    ) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.sampled = sampled
+        self.isRemote = isRemote
+        self.traceState = traceState
+    }
+
+    public static func == (lhs: SpanContext, rhs: SpanContext) -> Bool {
+        lhs.traceID == rhs.traceID && lhs.spanID == rhs.spanID && lhs.parentSpanID == rhs.parentSpanID
+            && lhs.sampled == rhs.sampled && lhs.isRemote == rhs.isRemote && lhs.traceState == rhs.traceState
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(traceID.high)
+        hasher.combine(traceID.low)
+        hasher.combine(spanID)
+    }
+
+    /// A random trace id (never all zeros).
+    static func randomTraceID() -> (high: UInt64, low: UInt64) {
+        let high = IdentifierGenerator.next()
+        let low = IdentifierGenerator.next()
+        return (high, low == 0 && high == 0 ? 1 : low)
+    }
+
+    /// A random span id (never zero).
+    static func randomSpanID() -> UInt64 {
+        let id = IdentifierGenerator.next()
+        return id == 0 ? 1 : id
+    }
+
+    /// Parses a W3C `traceparent`; `nil` when malformed or all-zero ids.
+    public init?(traceparent: String, traceState: String? = nil) {
+        var text = traceparent
+        let parsed: (UInt64, UInt64, UInt64, UInt8)? = text.withUTF8 { bytes in
+            // 00-<32 hex>-<16 hex>-<2 hex>; a later version may append fields after a dash.
+            guard bytes.count >= 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"),
+                bytes[52] == UInt8(ascii: "-"), let version = Self.hex(bytes, 0..<2), version != 0xFF
+            else { return nil }
+            if version == 0 ? bytes.count != 55 : bytes.count > 55 && bytes[55] != UInt8(ascii: "-") { return nil }
+            guard let high = Self.hex(bytes, 3..<19), let low = Self.hex(bytes, 19..<35),
+                let span = Self.hex(bytes, 36..<52), let flags = Self.hex(bytes, 53..<55)
+            else { return nil }
+            guard high != 0 || low != 0, span != 0 else { return nil }
+            return (high, low, span, UInt8(flags))
+        }
+        guard let (high, low, span, flags) = parsed else { return nil }
+        self.init(
+            traceID: (high, low), spanID: span, sampled: flags & 1 == 1, isRemote: true,
+            traceState: traceState.flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// Hex digits of either case (senders should write lowercase; a value is not refused for its case).
+    private static func hex(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> UInt64? {
+        var value: UInt64 = 0
+        for index in range {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt64(digit)
+        }
+        return value
+    }
+
+    /// `00-<trace id>-<span id>-<flags>`.
+    public var traceparent: String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(55)
+        bytes.append(contentsOf: [0x30, 0x30, 0x2D])
+        Self.appendHex(traceID.high, to: &bytes)
+        Self.appendHex(traceID.low, to: &bytes)
+        bytes.append(0x2D)
+        Self.appendHex(spanID, to: &bytes)
+        bytes.append(contentsOf: [0x2D, 0x30, sampled ? 0x31 : 0x30])
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The trace id as 32 lowercase hex digits.
+    public var traceIDHex: String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(32)
+        Self.appendHex(traceID.high, to: &bytes)
+        Self.appendHex(traceID.low, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The span id as 16 lowercase hex digits.
+    public var spanIDHex: String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(16)
+        Self.appendHex(spanID, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func appendHex(_ value: UInt64, to bytes: inout [UInt8]) {
+        let digits: StaticString = "0123456789abcdef"
+        var shift: UInt64 = 60
+        while true {
+            bytes.append(digits.utf8Start[Int((value >> shift) & 0xF)])
+            if shift == 0 { break }
+            shift -= 4
+        }
+    }
+
+    /// The 16 bytes of the trace id, big-endian (OTLP's encoding).
+    var traceIDBytes: [UInt8] { Self.bigEndianBytes(traceID.high) + Self.bigEndianBytes(traceID.low) }
+
+    static func bigEndianBytes(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
+    }
+}
+
+extension ServiceContext {
+    /// The active span of the platform's tracer, if any.
+    public var spanContext: SpanContext? {
+        get { self[SpanContextKey.self] }
+        set { self[SpanContextKey.self] = newValue }
+    }
+}
+
+private enum SpanContextKey: ServiceContextKey {
+    typealias Value = SpanContext
+    static var nameOverride: String? { "span-context" }
+}
