@@ -105,14 +105,11 @@ public struct OTLPSettings: Sendable {
         endpoint = url
         headers = []
         if let (name, list) = value("HEADERS") {
-            for pair in list.split(separator: ",") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2,
-                    let key = String(parts[0]).trimmingCharacters(in: .whitespaces).removingPercentEncoding,
-                    let headerValue = String(parts[1]).trimmingCharacters(in: .whitespaces).removingPercentEncoding,
-                    !key.isEmpty
-                else { throw .init(description: "\(name) must be a list of key=value pairs") }
-                headers.append((key, headerValue))
+            for text in list.split(separator: ",") {
+                guard let pair = TracingSettings.pair(text) else {
+                    throw .init(description: "\(name) must be a list of key=value pairs")
+                }
+                headers.append(pair)
             }
         }
         timeout = .seconds(10)
@@ -133,18 +130,25 @@ extension TracingSettings {
         -> [(String, String)]
     {
         var attributes: [(String, String)] = []
-        for pair in (environment["OTEL_RESOURCE_ATTRIBUTES"] ?? "").split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2,
-                let key = String(parts[0]).trimmingCharacters(in: .whitespaces).removingPercentEncoding,
-                let value = String(parts[1]).trimmingCharacters(in: .whitespaces).removingPercentEncoding,
-                !key.isEmpty, key != "service.name", key != "service.instance.id"
-            else { continue }
-            attributes.append((key, value))
+        for text in (environment["OTEL_RESOURCE_ATTRIBUTES"] ?? "").split(separator: ",") {
+            guard let pair = pair(text), pair.0 != "service.name", pair.0 != "service.instance.id" else { continue }
+            attributes.append(pair)
         }
         return [
             ("service.name", serviceName), ("service.instance.id", instanceID), ("telemetry.sdk.name", "biz-retail"),
             ("telemetry.sdk.language", "swift"),
         ] + attributes
+    }
+
+    /// One `key=value` of the variables' lists (`OTEL_RESOURCE_ATTRIBUTES`, `…_HEADERS`), trimmed and
+    /// percent-decoded; `nil` when malformed or the key is empty.
+    static func pair(_ text: Substring) -> (String, String)? {
+        let parts = text.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2,
+            let key = String(parts[0]).trimmingCharacters(in: .whitespaces).removingPercentEncoding,
+            let value = String(parts[1]).trimmingCharacters(in: .whitespaces).removingPercentEncoding,
+            !key.isEmpty
+        else { return nil }
+        return (key, value)
     }
 }
