@@ -213,6 +213,8 @@ let package = Package(
             name: "APIGateway",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "ServiceContextModule", package: "swift-service-context"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BizTelemetry",
                 "BizAuth", "BizEvents", "BizProtos", "BizStorage",

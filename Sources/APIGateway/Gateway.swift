@@ -89,10 +89,9 @@ public func buildRouter<Transport: ClientTransport>(
     store: any SQLStore, logger: Logger
 ) -> Router<GatewayContext> {
     let router = Router(context: GatewayContext.self)
-    // A server span per request (continuing an incoming `traceparent`), and RED metrics per route
-    // (`hb_requests` by status, `http_server_request_duration`).
+    // RED metrics per route (`hb_requests` by status, `http_server_request_duration`); the request's span is
+    // RequestScopeMiddleware's.
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: TracingMiddleware())
     router.add(middleware: RequestScopeMiddleware(trustedProxies: configuration.trustedProxies, logger: logger))
     let bearer = BearerAuthMiddleware(verifier: verifier, scope: AuthInterceptor.apiScope)
     OAuthRoutes(clients: clients, issuer: configuration.issuer).register(

@@ -49,6 +49,20 @@ public final class RecordingSpan: Span {
             guard batcher != nil else { return }
             state.withLock { if !$0.ended { $0.attributes = newValue } }
         }
+        // `span.attributes[key] = value` changes the attributes in place: they are taken out of the state while
+        // the caller changes them (a copy read by `get` would make every change copy the whole dictionary), then
+        // put back unless the span ended meanwhile.
+        _modify {
+            var attributes = state.withLock { state in
+                let attributes = state.attributes
+                state.attributes = [:]
+                return attributes
+            }
+            defer {
+                if batcher != nil { state.withLock { if !$0.ended { $0.attributes = attributes } } }
+            }
+            yield &attributes
+        }
     }
 
     public func setStatus(_ status: SpanStatus) {

@@ -8,9 +8,7 @@ extension TraceContext {
     /// Read by every log line and every call: straight from the platform tracer's ``SpanContext`` when it runs,
     /// else through the instrument's propagator (which formats a header only to parse it back).
     public static var current: TraceContext? {
-        guard let context = ServiceContext.current else { return nil }
-        if let span = context.spanContext { return TraceContext(span) }
-        return TraceContext(of: context)
+        ServiceContext.current.flatMap(TraceContext.init(of:))
     }
 
     /// The hex view of `span`.
@@ -18,8 +16,13 @@ extension TraceContext {
         self.init(traceID: span.traceIDHex, spanID: span.spanIDHex, flags: span.sampled ? "01" : "00")
     }
 
-    /// The span context `context` carries, read through the bootstrapped instrument's propagator.
+    /// The span context `context` carries: the platform tracer's ``SpanContext``, else read through the
+    /// bootstrapped instrument's propagator.
     public init?(of context: ServiceContext) {
+        if let span = context.spanContext {
+            self.init(span)
+            return
+        }
         var carrier: [String: String] = [:]
         InstrumentationSystem.instrument.inject(context, into: &carrier, using: DictionaryInjector())
         guard let traceparent = carrier[Self.header] else { return nil }
