@@ -179,7 +179,7 @@ let package = Package(
             name: "BizServiceKit",
             dependencies: [
                 "BizTelemetry",
-                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizMessaging",
+                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizMessaging", "BizProtos",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -206,6 +206,15 @@ let package = Package(
                 "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ClientContractorService",
+            dependencies: [
+                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -243,7 +252,8 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BizEvents", "BizStorage", "BizMessaging", "BizOutbox", "BizProtos", "AuditService",
-                "BizAuth", "IdentityService", "TeamService", "APIGateway", "BizKafka", "BizServiceKit",
+                "BizAuth", "IdentityService", "TeamService", "ClientContractorService", "APIGateway", "BizKafka",
+                "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -319,6 +329,14 @@ let package = Package(
             dependencies: [
                 "BizKafka", "AuditService", "BizMessaging", "BizStorage", "BizEvents", "BizTesting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ClientContractorServiceTests",
+            dependencies: [
+                "ClientContractorService", "BizAuth", "BizEvents", "BizOutbox", "BizServiceKit", "BizStorage",
+                "BizTesting",
             ],
             swiftSettings: strict
         ),

@@ -103,6 +103,7 @@ public func buildRouter<Transport: ClientTransport>(
     }
     let v1 = router.group("v1").add(middleware: bearer).add(middleware: IdempotencyMiddleware(store: store))
     TeamRoutes(clients: clients).register(on: v1)
+    ContractorRoutes(clients: clients).register(on: v1)
     AuditRoutes(clients: clients).register(on: v1)
     return router
 }

@@ -7,6 +7,8 @@ import NIOCore
 /// A JSON object from a request body, read field by field so every error names its field.
 struct JSONBody {
     var object: [String: JSONValue]
+    /// `address.` for the fields of a nested object, so errors name the whole path.
+    var prefix = ""
 
     static func read(_ request: Request, context: GatewayContext, allowed: Set<String>) async throws -> JSONBody {
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json"),
@@ -32,9 +34,25 @@ struct JSONBody {
 
     func has(_ field: String) -> Bool { object[field] != nil }
 
+    /// A nested object's fields (only `allowed` ones); `nil` when absent or `null`.
+    func object(_ name: String, allowed: Set<String>) throws -> JSONBody? {
+        let field = prefix + name
+        switch object[name] {
+        case .none, .null: return nil
+        case .object(let nested):
+            if let unknown = nested.keys.sorted().first(where: { !allowed.contains($0) }) {
+                throw Problem.badRequest("\(field).\(unknown) is not a field of \(field)", field: "\(field).\(unknown)")
+            }
+            return JSONBody(object: nested, prefix: field + ".")
+        case .some(let other):
+            throw Problem.badRequest("\(field) must be an object, not \(other.typeName)", field: field)
+        }
+    }
+
     /// A string field; `nil` when absent. `null` is refused unless `nullable` (then it reads as "").
-    func string(_ field: String, required: Bool = false, nullable: Bool = false) throws -> String? {
-        switch object[field] {
+    func string(_ name: String, required: Bool = false, nullable: Bool = false) throws -> String? {
+        let field = prefix + name
+        switch object[name] {
         case .none:
             if required { throw Problem.badRequest("\(field) is required", field: field) }
             return nil
@@ -46,8 +64,9 @@ struct JSONBody {
         }
     }
 
-    func strings(_ field: String) throws -> [String]? {
-        switch object[field] {
+    func strings(_ name: String) throws -> [String]? {
+        let field = prefix + name
+        switch object[name] {
         case .none: return nil
         case .null: return []
         case .array(let values):

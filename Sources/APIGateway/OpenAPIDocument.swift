@@ -71,6 +71,30 @@ enum OpenAPIDocument {
         Operation(
             method: "post", path: "/v1/accounts/{id}/enable", summary: "Enable an account", success: ("200", "Account")),
         Operation(
+            method: "post", path: "/v1/client-contractors",
+            summary: "Create a client contractor, its tenant and, when named, its first admin (platform admins)",
+            body: "ContractorInput", success: ("201", "Contractor"),
+            errors: ["400", "401", "403", "409", "413", "422", "503"]),
+        Operation(
+            method: "get", path: "/v1/client-contractors", summary: "List client contractors (platform admins)",
+            success: ("200", "ContractorPage"), query: ["status", "document", "page_size", "page_token"]),
+        Operation(
+            method: "get", path: "/v1/client-contractors/{id}", summary: "Read a client contractor (platform admins)",
+            success: ("200", "Contractor")),
+        Operation(
+            method: "patch", path: "/v1/client-contractors/{id}",
+            summary: "Update a client contractor (JSON merge patch; If-Match honoured)", body: "ContractorInput",
+            success: ("200", "Contractor"), errors: ["400", "401", "403", "404", "409", "412", "422"]),
+        Operation(
+            method: "delete", path: "/v1/client-contractors/{id}", summary: "Delete a client contractor (its tenant)",
+            success: ("204", nil)),
+        Operation(
+            method: "post", path: "/v1/client-contractors/{id}/disable", summary: "Disable a client contractor",
+            success: ("200", "Contractor")),
+        Operation(
+            method: "post", path: "/v1/client-contractors/{id}/enable", summary: "Enable a client contractor",
+            success: ("200", "Contractor")),
+        Operation(
             method: "get", path: "/v1/audit/entities/{entity_type}/{entity_id}/versions",
             summary: "Every version of an entity (admins)", success: ("200", "VersionList")),
         Operation(
@@ -115,6 +139,18 @@ enum OpenAPIDocument {
             "email": "string", "team_ids": "array", "enabled": "boolean", "version": "integer", "created_at": "string",
             "updated_at": "string",
         ]),
+        "ContractorInput": object(
+            [
+                "legal_name": "string", "trade_name": "string", "document": "string", "contact_email": "string",
+                "contact_phone": "string", "address": "object", "contract": "object", "admin": "object",
+            ], required: ["legal_name", "document", "contact_email", "contract"]),
+        "Contractor": object([
+            "public_id": "string", "tenant_id": "string", "legal_name": "string", "trade_name": "string",
+            "document_type": "string", "document": "string", "contact_email": "string", "contact_phone": "string",
+            "address": "object", "contract": "object", "admin": "object", "enabled": "boolean", "version": "integer",
+            "created_at": "string", "updated_at": "string",
+        ]),
+        "ContractorPage": page("Contractor"),
         "TeamPage": page("Team"), "AccountPage": page("Account"), "EventPage": page(nil),
         "VersionList": object(["items": "array"]),
         "Ownership": object([

@@ -68,7 +68,9 @@ public struct AuthInterceptor: ServerInterceptor {
             throw AuthError.forbidden("this needs one of the roles: \(roles.sorted().joined(separator: ", "))")
         }
         let caller = Caller(
-            principal: principal, clientIP: try await clientIP(request.metadata, context), traceID: trace.traceID)
+            principal: principal, clientIP: try await clientIP(request.metadata, context), traceID: trace.traceID,
+            credentials: .init(
+                bearer: token, gatewayBearer: Self.bearer(request.metadata, CallMetadata.gatewayAuthorization)))
         return try await Caller.$current.withValue(caller) {
             try await next(request, context)
         }

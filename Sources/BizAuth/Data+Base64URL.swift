@@ -9,7 +9,7 @@ extension Data {
     }
 
     /// base64url without padding.
-    var base64URLEncodedString: String {
+    public var base64URLEncodedString: String {
         base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }

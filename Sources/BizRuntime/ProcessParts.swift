@@ -119,14 +119,19 @@ struct ProcessParts {
         let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: try connect("identity"))
         keys.set { try await identity.getSigningKeys(.init()).jwksJson }
         if !modules.isEmpty {
-            try await assembleModules(modules)
+            try await assembleModules(modules) { module in
+                ServiceConnections(
+                    try Dictionary(uniqueKeysWithValues: module.dependencies.map { ($0, try connect($0)) }))
+            }
         }
         if gateway {
             try await assembleGateway(connect: connect)
         }
     }
 
-    private mutating func assembleModules(_ modules: [any ServiceModule.Type]) async throws {
+    private mutating func assembleModules(
+        _ modules: [any ServiceModule.Type], connections: (any ServiceModule.Type) throws -> ServiceConnections
+    ) async throws {
         let instanceID = directory.instanceID(given: configuration.instanceID)
         let masterKey = try directory.masterKey(given: configuration.masterKey)
         let log: EventLog
@@ -153,6 +158,7 @@ struct ProcessParts {
                         url, migrations: migrations, setting: setting, resources: resources, pools: pools,
                         logger: logger)
                 },
+                connections: try connections(module),
                 onShutdown: { close in resources.append(ClosingService(close: close)) },
                 logger: logger.with("service", module.name))
             let parts = try await module.assemble(context)

@@ -1,5 +1,6 @@
 import AuditService
 import BizServiceKit
+import ClientContractorService
 import IdentityService
 import TeamService
 
@@ -8,6 +9,7 @@ import TeamService
 public enum ServiceRegistry {
     public static let modules: [any ServiceModule.Type] = [
         IdentityModule.self,
+        ContractorModule.self,
         TeamModule.self,
         AuditModule.self,
     ]

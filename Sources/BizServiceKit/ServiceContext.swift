@@ -24,6 +24,8 @@ public struct ServiceContext: Sendable {
     /// closes it.
     public var openDatabase:
         @Sendable (_ url: String, _ migrations: [Migration], _ setting: String) async throws -> any SQLStore
+    /// Clients of the services the module calls (its ``ServiceModule/dependencies``).
+    public var connections: ServiceConnections
     /// Runs `close` when the process stops, after every service that may use the resource.
     public var onShutdown: @Sendable (_ close: @escaping @Sendable () async -> Void) -> Void
     public var logger: Logger
@@ -32,6 +34,7 @@ public struct ServiceContext: Sendable {
         configuration: PlatformConfiguration, database: any SQLStore, outbox: Outbox, events: EventFactory,
         masterKey: MasterKey, verifier: TokenVerifier, deadLetters: any DeadLetterStore,
         openDatabase: @escaping @Sendable (String, [Migration], String) async throws -> any SQLStore,
+        connections: ServiceConnections = ServiceConnections(),
         onShutdown: @escaping @Sendable (@escaping @Sendable () async -> Void) -> Void, logger: Logger
     ) {
         self.configuration = configuration
@@ -42,6 +45,7 @@ public struct ServiceContext: Sendable {
         self.verifier = verifier
         self.deadLetters = deadLetters
         self.openDatabase = openDatabase
+        self.connections = connections
         self.onShutdown = onShutdown
         self.logger = logger
     }

@@ -20,6 +20,14 @@ public protocol ServiceModule: SendableMetatype {
     /// gateway's readiness asks about.
     static var probe: MethodDescriptor { get }
 
+    /// The modules it calls (`identity`): the runtime connects them before ``assemble(_:)`` and hands the
+    /// connections over in ``ServiceContext/connections``.
+    static var dependencies: [String] { get }
+
     /// Builds the service over `context`.
     static func assemble(_ context: ServiceContext) async throws -> ServiceParts
+}
+
+extension ServiceModule {
+    public static var dependencies: [String] { [] }
 }

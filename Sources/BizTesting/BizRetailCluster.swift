@@ -51,7 +51,7 @@ extension BizRetailProcess: RunningSystem {
     }
 }
 
-/// The distributed topology for tests: identity, team, audit and gateway as separate `biz-retail serve <service>`
+/// The distributed topology for tests: every service (identity, contractor, team, audit) and the gateway as separate `biz-retail serve <service>`
 /// processes, each with a fresh PostgreSQL database on the tests' server (`BIZ_TEST_POSTGRES_URL`), events through
 /// the tests' Kafka endpoint (`BIZ_TEST_KAFKA_BROKERS`) under topics of its own (`BIZ_KAFKA_TOPIC_PREFIX`).
 public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
@@ -64,7 +64,7 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
     /// Every service of the registry and the gateway, in start order, as the executable lists them.
     public static let services: [String] = {
         guard let result = try? runProgramBlocking(BizRetailProcess.executable, ["services"]), result.status == 0
-        else { return ["identity", "team", "audit", "gateway"] }
+        else { return ["identity", "contractor", "team", "audit", "gateway"] }
         return result.output.split(separator: "\n").map(String.init)
     }()
 

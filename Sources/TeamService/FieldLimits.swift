@@ -1,4 +1,4 @@
-import BizEvents
+import BizServiceKit
 
 /// The bounds of the Team service's free-text fields and lists, in UTF-8 bytes, so every event it emits stays far
 /// below `EventEnvelope.maximumEncodedSize` (an account with 100 teams is about 5 KB). README and the OpenAPI
@@ -11,16 +11,7 @@ public enum FieldLimits {
     /// The teams one account may belong to (`team_ids`, after removing repeats).
     public static let teamIDs = 100
 
-    /// `text` if it fits in `limit` bytes and holds no control character (line breaks and tabs only where
-    /// `allowsLineBreaks`); otherwise the field's error.
     static func checked(_ text: String, field: String, limit: Int, allowsLineBreaks: Bool) throws(TeamError) -> String {
-        guard text.utf8.count <= limit else {
-            throw .invalidArgument(field: field, problem: "is over \(limit) bytes")
-        }
-        let allowed: Set<Unicode.Scalar> = allowsLineBreaks ? ["\n", "\r", "\t"] : []
-        guard !text.containsControlCharacter(except: allowed) else {
-            throw .invalidArgument(field: field, problem: "must not contain control characters")
-        }
-        return text
+        try TextInput.checked(text, field: field, limit: limit, allowsLineBreaks: allowsLineBreaks)
     }
 }

@@ -2,7 +2,6 @@ import BizAuth
 import BizEvents
 import BizOutbox
 import BizStorage
-import Crypto
 import Foundation
 import SQLKit
 
@@ -11,13 +10,13 @@ import SQLKit
 public struct TeamDirectory: Sendable {
     public var outbox: Outbox
     public var events: EventFactory
-    /// Keys the derivation of an account's `ownership_id` from its CPF, so the id cannot be reversed to the CPF.
-    public var subjectKey: SymmetricKey
+    /// Derives an account's `ownership_id` from its CPF (the id cannot be reversed to the CPF).
+    public var subjects: SubjectIDs
 
-    public init(outbox: Outbox, events: EventFactory, subjectKey: SymmetricKey) {
+    public init(outbox: Outbox, events: EventFactory, subjects: SubjectIDs) {
         self.outbox = outbox
         self.events = events
-        self.subjectKey = subjectKey
+        self.subjects = subjects
     }
 
     var store: any SQLStore { outbox.store }
@@ -149,7 +148,7 @@ public struct TeamDirectory: Sendable {
         let tenant = caller.principal.tenantID
         let now = EventTimestamp.now().rfc3339
         let publicID = EventID.generate()
-        let ownershipID = ownershipID(forCPF: document)
+        let ownershipID = subjects.person(cpf: document)
         do {
             return try await outbox.perform { database in
                 try await Self.requireTeams(teamIDs, tenant: tenant, on: database)
@@ -228,7 +227,7 @@ public struct TeamDirectory: Sendable {
                     account.name = name ?? account.name
                     if let document {
                         account.documentRegistry = document
-                        account.ownershipID = ownershipID(forCPF: document)
+                        account.ownershipID = subjects.person(cpf: document)
                     }
                     account.email = email ?? account.email
                     if let teamIDs {
@@ -256,20 +255,6 @@ public struct TeamDirectory: Sendable {
         } catch let error as StorageError where error.code == .constraint {
             throw TeamError.conflict(field: "email", problem: "is already used by another account of the tenant")
         }
-    }
-
-    /// The data subject's id: the same person (CPF) always gets the same id, and the id reveals nothing of the CPF.
-    func ownershipID(forCPF cpf: String) -> String {
-        let digest = Array(HMAC<SHA256>.authenticationCode(for: Data("person:cpf:\(cpf)".utf8), using: subjectKey))
-        var bytes = Array(digest.prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x80  // UUIDv8: custom, name-based
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.hexString
-        let parts = [
-            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
-            hex.dropFirst(20),
-        ]
-        return parts.joined(separator: "-")
     }
 
     /// One statement: the account's columns on every row, one row per team (a LEFT JOIN, so none is needed).

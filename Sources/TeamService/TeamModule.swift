@@ -3,8 +3,6 @@ import BizEvents
 import BizProtos
 import BizServiceKit
 import BizStorage
-import Crypto
-import Foundation
 import GRPCCore
 
 /// The Team service's entry point: teams and accounts over its own database.
@@ -18,9 +16,8 @@ public enum TeamModule: ServiceModule {
     public static let probe = Bizretail_Team_V1_TeamService.Method.ListTeams.descriptor
 
     public static func assemble(_ context: ServiceContext) async throws -> ServiceParts {
-        let subjectKey = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: context.masterKey.key, info: Data("biz-retail ownership ids".utf8), outputByteCount: 32)
-        let directory = TeamDirectory(outbox: context.outbox, events: context.events, subjectKey: subjectKey)
+        let directory = TeamDirectory(
+            outbox: context.outbox, events: context.events, subjects: SubjectIDs(masterKey: context.masterKey))
         let pageTokens = PageTokens(masterKey: context.masterKey)
         return ServiceParts(grpcServices: [TeamGRPCService(directory: directory, pageTokens: pageTokens)])
     }

@@ -42,7 +42,7 @@ extension TopologySuites {
                             .arrayValue?.count == 1
                     }
                     let status = try await cluster("status")
-                    for name in ["identity", "team", "audit", "gateway"] {
+                    for name in ["identity", "contractor", "team", "audit", "gateway"] {
                         #expect(status.output.contains("\(name): running"))
                     }
                 } catch {

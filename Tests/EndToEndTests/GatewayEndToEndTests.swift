@@ -583,6 +583,8 @@ struct GatewayEndToEndTests {
                 "/v1/teams/{id}/disable": ["post"], "/v1/teams/{id}/enable": ["post"],
                 "/v1/accounts": ["get", "post"], "/v1/accounts/{id}": ["get", "patch", "delete"],
                 "/v1/accounts/{id}/disable": ["post"], "/v1/accounts/{id}/enable": ["post"],
+                "/v1/client-contractors": ["get", "post"], "/v1/client-contractors/{id}": ["get", "patch", "delete"],
+                "/v1/client-contractors/{id}/disable": ["post"], "/v1/client-contractors/{id}/enable": ["post"],
                 "/v1/audit/entities/{entity_type}/{entity_id}/versions": ["get"], "/v1/audit/events": ["get"],
                 "/v1/audit/ownerships/{ownership_id}": ["get"], "/oauth2/token": ["post"], "/oauth2/jwks": ["get"],
                 "/oauth2/revoke": ["post"], "/oauth2/introspect": ["post"],

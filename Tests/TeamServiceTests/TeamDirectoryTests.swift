@@ -24,7 +24,7 @@ struct TeamDirectoryTests {
                     outbox: Outbox(store: store),
                     events: EventFactory(
                         producerService: "team_service", producerServiceID: EventID.generate(), environment: "test"),
-                    subjectKey: SymmetricKey(size: .bits256)))
+                    subjects: SubjectIDs(key: SymmetricKey(size: .bits256))))
         }
     }
 
