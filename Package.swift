@@ -214,7 +214,14 @@ let package = Package(
             dependencies: [
                 "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CostCenterService",
+            dependencies: [
+                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             swiftSettings: strict
         ),
@@ -252,8 +259,8 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BizEvents", "BizStorage", "BizMessaging", "BizOutbox", "BizProtos", "AuditService",
-                "BizAuth", "IdentityService", "TeamService", "ClientContractorService", "APIGateway", "BizKafka",
-                "BizServiceKit",
+                "BizAuth", "IdentityService", "TeamService", "ClientContractorService", "CostCenterService",
+                "APIGateway", "BizKafka", "BizServiceKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -337,6 +344,13 @@ let package = Package(
             dependencies: [
                 "ClientContractorService", "BizAuth", "BizEvents", "BizOutbox", "BizServiceKit", "BizStorage",
                 "BizTesting",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CostCenterServiceTests",
+            dependencies: [
+                "CostCenterService", "BizAuth", "BizEvents", "BizOutbox", "BizServiceKit", "BizStorage", "BizTesting",
             ],
             swiftSettings: strict
         ),

@@ -104,6 +104,8 @@ public func buildRouter<Transport: ClientTransport>(
     let v1 = router.group("v1").add(middleware: bearer).add(middleware: IdempotencyMiddleware(store: store))
     TeamRoutes(clients: clients).register(on: v1)
     ContractorRoutes(clients: clients).register(on: v1)
+    CostCenterRoutes(clients: clients).register(on: v1)
+    UserRoutes(clients: clients).register(on: v1)
     AuditRoutes(clients: clients).register(on: v1)
     return router
 }

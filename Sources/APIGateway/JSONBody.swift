@@ -64,6 +64,17 @@ struct JSONBody {
         }
     }
 
+    /// A whole-number field; `nil` when absent or `null`.
+    func integer(_ name: String) throws -> Int64? {
+        let field = prefix + name
+        switch object[name] {
+        case .none, .null: return nil
+        case .integer(let value): return value
+        case .some(let other):
+            throw Problem.badRequest("\(field) must be a whole number, not \(other.typeName)", field: field)
+        }
+    }
+
     func strings(_ name: String) throws -> [String]? {
         let field = prefix + name
         switch object[name] {

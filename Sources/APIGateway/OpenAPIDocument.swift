@@ -95,6 +95,53 @@ enum OpenAPIDocument {
             method: "post", path: "/v1/client-contractors/{id}/enable", summary: "Enable a client contractor",
             success: ("200", "Contractor")),
         Operation(
+            method: "post", path: "/v1/cost-centers",
+            summary: "Create a cost center (an active client contractor's tenant)", body: "CostCenterInput",
+            success: ("201", "CostCenter"), errors: ["400", "401", "403", "409", "413", "422", "503"]),
+        Operation(
+            method: "get", path: "/v1/cost-centers", summary: "List cost centers", success: ("200", "CostCenterPage"),
+            query: ["parent_id", "code", "page_size", "page_token"]),
+        Operation(
+            method: "get", path: "/v1/cost-centers/{id}", summary: "Read a cost center", success: ("200", "CostCenter")),
+        Operation(
+            method: "get", path: "/v1/cost-centers/{id}/tree",
+            summary: "A cost center and its descendants, nested in `children`", success: ("200", "CostCenter")),
+        Operation(
+            method: "patch", path: "/v1/cost-centers/{id}",
+            summary: "Update a cost center (JSON merge patch; If-Match honoured)", body: "CostCenterInput",
+            success: ("200", "CostCenter"), errors: ["400", "401", "403", "404", "409", "412", "422", "503"]),
+        Operation(
+            method: "delete", path: "/v1/cost-centers/{id}", summary: "Delete a cost center (none under it)",
+            success: ("204", nil), errors: ["400", "401", "403", "404", "409", "422", "503"]),
+        Operation(
+            method: "post", path: "/v1/cost-centers/{id}/disable", summary: "Disable a cost center",
+            success: ("200", "CostCenter")),
+        Operation(
+            method: "post", path: "/v1/cost-centers/{id}/enable", summary: "Enable a cost center",
+            success: ("200", "CostCenter")),
+        Operation(
+            method: "post", path: "/v1/users",
+            summary: "Create a user (admins; a generated password is returned once when none is given)",
+            body: "UserInput", success: ("201", "User"), errors: ["400", "401", "403", "409", "413"]),
+        Operation(
+            method: "get", path: "/v1/users", summary: "List a tenant's users (admins)", success: ("200", "UserPage"),
+            query: ["tenant_id", "page_size", "page_token"]),
+        Operation(method: "get", path: "/v1/users/{id}", summary: "Read a user (admins)", success: ("200", "User")),
+        Operation(
+            method: "patch", path: "/v1/users/{id}", summary: "Change a user's name or roles (If-Match honoured)",
+            body: "UserInput", success: ("200", "User"), errors: ["400", "401", "403", "404", "412", "422"]),
+        Operation(
+            method: "delete", path: "/v1/users/{id}", summary: "Delete a user (their sessions end)",
+            success: ("204", nil), errors: ["400", "401", "403", "404", "422"]),
+        Operation(
+            method: "post", path: "/v1/users/{id}/disable", summary: "Disable a user (their sessions end)",
+            success: ("200", "User"), errors: ["400", "401", "403", "404", "422"]),
+        Operation(method: "post", path: "/v1/users/{id}/enable", summary: "Enable a user", success: ("200", "User")),
+        Operation(
+            method: "post", path: "/v1/users/{id}/reset-password",
+            summary: "Set a new password (given, or generated and returned once); the user's sessions end",
+            body: "PasswordInput", success: ("200", "User")),
+        Operation(
             method: "get", path: "/v1/audit/entities/{entity_type}/{entity_id}/versions",
             summary: "Every version of an entity (admins)", success: ("200", "VersionList")),
         Operation(
@@ -126,9 +173,11 @@ enum OpenAPIDocument {
         "UserInfo": object([
             "sub": "string", "email": "string", "name": "string", "tenant_id": "string", "roles": "array",
         ]),
-        "TeamInput": object(["name": "string", "description": "string"], required: ["name"]),
+        "TeamInput": object(
+            ["name": "string", "description": "string", "cost_center_id": "string"], required: ["name"]),
         "Team": object([
             "public_id": "string", "tenant_id": "string", "name": "string", "description": "string",
+            "cost_center_id": "string",
             "enabled": "boolean", "version": "integer", "created_at": "string", "updated_at": "string",
         ]),
         "AccountInput": object(
@@ -151,6 +200,24 @@ enum OpenAPIDocument {
             "created_at": "string", "updated_at": "string",
         ]),
         "ContractorPage": page("Contractor"),
+        "UserInput": object(
+            ["email": "string", "name": "string", "password": "string", "roles": "array", "tenant_id": "string"]),
+        "PasswordInput": object(["password": "string"]),
+        "User": object([
+            "public_id": "string", "tenant_id": "string", "email": "string", "name": "string", "roles": "array",
+            "enabled": "boolean", "version": "integer", "created_at": "string", "updated_at": "string",
+            "generated_password": "string",
+        ]),
+        "UserPage": page("User"),
+        "CostCenterInput": object(
+            ["code": "string", "name": "string", "parent_id": "string", "budget": "object"],
+            required: ["code", "name"]),
+        "CostCenter": object([
+            "public_id": "string", "tenant_id": "string", "code": "string", "name": "string", "parent_id": "string",
+            "budget": "object", "children": "array", "enabled": "boolean", "version": "integer",
+            "created_at": "string", "updated_at": "string",
+        ]),
+        "CostCenterPage": page("CostCenter"),
         "TeamPage": page("Team"), "AccountPage": page("Account"), "EventPage": page(nil),
         "VersionList": object(["items": "array"]),
         "Ownership": object([

@@ -13,15 +13,18 @@ struct TeamRoutes<Transport: ClientTransport> {
 
     func register(on v1: RouterGroup<GatewayContext>) {
         let teams = clients.teams
+        let teamFields: Set<String> = ["name", "description", "cost_center_id"]
         v1.post("teams") { request, context in
-            let body = try await JSONBody.read(request, context: context, allowed: ["name", "description"])
+            let body = try await JSONBody.read(request, context: context, allowed: teamFields)
             let name = try body.string("name", required: true)!
             let description = try body.string("description", nullable: true) ?? ""
+            let costCenter = try body.string("cost_center_id", nullable: true) ?? ""
             let team = try await clients.call(context) { metadata in
                 try await teams.createTeam(
                     .with {
                         $0.name = name
                         $0.description_p = description
+                        $0.costCenterID = costCenter
                     }, metadata: metadata)
             }
             return Self.resource(
@@ -47,9 +50,10 @@ struct TeamRoutes<Transport: ClientTransport> {
         }
         v1.patch("teams/:id") { request, context in
             let id = try context.parameters.require("id")
-            let body = try await JSONBody.read(request, context: context, allowed: ["name", "description"])
+            let body = try await JSONBody.read(request, context: context, allowed: teamFields)
             let name = try body.string("name")
             let description = try body.string("description", nullable: true)
+            let costCenter = try body.string("cost_center_id", nullable: true)
             let expected = try request.expectedVersion()
             let team = try await clients.call(context) { metadata in
                 try await teams.updateTeam(
@@ -57,6 +61,7 @@ struct TeamRoutes<Transport: ClientTransport> {
                         $0.publicID = id
                         if let name { $0.name = name }
                         if let description { $0.description_p = description }
+                        if let costCenter { $0.costCenterID = costCenter }
                         if let expected { $0.expectedVersion = expected }
                     },
                     metadata: metadata
@@ -187,7 +192,9 @@ extension Bizretail_Team_V1_Team {
     var json: JSONValue {
         [
             "public_id": .string(publicID), "tenant_id": .string(tenantID), "name": .string(name),
-            "description": .string(description_p), "enabled": .bool(enabled), "version": .integer(version),
+            "description": .string(description_p),
+            "cost_center_id": costCenterID.isEmpty ? .null : .string(costCenterID),
+            "enabled": .bool(enabled), "version": .integer(version),
             "created_at": .string(createdAt.rfc3339), "updated_at": .string(updatedAt.rfc3339),
         ]
     }

@@ -1,6 +1,7 @@
 import AuditService
 import BizServiceKit
 import ClientContractorService
+import CostCenterService
 import IdentityService
 import TeamService
 
@@ -10,6 +11,7 @@ public enum ServiceRegistry {
     public static let modules: [any ServiceModule.Type] = [
         IdentityModule.self,
         ContractorModule.self,
+        CostCenterModule.self,
         TeamModule.self,
         AuditModule.self,
     ]

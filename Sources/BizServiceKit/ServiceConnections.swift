@@ -27,6 +27,14 @@ public struct ServiceConnections: Sendable {
         self.clients = clients.mapValues { TransportConnection(client: $0) }
     }
 
+    /// The options of a call made while the caller's own call is open: half the platform's 10 s deadline, so the
+    /// answer (503 when the callee cannot be reached) comes back before the gateway gives up on the whole request.
+    public static let nestedCall: CallOptions = {
+        var options = CallOptions.defaults
+        options.timeout = .seconds(5)
+        return options
+    }()
+
     /// The client of `service` (a name among the module's dependencies).
     public func client<Client: ServiceClient>(_ type: Client.Type, of service: String) throws(ServiceConnectionError)
         -> Client.Erased

@@ -2,7 +2,6 @@ import BizAuth
 import BizEvents
 import BizProtos
 import BizServiceKit
-import Crypto
 import Foundation
 import GRPCCore
 import SwiftProtobuf
@@ -63,20 +62,20 @@ public struct ContractorGRPCService: Bizretail_Contractor_V1_ClientContractorSer
         }
         let name = try TextInput.required(
             admin.name.isEmpty ? admin.email : admin.name, field: "admin.name", limit: ContractorInput.nameBytes)
-        let generated = admin.password.isEmpty ? Self.generatedPassword() : nil
         do {
             let user = try await identity.createUser(
                 .with {
                     $0.tenantID = tenant
                     $0.email = admin.email
                     $0.name = name
-                    $0.password = generated ?? admin.password
+                    // Empty: the Identity Provider generates one and returns it this once.
+                    $0.password = admin.password
                     $0.roles = ["admin"]
-                }, metadata: caller.forwardingMetadata, options: Self.nestedCall)
+                }, metadata: caller.forwardingMetadata, options: ServiceConnections.nestedCall)
             return .with {
                 $0.publicID = user.publicID
                 $0.email = user.email
-                if let generated { $0.generatedPassword = generated }
+                $0.generatedPassword = user.generatedPassword
             }
         } catch let error as RPCError where [.invalidArgument, .alreadyExists].contains(error.code) {
             // The Identity Provider names its own field (`email`); here it is the request's `admin.email`. Only the
@@ -88,19 +87,6 @@ public struct ContractorGRPCService: Bizretail_Contractor_V1_ClientContractorSer
             }
             throw RPCError(code: error.code, message: "admin: \(error.message)", metadata: metadata)
         }
-    }
-
-    /// A call made while the caller's own call is open: half the platform's 10 s deadline, so the answer (503 when
-    /// the Identity Provider cannot be reached) comes back before the gateway gives up on the whole request.
-    static let nestedCall: CallOptions = {
-        var options = CallOptions.defaults
-        options.timeout = .seconds(5)
-        return options
-    }()
-
-    /// 24 characters of base64url from 18 random bytes (144 bits).
-    static func generatedPassword() -> String {
-        SymmetricKey(size: .init(bitCount: 144)).withUnsafeBytes { Data($0) }.base64URLEncodedString
     }
 
     public func getContractor(request: Bizretail_Contractor_V1_GetContractorRequest, context: ServerContext)
@@ -194,6 +180,7 @@ public struct TenantGRPCService: Bizretail_Contractor_V1_TenantService.SimpleSer
             $0.active = record.isActive(on: ContractorInput.today())
             $0.status = record.contract.status
             $0.tradeName = record.tradeName
+            $0.ownershipID = record.ownershipID
         }
     }
 }

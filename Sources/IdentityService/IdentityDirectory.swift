@@ -37,19 +37,13 @@ public struct IdentityDirectory: Sendable {
         guard let email = EmailAddress.normalize(email) else {
             throw IdentityError.invalidArgument(field: "email", problem: "is not an email address")
         }
-        guard password.utf8.count >= 8, password.utf8.count <= 72 else {
-            throw IdentityError.invalidArgument(field: "password", problem: "must be 8 to 72 bytes long")
-        }
-        guard !roles.isEmpty, roles.allSatisfy(Roles.assignable.contains) else {
-            throw IdentityError.invalidArgument(
-                field: "roles", problem: "must be one or more of \(Roles.assignable.sorted().joined(separator: ", "))"
-            )
-        }
+        try Self.checkPassword(password)
+        try Roles.validate(roles)
         let hash = try await passwords.hash(password)
         let now = EventTimestamp.now().rfc3339
         let user = UserRecord(
             publicID: EventID.generate(), tenantID: tenantID, email: email, name: name, roles: roles, enabled: true,
-            createdAt: now
+            createdAt: now, updatedAt: now
         )
         let event =
             caller.map { events.event(.user(.created), payload: user.payload, ownershipID: user.publicID, caller: $0) }
@@ -180,7 +174,7 @@ public struct IdentityDirectory: Sendable {
         try await store.read { database in
             try await database.raw(
                 """
-                SELECT public_id, tenant_id, email, name, password_hash, roles, enabled, created_at FROM users
+                SELECT \(unsafeRaw: UserRecord.columns), password_hash FROM users
                 WHERE email = \(bind: email.lowercased())
                 """
             ).all().map { row in (try Self.user(row), try row.decode(column: "password_hash", as: String.self)) }
@@ -191,8 +185,7 @@ public struct IdentityDirectory: Sendable {
         try await store.read { database in
             try await database.raw(
                 """
-                SELECT public_id, tenant_id, email, name, roles, enabled, created_at FROM users
-                WHERE public_id = \(bind: publicID)
+                SELECT \(unsafeRaw: UserRecord.columns) FROM users WHERE public_id = \(bind: publicID)
                 """
             ).first().map(Self.user)
         }
@@ -206,7 +199,9 @@ public struct IdentityDirectory: Sendable {
             name: try row.decode(column: "name", as: String.self),
             roles: words(try row.decode(column: "roles", as: String.self)),
             enabled: try row.decode(column: "enabled", as: Bool.self),
-            createdAt: try row.decode(column: "created_at", as: String.self)
+            createdAt: try row.decode(column: "created_at", as: String.self),
+            version: try row.decode(column: "version", as: Int64.self),
+            updatedAt: try row.decode(column: "updated_at", as: String.self)
         )
     }
 

@@ -9,5 +9,7 @@ extension EventType {
 
 /// The event types the Identity Provider emits.
 public enum IdentityEvents {
-    public static let produced: [EventType] = [.user(.created), .client(.created), .client(.updated)]
+    public static let produced: [EventType] =
+        [EventVerb.created, .updated, .disabled, .enabled, .deleted].map { EventType.user($0) }
+        + [.client(.created), .client(.updated)]
 }

@@ -1,6 +1,7 @@
 import BizAuth
 import BizEvents
 import BizProtos
+import BizServiceKit
 import Foundation
 import GRPCCore
 import SwiftProtobuf
@@ -9,10 +10,12 @@ import SwiftProtobuf
 public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleServiceProtocol {
     public var issuer: TokenIssuer
     public var directory: IdentityDirectory
+    public var pageTokens: PageTokens
 
-    public init(issuer: TokenIssuer, directory: IdentityDirectory) {
+    public init(issuer: TokenIssuer, directory: IdentityDirectory, pageTokens: PageTokens) {
         self.issuer = issuer
         self.directory = directory
+        self.pageTokens = pageTokens
     }
 
     /// Calls that need no bearer token.
@@ -63,11 +66,100 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
         request: Bizretail_Identity_V1_CreateUserRequest, context: ServerContext
     ) async throws -> Bizretail_Identity_V1_User {
         let (caller, tenant) = try Self.adminActing(in: request.tenantID, to: "create users")
+        let generated = request.password.isEmpty ? IdentityDirectory.generatedPassword() : nil
         let user = try await directory.createUser(
-            tenantID: tenant, email: request.email, name: request.name, password: request.password,
+            tenantID: tenant, email: request.email, name: request.name, password: generated ?? request.password,
             roles: request.roles, caller: caller
         )
-        return Bizretail_Identity_V1_User(user)
+        var answer = Bizretail_Identity_V1_User(user)
+        if let generated { answer.generatedPassword = generated }
+        return answer
+    }
+
+    /// The calling admin, and the tenant whose users it may see (nil: any, for a platform admin).
+    static func userAdmin() throws -> (Caller, String?) {
+        let caller = try Caller.require()
+        guard caller.principal.has(role: Roles.admin) else {
+            throw AuthError.forbidden("managing users needs the admin role")
+        }
+        let tenant = caller.principal.tenantID
+        return (caller, tenant == Roles.platformTenant ? nil : tenant)
+    }
+
+    static func userID(_ id: String) throws -> String {
+        let id = id.lowercased()
+        guard EventID.isUUID(id) else { throw IdentityError.notFound("user not found") }
+        return id
+    }
+
+    static let pagination = Pagination(defaultSize: 50, maximumSize: 500)
+
+    public func getUser(request: Bizretail_Identity_V1_GetUserRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_User
+    {
+        let (_, tenant) = try Self.userAdmin()
+        return .init(try await directory.user(try Self.userID(request.publicID), in: tenant))
+    }
+
+    public func listUsers(request: Bizretail_Identity_V1_ListUsersRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_ListUsersResponse
+    {
+        let (_, tenant) = try Self.adminActing(in: request.tenantID.lowercased(), to: "list users")
+        let size = try Self.pagination.size(request.pageSize)
+        let rows = try await directory.users(
+            tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
+        return .with {
+            $0.users = rows.prefix(size).map { Bizretail_Identity_V1_User($0.user) }
+            if rows.count > size, let last = rows.prefix(size).last {
+                $0.nextPageToken = pageTokens.token(after: last.id)
+            }
+        }
+    }
+
+    public func updateUser(request: Bizretail_Identity_V1_UpdateUserRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_User
+    {
+        let (caller, tenant) = try Self.userAdmin()
+        return .init(
+            try await directory.changeUser(
+                try Self.userID(request.publicID), in: tenant,
+                .update(
+                    name: request.hasName ? request.name : nil, roles: request.hasRoles ? request.roles.roles : nil),
+                expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: caller))
+    }
+
+    public func setUserEnabled(request: Bizretail_Identity_V1_SetUserEnabledRequest, context: ServerContext)
+        async throws -> Bizretail_Identity_V1_User
+    {
+        let (caller, tenant) = try Self.userAdmin()
+        return .init(
+            try await directory.changeUser(
+                try Self.userID(request.publicID), in: tenant, .enable(request.enabled), caller: caller))
+    }
+
+    public func deleteUser(request: Bizretail_Identity_V1_DeleteUserRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_DeleteUserResponse
+    {
+        let (caller, tenant) = try Self.userAdmin()
+        try await directory.changeUser(try Self.userID(request.publicID), in: tenant, .delete, caller: caller)
+        return .init()
+    }
+
+    public func resetUserPassword(
+        request: Bizretail_Identity_V1_ResetUserPasswordRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_User {
+        let (caller, tenant) = try Self.userAdmin()
+        let id = try Self.userID(request.publicID)
+        // Another tenant's user is not found before any password is looked at.
+        _ = try await directory.user(id, in: tenant)
+        let generated = request.password.isEmpty ? IdentityDirectory.generatedPassword() : nil
+        let password = generated ?? request.password
+        try IdentityDirectory.checkPassword(password)
+        let hash = try await directory.passwords.hash(password)
+        var answer = Bizretail_Identity_V1_User(
+            try await directory.changeUser(id, in: tenant, .password(hash: hash), caller: caller))
+        if let generated { answer.generatedPassword = generated }
+        return answer
     }
 }
 
@@ -143,6 +235,9 @@ extension Bizretail_Identity_V1_User {
             $0.name = user.name
             $0.roles = user.roles
             $0.enabled = user.enabled
+            $0.createdAt = .init(rfc3339: user.createdAt)
+            $0.updatedAt = .init(rfc3339: user.updatedAt.isEmpty ? user.createdAt : user.updatedAt)
+            $0.version = user.version
         }
     }
 }

@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizProtos
 import BizServiceKit
@@ -44,7 +45,10 @@ public enum IdentityModule: ServiceModule {
         try await bootstrap.ensureGatewayClient(secret: gatewaySecret.value)
         try await bootstrap.ensureOperatorClient(secret: settings.operatorClientSecret?.value)
         return ServiceParts(
-            grpcServices: [IdentityGRPCService(issuer: issuer, directory: directory)],
+            grpcServices: [
+                IdentityGRPCService(
+                    issuer: issuer, directory: directory, pageTokens: PageTokens(masterKey: context.masterKey))
+            ],
             signingKeys: { try await keys.jwks() })
     }
 }

@@ -64,5 +64,9 @@ public enum IdentitySchema {
             Migration(id: "identity.2.global-email") { _ in
                 ["DROP INDEX users_email", "CREATE UNIQUE INDEX users_email ON users (email)"]
             },
+            // Users are managed over HTTPS with ETag / If-Match.
+            Migration(id: "identity.3.user-version") { _ in
+                ["ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 1"]
+            },
         ]
 }

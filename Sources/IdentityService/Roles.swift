@@ -17,6 +17,14 @@ public enum Roles {
     /// The tenant of the platform's own operators.
     public static let platformTenant = "platform"
 
+    /// One or more of the assignable roles.
+    static func validate(_ roles: [String]) throws {
+        guard !roles.isEmpty, roles.allSatisfy(assignable.contains) else {
+            throw IdentityError.invalidArgument(
+                field: "roles", problem: "must be one or more of \(assignable.sorted().joined(separator: ", "))")
+        }
+    }
+
     /// A tenant is a client contractor's `public_id`, or the platform itself.
     static func validateTenant(_ tenantID: String) throws {
         guard tenantID == platformTenant || EventID.isUUID(tenantID) else {

@@ -15,13 +15,18 @@ public struct UserRecord: Sendable, Hashable {
     public var roles: [String]
     public var enabled: Bool
     public var createdAt: String
+    public var version: Int64 = 1
+    public var updatedAt: String = ""
 
     /// The `user.*` event payload: the full state, without any secret or hash.
     var payload: [String: JSONValue] {
         [
             "public_id": .string(publicID), "tenant_id": .string(tenantID), "email": .string(email),
             "name": .string(name), "roles": .array(roles.map(JSONValue.string)), "enabled": .bool(enabled),
-            "created_at": .string(createdAt),
+            "created_at": .string(createdAt), "version": .integer(version),
+            "updated_at": .string(updatedAt.isEmpty ? createdAt : updatedAt),
         ]
     }
+
+    static let columns = "public_id, tenant_id, email, name, roles, enabled, created_at, updated_at, version"
 }

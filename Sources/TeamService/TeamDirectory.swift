@@ -23,7 +23,11 @@ public struct TeamDirectory: Sendable {
 
     // MARK: Teams
 
-    public func createTeam(name: String, description: String, caller: Caller) async throws -> TeamRecord {
+    /// `costCenterID` must already be known to be one of the tenant's (``TeamGRPCService`` asks the Cost Center
+    /// service).
+    public func createTeam(name: String, description: String, costCenterID: String? = nil, caller: Caller)
+        async throws -> TeamRecord
+    {
         let name = try Self.requiredText(name, field: "name")
         let description = try Self.description(description)
         let now = EventTimestamp.now().rfc3339
@@ -32,9 +36,9 @@ public struct TeamDirectory: Sendable {
         return try await outbox.perform { database in
             let row = try await database.raw(
                 """
-                INSERT INTO teams (public_id, tenant_id, name, description, enabled, version, created_at, updated_at)
-                VALUES (\(bind: publicID), \(bind: tenant), \(bind: name), \(bind: description), TRUE, 1, \(bind: now),
-                \(bind: now)) RETURNING \(unsafeRaw: TeamRecord.columns)
+                INSERT INTO teams (public_id, tenant_id, name, description, cost_center_id, enabled, version, created_at,
+                updated_at) VALUES (\(bind: publicID), \(bind: tenant), \(bind: name), \(bind: description),
+                \(bind: costCenterID), TRUE, 1, \(bind: now), \(bind: now)) RETURNING \(unsafeRaw: TeamRecord.columns)
                 """
             ).first()
             let team = try TeamRecord(row: row!)
@@ -70,7 +74,8 @@ public struct TeamDirectory: Sendable {
     }
 
     public enum Change: Sendable {
-        case update(name: String?, description: String?)
+        /// A `costCenterID` of `""` removes the cost center.
+        case update(name: String?, description: String?, costCenterID: String? = nil)
         case enable(Bool)
         case delete
     }
@@ -98,9 +103,10 @@ public struct TeamDirectory: Sendable {
             }
             let verb: EventVerb
             switch change {
-            case .update(let name, let description):
+            case .update(let name, let description, let costCenterID):
                 team.name = name ?? team.name
                 team.description = description ?? team.description
+                if let costCenterID { team.costCenterID = costCenterID.isEmpty ? nil : costCenterID }
                 verb = .updated
             case .enable(let enabled):
                 team.enabled = enabled
@@ -113,7 +119,7 @@ public struct TeamDirectory: Sendable {
             try await database.raw(
                 """
                 UPDATE teams SET name = \(bind: team.name), description = \(bind: team.description),
-                enabled = \(bind: team.enabled), version = \(bind: team.version), updated_at = \(bind: now),
+                cost_center_id = \(bind: team.costCenterID), enabled = \(bind: team.enabled), version = \(bind: team.version), updated_at = \(bind: now),
                 deleted_at = \(bind: verb == .deleted ? now : nil) WHERE id = \(bind: team.id)
                 """
             ).run()
@@ -322,10 +328,10 @@ public struct TeamDirectory: Sendable {
 
     /// The change with its name trimmed and its fields checked against their limits.
     static func validated(_ change: Change) throws -> Change {
-        guard case .update(let name, let description) = change else { return change }
+        guard case .update(let name, let description, let costCenterID) = change else { return change }
         return .update(
             name: try name.map { try requiredText($0, field: "name") },
-            description: try description.map(Self.description))
+            description: try description.map(Self.description), costCenterID: costCenterID)
     }
 
     static func description(_ text: String) throws -> String {

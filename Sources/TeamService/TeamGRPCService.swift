@@ -1,6 +1,8 @@
 import BizAuth
 import BizEvents
 import BizProtos
+import BizServiceKit
+import Foundation
 import GRPCCore
 import SwiftProtobuf
 
@@ -9,23 +11,28 @@ import SwiftProtobuf
 public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtocol {
     public var directory: TeamDirectory
     public var pageTokens: PageTokens
+    /// Checks a team's `cost_center_id`.
+    var costCenters: any Bizretail_Costcenter_V1_CostCenterService.ClientProtocol
 
-    public init(directory: TeamDirectory, pageTokens: PageTokens) {
-        self.directory = directory
-        self.pageTokens = pageTokens
-    }
-
-    static let readers: Set<String> = ["admin", "manager", "viewer"]
-    static let writers: Set<String> = ["admin", "manager"]
-
-    func caller(writing: Bool) throws -> Caller {
-        let caller = try Caller.require()
-        let allowed = writing ? Self.writers : Self.readers
-        guard caller.principal.roles.contains(where: allowed.contains) else {
-            throw AuthError.forbidden(writing ? "this needs the admin or manager role" : "this needs a user role")
+    /// `id` normalised, once the Cost Center service has found it among the caller's tenant's cost centers (asked on
+    /// the caller's behalf, so another tenant's answers as unknown); `""` stays `""` (none). When that service cannot
+    /// answer, its UNAVAILABLE fails the call before anything is written.
+    func checkedCostCenter(_ id: String, caller: Caller) async throws -> String {
+        let id = id.trimmingCharacters(in: .whitespaces).lowercased()
+        guard !id.isEmpty else { return "" }
+        let unknown = TeamError.unprocessable(
+            field: "cost_center_id", problem: "names a cost center that does not exist")
+        guard EventID.isUUID(id) else { throw unknown }
+        do {
+            _ = try await costCenters.getCostCenter(
+                .with { $0.publicID = id }, metadata: caller.forwardingMetadata, options: ServiceConnections.nestedCall)
+        } catch let error as RPCError where error.code == .notFound {
+            throw unknown
         }
-        return caller
+        return id
     }
+
+    func caller(writing: Bool) throws -> Caller { try Caller.require(writing: writing) }
 
     /// Lists: 50 items unless asked otherwise, at most 500.
     static let pagination = Pagination(defaultSize: 50, maximumSize: 500)
@@ -40,9 +47,12 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     public func createTeam(request: Bizretail_Team_V1_CreateTeamRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_Team
     {
-        .init(
+        let caller = try caller(writing: true)
+        let costCenter = try await checkedCostCenter(request.costCenterID, caller: caller)
+        return .init(
             try await directory.createTeam(
-                name: request.name, description: request.description_p, caller: try caller(writing: true)))
+                name: request.name, description: request.description_p,
+                costCenterID: costCenter.isEmpty ? nil : costCenter, caller: caller))
     }
 
     public func getTeam(request: Bizretail_Team_V1_GetTeamRequest, context: ServerContext) async throws
@@ -71,14 +81,17 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     public func updateTeam(request: Bizretail_Team_V1_UpdateTeamRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_Team
     {
-        .init(
+        let caller = try caller(writing: true)
+        let costCenter =
+            request.hasCostCenterID ? try await checkedCostCenter(request.costCenterID, caller: caller) : nil
+        return .init(
             try await directory.changeTeam(
                 try Self.requireID(request.publicID),
                 .update(
                     name: request.hasName ? request.name : nil,
-                    description: request.hasDescription_p ? request.description_p : nil),
+                    description: request.hasDescription_p ? request.description_p : nil, costCenterID: costCenter),
                 expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil,
-                caller: try caller(writing: true)
+                caller: caller
             )
         )
     }
@@ -181,6 +194,7 @@ extension Bizretail_Team_V1_Team {
             $0.tenantID = team.tenantID
             $0.name = team.name
             $0.description_p = team.description
+            $0.costCenterID = team.costCenterID ?? ""
             $0.enabled = team.enabled
             $0.version = team.version
             $0.createdAt = .init(rfc3339: team.createdAt)

@@ -10,6 +10,8 @@ public struct TeamRecord: Sendable, Hashable {
     public var tenantID: String
     public var name: String
     public var description: String
+    /// One of the tenant's cost centers (checked with the Cost Center service when set).
+    public var costCenterID: String?
     public var enabled: Bool
     public var version: Int64
     public var createdAt: String
@@ -18,22 +20,25 @@ public struct TeamRecord: Sendable, Hashable {
     var payload: [String: JSONValue] {
         [
             "id": .integer(id), "public_id": .string(publicID), "tenant_id": .string(tenantID), "name": .string(name),
-            "description": .string(description), "enabled": .bool(enabled), "version": .integer(version),
-            "created_at": .string(createdAt), "updated_at": .string(updatedAt),
+            "description": .string(description), "cost_center_id": costCenterID.map(JSONValue.string) ?? .null,
+            "enabled": .bool(enabled), "version": .integer(version), "created_at": .string(createdAt),
+            "updated_at": .string(updatedAt),
         ]
     }
 
-    static let columns = "id, public_id, tenant_id, name, description, enabled, version, created_at, updated_at"
+    static let columns =
+        "id, public_id, tenant_id, name, description, cost_center_id, enabled, version, created_at, updated_at"
 
     init(
-        id: Int64, publicID: String, tenantID: String, name: String, description: String, enabled: Bool,
-        version: Int64, createdAt: String, updatedAt: String
+        id: Int64, publicID: String, tenantID: String, name: String, description: String, costCenterID: String?,
+        enabled: Bool, version: Int64, createdAt: String, updatedAt: String
     ) {
         self.id = id
         self.publicID = publicID
         self.tenantID = tenantID
         self.name = name
         self.description = description
+        self.costCenterID = costCenterID
         self.enabled = enabled
         self.version = version
         self.createdAt = createdAt
@@ -47,6 +52,7 @@ public struct TeamRecord: Sendable, Hashable {
             tenantID: try row.decode(column: "tenant_id", as: String.self),
             name: try row.decode(column: "name", as: String.self),
             description: try row.decode(column: "description", as: String.self),
+            costCenterID: try row.decode(column: "cost_center_id", as: String?.self),
             enabled: try row.decode(column: "enabled", as: Bool.self),
             version: try row.decode(column: "version", as: Int64.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
@@ -144,6 +150,7 @@ public enum TeamSchema {
                     """,
                     "CREATE INDEX account_teams_team ON account_teams (team_public_id, account_id)",
                 ]
-            }
+            },
+            Migration(id: "team.2.cost_center") { _ in ["ALTER TABLE teams ADD COLUMN cost_center_id TEXT"] },
         ]
 }

@@ -134,7 +134,7 @@ extension GatewayEndToEndTests {
 }
 
 extension TopologySuites.DistributedFaultTests {
-    @Test("the Identity Provider down: creating a contractor with its admin is a 503 and creates nothing")
+    @Test("a service a change depends on is down (identity, contractor, cost center): 503 and nothing is written")
     func contractorWithoutIdentity() async throws {
         try await withCluster { cluster, https, token, _ in
             // One call first, so the services hold the signing keys and the gateway its own token.
@@ -155,6 +155,35 @@ extension TopologySuites.DistributedFaultTests {
                 return created?.status == 201
             }
             #expect(created?.json?["admin"]?["email"] == "admin@exemplo.com.br")
+
+            // The Client Contractor service down: a cost center cannot be checked against its tenant, so none is
+            // written (503); reads do not need it.
+            let tenant = try await GatewayEndToEndTests.tenant(
+                https, cluster, platform: token, document: "11.222.333/0001-81", email: "admin@norte.com.br")
+            try await cluster.process("contractor").stop()
+            let unchecked = try await https.json(
+                "POST", "/v1/cost-centers", ["code": "OPS", "name": "Operações"], bearer: tenant.token)
+            #expect(unchecked.status == 503, "\(unchecked.text)")
+            let listed = try await https.request("GET", "/v1/cost-centers", bearer: tenant.token)
+            #expect(listed.status == 200)
+            #expect(listed.json?["items"]?.arrayValue?.count == 0)
+            try await cluster.start("contractor")
+            var center: HTTPSClient.Response?
+            try await BizRetailProcess.eventually("a cost center once the contractor service is back") {
+                center = try await https.json(
+                    "POST", "/v1/cost-centers", ["code": "OPS", "name": "Operações"], bearer: tenant.token)
+                return center?.status == 201
+            }
+            // The Cost Center service down: a team naming a cost center is 503, one naming none is created.
+            let centerID = try #require(center?.json?["public_id"]?.stringValue)
+            try await cluster.process("cost-center").stop()
+            let team = try await https.json(
+                "POST", "/v1/teams", ["name": "Vendas", "cost_center_id": .string(centerID)], bearer: tenant.token)
+            #expect(team.status == 503, "\(team.text)")
+            let plain = try await https.json("POST", "/v1/teams", ["name": "Vendas"], bearer: tenant.token)
+            #expect(plain.status == 201, "\(plain.text)")
+            let teams = try await https.request("GET", "/v1/teams", bearer: tenant.token)
+            #expect(teams.json?["items"]?.arrayValue?.count == 1)
         }
     }
 }

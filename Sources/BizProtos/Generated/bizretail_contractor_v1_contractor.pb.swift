@@ -644,6 +644,9 @@ public nonisolated struct Bizretail_Contractor_V1_Tenant: Sendable {
 
   public var tradeName: String = String()
 
+  /// The LGPD data subject of the tenant's company data (the contractor's ownership_id); empty for `platform`.
+  public var ownershipID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1632,7 +1635,7 @@ nonisolated extension Bizretail_Contractor_V1_GetTenantRequest: SwiftProtobuf.Me
 
 nonisolated extension Bizretail_Contractor_V1_Tenant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Tenant"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{1}active\0\u{1}status\0\u{3}trade_name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{1}active\0\u{1}status\0\u{3}trade_name\0\u{3}ownership_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1644,6 +1647,7 @@ nonisolated extension Bizretail_Contractor_V1_Tenant: SwiftProtobuf.Message, Swi
       case 2: try { try decoder.decodeSingularBoolField(value: &self.active) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.status) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.tradeName) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.ownershipID) }()
       default: break
       }
     }
@@ -1662,6 +1666,9 @@ nonisolated extension Bizretail_Contractor_V1_Tenant: SwiftProtobuf.Message, Swi
     if !self.tradeName.isEmpty {
       try visitor.visitSingularStringField(value: self.tradeName, fieldNumber: 4)
     }
+    if !self.ownershipID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownershipID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1670,6 +1677,7 @@ nonisolated extension Bizretail_Contractor_V1_Tenant: SwiftProtobuf.Message, Swi
     if lhs.active != rhs.active {return false}
     if lhs.status != rhs.status {return false}
     if lhs.tradeName != rhs.tradeName {return false}
+    if lhs.ownershipID != rhs.ownershipID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

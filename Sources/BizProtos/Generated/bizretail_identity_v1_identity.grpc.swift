@@ -72,6 +72,84 @@ public enum Bizretail_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetUser" metadata.
+        public enum GetUser: Sendable {
+            /// Request type for "GetUser".
+            public typealias Input = Bizretail_Identity_V1_GetUserRequest
+            /// Response type for "GetUser".
+            public typealias Output = Bizretail_Identity_V1_User
+            /// Descriptor for "GetUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "GetUser",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListUsers" metadata.
+        public enum ListUsers: Sendable {
+            /// Request type for "ListUsers".
+            public typealias Input = Bizretail_Identity_V1_ListUsersRequest
+            /// Response type for "ListUsers".
+            public typealias Output = Bizretail_Identity_V1_ListUsersResponse
+            /// Descriptor for "ListUsers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "ListUsers",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateUser" metadata.
+        public enum UpdateUser: Sendable {
+            /// Request type for "UpdateUser".
+            public typealias Input = Bizretail_Identity_V1_UpdateUserRequest
+            /// Response type for "UpdateUser".
+            public typealias Output = Bizretail_Identity_V1_User
+            /// Descriptor for "UpdateUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "UpdateUser",
+                type: .unary
+            )
+        }
+        /// Namespace for "SetUserEnabled" metadata.
+        public enum SetUserEnabled: Sendable {
+            /// Request type for "SetUserEnabled".
+            public typealias Input = Bizretail_Identity_V1_SetUserEnabledRequest
+            /// Response type for "SetUserEnabled".
+            public typealias Output = Bizretail_Identity_V1_User
+            /// Descriptor for "SetUserEnabled".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "SetUserEnabled",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteUser" metadata.
+        public enum DeleteUser: Sendable {
+            /// Request type for "DeleteUser".
+            public typealias Input = Bizretail_Identity_V1_DeleteUserRequest
+            /// Response type for "DeleteUser".
+            public typealias Output = Bizretail_Identity_V1_DeleteUserResponse
+            /// Descriptor for "DeleteUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "DeleteUser",
+                type: .unary
+            )
+        }
+        /// Namespace for "ResetUserPassword" metadata.
+        public enum ResetUserPassword: Sendable {
+            /// Request type for "ResetUserPassword".
+            public typealias Input = Bizretail_Identity_V1_ResetUserPasswordRequest
+            /// Response type for "ResetUserPassword".
+            public typealias Output = Bizretail_Identity_V1_User
+            /// Descriptor for "ResetUserPassword".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "ResetUserPassword",
+                type: .unary
+            )
+        }
         /// Namespace for "CreateClient" metadata.
         public enum CreateClient: Sendable {
             /// Request type for "CreateClient".
@@ -117,6 +195,12 @@ public enum Bizretail_Identity_V1_IdentityService: Sendable {
             GetSigningKeys.descriptor,
             GetUserInfo.descriptor,
             CreateUser.descriptor,
+            GetUser.descriptor,
+            ListUsers.descriptor,
+            UpdateUser.descriptor,
+            SetUserEnabled.descriptor,
+            DeleteUser.descriptor,
+            ResetUserPassword.descriptor,
             CreateClient.descriptor,
             RevokeToken.descriptor,
             IntrospectToken.descriptor
@@ -206,6 +290,10 @@ extension Bizretail_Identity_V1_IdentityService {
 
         /// Handle the "CreateUser" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins manage their tenant's users; platform admins any tenant's. Another tenant's user is NOT_FOUND.
+        ///
         /// - Parameters:
         ///   - request: A streaming request of `Bizretail_Identity_V1_CreateUserRequest` messages.
         ///   - context: Context providing information about the RPC.
@@ -215,6 +303,94 @@ extension Bizretail_Identity_V1_IdentityService {
         /// - Returns: A streaming response of `Bizretail_Identity_V1_User` messages.
         func createUser(
             request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_CreateUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "GetUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_GetUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_User` messages.
+        func getUser(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_GetUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "ListUsers" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_ListUsersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_ListUsersResponse` messages.
+        func listUsers(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_ListUsersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_ListUsersResponse>
+
+        /// Handle the "UpdateUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_UpdateUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_User` messages.
+        func updateUser(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_UpdateUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "SetUserEnabled" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_SetUserEnabledRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_User` messages.
+        func setUserEnabled(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_SetUserEnabledRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "DeleteUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_DeleteUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_DeleteUserResponse` messages.
+        func deleteUser(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_DeleteUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_DeleteUserResponse>
+
+        /// Handle the "ResetUserPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new password (the given one, or a generated one returned once); the user's sessions end.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_ResetUserPasswordRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_User` messages.
+        func resetUserPassword(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_ResetUserPasswordRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User>
 
@@ -341,6 +517,10 @@ extension Bizretail_Identity_V1_IdentityService {
 
         /// Handle the "CreateUser" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins manage their tenant's users; platform admins any tenant's. Another tenant's user is NOT_FOUND.
+        ///
         /// - Parameters:
         ///   - request: A request containing a single `Bizretail_Identity_V1_CreateUserRequest` message.
         ///   - context: Context providing information about the RPC.
@@ -350,6 +530,94 @@ extension Bizretail_Identity_V1_IdentityService {
         /// - Returns: A response containing a single `Bizretail_Identity_V1_User` message.
         func createUser(
             request: GRPCCore.ServerRequest<Bizretail_Identity_V1_CreateUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "GetUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_GetUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_User` message.
+        func getUser(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_GetUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "ListUsers" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_ListUsersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_ListUsersResponse` message.
+        func listUsers(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_ListUsersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_ListUsersResponse>
+
+        /// Handle the "UpdateUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_UpdateUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_User` message.
+        func updateUser(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_UpdateUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "SetUserEnabled" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_SetUserEnabledRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_User` message.
+        func setUserEnabled(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_SetUserEnabledRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User>
+
+        /// Handle the "DeleteUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_DeleteUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_DeleteUserResponse` message.
+        func deleteUser(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_DeleteUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_DeleteUserResponse>
+
+        /// Handle the "ResetUserPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new password (the given one, or a generated one returned once); the user's sessions end.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_ResetUserPasswordRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_User` message.
+        func resetUserPassword(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_ResetUserPasswordRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User>
 
@@ -474,6 +742,10 @@ extension Bizretail_Identity_V1_IdentityService {
 
         /// Handle the "CreateUser" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins manage their tenant's users; platform admins any tenant's. Another tenant's user is NOT_FOUND.
+        ///
         /// - Parameters:
         ///   - request: A `Bizretail_Identity_V1_CreateUserRequest` message.
         ///   - context: Context providing information about the RPC.
@@ -483,6 +755,94 @@ extension Bizretail_Identity_V1_IdentityService {
         /// - Returns: A `Bizretail_Identity_V1_User` to respond with.
         func createUser(
             request: Bizretail_Identity_V1_CreateUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_User
+
+        /// Handle the "GetUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_GetUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_User` to respond with.
+        func getUser(
+            request: Bizretail_Identity_V1_GetUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_User
+
+        /// Handle the "ListUsers" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_ListUsersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_ListUsersResponse` to respond with.
+        func listUsers(
+            request: Bizretail_Identity_V1_ListUsersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_ListUsersResponse
+
+        /// Handle the "UpdateUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_UpdateUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_User` to respond with.
+        func updateUser(
+            request: Bizretail_Identity_V1_UpdateUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_User
+
+        /// Handle the "SetUserEnabled" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_SetUserEnabledRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_User` to respond with.
+        func setUserEnabled(
+            request: Bizretail_Identity_V1_SetUserEnabledRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_User
+
+        /// Handle the "DeleteUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_DeleteUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_DeleteUserResponse` to respond with.
+        func deleteUser(
+            request: Bizretail_Identity_V1_DeleteUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_DeleteUserResponse
+
+        /// Handle the "ResetUserPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new password (the given one, or a generated one returned once); the user's sessions end.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_ResetUserPasswordRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_User` to respond with.
+        func resetUserPassword(
+            request: Bizretail_Identity_V1_ResetUserPasswordRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Bizretail_Identity_V1_User
 
@@ -591,6 +951,72 @@ extension Bizretail_Identity_V1_IdentityService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.GetUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_GetUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_User>(),
+            handler: { request, context in
+                try await self.getUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.ListUsers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_ListUsersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_ListUsersResponse>(),
+            handler: { request, context in
+                try await self.listUsers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.UpdateUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_UpdateUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_User>(),
+            handler: { request, context in
+                try await self.updateUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.SetUserEnabled.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_SetUserEnabledRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_User>(),
+            handler: { request, context in
+                try await self.setUserEnabled(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.DeleteUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_DeleteUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_DeleteUserResponse>(),
+            handler: { request, context in
+                try await self.deleteUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.ResetUserPassword.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_ResetUserPasswordRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_User>(),
+            handler: { request, context in
+                try await self.resetUserPassword(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Bizretail_Identity_V1_IdentityService.Method.CreateClient.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_CreateClientRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_CreateClientResponse>(),
@@ -667,6 +1093,72 @@ extension Bizretail_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User> {
         let response = try await self.createUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getUser(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_GetUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User> {
+        let response = try await self.getUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listUsers(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_ListUsersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_ListUsersResponse> {
+        let response = try await self.listUsers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateUser(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_UpdateUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User> {
+        let response = try await self.updateUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setUserEnabled(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_SetUserEnabledRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User> {
+        let response = try await self.setUserEnabled(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteUser(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_DeleteUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_DeleteUserResponse> {
+        let response = try await self.deleteUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func resetUserPassword(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_ResetUserPasswordRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User> {
+        let response = try await self.resetUserPassword(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -755,6 +1247,84 @@ extension Bizretail_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User> {
         return GRPCCore.ServerResponse<Bizretail_Identity_V1_User>(
             message: try await self.createUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getUser(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_GetUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_User>(
+            message: try await self.getUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listUsers(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_ListUsersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_ListUsersResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_ListUsersResponse>(
+            message: try await self.listUsers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateUser(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_UpdateUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_User>(
+            message: try await self.updateUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setUserEnabled(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_SetUserEnabledRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_User>(
+            message: try await self.setUserEnabled(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteUser(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_DeleteUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_DeleteUserResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_DeleteUserResponse>(
+            message: try await self.deleteUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func resetUserPassword(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_ResetUserPasswordRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_User>(
+            message: try await self.resetUserPassword(
                 request: request.message,
                 context: context
             ),
@@ -886,6 +1456,10 @@ extension Bizretail_Identity_V1_IdentityService {
 
         /// Call the "CreateUser" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins manage their tenant's users; platform admins any tenant's. Another tenant's user is NOT_FOUND.
+        ///
         /// - Parameters:
         ///   - request: A request containing a single `Bizretail_Identity_V1_CreateUserRequest` message.
         ///   - serializer: A serializer for `Bizretail_Identity_V1_CreateUserRequest` messages.
@@ -898,6 +1472,124 @@ extension Bizretail_Identity_V1_IdentityService {
         func createUser<Result>(
             request: GRPCCore.ClientRequest<Bizretail_Identity_V1_CreateUserRequest>,
             serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_CreateUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_GetUserRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_GetUserRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getUser<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_GetUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_GetUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListUsers" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_ListUsersRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_ListUsersRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_ListUsersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listUsers<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_ListUsersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_ListUsersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_ListUsersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_ListUsersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_UpdateUserRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_UpdateUserRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateUser<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_UpdateUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_UpdateUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetUserEnabled" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_SetUserEnabledRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_SetUserEnabledRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setUserEnabled<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_SetUserEnabledRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_SetUserEnabledRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_DeleteUserRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_DeleteUserRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_DeleteUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteUser<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_DeleteUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_DeleteUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_DeleteUserResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_DeleteUserResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ResetUserPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new password (the given one, or a generated one returned once); the user's sessions end.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_ResetUserPasswordRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_ResetUserPasswordRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func resetUserPassword<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_ResetUserPasswordRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_ResetUserPasswordRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result
@@ -1097,6 +1789,10 @@ extension Bizretail_Identity_V1_IdentityService {
 
         /// Call the "CreateUser" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins manage their tenant's users; platform admins any tenant's. Another tenant's user is NOT_FOUND.
+        ///
         /// - Parameters:
         ///   - request: A request containing a single `Bizretail_Identity_V1_CreateUserRequest` message.
         ///   - serializer: A serializer for `Bizretail_Identity_V1_CreateUserRequest` messages.
@@ -1118,6 +1814,190 @@ extension Bizretail_Identity_V1_IdentityService {
             try await self.client.unary(
                 request: request,
                 descriptor: Bizretail_Identity_V1_IdentityService.Method.CreateUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_GetUserRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_GetUserRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getUser<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_GetUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_GetUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.GetUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListUsers" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_ListUsersRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_ListUsersRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_ListUsersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listUsers<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_ListUsersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_ListUsersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_ListUsersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_ListUsersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.ListUsers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_UpdateUserRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_UpdateUserRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateUser<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_UpdateUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_UpdateUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.UpdateUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SetUserEnabled" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_SetUserEnabledRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_SetUserEnabledRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setUserEnabled<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_SetUserEnabledRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_SetUserEnabledRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.SetUserEnabled.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteUser" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_DeleteUserRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_DeleteUserRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_DeleteUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteUser<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_DeleteUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_DeleteUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_DeleteUserResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_DeleteUserResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.DeleteUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ResetUserPassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new password (the given one, or a generated one returned once); the user's sessions end.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_ResetUserPasswordRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_ResetUserPasswordRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func resetUserPassword<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_ResetUserPasswordRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_ResetUserPasswordRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.ResetUserPassword.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1317,6 +2197,10 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
 
     /// Call the "CreateUser" method.
     ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admins manage their tenant's users; platform admins any tenant's. Another tenant's user is NOT_FOUND.
+    ///
     /// - Parameters:
     ///   - request: A request containing a single `Bizretail_Identity_V1_CreateUserRequest` message.
     ///   - options: Options to apply to this RPC.
@@ -1334,6 +2218,160 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
         try await self.createUser(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_CreateUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_User>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUser" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_GetUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUser<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_GetUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_GetUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_User>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListUsers" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_ListUsersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listUsers<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_ListUsersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_ListUsersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listUsers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_ListUsersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_ListUsersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateUser" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_UpdateUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateUser<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_UpdateUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_UpdateUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_User>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetUserEnabled" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_SetUserEnabledRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setUserEnabled<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_SetUserEnabledRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setUserEnabled(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_SetUserEnabledRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_User>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteUser" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_DeleteUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteUser<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_DeleteUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_DeleteUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_DeleteUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_DeleteUserResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResetUserPassword" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A new password (the given one, or a generated one returned once); the user's sessions end.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_ResetUserPasswordRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resetUserPassword<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_ResetUserPasswordRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.resetUserPassword(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_ResetUserPasswordRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_User>(),
             options: options,
             onResponse: handleResponse
@@ -1528,6 +2566,10 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
 
     /// Call the "CreateUser" method.
     ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admins manage their tenant's users; platform admins any tenant's. Another tenant's user is NOT_FOUND.
+    ///
     /// - Parameters:
     ///   - message: request message to send.
     ///   - metadata: Additional metadata to send, defaults to empty.
@@ -1549,6 +2591,184 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.createUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUser" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUser<Result>(
+        _ message: Bizretail_Identity_V1_GetUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_GetUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListUsers" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listUsers<Result>(
+        _ message: Bizretail_Identity_V1_ListUsersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_ListUsersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_ListUsersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listUsers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateUser" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateUser<Result>(
+        _ message: Bizretail_Identity_V1_UpdateUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_UpdateUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetUserEnabled" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setUserEnabled<Result>(
+        _ message: Bizretail_Identity_V1_SetUserEnabledRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_SetUserEnabledRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setUserEnabled(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteUser" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteUser<Result>(
+        _ message: Bizretail_Identity_V1_DeleteUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_DeleteUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_DeleteUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResetUserPassword" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A new password (the given one, or a generated one returned once); the user's sessions end.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resetUserPassword<Result>(
+        _ message: Bizretail_Identity_V1_ResetUserPasswordRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_ResetUserPasswordRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.resetUserPassword(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -57,6 +57,9 @@ public nonisolated struct Bizretail_Team_V1_Team: Sendable {
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {self._updatedAt = nil}
 
+  /// One of the tenant's cost centers; empty: none.
+  public var costCenterID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -73,6 +76,9 @@ public nonisolated struct Bizretail_Team_V1_CreateTeamRequest: Sendable {
   public var name: String = String()
 
   public var description_p: String = String()
+
+  /// Empty: none.
+  public var costCenterID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -154,6 +160,16 @@ public nonisolated struct Bizretail_Team_V1_UpdateTeamRequest: Sendable {
   /// Clears the value of `expectedVersion`. Subsequent reads from it will return its default value.
   public mutating func clearExpectedVersion() {self._expectedVersion = nil}
 
+  /// Empty string: none.
+  public var costCenterID: String {
+    get {_costCenterID ?? String()}
+    set {_costCenterID = newValue}
+  }
+  /// Returns true if `costCenterID` has been explicitly set.
+  public var hasCostCenterID: Bool {self._costCenterID != nil}
+  /// Clears the value of `costCenterID`. Subsequent reads from it will return its default value.
+  public mutating func clearCostCenterID() {self._costCenterID = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -161,6 +177,7 @@ public nonisolated struct Bizretail_Team_V1_UpdateTeamRequest: Sendable {
   fileprivate var _name: String? = nil
   fileprivate var _description_p: String? = nil
   fileprivate var _expectedVersion: Int64? = nil
+  fileprivate var _costCenterID: String? = nil
 }
 
 public nonisolated struct Bizretail_Team_V1_SetTeamEnabledRequest: Sendable {
@@ -426,7 +443,7 @@ fileprivate nonisolated let _protobuf_package = "bizretail.team.v1"
 
 nonisolated extension Bizretail_Team_V1_Team: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Team"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}public_id\0\u{3}tenant_id\0\u{1}name\0\u{1}description\0\u{1}enabled\0\u{1}version\0\u{3}created_at\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}public_id\0\u{3}tenant_id\0\u{1}name\0\u{1}description\0\u{1}enabled\0\u{1}version\0\u{3}created_at\0\u{3}updated_at\0\u{3}cost_center_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -443,6 +460,7 @@ nonisolated extension Bizretail_Team_V1_Team: SwiftProtobuf.Message, SwiftProtob
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.costCenterID) }()
       default: break
       }
     }
@@ -480,6 +498,9 @@ nonisolated extension Bizretail_Team_V1_Team: SwiftProtobuf.Message, SwiftProtob
     try { if let v = self._updatedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
     } }()
+    if !self.costCenterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.costCenterID, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -493,6 +514,7 @@ nonisolated extension Bizretail_Team_V1_Team: SwiftProtobuf.Message, SwiftProtob
     if lhs.version != rhs.version {return false}
     if lhs._createdAt != rhs._createdAt {return false}
     if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.costCenterID != rhs.costCenterID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -500,7 +522,7 @@ nonisolated extension Bizretail_Team_V1_Team: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Bizretail_Team_V1_CreateTeamRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTeamRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{3}cost_center_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -510,6 +532,7 @@ nonisolated extension Bizretail_Team_V1_CreateTeamRequest: SwiftProtobuf.Message
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.costCenterID) }()
       default: break
       }
     }
@@ -522,12 +545,16 @@ nonisolated extension Bizretail_Team_V1_CreateTeamRequest: SwiftProtobuf.Message
     if !self.description_p.isEmpty {
       try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 2)
     }
+    if !self.costCenterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.costCenterID, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Bizretail_Team_V1_CreateTeamRequest, rhs: Bizretail_Team_V1_CreateTeamRequest) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.description_p != rhs.description_p {return false}
+    if lhs.costCenterID != rhs.costCenterID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -635,7 +662,7 @@ nonisolated extension Bizretail_Team_V1_ListTeamsResponse: SwiftProtobuf.Message
 
 nonisolated extension Bizretail_Team_V1_UpdateTeamRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateTeamRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{1}name\0\u{1}description\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{1}name\0\u{1}description\0\u{3}expected_version\0\u{3}cost_center_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -647,6 +674,7 @@ nonisolated extension Bizretail_Team_V1_UpdateTeamRequest: SwiftProtobuf.Message
       case 2: try { try decoder.decodeSingularStringField(value: &self._name) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self._description_p) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self._expectedVersion) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self._costCenterID) }()
       default: break
       }
     }
@@ -669,6 +697,9 @@ nonisolated extension Bizretail_Team_V1_UpdateTeamRequest: SwiftProtobuf.Message
     try { if let v = self._expectedVersion {
       try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
     } }()
+    try { if let v = self._costCenterID {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -677,6 +708,7 @@ nonisolated extension Bizretail_Team_V1_UpdateTeamRequest: SwiftProtobuf.Message
     if lhs._name != rhs._name {return false}
     if lhs._description_p != rhs._description_p {return false}
     if lhs._expectedVersion != rhs._expectedVersion {return false}
+    if lhs._costCenterID != rhs._costCenterID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
