@@ -106,6 +106,7 @@ public func buildRouter<Transport: ClientTransport>(
     ContractorRoutes(clients: clients).register(on: v1)
     CostCenterRoutes(clients: clients).register(on: v1)
     UserRoutes(clients: clients).register(on: v1)
+    ClientRoutes(clients: clients).register(on: v1)
     AuditRoutes(clients: clients).register(on: v1)
     return router
 }

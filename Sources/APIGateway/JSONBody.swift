@@ -64,6 +64,17 @@ struct JSONBody {
         }
     }
 
+    /// A boolean field; `nil` when absent or `null`.
+    func bool(_ name: String) throws -> Bool? {
+        let field = prefix + name
+        switch object[name] {
+        case .none, .null: return nil
+        case .bool(let value): return value
+        case .some(let other):
+            throw Problem.badRequest("\(field) must be true or false, not \(other.typeName)", field: field)
+        }
+    }
+
     /// A whole-number field; `nil` when absent or `null`.
     func integer(_ name: String) throws -> Int64? {
         let field = prefix + name

@@ -142,6 +142,25 @@ enum OpenAPIDocument {
             summary: "Set a new password (given, or generated and returned once); the user's sessions end",
             body: "PasswordInput", success: ("200", "User")),
         Operation(
+            method: "post", path: "/v1/oauth-clients", summary: "Register an OAuth2 client (admins; the secret once)",
+            body: "ClientInput", success: ("201", "Client"), errors: ["400", "401", "403", "409", "413"]),
+        Operation(
+            method: "get", path: "/v1/oauth-clients", summary: "List a tenant's OAuth2 clients (admins)",
+            success: ("200", "ClientPage"), query: ["tenant_id", "page_size", "page_token"]),
+        Operation(
+            method: "get", path: "/v1/oauth-clients/{id}", summary: "Read an OAuth2 client (admins)",
+            success: ("200", "Client")),
+        Operation(
+            method: "post", path: "/v1/oauth-clients/{id}/disable", summary: "Disable an OAuth2 client",
+            success: ("200", "Client"), errors: ["400", "401", "403", "404", "422"]),
+        Operation(
+            method: "post", path: "/v1/oauth-clients/{id}/enable", summary: "Enable an OAuth2 client",
+            success: ("200", "Client"), errors: ["400", "401", "403", "404", "422"]),
+        Operation(
+            method: "post", path: "/v1/oauth-clients/{id}/rotate-secret",
+            summary: "Replace an OAuth2 client's secret (the new one once; the old one stops working)",
+            success: ("200", "Client"), errors: ["400", "401", "403", "404", "422"]),
+        Operation(
             method: "get", path: "/v1/audit/entities/{entity_type}/{entity_id}/versions",
             summary: "Every version of an entity (admins)", success: ("200", "VersionList")),
         Operation(
@@ -209,6 +228,17 @@ enum OpenAPIDocument {
             "generated_password": "string",
         ]),
         "UserPage": page("User"),
+        "ClientInput": object(
+            [
+                "name": "string", "roles": "array", "grant_types": "array", "first_party": "boolean",
+                "tenant_id": "string",
+            ], required: ["name"]),
+        "Client": object([
+            "public_id": "string", "client_id": "string", "client_secret": "string", "name": "string",
+            "tenant_id": "string", "roles": "array", "grant_types": "array", "first_party": "boolean",
+            "enabled": "boolean", "created_at": "string",
+        ]),
+        "ClientPage": page("Client"),
         "CostCenterInput": object(
             ["code": "string", "name": "string", "parent_id": "string", "budget": "object"],
             required: ["code", "name"]),

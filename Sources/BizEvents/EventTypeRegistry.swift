@@ -8,10 +8,10 @@ public struct EventTypeRegistry: Sendable {
     public init(verbs: [EventVerb: ActionType]) { self.verbs = verbs }
 
     /// The verbs of the brief: `created→new`, `updated→update`, `deleted→delete`, `removed→delete`,
-    /// `disabled→disable`, `enabled→enable` (README lists them).
+    /// `disabled→disable`, `enabled→enable`, and `secret_rotated→update` (README lists them).
     public static let standard = EventTypeRegistry(verbs: [
         .created: .new, .updated: .update, .deleted: .delete, .removed: .delete, .disabled: .disable,
-        .enabled: .enable,
+        .enabled: .enable, .secretRotated: .update,
     ])
 
     public mutating func declare(verb: EventVerb, as action: ActionType) {

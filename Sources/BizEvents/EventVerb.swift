@@ -10,6 +10,8 @@ public struct EventVerb: RawRepresentable, Sendable, Hashable, CustomStringConve
     public static let removed = EventVerb(rawValue: "removed")
     public static let disabled = EventVerb(rawValue: "disabled")
     public static let enabled = EventVerb(rawValue: "enabled")
+    /// A credential was replaced (an OAuth2 client's secret); the event carries no secret.
+    public static let secretRotated = EventVerb(rawValue: "secret_rotated")
 
     public var description: String { rawValue }
 }

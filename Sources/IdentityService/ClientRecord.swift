@@ -27,4 +27,7 @@ public struct ClientRecord: Sendable, Hashable {
             "enabled": .bool(enabled), "created_at": .string(createdAt),
         ]
     }
+
+    static let columns =
+        "public_id, client_id, secret_hash, name, tenant_id, roles, grant_types, first_party, enabled, created_at"
 }

@@ -148,25 +148,24 @@ public struct IdentityDirectory: Sendable {
     public func client(id clientID: String) async throws -> ClientRecord? {
         try await store.read { database in
             try await database.raw(
-                """
-                SELECT public_id, client_id, secret_hash, name, tenant_id, roles, grant_types, first_party, enabled,
-                created_at FROM oauth_clients WHERE client_id = \(bind: clientID)
-                """
-            ).first().map { row in
-                ClientRecord(
-                    publicID: try row.decode(column: "public_id", as: String.self),
-                    clientID: try row.decode(column: "client_id", as: String.self),
-                    secretHash: try row.decode(column: "secret_hash", as: String.self),
-                    name: try row.decode(column: "name", as: String.self),
-                    tenantID: try row.decode(column: "tenant_id", as: String.self),
-                    roles: Self.words(try row.decode(column: "roles", as: String.self)),
-                    grantTypes: Self.words(try row.decode(column: "grant_types", as: String.self)),
-                    firstParty: try row.decode(column: "first_party", as: Bool.self),
-                    enabled: try row.decode(column: "enabled", as: Bool.self),
-                    createdAt: try row.decode(column: "created_at", as: String.self)
-                )
-            }
+                "SELECT \(unsafeRaw: ClientRecord.columns) FROM oauth_clients WHERE client_id = \(bind: clientID)"
+            ).first().map(Self.client)
         }
+    }
+
+    static func client(_ row: any SQLRow) throws -> ClientRecord {
+        ClientRecord(
+            publicID: try row.decode(column: "public_id", as: String.self),
+            clientID: try row.decode(column: "client_id", as: String.self),
+            secretHash: try row.decode(column: "secret_hash", as: String.self),
+            name: try row.decode(column: "name", as: String.self),
+            tenantID: try row.decode(column: "tenant_id", as: String.self),
+            roles: Self.words(try row.decode(column: "roles", as: String.self)),
+            grantTypes: Self.words(try row.decode(column: "grant_types", as: String.self)),
+            firstParty: try row.decode(column: "first_party", as: Bool.self),
+            enabled: try row.decode(column: "enabled", as: Bool.self),
+            createdAt: try row.decode(column: "created_at", as: String.self)
+        )
     }
 
     /// Users with this email, with their password hashes (for the password grant only).

@@ -11,5 +11,5 @@ extension EventType {
 public enum IdentityEvents {
     public static let produced: [EventType] =
         [EventVerb.created, .updated, .disabled, .enabled, .deleted].map { EventType.user($0) }
-        + [.client(.created), .client(.updated)]
+        + [EventVerb.created, .updated, .disabled, .enabled, .secretRotated].map { EventType.client($0) }
 }

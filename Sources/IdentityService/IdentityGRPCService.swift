@@ -80,7 +80,7 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
     static func userAdmin() throws -> (Caller, String?) {
         let caller = try Caller.require()
         guard caller.principal.has(role: Roles.admin) else {
-            throw AuthError.forbidden("managing users needs the admin role")
+            throw AuthError.forbidden("managing users and clients needs the admin role")
         }
         let tenant = caller.principal.tenantID
         return (caller, tenant == Roles.platformTenant ? nil : tenant)
@@ -205,7 +205,60 @@ extension IdentityGRPCService {
             $0.publicID = client.publicID
             $0.clientID = clientID
             $0.clientSecret = secret
+            $0.client = .init(client)
         }
+    }
+
+    public func listClients(request: Bizretail_Identity_V1_ListClientsRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_ListClientsResponse
+    {
+        let (_, tenant) = try Self.adminActing(in: request.tenantID.lowercased(), to: "list clients")
+        let size = try Self.pagination.size(request.pageSize)
+        let rows = try await directory.clients(
+            tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
+        return .with {
+            $0.clients = rows.prefix(size).map { Bizretail_Identity_V1_Client($0.client) }
+            if rows.count > size, let last = rows.prefix(size).last {
+                $0.nextPageToken = pageTokens.token(after: last.id)
+            }
+        }
+    }
+
+    public func getClient(request: Bizretail_Identity_V1_GetClientRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_Client
+    {
+        let (_, tenant) = try Self.userAdmin()
+        return .init(try await directory.client(publicID: try Self.clientID(request.publicID), in: tenant))
+    }
+
+    public func setClientEnabled(request: Bizretail_Identity_V1_SetClientEnabledRequest, context: ServerContext)
+        async throws -> Bizretail_Identity_V1_Client
+    {
+        let (caller, tenant) = try Self.userAdmin()
+        return .init(
+            try await directory.changeClient(
+                try Self.clientID(request.publicID), in: tenant, .enable(request.enabled), caller: caller))
+    }
+
+    public func rotateClientSecret(
+        request: Bizretail_Identity_V1_RotateClientSecretRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_CreateClientResponse {
+        let (caller, tenant) = try Self.userAdmin()
+        let secret = Secrets.random()
+        let client = try await directory.changeClient(
+            try Self.clientID(request.publicID), in: tenant, .secret(hash: Secrets.hash(secret)), caller: caller)
+        return .with {
+            $0.publicID = client.publicID
+            $0.clientID = client.clientID
+            $0.clientSecret = secret
+            $0.client = .init(client)
+        }
+    }
+
+    static func clientID(_ id: String) throws -> String {
+        let id = id.lowercased()
+        guard EventID.isUUID(id) else { throw IdentityError.notFound("client not found") }
+        return id
     }
 }
 
@@ -223,6 +276,23 @@ extension IdentityGRPCService {
         request: Bizretail_Identity_V1_IntrospectTokenRequest, context: ServerContext
     ) async throws -> Bizretail_Identity_V1_IntrospectTokenResponse {
         try await issuer.introspect(token: request.token, clientID: request.clientID, secret: request.clientSecret)
+    }
+}
+
+extension Bizretail_Identity_V1_Client {
+    /// Never the secret or its hash.
+    init(_ client: ClientRecord) {
+        self = .with {
+            $0.publicID = client.publicID
+            $0.clientID = client.clientID
+            $0.name = client.name
+            $0.tenantID = client.tenantID
+            $0.roles = client.roles
+            $0.grantTypes = client.grantTypes
+            $0.firstParty = client.firstParty
+            $0.enabled = client.enabled
+            $0.createdAt = .init(rfc3339: client.createdAt)
+        }
     }
 }
 

@@ -184,7 +184,10 @@ extension TopologySuites {
                     return after?.status == 201
                 }
                 let id = try #require(after?.json?["public_id"]?.stringValue)
-                try await BizRetailProcess.eventually("the write after the restart to be audited") {
+                // Eventually, not quickly: under a full parallel run the audit consumer's store reconnects late.
+                try await BizRetailProcess.eventually(
+                    timeout: .seconds(60), "the write after the restart to be audited"
+                ) {
                     try await https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token).json?[
                         "items"]?
                         .arrayValue?.count == 1

@@ -163,6 +163,58 @@ public enum Bizretail_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListClients" metadata.
+        public enum ListClients: Sendable {
+            /// Request type for "ListClients".
+            public typealias Input = Bizretail_Identity_V1_ListClientsRequest
+            /// Response type for "ListClients".
+            public typealias Output = Bizretail_Identity_V1_ListClientsResponse
+            /// Descriptor for "ListClients".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "ListClients",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetClient" metadata.
+        public enum GetClient: Sendable {
+            /// Request type for "GetClient".
+            public typealias Input = Bizretail_Identity_V1_GetClientRequest
+            /// Response type for "GetClient".
+            public typealias Output = Bizretail_Identity_V1_Client
+            /// Descriptor for "GetClient".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "GetClient",
+                type: .unary
+            )
+        }
+        /// Namespace for "SetClientEnabled" metadata.
+        public enum SetClientEnabled: Sendable {
+            /// Request type for "SetClientEnabled".
+            public typealias Input = Bizretail_Identity_V1_SetClientEnabledRequest
+            /// Response type for "SetClientEnabled".
+            public typealias Output = Bizretail_Identity_V1_Client
+            /// Descriptor for "SetClientEnabled".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "SetClientEnabled",
+                type: .unary
+            )
+        }
+        /// Namespace for "RotateClientSecret" metadata.
+        public enum RotateClientSecret: Sendable {
+            /// Request type for "RotateClientSecret".
+            public typealias Input = Bizretail_Identity_V1_RotateClientSecretRequest
+            /// Response type for "RotateClientSecret".
+            public typealias Output = Bizretail_Identity_V1_CreateClientResponse
+            /// Descriptor for "RotateClientSecret".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "RotateClientSecret",
+                type: .unary
+            )
+        }
         /// Namespace for "RevokeToken" metadata.
         public enum RevokeToken: Sendable {
             /// Request type for "RevokeToken".
@@ -202,6 +254,10 @@ public enum Bizretail_Identity_V1_IdentityService: Sendable {
             DeleteUser.descriptor,
             ResetUserPassword.descriptor,
             CreateClient.descriptor,
+            ListClients.descriptor,
+            GetClient.descriptor,
+            SetClientEnabled.descriptor,
+            RotateClientSecret.descriptor,
             RevokeToken.descriptor,
             IntrospectToken.descriptor
         ]
@@ -409,6 +465,74 @@ extension Bizretail_Identity_V1_IdentityService {
         /// - Returns: A streaming response of `Bizretail_Identity_V1_CreateClientResponse` messages.
         func createClient(
             request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_CreateClientRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_CreateClientResponse>
+
+        /// Handle the "ListClients" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins see their tenant's clients (platform admins any tenant's); never a secret or its hash.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_ListClientsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_ListClientsResponse` messages.
+        func listClients(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_ListClientsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_ListClientsResponse>
+
+        /// Handle the "GetClient" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_GetClientRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_Client` messages.
+        func getClient(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_GetClientRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_Client>
+
+        /// Handle the "SetClientEnabled" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A disabled client gets no token; its refresh tokens stop working.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_SetClientEnabledRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_Client` messages.
+        func setClientEnabled(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_SetClientEnabledRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_Client>
+
+        /// Handle the "RotateClientSecret" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new secret, returned once; the old one stops working at once.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_RotateClientSecretRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_CreateClientResponse` messages.
+        func rotateClientSecret(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_RotateClientSecretRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_CreateClientResponse>
 
@@ -639,6 +763,74 @@ extension Bizretail_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse>
 
+        /// Handle the "ListClients" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins see their tenant's clients (platform admins any tenant's); never a secret or its hash.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_ListClientsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_ListClientsResponse` message.
+        func listClients(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_ListClientsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_ListClientsResponse>
+
+        /// Handle the "GetClient" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_GetClientRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_Client` message.
+        func getClient(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_GetClientRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_Client>
+
+        /// Handle the "SetClientEnabled" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A disabled client gets no token; its refresh tokens stop working.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_SetClientEnabledRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_Client` message.
+        func setClientEnabled(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_SetClientEnabledRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_Client>
+
+        /// Handle the "RotateClientSecret" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new secret, returned once; the old one stops working at once.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_RotateClientSecretRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_CreateClientResponse` message.
+        func rotateClientSecret(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_RotateClientSecretRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse>
+
         /// Handle the "RevokeToken" method.
         ///
         /// > Source IDL Documentation:
@@ -864,6 +1056,74 @@ extension Bizretail_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> Bizretail_Identity_V1_CreateClientResponse
 
+        /// Handle the "ListClients" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins see their tenant's clients (platform admins any tenant's); never a secret or its hash.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_ListClientsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_ListClientsResponse` to respond with.
+        func listClients(
+            request: Bizretail_Identity_V1_ListClientsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_ListClientsResponse
+
+        /// Handle the "GetClient" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_GetClientRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_Client` to respond with.
+        func getClient(
+            request: Bizretail_Identity_V1_GetClientRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_Client
+
+        /// Handle the "SetClientEnabled" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A disabled client gets no token; its refresh tokens stop working.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_SetClientEnabledRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_Client` to respond with.
+        func setClientEnabled(
+            request: Bizretail_Identity_V1_SetClientEnabledRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_Client
+
+        /// Handle the "RotateClientSecret" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new secret, returned once; the old one stops working at once.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_RotateClientSecretRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_CreateClientResponse` to respond with.
+        func rotateClientSecret(
+            request: Bizretail_Identity_V1_RotateClientSecretRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_CreateClientResponse
+
         /// Handle the "RevokeToken" method.
         ///
         /// > Source IDL Documentation:
@@ -1028,6 +1288,50 @@ extension Bizretail_Identity_V1_IdentityService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.ListClients.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_ListClientsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_ListClientsResponse>(),
+            handler: { request, context in
+                try await self.listClients(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.GetClient.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_GetClientRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_Client>(),
+            handler: { request, context in
+                try await self.getClient(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.SetClientEnabled.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_SetClientEnabledRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_Client>(),
+            handler: { request, context in
+                try await self.setClientEnabled(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.RotateClientSecret.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_RotateClientSecretRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_CreateClientResponse>(),
+            handler: { request, context in
+                try await self.rotateClientSecret(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Bizretail_Identity_V1_IdentityService.Method.RevokeToken.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_RevokeTokenRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_RevokeTokenResponse>(),
@@ -1170,6 +1474,50 @@ extension Bizretail_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_CreateClientResponse> {
         let response = try await self.createClient(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listClients(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_ListClientsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_ListClientsResponse> {
+        let response = try await self.listClients(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getClient(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_GetClientRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_Client> {
+        let response = try await self.getClient(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setClientEnabled(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_SetClientEnabledRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_Client> {
+        let response = try await self.setClientEnabled(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rotateClientSecret(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_RotateClientSecretRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_CreateClientResponse> {
+        let response = try await self.rotateClientSecret(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1338,6 +1686,58 @@ extension Bizretail_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse> {
         return GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse>(
             message: try await self.createClient(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listClients(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_ListClientsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_ListClientsResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_ListClientsResponse>(
+            message: try await self.listClients(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getClient(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_GetClientRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_Client> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_Client>(
+            message: try await self.getClient(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setClientEnabled(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_SetClientEnabledRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_Client> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_Client>(
+            message: try await self.setClientEnabled(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rotateClientSecret(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_RotateClientSecretRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_CreateClientResponse>(
+            message: try await self.rotateClientSecret(
                 request: request.message,
                 context: context
             ),
@@ -1613,6 +2013,94 @@ extension Bizretail_Identity_V1_IdentityService {
         func createClient<Result>(
             request: GRPCCore.ClientRequest<Bizretail_Identity_V1_CreateClientRequest>,
             serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_CreateClientRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_CreateClientResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListClients" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins see their tenant's clients (platform admins any tenant's); never a secret or its hash.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_ListClientsRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_ListClientsRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_ListClientsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listClients<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_ListClientsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_ListClientsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_ListClientsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_ListClientsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetClient" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_GetClientRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_GetClientRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_Client` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getClient<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_GetClientRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_GetClientRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_Client>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_Client>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetClientEnabled" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A disabled client gets no token; its refresh tokens stop working.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_SetClientEnabledRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_SetClientEnabledRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_Client` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setClientEnabled<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_SetClientEnabledRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_SetClientEnabledRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_Client>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_Client>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RotateClientSecret" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new secret, returned once; the old one stops working at once.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_RotateClientSecretRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_RotateClientSecretRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_CreateClientResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rotateClientSecret<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_RotateClientSecretRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_RotateClientSecretRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_CreateClientResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result
@@ -2039,6 +2527,138 @@ extension Bizretail_Identity_V1_IdentityService {
             )
         }
 
+        /// Call the "ListClients" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admins see their tenant's clients (platform admins any tenant's); never a secret or its hash.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_ListClientsRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_ListClientsRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_ListClientsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listClients<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_ListClientsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_ListClientsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_ListClientsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_ListClientsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.ListClients.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetClient" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_GetClientRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_GetClientRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_Client` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getClient<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_GetClientRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_GetClientRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_Client>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_Client>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.GetClient.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SetClientEnabled" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A disabled client gets no token; its refresh tokens stop working.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_SetClientEnabledRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_SetClientEnabledRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_Client` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setClientEnabled<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_SetClientEnabledRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_SetClientEnabledRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_Client>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_Client>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.SetClientEnabled.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RotateClientSecret" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new secret, returned once; the old one stops working at once.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_RotateClientSecretRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_RotateClientSecretRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_CreateClientResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rotateClientSecret<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_RotateClientSecretRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_RotateClientSecretRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_CreateClientResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.RotateClientSecret.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "RevokeToken" method.
         ///
         /// > Source IDL Documentation:
@@ -2401,6 +3021,118 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
         try await self.createClient(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_CreateClientRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_CreateClientResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListClients" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admins see their tenant's clients (platform admins any tenant's); never a secret or its hash.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_ListClientsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listClients<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_ListClientsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_ListClientsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listClients(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_ListClientsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_ListClientsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetClient" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_GetClientRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getClient<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_GetClientRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_Client>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getClient(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_GetClientRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_Client>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetClientEnabled" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A disabled client gets no token; its refresh tokens stop working.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_SetClientEnabledRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setClientEnabled<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_SetClientEnabledRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_Client>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setClientEnabled(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_SetClientEnabledRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_Client>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RotateClientSecret" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A new secret, returned once; the old one stops working at once.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_RotateClientSecretRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rotateClientSecret<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_RotateClientSecretRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rotateClientSecret(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_RotateClientSecretRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_CreateClientResponse>(),
             options: options,
             onResponse: handleResponse
@@ -2802,6 +3534,134 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.createClient(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListClients" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admins see their tenant's clients (platform admins any tenant's); never a secret or its hash.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listClients<Result>(
+        _ message: Bizretail_Identity_V1_ListClientsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_ListClientsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_ListClientsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listClients(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetClient" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getClient<Result>(
+        _ message: Bizretail_Identity_V1_GetClientRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_Client>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_GetClientRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getClient(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetClientEnabled" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A disabled client gets no token; its refresh tokens stop working.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setClientEnabled<Result>(
+        _ message: Bizretail_Identity_V1_SetClientEnabledRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_Client>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_SetClientEnabledRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setClientEnabled(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RotateClientSecret" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A new secret, returned once; the old one stops working at once.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rotateClientSecret<Result>(
+        _ message: Bizretail_Identity_V1_RotateClientSecretRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_CreateClientResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_RotateClientSecretRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rotateClientSecret(
             request: request,
             options: options,
             onResponse: handleResponse
