@@ -39,3 +39,13 @@ public struct PageTokens: Sendable {
         return position
     }
 }
+
+extension PageTokens {
+    /// A page from `rows`, read with a limit of `size + 1`: the first `size` rows, and the token of the page after
+    /// them when the extra row shows there is one (`""` on the last page). `position` is a row's cursor (its id).
+    public func page<Row>(_ rows: [Row], size: Int, position: (Row) -> Int64) -> (rows: ArraySlice<Row>, next: String) {
+        let page = rows.prefix(size)
+        guard rows.count > size, let last = page.last else { return (page, "") }
+        return (page, token(after: position(last)))
+    }
+}

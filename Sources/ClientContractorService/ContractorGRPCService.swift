@@ -103,11 +103,10 @@ public struct ContractorGRPCService: Bizretail_Contractor_V1_ClientContractorSer
             status: request.status.isEmpty ? nil : request.status,
             document: request.document.isEmpty ? nil : request.document,
             after: try pageTokens.position(of: request.pageToken), limit: size + 1)
+        let page = pageTokens.page(records, size: size, position: \.id)
         return .with {
-            $0.contractors = records.prefix(size).map(Bizretail_Contractor_V1_Contractor.init)
-            if records.count > size, let last = records.prefix(size).last {
-                $0.nextPageToken = pageTokens.token(after: last.id)
-            }
+            $0.contractors = page.rows.map(Bizretail_Contractor_V1_Contractor.init)
+            $0.nextPageToken = page.next
         }
     }
 

@@ -69,11 +69,10 @@ public struct CostCenterGRPCService: Bizretail_Costcenter_V1_CostCenterService.S
             tenantID: tenant, parentID: request.parentID.isEmpty ? nil : request.parentID.lowercased(),
             code: request.code.isEmpty ? nil : request.code, after: try pageTokens.position(of: request.pageToken),
             limit: size + 1)
+        let page = pageTokens.page(records, size: size, position: \.id)
         return .with {
-            $0.costCenters = records.prefix(size).map(Bizretail_Costcenter_V1_CostCenter.init)
-            if records.count > size, let last = records.prefix(size).last {
-                $0.nextPageToken = pageTokens.token(after: last.id)
-            }
+            $0.costCenters = page.rows.map(Bizretail_Costcenter_V1_CostCenter.init)
+            $0.nextPageToken = page.next
         }
     }
 

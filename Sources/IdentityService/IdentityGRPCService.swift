@@ -108,11 +108,10 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
         let size = try Self.pagination.size(request.pageSize)
         let rows = try await directory.users(
             tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
+        let page = pageTokens.page(rows, size: size, position: \.id)
         return .with {
-            $0.users = rows.prefix(size).map { Bizretail_Identity_V1_User($0.user) }
-            if rows.count > size, let last = rows.prefix(size).last {
-                $0.nextPageToken = pageTokens.token(after: last.id)
-            }
+            $0.users = page.rows.map { Bizretail_Identity_V1_User($0.user) }
+            $0.nextPageToken = page.next
         }
     }
 
@@ -216,11 +215,10 @@ extension IdentityGRPCService {
         let size = try Self.pagination.size(request.pageSize)
         let rows = try await directory.clients(
             tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
+        let page = pageTokens.page(rows, size: size, position: \.id)
         return .with {
-            $0.clients = rows.prefix(size).map { Bizretail_Identity_V1_Client($0.client) }
-            if rows.count > size, let last = rows.prefix(size).last {
-                $0.nextPageToken = pageTokens.token(after: last.id)
-            }
+            $0.clients = page.rows.map { Bizretail_Identity_V1_Client($0.client) }
+            $0.nextPageToken = page.next
         }
     }
 

@@ -70,11 +70,10 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         let size = try Self.pagination.size(request.pageSize)
         let teams = try await directory.teams(
             tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
+        let page = pageTokens.page(teams, size: size, position: \.id)
         return .with {
-            $0.teams = teams.prefix(size).map(Bizretail_Team_V1_Team.init)
-            if teams.count > size, let last = teams.prefix(size).last {
-                $0.nextPageToken = pageTokens.token(after: last.id)
-            }
+            $0.teams = page.rows.map(Bizretail_Team_V1_Team.init)
+            $0.nextPageToken = page.next
         }
     }
 
@@ -143,11 +142,10 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
             tenantID: tenant, teamID: request.teamID.isEmpty ? nil : request.teamID.lowercased(),
             after: try pageTokens.position(of: request.pageToken), limit: size + 1
         )
+        let page = pageTokens.page(accounts, size: size, position: \.id)
         return .with {
-            $0.accounts = accounts.prefix(size).map(Bizretail_Team_V1_Account.init)
-            if accounts.count > size, let last = accounts.prefix(size).last {
-                $0.nextPageToken = pageTokens.token(after: last.id)
-            }
+            $0.accounts = page.rows.map(Bizretail_Team_V1_Account.init)
+            $0.nextPageToken = page.next
         }
     }
 
