@@ -63,7 +63,7 @@ struct ContractorRoutes<Transport: ClientTransport> {
                 object["admin"] = .object(admin)
                 json = .object(object)
             }
-            var response = TeamRoutes<Transport>.resource(
+            var response = resourceResponse(
                 json, version: created.contractor.version, status: .created,
                 location: "/v1/client-contractors/\(created.contractor.publicID)")
             // A generated password is in this body only: no cache may keep it.
@@ -90,7 +90,7 @@ struct ContractorRoutes<Transport: ClientTransport> {
             let contractor = try await clients.call(context) { metadata in
                 try await contractors.getContractor(.with { $0.publicID = id }, metadata: metadata)
             }
-            return TeamRoutes<Transport>.resource(contractor.json, version: contractor.version)
+            return resourceResponse(contractor.json, version: contractor.version)
         }
         v1.patch("client-contractors/:id") { request, context in
             let id = try context.parameters.require("id")
@@ -127,7 +127,7 @@ struct ContractorRoutes<Transport: ClientTransport> {
             let contractor = try await clients.call(context) { metadata in
                 try await contractors.updateContractor(message, metadata: metadata)
             }
-            return TeamRoutes<Transport>.resource(contractor.json, version: contractor.version)
+            return resourceResponse(contractor.json, version: contractor.version)
         }
         v1.delete("client-contractors/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -146,7 +146,7 @@ struct ContractorRoutes<Transport: ClientTransport> {
                             $0.enabled = enabled
                         }, metadata: metadata)
                 }
-                return TeamRoutes<Transport>.resource(contractor.json, version: contractor.version)
+                return resourceResponse(contractor.json, version: contractor.version)
             }
         }
     }

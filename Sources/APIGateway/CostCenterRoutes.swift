@@ -28,7 +28,7 @@ struct CostCenterRoutes<Transport: ClientTransport> {
             let created = try await clients.call(context) { metadata in
                 try await costCenters.createCostCenter(message, metadata: metadata)
             }
-            return TeamRoutes<Transport>.resource(
+            return resourceResponse(
                 created.json, version: created.version, status: .created,
                 location: "/v1/cost-centers/\(created.publicID)")
         }
@@ -52,7 +52,7 @@ struct CostCenterRoutes<Transport: ClientTransport> {
             let found = try await clients.call(context) { metadata in
                 try await costCenters.getCostCenter(.with { $0.publicID = id }, metadata: metadata)
             }
-            return TeamRoutes<Transport>.resource(found.json, version: found.version)
+            return resourceResponse(found.json, version: found.version)
         }
         v1.get("cost-centers/:id/tree") { _, context in
             let id = try context.parameters.require("id")
@@ -77,7 +77,7 @@ struct CostCenterRoutes<Transport: ClientTransport> {
             let updated = try await clients.call(context) { metadata in
                 try await costCenters.updateCostCenter(message, metadata: metadata)
             }
-            return TeamRoutes<Transport>.resource(updated.json, version: updated.version)
+            return resourceResponse(updated.json, version: updated.version)
         }
         v1.delete("cost-centers/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -96,7 +96,7 @@ struct CostCenterRoutes<Transport: ClientTransport> {
                             $0.enabled = enabled
                         }, metadata: metadata)
                 }
-                return TeamRoutes<Transport>.resource(changed.json, version: changed.version)
+                return resourceResponse(changed.json, version: changed.version)
             }
         }
     }

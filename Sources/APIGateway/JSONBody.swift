@@ -143,3 +143,12 @@ extension Request {
         return version
     }
 }
+
+/// A resource's JSON with its version as the `ETag` (and its `Location` when it was just created).
+func resourceResponse(
+    _ json: JSONValue, version: Int64, status: HTTPResponse.Status = .ok, location: String? = nil
+) -> Response {
+    var headers: HTTPFields = [.eTag: "\"\(version)\""]
+    if let location { headers[.location] = location }
+    return jsonResponse(json, status: status, headers: headers)
+}

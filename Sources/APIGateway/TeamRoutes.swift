@@ -27,7 +27,7 @@ struct TeamRoutes<Transport: ClientTransport> {
                         $0.costCenterID = costCenter
                     }, metadata: metadata)
             }
-            return Self.resource(
+            return resourceResponse(
                 team.json, version: team.version, status: .created, location: "/v1/teams/\(team.publicID)")
         }
         v1.get("teams") { request, context in
@@ -46,7 +46,7 @@ struct TeamRoutes<Transport: ClientTransport> {
             let team = try await clients.call(context) { metadata in
                 try await teams.getTeam(.with { $0.publicID = id }, metadata: metadata)
             }
-            return Self.resource(team.json, version: team.version)
+            return resourceResponse(team.json, version: team.version)
         }
         v1.patch("teams/:id") { request, context in
             let id = try context.parameters.require("id")
@@ -67,7 +67,7 @@ struct TeamRoutes<Transport: ClientTransport> {
                     metadata: metadata
                 )
             }
-            return Self.resource(team.json, version: team.version)
+            return resourceResponse(team.json, version: team.version)
         }
         v1.delete("teams/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -86,7 +86,7 @@ struct TeamRoutes<Transport: ClientTransport> {
                             $0.enabled = enabled
                         }, metadata: metadata)
                 }
-                return Self.resource(team.json, version: team.version)
+                return resourceResponse(team.json, version: team.version)
             }
         }
 
@@ -108,7 +108,7 @@ struct TeamRoutes<Transport: ClientTransport> {
                     metadata: metadata
                 )
             }
-            return Self.resource(
+            return resourceResponse(
                 account.json, version: account.version, status: .created, location: "/v1/accounts/\(account.publicID)"
             )
         }
@@ -132,7 +132,7 @@ struct TeamRoutes<Transport: ClientTransport> {
             let account = try await clients.call(context) { metadata in
                 try await teams.getAccount(.with { $0.publicID = id }, metadata: metadata)
             }
-            return Self.resource(account.json, version: account.version)
+            return resourceResponse(account.json, version: account.version)
         }
         v1.patch("accounts/:id") { request, context in
             let id = try context.parameters.require("id")
@@ -155,7 +155,7 @@ struct TeamRoutes<Transport: ClientTransport> {
                     metadata: metadata
                 )
             }
-            return Self.resource(account.json, version: account.version)
+            return resourceResponse(account.json, version: account.version)
         }
         v1.delete("accounts/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -174,18 +174,11 @@ struct TeamRoutes<Transport: ClientTransport> {
                             $0.enabled = enabled
                         }, metadata: metadata)
                 }
-                return Self.resource(account.json, version: account.version)
+                return resourceResponse(account.json, version: account.version)
             }
         }
     }
 
-    static func resource(
-        _ json: JSONValue, version: Int64, status: HTTPResponse.Status = .ok, location: String? = nil
-    ) -> Response {
-        var headers: HTTPFields = [.eTag: "\"\(version)\""]
-        if let location { headers[.location] = location }
-        return jsonResponse(json, status: status, headers: headers)
-    }
 }
 
 extension Bizretail_Team_V1_Team {

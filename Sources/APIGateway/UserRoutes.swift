@@ -109,7 +109,7 @@ struct UserRoutes<Transport: ClientTransport> {
             object["generated_password"] = .string(user.generatedPassword)
             json = .object(object)
         }
-        var response = TeamRoutes<Transport>.resource(json, version: user.version, status: status, location: location)
+        var response = resourceResponse(json, version: user.version, status: status, location: location)
         if !user.generatedPassword.isEmpty { response.headers[.cacheControl] = "no-store" }
         return response
     }

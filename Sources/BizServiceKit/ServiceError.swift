@@ -52,3 +52,16 @@ extension ServiceError: RPCErrorConvertible {
         }
     }
 }
+
+extension ServiceError {
+    /// A request's `public_id`, which must be there, lower-cased.
+    public static func requiredID(_ id: String) throws(ServiceError) -> String {
+        guard !id.isEmpty else { throw .invalidArgument(field: "public_id", problem: "is required") }
+        return id.lowercased()
+    }
+}
+
+extension Pagination {
+    /// Every service's lists: 50 items unless asked otherwise, at most 500.
+    public static let lists = Pagination(defaultSize: 50, maximumSize: 500)
+}

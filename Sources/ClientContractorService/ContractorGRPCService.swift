@@ -14,13 +14,6 @@ public struct ContractorGRPCService: Bizretail_Contractor_V1_ClientContractorSer
     /// Creates a new tenant's first administrator.
     var identity: any Bizretail_Identity_V1_IdentityService.ClientProtocol
 
-    static let pagination = Pagination(defaultSize: 50, maximumSize: 500)
-
-    static func requireID(_ id: String) throws -> String {
-        guard !id.isEmpty else { throw ServiceError.invalidArgument(field: "public_id", problem: "is required") }
-        return id.lowercased()
-    }
-
     public func createContractor(
         request: Bizretail_Contractor_V1_CreateContractorRequest, context: ServerContext
     ) async throws -> Bizretail_Contractor_V1_CreateContractorResponse {
@@ -92,13 +85,13 @@ public struct ContractorGRPCService: Bizretail_Contractor_V1_ClientContractorSer
     public func getContractor(request: Bizretail_Contractor_V1_GetContractorRequest, context: ServerContext)
         async throws -> Bizretail_Contractor_V1_Contractor
     {
-        .init(try await directory.contractor(try Self.requireID(request.publicID)))
+        .init(try await directory.contractor(try ServiceError.requiredID(request.publicID)))
     }
 
     public func listContractors(request: Bizretail_Contractor_V1_ListContractorsRequest, context: ServerContext)
         async throws -> Bizretail_Contractor_V1_ListContractorsResponse
     {
-        let size = try Self.pagination.size(request.pageSize)
+        let size = try Pagination.lists.size(request.pageSize)
         let records = try await directory.contractors(
             status: request.status.isEmpty ? nil : request.status,
             document: request.document.isEmpty ? nil : request.document,
@@ -129,7 +122,7 @@ public struct ContractorGRPCService: Bizretail_Contractor_V1_ClientContractorSer
         }
         return .init(
             try await directory.change(
-                try Self.requireID(request.publicID), .update(input),
+                try ServiceError.requiredID(request.publicID), .update(input),
                 expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil,
                 caller: try Caller.require()))
     }
@@ -139,13 +132,13 @@ public struct ContractorGRPCService: Bizretail_Contractor_V1_ClientContractorSer
     ) async throws -> Bizretail_Contractor_V1_Contractor {
         .init(
             try await directory.change(
-                try Self.requireID(request.publicID), .enable(request.enabled), caller: try Caller.require()))
+                try ServiceError.requiredID(request.publicID), .enable(request.enabled), caller: try Caller.require()))
     }
 
     public func deleteContractor(request: Bizretail_Contractor_V1_DeleteContractorRequest, context: ServerContext)
         async throws -> Bizretail_Contractor_V1_DeleteContractorResponse
     {
-        try await directory.change(try Self.requireID(request.publicID), .delete, caller: try Caller.require())
+        try await directory.change(try ServiceError.requiredID(request.publicID), .delete, caller: try Caller.require())
         return .init()
     }
 }

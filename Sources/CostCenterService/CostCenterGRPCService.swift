@@ -14,13 +14,6 @@ public struct CostCenterGRPCService: Bizretail_Costcenter_V1_CostCenterService.S
     public var pageTokens: PageTokens
     var tenants: any Bizretail_Contractor_V1_TenantService.ClientProtocol
 
-    static let pagination = Pagination(defaultSize: 50, maximumSize: 500)
-
-    static func requireID(_ id: String) throws -> String {
-        guard !id.isEmpty else { throw ServiceError.invalidArgument(field: "public_id", problem: "is required") }
-        return id.lowercased()
-    }
-
     /// The writing caller, once its tenant is known to be active; and the tenant's data subject.
     func activeTenant() async throws -> (Caller, String) {
         let caller = try Caller.require(writing: true)
@@ -57,14 +50,15 @@ public struct CostCenterGRPCService: Bizretail_Costcenter_V1_CostCenterService.S
     {
         .init(
             try await directory.costCenter(
-                try Self.requireID(request.publicID), tenantID: try Caller.require(writing: false).principal.tenantID))
+                try ServiceError.requiredID(request.publicID),
+                tenantID: try Caller.require(writing: false).principal.tenantID))
     }
 
     public func listCostCenters(request: Bizretail_Costcenter_V1_ListCostCentersRequest, context: ServerContext)
         async throws -> Bizretail_Costcenter_V1_ListCostCentersResponse
     {
         let tenant = try Caller.require(writing: false).principal.tenantID
-        let size = try Self.pagination.size(request.pageSize)
+        let size = try Pagination.lists.size(request.pageSize)
         let records = try await directory.costCenters(
             tenantID: tenant, parentID: request.parentID.isEmpty ? nil : request.parentID.lowercased(),
             code: request.code.isEmpty ? nil : request.code, after: try pageTokens.position(of: request.pageToken),
@@ -79,7 +73,7 @@ public struct CostCenterGRPCService: Bizretail_Costcenter_V1_CostCenterService.S
     public func updateCostCenter(request: Bizretail_Costcenter_V1_UpdateCostCenterRequest, context: ServerContext)
         async throws -> Bizretail_Costcenter_V1_CostCenter
     {
-        let id = try Self.requireID(request.publicID)
+        let id = try ServiceError.requiredID(request.publicID)
         let input = CostCenterDirectory.Input(
             code: request.hasCode ? request.code : nil, name: request.hasName ? request.name : nil,
             parentID: request.hasParentID ? request.parentID : nil,
@@ -95,7 +89,7 @@ public struct CostCenterGRPCService: Bizretail_Costcenter_V1_CostCenterService.S
     public func setCostCenterEnabled(
         request: Bizretail_Costcenter_V1_SetCostCenterEnabledRequest, context: ServerContext
     ) async throws -> Bizretail_Costcenter_V1_CostCenter {
-        let id = try Self.requireID(request.publicID)
+        let id = try ServiceError.requiredID(request.publicID)
         let (caller, subject) = try await activeTenant()
         return .init(try await directory.change(id, .enable(request.enabled), subject: subject, caller: caller))
     }
@@ -103,7 +97,7 @@ public struct CostCenterGRPCService: Bizretail_Costcenter_V1_CostCenterService.S
     public func deleteCostCenter(request: Bizretail_Costcenter_V1_DeleteCostCenterRequest, context: ServerContext)
         async throws -> Bizretail_Costcenter_V1_DeleteCostCenterResponse
     {
-        let id = try Self.requireID(request.publicID)
+        let id = try ServiceError.requiredID(request.publicID)
         let (caller, subject) = try await activeTenant()
         try await directory.change(id, .delete, subject: subject, caller: caller)
         return .init()
@@ -113,7 +107,8 @@ public struct CostCenterGRPCService: Bizretail_Costcenter_V1_CostCenterService.S
         async throws -> Bizretail_Costcenter_V1_CostCenterTree
     {
         let tree = try await directory.tree(
-            try Self.requireID(request.publicID), tenantID: try Caller.require(writing: false).principal.tenantID)
+            try ServiceError.requiredID(request.publicID),
+            tenantID: try Caller.require(writing: false).principal.tenantID)
         return .init(tree)
     }
 }

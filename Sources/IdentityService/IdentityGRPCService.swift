@@ -92,8 +92,6 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
         return id
     }
 
-    static let pagination = Pagination(defaultSize: 50, maximumSize: 500)
-
     public func getUser(request: Bizretail_Identity_V1_GetUserRequest, context: ServerContext) async throws
         -> Bizretail_Identity_V1_User
     {
@@ -105,7 +103,7 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
         -> Bizretail_Identity_V1_ListUsersResponse
     {
         let (_, tenant) = try Self.adminActing(in: request.tenantID.lowercased(), to: "list users")
-        let size = try Self.pagination.size(request.pageSize)
+        let size = try Pagination.lists.size(request.pageSize)
         let rows = try await directory.users(
             tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
         let page = pageTokens.page(rows, size: size, position: \.id)
@@ -212,7 +210,7 @@ extension IdentityGRPCService {
         -> Bizretail_Identity_V1_ListClientsResponse
     {
         let (_, tenant) = try Self.adminActing(in: request.tenantID.lowercased(), to: "list clients")
-        let size = try Self.pagination.size(request.pageSize)
+        let size = try Pagination.lists.size(request.pageSize)
         let rows = try await directory.clients(
             tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
         let page = pageTokens.page(rows, size: size, position: \.id)

@@ -34,14 +34,6 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
 
     func caller(writing: Bool) throws -> Caller { try Caller.require(writing: writing) }
 
-    /// Lists: 50 items unless asked otherwise, at most 500.
-    static let pagination = Pagination(defaultSize: 50, maximumSize: 500)
-
-    static func requireID(_ id: String) throws -> String {
-        guard !id.isEmpty else { throw TeamError.invalidArgument(field: "public_id", problem: "is required") }
-        return id.lowercased()
-    }
-
     // MARK: Teams
 
     public func createTeam(request: Bizretail_Team_V1_CreateTeamRequest, context: ServerContext) async throws
@@ -60,14 +52,14 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     {
         .init(
             try await directory.team(
-                try Self.requireID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
+                try ServiceError.requiredID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
     }
 
     public func listTeams(request: Bizretail_Team_V1_ListTeamsRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_ListTeamsResponse
     {
         let tenant = try caller(writing: false).principal.tenantID
-        let size = try Self.pagination.size(request.pageSize)
+        let size = try Pagination.lists.size(request.pageSize)
         let teams = try await directory.teams(
             tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
         let page = pageTokens.page(teams, size: size, position: \.id)
@@ -85,7 +77,7 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
             request.hasCostCenterID ? try await checkedCostCenter(request.costCenterID, caller: caller) : nil
         return .init(
             try await directory.changeTeam(
-                try Self.requireID(request.publicID),
+                try ServiceError.requiredID(request.publicID),
                 .update(
                     name: request.hasName ? request.name : nil,
                     description: request.hasDescription_p ? request.description_p : nil, costCenterID: costCenter),
@@ -100,13 +92,15 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     {
         .init(
             try await directory.changeTeam(
-                try Self.requireID(request.publicID), .enable(request.enabled), caller: try caller(writing: true)))
+                try ServiceError.requiredID(request.publicID), .enable(request.enabled),
+                caller: try caller(writing: true)))
     }
 
     public func deleteTeam(request: Bizretail_Team_V1_DeleteTeamRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_DeleteTeamResponse
     {
-        try await directory.changeTeam(try Self.requireID(request.publicID), .delete, caller: try caller(writing: true))
+        try await directory.changeTeam(
+            try ServiceError.requiredID(request.publicID), .delete, caller: try caller(writing: true))
         return .init()
     }
 
@@ -130,14 +124,14 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     {
         .init(
             try await directory.account(
-                try Self.requireID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
+                try ServiceError.requiredID(request.publicID), tenantID: try caller(writing: false).principal.tenantID))
     }
 
     public func listAccounts(request: Bizretail_Team_V1_ListAccountsRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_ListAccountsResponse
     {
         let tenant = try caller(writing: false).principal.tenantID
-        let size = try Self.pagination.size(request.pageSize)
+        let size = try Pagination.lists.size(request.pageSize)
         let accounts = try await directory.accounts(
             tenantID: tenant, teamID: request.teamID.isEmpty ? nil : request.teamID.lowercased(),
             after: try pageTokens.position(of: request.pageToken), limit: size + 1
@@ -159,7 +153,7 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         )
         return .init(
             try await directory.changeAccount(
-                try Self.requireID(request.publicID), update: update,
+                try ServiceError.requiredID(request.publicID), update: update,
                 expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil,
                 caller: try caller(writing: true)
             )
@@ -172,14 +166,15 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     {
         .init(
             try await directory.changeAccount(
-                try Self.requireID(request.publicID), enabled: request.enabled, caller: try caller(writing: true)))
+                try ServiceError.requiredID(request.publicID), enabled: request.enabled,
+                caller: try caller(writing: true)))
     }
 
     public func deleteAccount(request: Bizretail_Team_V1_DeleteAccountRequest, context: ServerContext) async throws
         -> Bizretail_Team_V1_DeleteAccountResponse
     {
         try await directory.changeAccount(
-            try Self.requireID(request.publicID), delete: true, caller: try caller(writing: true))
+            try ServiceError.requiredID(request.publicID), delete: true, caller: try caller(writing: true))
         return .init()
     }
 }
