@@ -10,7 +10,9 @@ extension TopologySuites {
         @Test("up starts every process and the gateway answers; status lists them; down stops them")
         func upAndDown() async throws {
             try await withTemporaryDirectory { directory in
-                let grpcBase = 40_000 + Int.random(in: 0..<200) * 40
+                // Below Linux's ephemeral range (32768–60999), where another process's outgoing connection could hold
+                // one of the fixed ports the script gives each service.
+                let grpcBase = 20_000 + Int.random(in: 0..<250) * 40
                 let environment = [
                     "BIZ_CLUSTER_DIR": directory + "/cluster", "BIZ_BINARY": BizRetailProcess.executable,
                     "BIZ_HTTPS_PORT": "\(try freePort())", "BIZ_CLUSTER_PG_PORT": "\(try freePort())",
