@@ -3,8 +3,9 @@ import BizProtos
 import GRPCCore
 import Hummingbird
 
-/// `/v1/audit`: version history, events by trace / ownership / type, ownerships. Platform administrators only: the
-/// audit trail spans every tenant. (The Audit service enforces the same rule on its own.)
+/// `/v1/audit`: version history, events by trace / ownership / type / tenant, ownerships. Admins only: a tenant's
+/// admins read their own tenant's trail (another tenant's entity or data subject is 404), the platform's admins all
+/// of it. (The Audit service enforces the same rules on its own.)
 struct AuditRoutes<Transport: ClientTransport> {
     var clients: ServiceClients<Transport>
 
@@ -28,6 +29,7 @@ struct AuditRoutes<Transport: ClientTransport> {
                     "version": .integer(version.version), "action_type": .string(version.actionType),
                     "action_at": .string(version.actionAt.rfc3339), "is_active": .bool(version.isActive),
                     "event_id": .string(version.eventID), "event_type": .string(version.eventType),
+                    "tenant_id": .string(version.tenantID),
                     "envelope": (try? JSONParser.parse(Array(version.envelopeJson.utf8))) ?? .null,
                 ]
             }
@@ -43,6 +45,7 @@ struct AuditRoutes<Transport: ClientTransport> {
                         $0.traceID = query["trace_id"].map(String.init) ?? ""
                         $0.ownershipID = query["ownership_id"].map(String.init) ?? ""
                         $0.eventType = query["event_type"].map(String.init) ?? ""
+                        $0.tenantID = query["tenant_id"].map(String.init) ?? ""
                         $0.pageSize = size
                         $0.pageToken = token
                     },

@@ -164,8 +164,11 @@ enum OpenAPIDocument {
             method: "get", path: "/v1/audit/entities/{entity_type}/{entity_id}/versions",
             summary: "Every version of an entity (admins)", success: ("200", "VersionList")),
         Operation(
-            method: "get", path: "/v1/audit/events", summary: "Stored events by trace, ownership or type (admins)",
-            success: ("200", "EventPage"), query: ["trace_id", "ownership_id", "event_type", "page_size", "page_token"]),
+            method: "get", path: "/v1/audit/events",
+            summary:
+                "Stored events by trace, ownership, type or tenant (admins; a tenant's admins see their tenant's only)",
+            success: ("200", "EventPage"),
+            query: ["trace_id", "ownership_id", "event_type", "tenant_id", "page_size", "page_token"]),
         Operation(
             method: "get", path: "/v1/audit/ownerships/{ownership_id}",
             summary: "A data subject's ownership record (admins)", success: ("200", "Ownership")),

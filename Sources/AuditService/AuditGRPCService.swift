@@ -5,7 +5,8 @@ import BizStorage
 import GRPCCore
 import SwiftProtobuf
 
-/// The Audit service's gRPC API (`bizretail.audit.v1.AuditService`).
+/// The Audit service's gRPC API (`bizretail.audit.v1.AuditService`). Admins only (the module's access rules); a
+/// tenant's admins read their own tenant's trail, the platform's admins all of it.
 public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServiceProtocol {
     public var store: any AuditStore
     public var pageTokens: PageTokens
@@ -19,7 +20,8 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         request: Bizretail_Audit_V1_GetEntityHistoryRequest, context: ServerContext
     ) async throws -> Bizretail_Audit_V1_GetEntityHistoryResponse {
         try requireEntity(type: request.entityType, id: request.entityID)
-        let versions = try await store.history(entityType: request.entityType, entityID: request.entityID)
+        let versions = try await store.history(
+            entityType: request.entityType, entityID: request.entityID, tenantID: try Self.callerTenant())
         return .with { $0.versions = versions.map(Bizretail_Audit_V1_EntityVersion.init) }
     }
 
@@ -31,11 +33,18 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         let instant = try Self.instant(request.at, field: "at")
         guard
             let version = try await store.version(
-                entityType: request.entityType, entityID: request.entityID, at: instant)
+                entityType: request.entityType, entityID: request.entityID, at: instant,
+                tenantID: try Self.callerTenant())
         else {
             throw AuditError.notFound("the entity has no version at or before \(instant.rfc3339)")
         }
         return Bizretail_Audit_V1_EntityVersion(version)
+    }
+
+    /// The tenant whose trail the caller may read: nil (all of it) for the platform's operators.
+    static func callerTenant() throws -> String? {
+        let tenant = try Caller.require().principal.tenantID
+        return tenant == AuthInterceptor.platformTenant ? nil : tenant
     }
 
     static func instant(_ timestamp: Google_Protobuf_Timestamp, field: String) throws(AuditError) -> EventTimestamp {
@@ -51,8 +60,12 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         let pageSize = try Pagination().size(request.pageSize)
         let after = try pageTokens.position(of: request.pageToken)
         func optional(_ text: String) -> String? { text.isEmpty ? nil : text }
+        let own = try Self.callerTenant()
+        // Naming another tenant than one's own finds nothing, as that tenant's trail does not exist for the caller.
+        if let own, let named = optional(request.tenantID), named != own { return .init() }
         let filter = EventFilter(
-            traceID: optional(request.traceID), ownershipID: optional(request.ownershipID),
+            tenantID: own ?? optional(request.tenantID), traceID: optional(request.traceID),
+            ownershipID: optional(request.ownershipID),
             eventType: optional(request.eventType), producerService: optional(request.producerService),
             since: request.hasSince ? try Self.instant(request.since, field: "since") : nil,
             until: request.hasUntil ? try Self.instant(request.until, field: "until") : nil
@@ -72,7 +85,10 @@ public struct AuditGRPCService: Bizretail_Audit_V1_AuditService.SimpleServicePro
         guard !request.ownershipID.isEmpty else {
             throw AuditError.invalidArgument(field: "ownership_id", problem: "is required")
         }
-        guard let ownership = try await store.ownership(id: request.ownershipID.lowercased()) else {
+        guard
+            let ownership = try await store.ownership(
+                id: request.ownershipID.lowercased(), tenantID: try Self.callerTenant())
+        else {
             throw AuditError.notFound("no ownership with that id")
         }
         return .with {
@@ -103,6 +119,7 @@ extension Bizretail_Audit_V1_EntityVersion {
             $0.isActive = record.isActive
             $0.eventID = record.eventID
             $0.eventType = record.eventType
+            $0.tenantID = record.tenantID
             $0.envelopeJson = record.envelope
             if let envelope = try? JSONParser.parse(Array(record.envelope.utf8)), let payload = envelope["payload"] {
                 $0.stateJson = payload.canonicalString()
@@ -120,6 +137,7 @@ extension Bizretail_Audit_V1_StoredEvent {
             $0.entityID = record.entityID
             $0.traceID = record.traceID
             $0.ownershipID = record.ownershipID
+            $0.tenantID = record.tenantID
             $0.producerService = record.producerService
             $0.timestamp = .init(rfc3339: record.timestamp)
             $0.receivedAt = .init(rfc3339: record.receivedAt)

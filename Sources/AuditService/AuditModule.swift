@@ -17,16 +17,14 @@ public enum AuditModule: ServiceModule {
     public static let migrations = SQLAuditStore.migrations + Outbox.migrations
     /// It stores the others' events; what operators publish keeps its own `event_type`.
     public static let producedEvents: [EventType] = []
-    /// The trail and the event bus span every tenant: platform administrators only.
+    /// Admins only. The trail is sealed per tenant (a tenant's admins read their own tenant's part, see
+    /// ``AuditGRPCService``); the event bus spans every tenant: platform administrators only.
     public static let access = AccessRules(
         requiredRoles: [
             Bizretail_Audit_V1_AuditService.descriptor.fullyQualifiedService: ["admin"],
             Bizretail_Events_V1_EventBus.descriptor.fullyQualifiedService: ["admin"],
         ],
-        platformOnly: [
-            Bizretail_Audit_V1_AuditService.descriptor.fullyQualifiedService,
-            Bizretail_Events_V1_EventBus.descriptor.fullyQualifiedService,
-        ])
+        platformOnly: [Bizretail_Events_V1_EventBus.descriptor.fullyQualifiedService])
     public static let probe = Bizretail_Audit_V1_AuditService.Method.ListEvents.descriptor
 
     public static func assemble(_ context: ServiceContext) async throws -> ServiceParts {

@@ -5,7 +5,7 @@ import Foundation
 /// The audit store in DynamoDB (`BIZ_AUDIT_STORE=dynamodb://REGION/TABLE_PREFIX?endpoint=…`).
 ///
 /// Tables (created at start when missing, on-demand billing): `<prefix>audit_events` (key `event_id`; secondary
-/// indexes by trace id, ownership id, event type and one stream, each ordered by `seq`), `<prefix>audit_versions`
+/// indexes by trace id, ownership id, tenant, event type and one stream, each ordered by `seq`), `<prefix>audit_versions`
 /// (key `entity_key` + `version`), `<prefix>ownerships`, and `<prefix>audit_meta` (the `seq` counter).
 ///
 /// Each event is one `TransactWriteItems`: the event (condition: its id is new, so a redelivery changes nothing),
@@ -13,6 +13,10 @@ import Foundation
 /// version's deactivation, and the ownership row (condition: the revision read, optimistic concurrency). A
 /// transaction that loses a race is retried from a fresh read. DynamoDB has no triggers: deny `DeleteItem` and
 /// `UpdateItem` on the events table in the service's IAM policy to make it append-only for everyone else.
+///
+/// The tenant index is sparse (an index key cannot be empty): events with no tenant are the platform's only. A table
+/// made before tenants were recorded gains the index at start; its older events have no `tenant_id` attribute, so
+/// they stay visible to the platform's operators only.
 public final class DynamoDBAuditStore: AuditStore {
     public let client: DynamoDBClient
     public let tablePrefix: String
@@ -72,10 +76,11 @@ public final class DynamoDBAuditStore: AuditStore {
                 "AttributeDefinitions": [
                     attribute("event_id", "S"), attribute("seq", "N"), attribute("trace_id", "S"),
                     attribute("ownership_id", "S"), attribute("event_type", "S"), attribute("stream", "S"),
+                    attribute("tenant_id", "S"),
                 ],
                 "GlobalSecondaryIndexes": [
                     index("by_trace", "trace_id"), index("by_ownership", "ownership_id"),
-                    index("by_type", "event_type"), index("by_stream", "stream"),
+                    index("by_type", "event_type"), index("by_stream", "stream"), index("by_tenant", "tenant_id"),
                 ],
             ],
             [
@@ -100,7 +105,8 @@ public final class DynamoDBAuditStore: AuditStore {
         for table in tables {
             let name = table["TableName"]!
             do {
-                _ = try await client.call("DescribeTable", ["TableName": name])
+                let described = try await client.call("DescribeTable", ["TableName": name])
+                try await addMissingIndexes(of: table, described: described["Table"] ?? [:])
                 continue
             } catch let error as DynamoDBError where error.type == "ResourceNotFoundException" {}
             do {
@@ -109,6 +115,30 @@ public final class DynamoDBAuditStore: AuditStore {
             for _ in 0..<120 {
                 let described = try await client.call("DescribeTable", ["TableName": name])
                 if described["Table"]?["TableStatus"]?.stringValue == "ACTIVE" { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    /// Creates the secondary indexes `table` declares that the existing table lacks (one `UpdateTable` each, as
+    /// DynamoDB allows), waiting until each is active.
+    func addMissingIndexes(of table: JSONValue, described: JSONValue) async throws {
+        let existing = Set(
+            (described["GlobalSecondaryIndexes"]?.arrayValue ?? []).compactMap { $0["IndexName"]?.stringValue })
+        for index in table["GlobalSecondaryIndexes"]?.arrayValue ?? [] {
+            guard let name = index["IndexName"]?.stringValue, !existing.contains(name) else { continue }
+            _ = try await client.call(
+                "UpdateTable",
+                [
+                    "TableName": table["TableName"]!, "AttributeDefinitions": table["AttributeDefinitions"]!,
+                    "GlobalSecondaryIndexUpdates": [["Create": index]],
+                ])
+            for _ in 0..<600 {
+                let indexes =
+                    try await client.call("DescribeTable", ["TableName": table["TableName"]!])["Table"]?[
+                        "GlobalSecondaryIndexes"]?.arrayValue ?? []
+                let status = indexes.first { $0["IndexName"]?.stringValue == name }?["IndexStatus"]?.stringValue
+                if status == nil || status == "ACTIVE" { break }
                 try await Task.sleep(for: .milliseconds(500))
             }
         }
@@ -209,25 +239,36 @@ public final class DynamoDBAuditStore: AuditStore {
 
     func eventItem(_ record: AuditRecord, sequence: Int64) -> JSONValue {
         let event = record.envelope
-        return [
-            "event_id": .attrS(event.eventID), "seq": .attrN(sequence), "stream": .attrS("all"),
-            "event_type": .attrS(event.eventType.description), "entity_type": .attrS(event.entityType),
-            "entity_id": .attrS(event.entityID), "producer_service": .attrS(event.producerService),
-            "trace_id": .attrS(event.traceID), "ownership_id": .attrS(event.metadata.ownershipID),
-            "occurred_at": .attrS(event.timestamp.rfc3339), "received_at": .attrS(EventTimestamp.now().rfc3339),
-            "envelope": .attrS(record.canonicalJSON),
-        ]
+        return withTenant(
+            event,
+            [
+                "event_id": .attrS(event.eventID), "seq": .attrN(sequence), "stream": .attrS("all"),
+                "event_type": .attrS(event.eventType.description), "entity_type": .attrS(event.entityType),
+                "entity_id": .attrS(event.entityID), "producer_service": .attrS(event.producerService),
+                "trace_id": .attrS(event.traceID), "ownership_id": .attrS(event.metadata.ownershipID),
+                "occurred_at": .attrS(event.timestamp.rfc3339), "received_at": .attrS(EventTimestamp.now().rfc3339),
+                "envelope": .attrS(record.canonicalJSON),
+            ])
+    }
+
+    /// `item` with the event's `tenant_id` when it has one: an index key cannot be an empty string.
+    func withTenant(_ event: EventEnvelope, _ item: [String: JSONValue]) -> JSONValue {
+        var item = item
+        if !event.tenantID.isEmpty { item["tenant_id"] = .attrS(event.tenantID) }
+        return .object(item)
     }
 
     func versionItem(_ record: AuditRecord, key: String, version: Int64) -> JSONValue {
         let event = record.envelope
-        return [
-            "entity_key": .attrS(key), "version": .attrN(version), "entity_type": .attrS(event.entityType),
-            "entity_id": .attrS(event.entityID), "action_type": .attrS(record.action.rawValue),
-            "action_at": .attrS(event.timestamp.rfc3339), "is_active": .attrBool(record.action != .delete),
-            "event_id": .attrS(event.eventID), "event_type": .attrS(event.eventType.description),
-            "envelope": .attrS(record.canonicalJSON),
-        ]
+        return withTenant(
+            event,
+            [
+                "entity_key": .attrS(key), "version": .attrN(version), "entity_type": .attrS(event.entityType),
+                "entity_id": .attrS(event.entityID), "action_type": .attrS(record.action.rawValue),
+                "action_at": .attrS(event.timestamp.rfc3339), "is_active": .attrBool(record.action != .delete),
+                "event_id": .attrS(event.eventID), "event_type": .attrS(event.eventType.description),
+                "envelope": .attrS(record.canonicalJSON),
+            ])
     }
 
     /// The ownership row after `event`, written only if nobody changed it since it was read.
@@ -286,28 +327,40 @@ public final class DynamoDBAuditStore: AuditStore {
         }
     }
 
-    public func history(entityType: String, entityID: String) async throws -> [EntityVersionRecord] {
+    public func history(entityType: String, entityID: String, tenantID: String?) async throws
+        -> [EntityVersionRecord]
+    {
         try await query(
             [
                 "TableName": .string(versions), "KeyConditionExpression": "entity_key = :k",
                 "ExpressionAttributeValues": [":k": .attrS(entityType + "/" + entityID)], "ConsistentRead": true,
             ]
-        ).map(Self.version)
+        ).map(Self.version).filter { tenantID == nil || $0.tenantID == tenantID }
     }
 
-    public func version(entityType: String, entityID: String, at instant: EventTimestamp) async throws
-        -> EntityVersionRecord?
+    public func version(entityType: String, entityID: String, at instant: EventTimestamp, tenantID: String?)
+        async throws -> EntityVersionRecord?
     {
-        try await history(entityType: entityType, entityID: entityID).last { $0.actionAt <= instant.rfc3339 }
+        try await history(entityType: entityType, entityID: entityID, tenantID: tenantID).last {
+            $0.actionAt <= instant.rfc3339
+        }
     }
 
     public func events(matching filter: EventFilter, after: Int64?, limit: Int) async throws -> [StoredEventRecord] {
         // The most selective filter picks the index; the others become a filter expression.
+        let tenant = filter.tenantID.flatMap { $0.isEmpty ? nil : $0 }
         let (index, hashName, hashValue): (String, String, String) =
-            if let trace = filter.traceID { ("by_trace", "trace_id", trace) } else if let ownership = filter.ownershipID
-            { ("by_ownership", "ownership_id", ownership) } else if let type = filter.eventType {
+            if let trace = filter.traceID {
+                ("by_trace", "trace_id", trace)
+            } else if let ownership = filter.ownershipID {
+                ("by_ownership", "ownership_id", ownership)
+            } else if let tenant {
+                ("by_tenant", "tenant_id", tenant)
+            } else if let type = filter.eventType {
                 ("by_type", "event_type", type)
-            } else { ("by_stream", "stream", "all") }
+            } else {
+                ("by_stream", "stream", "all")
+            }
         var conditions: [String] = []
         var values: [String: JSONValue] = [":h": .attrS(hashValue), ":after": .attrN(after ?? 0)]
         func add(_ column: String, _ value: String?, _ comparison: String = "=") {
@@ -317,6 +370,8 @@ public final class DynamoDBAuditStore: AuditStore {
             values[placeholder] = .attrS(value)
         }
         add("trace_id", filter.traceID)
+        add("tenant_id", tenant)
+        if filter.tenantID == "" { conditions.append("attribute_not_exists(tenant_id)") }
         add("ownership_id", filter.ownershipID)
         add("event_type", filter.eventType)
         add("producer_service", filter.producerService)
@@ -325,14 +380,15 @@ public final class DynamoDBAuditStore: AuditStore {
         var request: [String: JSONValue] = [
             "TableName": .string(events), "IndexName": .string(index),
             "KeyConditionExpression": .string("\(hashName) = :h AND seq > :after"),
-            "ExpressionAttributeValues": .object(values), "Limit": .integer(Int64(max(limit, 1))),
+            "ExpressionAttributeValues": .object(values), "Limit": .integer(Int64(min(max(limit, 1), 1000))),
         ]
         if !conditions.isEmpty { request["FilterExpression"] = .string(conditions.joined(separator: " AND ")) }
         let items = try await query(.object(request)) { $0.count >= limit }
         return items.prefix(limit).map(Self.storedEvent)
     }
 
-    public func ownership(id: String) async throws -> OwnershipRecord? {
+    public func ownership(id: String, tenantID: String?) async throws -> OwnershipRecord? {
+        if let tenantID { return try await ownership(id: id, within: tenantID) }
         let response = try await client.call(
             "GetItem", ["TableName": .string(ownerships), "Key": ["ownership_id": .attrS(id)], "ConsistentRead": true])
         guard let item = response["Item"] else { return nil }
@@ -343,13 +399,26 @@ public final class DynamoDBAuditStore: AuditStore {
             producerServices: (item["producer_services"]?["SS"]?.arrayValue ?? []).compactMap(\.stringValue).sorted())
     }
 
+    /// The ownership summary over one tenant's events, as the SQL store computes it.
+    func ownership(id: String, within tenantID: String) async throws -> OwnershipRecord? {
+        let events = try await self.events(
+            matching: EventFilter(tenantID: tenantID, ownershipID: id), after: nil, limit: Int.max)
+        guard let first = events.first else { return nil }
+        let subject = events.first { $0.entityID == id } ?? first
+        let times = events.map(\.timestamp)
+        return OwnershipRecord(
+            ownershipID: id, subjectEntityType: subject.entityType, subjectEntityID: subject.entityID,
+            firstSeenAt: times.min() ?? "", lastSeenAt: times.max() ?? "", eventCount: Int64(events.count),
+            producerServices: Set(events.map(\.producerService)).sorted())
+    }
+
     static func version(_ item: JSONValue) -> EntityVersionRecord {
         EntityVersionRecord(
             entityType: item["entity_type"]?.s ?? "", entityID: item["entity_id"]?.s ?? "",
             version: item["version"]?.n ?? 0, actionType: item["action_type"]?.s ?? "",
             actionAt: item["action_at"]?.s ?? "", isActive: item["is_active"]?["BOOL"] == JSONValue.bool(true),
             eventID: item["event_id"]?.s ?? "", eventType: item["event_type"]?.s ?? "",
-            envelope: item["envelope"]?.s ?? "")
+            tenantID: item["tenant_id"]?.s ?? "", envelope: item["envelope"]?.s ?? "")
     }
 
     static func storedEvent(_ item: JSONValue) -> StoredEventRecord {
@@ -357,6 +426,7 @@ public final class DynamoDBAuditStore: AuditStore {
             sequence: item["seq"]?.n ?? 0, eventID: item["event_id"]?.s ?? "", eventType: item["event_type"]?.s ?? "",
             entityType: item["entity_type"]?.s ?? "", entityID: item["entity_id"]?.s ?? "",
             traceID: item["trace_id"]?.s ?? "", ownershipID: item["ownership_id"]?.s ?? "",
+            tenantID: item["tenant_id"]?.s ?? "",
             producerService: item["producer_service"]?.s ?? "", timestamp: item["occurred_at"]?.s ?? "",
             receivedAt: item["received_at"]?.s ?? "", envelope: item["envelope"]?.s ?? "")
     }

@@ -2,6 +2,8 @@ import BizEvents
 
 /// Filters for listing stored events; `nil` means any.
 public struct EventFilter: Sendable, Hashable {
+    /// The tenant whose events to list (`""`: events that recorded none).
+    public var tenantID: String?
     public var traceID: String?
     public var ownershipID: String?
     public var eventType: String?
@@ -12,9 +14,11 @@ public struct EventFilter: Sendable, Hashable {
     public var until: EventTimestamp?
 
     public init(
-        traceID: String? = nil, ownershipID: String? = nil, eventType: String? = nil, producerService: String? = nil,
+        tenantID: String? = nil, traceID: String? = nil, ownershipID: String? = nil, eventType: String? = nil,
+        producerService: String? = nil,
         since: EventTimestamp? = nil, until: EventTimestamp? = nil
     ) {
+        self.tenantID = tenantID
         self.traceID = traceID
         self.ownershipID = ownershipID
         self.eventType = eventType

@@ -65,7 +65,38 @@ public struct SQLAuditStore: AuditStore {
                     PRIMARY KEY (ownership_id, producer_service))
                 """,
             ] + appendOnlyTriggers(flavor)
-        }
+        },
+        // Each event records its tenant. Events stored before carry it in their envelope (`metadata.tenant_id`, or
+        // the payload's `tenant_id`): this one-time backfill lifts the no-update rule for its own transaction only.
+        Migration(id: "audit.2.tenant") { flavor in
+            let add = [
+                "ALTER TABLE audit_events ADD COLUMN tenant_id TEXT NOT NULL DEFAULT ''",
+                "CREATE INDEX audit_events_tenant ON audit_events (tenant_id, seq)",
+            ]
+            switch flavor {
+            case .sqlite:
+                return add + [
+                    "DROP TRIGGER audit_events_immutable",
+                    """
+                    UPDATE audit_events SET tenant_id = COALESCE(json_extract(envelope, '$.metadata.tenant_id'),
+                        json_extract(envelope, '$.payload.tenant_id'), '')
+                    """,
+                    """
+                    CREATE TRIGGER audit_events_immutable BEFORE UPDATE ON audit_events
+                    BEGIN SELECT RAISE(ABORT, 'audit events are immutable'); END
+                    """,
+                ]
+            case .postgres:
+                return add + [
+                    "ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable",
+                    """
+                    UPDATE audit_events SET tenant_id = COALESCE(envelope::jsonb #>> '{metadata,tenant_id}',
+                        envelope::jsonb #>> '{payload,tenant_id}', '')
+                    """,
+                    "ALTER TABLE audit_events ENABLE TRIGGER audit_events_immutable",
+                ]
+            }
+        },
     ]
 
     static func appendOnlyTriggers(_ flavor: SQLFlavor) -> [String] {
@@ -141,14 +172,14 @@ public struct SQLAuditStore: AuditStore {
                         .text(batch.map(\.eventID)), .text(batch.map(\.eventType.description)),
                         .text(batch.map(\.entityType)), .text(batch.map(\.entityID)),
                         .text(batch.map(\.producerService)), .text(batch.map(\.traceID)),
-                        .text(batch.map(\.metadata.ownershipID)), .text(batch.map(\.timestamp.rfc3339)),
-                        .text(Array(repeating: receivedAt, count: batch.count)),
+                        .text(batch.map(\.metadata.ownershipID)), .text(batch.map(\.tenantID)),
+                        .text(batch.map(\.timestamp.rfc3339)), .text(Array(repeating: receivedAt, count: batch.count)),
                         .text(chunk.map { records[$0].canonicalJSON }),
                     ])
                 let returned = try await database.raw(
                     """
                     INSERT INTO audit_events (event_id, event_type, entity_type, entity_id, producer_service, \
-                    trace_id, ownership_id, occurred_at, received_at, envelope) \(source) \
+                    trace_id, ownership_id, tenant_id, occurred_at, received_at, envelope) \(source) \
                     ON CONFLICT (event_id) DO NOTHING RETURNING event_id
                     """
                 ).all()

@@ -9,6 +9,7 @@ public struct StoredEventRecord: Sendable, Hashable {
     public var entityID: String
     public var traceID: String
     public var ownershipID: String
+    public var tenantID: String
     public var producerService: String
     public var timestamp: String
     public var receivedAt: String

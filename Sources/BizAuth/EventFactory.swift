@@ -15,7 +15,9 @@ public struct EventFactory: Sendable {
         self.environment = environment
     }
 
-    /// An event caused by `caller` (a user through the API, or a service with its own token).
+    /// An event caused by `caller` (a user through the API, or a service with its own token). Its
+    /// `metadata.tenant_id` is the payload's `tenant_id`: the tenant of the entity, not the caller's (a platform
+    /// admin acting in a tenant changes that tenant's trail).
     public func event(
         _ eventType: EventType, payload: [String: JSONValue], ownershipID: String, caller: Caller
     ) -> EventEnvelope {
@@ -24,7 +26,7 @@ public struct EventFactory: Sendable {
             metadata: EventMetadata(
                 ownerID: caller.principal.subject, ownerIP: caller.clientIP, ownerRole: caller.principal.primaryRole,
                 ownerType: caller.principal.ownerType == "service" ? .service : .user, ownershipID: ownershipID,
-                environment: environment
+                environment: environment, tenantID: payload["tenant_id"]?.stringValue
             )
         )
     }
@@ -36,7 +38,7 @@ public struct EventFactory: Sendable {
             eventType, payload: payload, traceID: TraceContext.random().traceID,
             metadata: EventMetadata(
                 ownerID: producerServiceID, ownerIP: "127.0.0.1", ownerRole: "system", ownerType: .service,
-                ownershipID: ownershipID, environment: environment
+                ownershipID: ownershipID, environment: environment, tenantID: payload["tenant_id"]?.stringValue
             )
         )
     }

@@ -150,13 +150,14 @@ extension EventEnvelope {
         let ownershipID = field("ownership_id") { EventID.isUUID($0) ? nil : "must be a UUID" }
         // Not among the brief's mandatory metadata (only its example has it): optional, checked when present.
         let environment = field("environment", required: false, rule: FieldReader.shortText)
+        let tenantID = field("tenant_id", required: false, rule: FieldReader.shortText)
         guard let ownerID, let ownerIP, let ownerRole, let ownerType, let schemaVersion, let ownershipID else {
             return nil
         }
         return EventMetadata(
             ownerID: ownerID, ownerIP: ownerIP, ownerRole: ownerRole, ownerType: ownerType,
             eventSchemaVersion: schemaVersion, ownershipID: ownershipID.lowercased(), environment: environment,
-            extra: extra
+            tenantID: tenantID, extra: extra
         )
     }
 

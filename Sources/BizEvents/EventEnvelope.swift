@@ -15,12 +15,16 @@ public struct EventMetadata: Sendable, Hashable {
     /// The deployment that produced the event (`production`, `development`…). Producers write it; it is not among
     /// the brief's mandatory fields, so an event without it is accepted (nil).
     public var environment: String?
+    /// The tenant the changed entity belongs to (`platform` or a client contractor's `public_id`). Producers write
+    /// it; the audit trail is sealed per tenant by it. Optional: an event without it belongs to its payload's
+    /// `tenant_id`, or else only to the platform's operators (see ``EventEnvelope/tenantID``).
+    public var tenantID: String?
     /// Metadata fields beyond the mandatory ones, kept as sent.
     public var extra: [String: JSONValue]
 
     public init(
         ownerID: String, ownerIP: String, ownerRole: String, ownerType: OwnerType,
-        eventSchemaVersion: String = "1.0", ownershipID: String, environment: String?,
+        eventSchemaVersion: String = "1.0", ownershipID: String, environment: String?, tenantID: String? = nil,
         extra: [String: JSONValue] = [:]
     ) {
         self.ownerID = ownerID
@@ -30,6 +34,7 @@ public struct EventMetadata: Sendable, Hashable {
         self.eventSchemaVersion = eventSchemaVersion
         self.ownershipID = ownershipID
         self.environment = environment
+        self.tenantID = tenantID
         self.extra = extra
     }
 }
@@ -68,6 +73,10 @@ public struct EventEnvelope: Sendable, Hashable {
     /// The audited entity's id: `payload.public_id`.
     public var entityID: String { payload["public_id"]?.stringValue ?? "" }
 
+    /// The tenant whose trail holds the event: `metadata.tenant_id`, else the payload's `tenant_id`, else `""` (the
+    /// platform operators' only).
+    public var tenantID: String { metadata.tenantID ?? payload["tenant_id"]?.stringValue ?? "" }
+
     /// The envelope as JSON, with `owner_*` metadata (never the `user_*` aliases).
     public var json: JSONValue {
         var metadataObject = metadata.extra
@@ -78,6 +87,7 @@ public struct EventEnvelope: Sendable, Hashable {
         metadataObject["event_schema_version"] = .string(metadata.eventSchemaVersion)
         metadataObject["ownership_id"] = .string(metadata.ownershipID)
         if let environment = metadata.environment { metadataObject["environment"] = .string(environment) }
+        if let tenantID = metadata.tenantID { metadataObject["tenant_id"] = .string(tenantID) }
         return .object([
             "event_id": .string(eventID),
             "producer_service": .string(producerService),

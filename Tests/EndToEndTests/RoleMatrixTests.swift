@@ -42,7 +42,7 @@ extension GatewayEndToEndTests {
                 ("GET", "/v1/oauth-clients", nil, admins),
                 ("POST", "/v1/oauth-clients", ["name": "ERP", "roles": ["viewer"]], admins),
                 ("GET", "/v1/client-contractors", nil, platformOnly),
-                ("GET", "/v1/audit/events", nil, platformOnly),
+                ("GET", "/v1/audit/events", nil, admins),
             ]
             for (method, path, body, allowed) in rows {
                 for (role, token) in tokens.sorted(by: { $0.key < $1.key }) {

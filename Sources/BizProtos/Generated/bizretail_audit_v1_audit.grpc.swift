@@ -107,6 +107,9 @@ extension Bizretail_Audit_V1_AuditService {
     /// > Source IDL Documentation:
     /// >
     /// > The Audit service: the immutable, versioned record of every event, and the LGPD ownerships table.
+    /// > 
+    /// > Admins only. Every stored event records its tenant: a tenant's admins read that tenant's trail and nothing else
+    /// > (another tenant's entity, event or data subject is NOT_FOUND); the platform's admins read the whole trail.
     public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
         /// Handle the "GetEntityHistory" method.
         ///
@@ -192,6 +195,9 @@ extension Bizretail_Audit_V1_AuditService {
     /// > Source IDL Documentation:
     /// >
     /// > The Audit service: the immutable, versioned record of every event, and the LGPD ownerships table.
+    /// > 
+    /// > Admins only. Every stored event records its tenant: a tenant's admins read that tenant's trail and nothing else
+    /// > (another tenant's entity, event or data subject is NOT_FOUND); the platform's admins read the whole trail.
     public protocol ServiceProtocol: Bizretail_Audit_V1_AuditService.StreamingServiceProtocol {
         /// Handle the "GetEntityHistory" method.
         ///
@@ -275,6 +281,9 @@ extension Bizretail_Audit_V1_AuditService {
     /// > Source IDL Documentation:
     /// >
     /// > The Audit service: the immutable, versioned record of every event, and the LGPD ownerships table.
+    /// > 
+    /// > Admins only. Every stored event records its tenant: a tenant's admins read that tenant's trail and nothing else
+    /// > (another tenant's entity, event or data subject is NOT_FOUND); the platform's admins read the whole trail.
     public protocol SimpleServiceProtocol: Bizretail_Audit_V1_AuditService.ServiceProtocol {
         /// Handle the "GetEntityHistory" method.
         ///
@@ -517,6 +526,9 @@ extension Bizretail_Audit_V1_AuditService {
     /// > Source IDL Documentation:
     /// >
     /// > The Audit service: the immutable, versioned record of every event, and the LGPD ownerships table.
+    /// > 
+    /// > Admins only. Every stored event records its tenant: a tenant's admins read that tenant's trail and nothing else
+    /// > (another tenant's entity, event or data subject is NOT_FOUND); the platform's admins read the whole trail.
     public protocol ClientProtocol: Sendable {
         /// Call the "GetEntityHistory" method.
         ///
@@ -620,6 +632,9 @@ extension Bizretail_Audit_V1_AuditService {
     /// > Source IDL Documentation:
     /// >
     /// > The Audit service: the immutable, versioned record of every event, and the LGPD ownerships table.
+    /// > 
+    /// > Admins only. Every stored event records its tenant: a tenant's admins read that tenant's trail and nothing else
+    /// > (another tenant's entity, event or data subject is NOT_FOUND); the platform's admins read the whole trail.
     public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 

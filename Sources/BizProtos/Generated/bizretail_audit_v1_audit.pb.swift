@@ -56,6 +56,9 @@ public nonisolated struct Bizretail_Audit_V1_EntityVersion: Sendable {
   /// The whole stored envelope, as canonical JSON.
   public var envelopeJson: String = String()
 
+  /// The tenant of the event that made this version (empty when it recorded none).
+  public var tenantID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -152,6 +155,9 @@ public nonisolated struct Bizretail_Audit_V1_ListEventsRequest: Sendable {
 
   public var pageToken: String = String()
 
+  /// Only this tenant's events. A tenant's admins always read their own tenant's only.
+  public var tenantID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -199,6 +205,9 @@ public nonisolated struct Bizretail_Audit_V1_StoredEvent: Sendable {
 
   public var envelopeJson: String = String()
 
+  /// Empty when the event recorded no tenant.
+  public var tenantID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -234,6 +243,7 @@ public nonisolated struct Bizretail_Audit_V1_GetOwnershipRequest: Sendable {
   public init() {}
 }
 
+/// For a tenant's admins, the summary covers that tenant's events only.
 public nonisolated struct Bizretail_Audit_V1_Ownership: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -281,7 +291,7 @@ fileprivate nonisolated let _protobuf_package = "bizretail.audit.v1"
 
 nonisolated extension Bizretail_Audit_V1_EntityVersion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EntityVersion"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entity_type\0\u{3}entity_id\0\u{1}version\0\u{3}action_type\0\u{3}action_at\0\u{3}is_active\0\u{3}event_id\0\u{3}event_type\0\u{3}state_json\0\u{3}envelope_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entity_type\0\u{3}entity_id\0\u{1}version\0\u{3}action_type\0\u{3}action_at\0\u{3}is_active\0\u{3}event_id\0\u{3}event_type\0\u{3}state_json\0\u{3}envelope_json\0\u{3}tenant_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -299,6 +309,7 @@ nonisolated extension Bizretail_Audit_V1_EntityVersion: SwiftProtobuf.Message, S
       case 8: try { try decoder.decodeSingularStringField(value: &self.eventType) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.stateJson) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.envelopeJson) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
       default: break
       }
     }
@@ -339,6 +350,9 @@ nonisolated extension Bizretail_Audit_V1_EntityVersion: SwiftProtobuf.Message, S
     if !self.envelopeJson.isEmpty {
       try visitor.visitSingularStringField(value: self.envelopeJson, fieldNumber: 10)
     }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -353,6 +367,7 @@ nonisolated extension Bizretail_Audit_V1_EntityVersion: SwiftProtobuf.Message, S
     if lhs.eventType != rhs.eventType {return false}
     if lhs.stateJson != rhs.stateJson {return false}
     if lhs.envelopeJson != rhs.envelopeJson {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -469,7 +484,7 @@ nonisolated extension Bizretail_Audit_V1_GetEntityStateAtRequest: SwiftProtobuf.
 
 nonisolated extension Bizretail_Audit_V1_ListEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListEventsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trace_id\0\u{3}ownership_id\0\u{3}event_type\0\u{3}producer_service\0\u{1}since\0\u{1}until\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trace_id\0\u{3}ownership_id\0\u{3}event_type\0\u{3}producer_service\0\u{1}since\0\u{1}until\0\u{3}page_size\0\u{3}page_token\0\u{3}tenant_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -485,6 +500,7 @@ nonisolated extension Bizretail_Audit_V1_ListEventsRequest: SwiftProtobuf.Messag
       case 6: try { try decoder.decodeSingularMessageField(value: &self._until) }()
       case 7: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
       default: break
       }
     }
@@ -519,6 +535,9 @@ nonisolated extension Bizretail_Audit_V1_ListEventsRequest: SwiftProtobuf.Messag
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 8)
     }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -531,6 +550,7 @@ nonisolated extension Bizretail_Audit_V1_ListEventsRequest: SwiftProtobuf.Messag
     if lhs._until != rhs._until {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -538,7 +558,7 @@ nonisolated extension Bizretail_Audit_V1_ListEventsRequest: SwiftProtobuf.Messag
 
 nonisolated extension Bizretail_Audit_V1_StoredEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}event_type\0\u{3}entity_type\0\u{3}entity_id\0\u{3}trace_id\0\u{3}ownership_id\0\u{3}producer_service\0\u{1}timestamp\0\u{3}received_at\0\u{3}envelope_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}event_type\0\u{3}entity_type\0\u{3}entity_id\0\u{3}trace_id\0\u{3}ownership_id\0\u{3}producer_service\0\u{1}timestamp\0\u{3}received_at\0\u{3}envelope_json\0\u{3}tenant_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -556,6 +576,7 @@ nonisolated extension Bizretail_Audit_V1_StoredEvent: SwiftProtobuf.Message, Swi
       case 8: try { try decoder.decodeSingularMessageField(value: &self._timestamp) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._receivedAt) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.envelopeJson) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
       default: break
       }
     }
@@ -596,6 +617,9 @@ nonisolated extension Bizretail_Audit_V1_StoredEvent: SwiftProtobuf.Message, Swi
     if !self.envelopeJson.isEmpty {
       try visitor.visitSingularStringField(value: self.envelopeJson, fieldNumber: 10)
     }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -610,6 +634,7 @@ nonisolated extension Bizretail_Audit_V1_StoredEvent: SwiftProtobuf.Message, Swi
     if lhs._timestamp != rhs._timestamp {return false}
     if lhs._receivedAt != rhs._receivedAt {return false}
     if lhs.envelopeJson != rhs.envelopeJson {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
