@@ -14,12 +14,14 @@ struct ClientRoutes<Transport: ClientTransport> {
         let identity = clients.identity
         v1.post("oauth-clients") { request, context in
             let body = try await JSONBody.read(
-                request, context: context, allowed: ["name", "roles", "grant_types", "first_party", "tenant_id"])
+                request, context: context,
+                allowed: ["name", "roles", "grant_types", "first_party", "tenant_id", "redirect_uris"])
             var message = Bizretail_Identity_V1_CreateClientRequest()
             message.name = try body.string("name", required: true)!
             message.roles = try body.strings("roles") ?? []
             message.grantTypes = try body.strings("grant_types") ?? ["client_credentials"]
             message.firstParty = try body.bool("first_party") ?? false
+            message.redirectUris = try body.strings("redirect_uris") ?? []
             message.tenantID = try body.string("tenant_id", nullable: true) ?? ""
             let created = try await clients.call(context) { metadata in
                 try await identity.createClient(message, metadata: metadata)
@@ -89,7 +91,8 @@ extension Bizretail_Identity_V1_Client {
             "public_id": .string(publicID), "client_id": .string(clientID), "name": .string(name),
             "tenant_id": .string(tenantID), "roles": .array(roles.map(JSONValue.string)),
             "grant_types": .array(grantTypes.map(JSONValue.string)), "first_party": .bool(firstParty),
-            "enabled": .bool(enabled), "created_at": .string(createdAt.rfc3339),
+            "redirect_uris": .array(redirectUris.map(JSONValue.string)), "enabled": .bool(enabled),
+            "created_at": .string(createdAt.rfc3339),
         ]
     }
 }

@@ -38,8 +38,8 @@ struct ContractorRoutes<Transport: ClientTransport> {
             }
             message.contract = try .with {
                 $0.plan = try contract.string("plan", required: true)!
-                $0.startDate = try contract.string("start_date", nullable: true) ?? ""
-                $0.endDate = try contract.string("end_date", nullable: true) ?? ""
+                $0.startDate = try contract.string("starts_on", nullable: true) ?? ""
+                $0.endDate = try contract.string("ends_on", nullable: true) ?? ""
                 $0.status = try contract.string("status", nullable: true) ?? ""
             }
             if let admin = try body.object("admin", allowed: ["email", "name", "password"]) {
@@ -118,8 +118,8 @@ struct ContractorRoutes<Transport: ClientTransport> {
             if let contract = try body.object("contract", allowed: ContractorFields.contract) {
                 var patch = Bizretail_Contractor_V1_ContractPatch()
                 if let value = try contract.string("plan") { patch.plan = value }
-                if let value = try contract.string("start_date") { patch.startDate = value }
-                if let value = try contract.string("end_date", nullable: true) { patch.endDate = value }
+                if let value = try contract.string("starts_on") { patch.startDate = value }
+                if let value = try contract.string("ends_on", nullable: true) { patch.endDate = value }
                 if let value = try contract.string("status") { patch.status = value }
                 message.contract = patch
             }
@@ -160,11 +160,11 @@ enum ContractorFields {
     static let address: Set<String> = [
         "street", "number", "complement", "district", "city", "state", "postal_code", "country",
     ]
-    static let contract: Set<String> = ["plan", "start_date", "end_date", "status"]
+    static let contract: Set<String> = ["plan", "starts_on", "ends_on", "status"]
 }
 
 extension Bizretail_Contractor_V1_Contractor {
-    /// The API's view: the document formatted (`12.ABC.345/01DE-35`), an open-ended contract's `end_date` null.
+    /// The API's view: the document formatted (`12.ABC.345/01DE-35`), an open-ended contract's `ends_on` null.
     var json: JSONValue {
         [
             "public_id": .string(publicID), "tenant_id": .string(publicID), "legal_name": .string(legalName),
@@ -179,8 +179,8 @@ extension Bizretail_Contractor_V1_Contractor {
                 "postal_code": .string(address.postalCode), "country": .string(address.country),
             ],
             "contract": [
-                "plan": .string(contract.plan), "start_date": .string(contract.startDate),
-                "end_date": contract.endDate.isEmpty ? .null : .string(contract.endDate),
+                "plan": .string(contract.plan), "starts_on": .string(contract.startDate),
+                "ends_on": contract.endDate.isEmpty ? .null : .string(contract.endDate),
                 "status": .string(contract.status),
             ],
             "enabled": .bool(enabled), "version": .integer(version), "created_at": .string(createdAt.rfc3339),

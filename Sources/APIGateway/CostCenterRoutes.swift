@@ -108,7 +108,8 @@ extension Bizretail_Costcenter_V1_CostCenter {
             "public_id": .string(publicID), "tenant_id": .string(tenantID), "code": .string(code),
             "name": .string(name), "parent_id": parentID.isEmpty ? .null : .string(parentID),
             "budget": ["amount_cents": .integer(budget.amountCents), "currency": .string(budget.currency)],
-            "enabled": .bool(enabled), "version": .integer(version), "created_at": .string(createdAt.rfc3339),
+            "enabled": .bool(enabled), "status": .string(enabled ? "active" : "disabled"),
+            "version": .integer(version), "created_at": .string(createdAt.rfc3339),
             "updated_at": .string(updatedAt.rfc3339),
         ]
     }

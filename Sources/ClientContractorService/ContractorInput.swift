@@ -94,14 +94,14 @@ enum ContractorInput {
         var checked = contract
         checked.plan = try TextInput.required(contract.plan, field: "contract.plan", limit: planBytes)
         guard let start = day(contract.startDate) else {
-            throw .invalidArgument(field: "contract.start_date", problem: "must be a date (YYYY-MM-DD)")
+            throw .invalidArgument(field: "contract.starts_on", problem: "must be a date (YYYY-MM-DD)")
         }
         if !contract.endDate.isEmpty {
             guard let end = day(contract.endDate) else {
-                throw .invalidArgument(field: "contract.end_date", problem: "must be a date (YYYY-MM-DD) or empty")
+                throw .invalidArgument(field: "contract.ends_on", problem: "must be a date (YYYY-MM-DD) or empty")
             }
             guard end >= start else {
-                throw .unprocessable(field: "contract.end_date", problem: "is before contract.start_date")
+                throw .unprocessable(field: "contract.ends_on", problem: "is before contract.starts_on")
             }
         }
         guard ContractorRecord.Contract.statuses.contains(contract.status) else {

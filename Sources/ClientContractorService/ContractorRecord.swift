@@ -80,8 +80,8 @@ public struct ContractorRecord: Sendable, Hashable {
             "contact_email": .string(contactEmail), "contact_phone": .string(contactPhone),
             "address": .object(address),
             "contract": [
-                "plan": .string(contract.plan), "start_date": .string(contract.startDate),
-                "end_date": contract.endDate.isEmpty ? .null : .string(contract.endDate),
+                "plan": .string(contract.plan), "starts_on": .string(contract.startDate),
+                "ends_on": contract.endDate.isEmpty ? .null : .string(contract.endDate),
                 "status": .string(contract.status),
             ],
             "enabled": .bool(enabled), "version": .integer(version), "created_at": .string(createdAt),

@@ -24,8 +24,8 @@ public struct CostCenterRecord: Sendable, Hashable {
             "id": .integer(id), "public_id": .string(publicID), "tenant_id": .string(tenantID), "code": .string(code),
             "name": .string(name), "parent_id": parentID.map(JSONValue.string) ?? .null,
             "budget": ["amount_cents": .integer(budgetCents), "currency": .string(currency)],
-            "enabled": .bool(enabled), "version": .integer(version), "created_at": .string(createdAt),
-            "updated_at": .string(updatedAt),
+            "enabled": .bool(enabled), "status": .string(enabled ? "active" : "disabled"),
+            "version": .integer(version), "created_at": .string(createdAt), "updated_at": .string(updatedAt),
         ]
     }
 

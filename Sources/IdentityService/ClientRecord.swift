@@ -16,6 +16,8 @@ public struct ClientRecord: Sendable, Hashable {
     public var roles: [String]
     public var grantTypes: [String]
     public var firstParty: Bool
+    /// Where authorization responses may be sent (checked by ``RedirectURIs``).
+    public var redirectURIs: [String] = []
     public var enabled: Bool
     public var createdAt: String
 
@@ -24,10 +26,12 @@ public struct ClientRecord: Sendable, Hashable {
             "public_id": .string(publicID), "client_id": .string(clientID), "name": .string(name),
             "tenant_id": .string(tenantID), "roles": .array(roles.map(JSONValue.string)),
             "grant_types": .array(grantTypes.map(JSONValue.string)), "first_party": .bool(firstParty),
-            "enabled": .bool(enabled), "created_at": .string(createdAt),
+            "redirect_uris": .array(redirectURIs.map(JSONValue.string)), "enabled": .bool(enabled),
+            "created_at": .string(createdAt),
         ]
     }
 
     static let columns =
-        "public_id, client_id, secret_hash, name, tenant_id, roles, grant_types, first_party, enabled, created_at"
+        "public_id, client_id, secret_hash, name, tenant_id, roles, grant_types, first_party, enabled, created_at, "
+        + "redirect_uris"
 }

@@ -68,14 +68,14 @@ public struct IdentityDirectory: Sendable {
 
     public func createClient(
         clientID: String, secret: String, name: String, tenantID: String, roles: [String], grantTypes: [String],
-        firstParty: Bool, caller: Caller? = nil
+        firstParty: Bool, redirectURIs: [String] = [], caller: Caller? = nil
     ) async throws -> ClientRecord {
         try Roles.validateTenant(tenantID)
         _ = try ClientKind.of(grantTypes: grantTypes, roles: roles, firstParty: firstParty)
         let client = ClientRecord(
             publicID: EventID.generate(), clientID: clientID, secretHash: Secrets.hash(secret), name: name,
-            tenantID: tenantID, roles: roles, grantTypes: grantTypes, firstParty: firstParty, enabled: true,
-            createdAt: EventTimestamp.now().rfc3339
+            tenantID: tenantID, roles: roles, grantTypes: grantTypes, firstParty: firstParty,
+            redirectURIs: redirectURIs, enabled: true, createdAt: EventTimestamp.now().rfc3339
         )
         let event =
             caller.map {
@@ -87,9 +87,10 @@ public struct IdentityDirectory: Sendable {
                 try await database.raw(
                     """
                     INSERT INTO oauth_clients (public_id, client_id, secret_hash, name, tenant_id, roles, grant_types,
-                    first_party, enabled, created_at) VALUES (\(bind: client.publicID), \(bind: clientID),
+                    first_party, enabled, created_at, redirect_uris) VALUES (\(bind: client.publicID), \(bind: clientID),
                     \(bind: client.secretHash), \(bind: name), \(bind: tenantID), \(bind: roles.joined(separator: " ")),
-                    \(bind: grantTypes.joined(separator: " ")), \(bind: firstParty), TRUE, \(bind: client.createdAt))
+                    \(bind: grantTypes.joined(separator: " ")), \(bind: firstParty), TRUE, \(bind: client.createdAt),
+                    \(bind: redirectURIs.joined(separator: " ")))
                     """
                 ).run()
                 return ((), [event])
@@ -163,6 +164,7 @@ public struct IdentityDirectory: Sendable {
             roles: Self.words(try row.decode(column: "roles", as: String.self)),
             grantTypes: Self.words(try row.decode(column: "grant_types", as: String.self)),
             firstParty: try row.decode(column: "first_party", as: Bool.self),
+            redirectURIs: Self.words(try row.decode(column: "redirect_uris", as: String.self)),
             enabled: try row.decode(column: "enabled", as: Bool.self),
             createdAt: try row.decode(column: "created_at", as: String.self)
         )

@@ -192,11 +192,12 @@ extension IdentityGRPCService {
             )
         }
         _ = try ClientKind.of(grantTypes: grants, roles: request.roles, firstParty: request.firstParty)
+        let redirectURIs = try RedirectURIs.checked(request.redirectUris)
         let clientID = "c-" + Secrets.random(bytes: 12)
         let secret = Secrets.random()
         let client = try await directory.createClient(
             clientID: clientID, secret: secret, name: name, tenantID: tenant, roles: request.roles,
-            grantTypes: grants.sorted(), firstParty: request.firstParty, caller: caller
+            grantTypes: grants.sorted(), firstParty: request.firstParty, redirectURIs: redirectURIs, caller: caller
         )
         return .with {
             $0.publicID = client.publicID
@@ -286,6 +287,7 @@ extension Bizretail_Identity_V1_Client {
             $0.roles = client.roles
             $0.grantTypes = client.grantTypes
             $0.firstParty = client.firstParty
+            $0.redirectUris = client.redirectURIs
             $0.enabled = client.enabled
             $0.createdAt = .init(rfc3339: client.createdAt)
         }

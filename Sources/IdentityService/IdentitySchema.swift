@@ -68,5 +68,9 @@ public enum IdentitySchema {
             Migration(id: "identity.3.user-version") { _ in
                 ["ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 1"]
             },
+            // Clients name where authorization responses may go (space-separated, as roles and grant types).
+            Migration(id: "identity.4.redirect-uris") { _ in
+                ["ALTER TABLE oauth_clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT ''"]
+            },
         ]
 }

@@ -135,7 +135,7 @@ struct ContractorDirectoryTests {
             var bad = ContractorDirectory.Input()
             bad.contract.endDate = "2025-01-01"
             await #expect(
-                throws: ServiceError.unprocessable(field: "contract.end_date", problem: "is before contract.start_date")
+                throws: ServiceError.unprocessable(field: "contract.ends_on", problem: "is before contract.starts_on")
             ) { try await directory.change(record.publicID, .update(bad), caller: Self.operatorCaller) }
 
             try await directory.change(record.publicID, .delete, caller: Self.operatorCaller)

@@ -21,6 +21,27 @@ extension GatewayEndToEndTests {
             let secret = try #require(created.json?["client_secret"]?.stringValue)
             #expect(created.json?["tenant_id"] == .string(north.id))
             #expect(created.json?["grant_types"] == ["client_credentials"])
+            #expect(created.json?["redirect_uris"] == [])
+
+            // Where an authorization response may go: https, or http on a loopback host; kept as given.
+            let portal = try await https.json(
+                "POST", "/v1/oauth-clients",
+                [
+                    "name": "Portal", "grant_types": ["password", "refresh_token"], "first_party": true,
+                    "redirect_uris": ["https://portal.norte.com.br/callback", "http://127.0.0.1:8765/cb"],
+                ], bearer: north.token)
+            #expect(portal.status == 201, "\(portal.text)")
+            #expect(
+                portal.json?["redirect_uris"] == ["https://portal.norte.com.br/callback", "http://127.0.0.1:8765/cb"])
+            let portalID = try #require(portal.json?["public_id"]?.stringValue)
+            let portalRead = try await https.request("GET", "/v1/oauth-clients/\(portalID)", bearer: north.token)
+            #expect(portalRead.json?["redirect_uris"] == portal.json?["redirect_uris"])
+            for bad: JSONValue in ["http://portal.norte.com.br/cb", "https://portal.norte.com.br/cb#frag", "/cb"] {
+                let refused = try await https.json(
+                    "POST", "/v1/oauth-clients", ["name": "Mau", "roles": ["viewer"], "redirect_uris": [bad]], bearer: north.token)
+                #expect(refused.status == 400, "\(bad): \(refused.text)")
+                #expect(refused.json?["field"] == "redirect_uris[0]")
+            }
 
             func serviceToken(_ secret: String) async throws -> String? {
                 try await https.token(["grant_type": "client_credentials"], basic: (clientID, secret))
@@ -34,7 +55,9 @@ extension GatewayEndToEndTests {
 
             let listed = try await https.request("GET", "/v1/oauth-clients", bearer: north.token)
             let items = try #require(listed.json?["items"]?.arrayValue)
-            #expect(items.map { $0["client_id"] } == [.string(clientID)])
+            let listedIDs = items.compactMap { $0["client_id"]?.stringValue }
+            #expect(listedIDs.contains(clientID))
+            #expect(items.count == 2)
             #expect(items.allSatisfy { $0["client_secret"] == nil })
             let hidden = try await https.request("GET", "/v1/oauth-clients/\(id)", bearer: south.token)
             #expect(hidden.status == 404)

@@ -10,7 +10,7 @@ extension GatewayEndToEndTests {
             "street": "Av. Paulista", "number": "1000", "city": "São Paulo", "state": "sp",
             "postal_code": "01310-100",
         ],
-        "contract": ["plan": "pro", "start_date": "2026-01-01"],
+        "contract": ["plan": "pro", "starts_on": "2026-01-01"],
         "admin": ["email": "admin@exemplo.com.br", "name": "Ana Admin"],
     ]
 
@@ -33,7 +33,7 @@ extension GatewayEndToEndTests {
             #expect(contractor["address"]?["state"] == "SP")
             #expect(contractor["address"]?["postal_code"] == "01310100")
             #expect(contractor["contract"]?["status"] == "active")
-            #expect(contractor["contract"]?["end_date"] == .null)
+            #expect(contractor["contract"]?["ends_on"] == .null)
             #expect(created.headers["location"] == "/v1/client-contractors/\(id)")
             #expect(created.headers["cache-control"] == "no-store")
             // The first admin, in the new tenant, with a password shown this once.
@@ -67,10 +67,10 @@ extension GatewayEndToEndTests {
             var badEnd = Self.contractor
             badEnd["document"] = "11.222.333/0001-81"
             badEnd.removeValue(forKey: "admin")
-            badEnd["contract"] = ["plan": "pro", "start_date": "2026-01-01", "end_date": "2025-12-31"]
+            badEnd["contract"] = ["plan": "pro", "starts_on": "2026-01-01", "ends_on": "2025-12-31"]
             let before = try await https.json("POST", "/v1/client-contractors", .object(badEnd), bearer: token)
             #expect(before.status == 422)
-            #expect(before.json?["field"] == "contract.end_date")
+            #expect(before.json?["field"] == "contract.ends_on")
 
             // A person (CPF) as a contractor; then the filters.
             let person = try await https.json(
@@ -94,12 +94,12 @@ extension GatewayEndToEndTests {
             // Merge patch with If-Match; a nested object changes only the fields it names.
             let patched = try await https.json(
                 "PATCH", "/v1/client-contractors/\(id)",
-                ["address": ["number": "1001"], "contract": ["end_date": "2027-12-31"]], bearer: token,
+                ["address": ["number": "1001"], "contract": ["ends_on": "2027-12-31"]], bearer: token,
                 headers: ["If-Match": "\"1\""])
             #expect(patched.status == 200, "\(patched.text)")
             #expect(patched.json?["address"]?["number"] == "1001")
             #expect(patched.json?["address"]?["street"] == "Av. Paulista")
-            #expect(patched.json?["contract"]?["end_date"] == "2027-12-31")
+            #expect(patched.json?["contract"]?["ends_on"] == "2027-12-31")
             #expect(patched.headers["etag"] == "\"2\"")
             let stale = try await https.json(
                 "PATCH", "/v1/client-contractors/\(id)", ["trade_name": "x"], bearer: token,

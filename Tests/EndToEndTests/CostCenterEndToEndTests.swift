@@ -14,7 +14,7 @@ extension GatewayEndToEndTests {
             "POST", "/v1/client-contractors",
             [
                 "legal_name": .string("Empresa \(document)"), "document": .string(document),
-                "contact_email": "contato@example.com", "contract": ["plan": "pro", "start_date": "2026-01-01"],
+                "contact_email": "contato@example.com", "contract": ["plan": "pro", "starts_on": "2026-01-01"],
                 "admin": ["email": .string(email), "name": "Admin", "password": .string(password)],
             ], bearer: token)
         let id = try #require(created.json?["public_id"]?.stringValue, "\(created.status) \(created.text)")
@@ -46,6 +46,7 @@ extension GatewayEndToEndTests {
             #expect(root.json?["tenant_id"] == .string(north.id))
             #expect(root.json?["budget"]?["currency"] == "BRL")
             #expect(root.json?["parent_id"] == .null)
+            #expect(root.json?["status"] == "active")
             let child = try await https.json(
                 "POST", "/v1/cost-centers", ["code": "OPS-SP", "name": "São Paulo", "parent_id": .string(rootID)],
                 bearer: north.token)
@@ -154,6 +155,11 @@ extension GatewayEndToEndTests {
             let subject = contractorHistory[0]["envelope"]?["metadata"]?["ownership_id"]
             #expect(history[0]["envelope"]?["metadata"]?["ownership_id"] == subject)
             #expect(history[1]["envelope"]?["producer_service"] == "cost_center_service")
+
+            let disabled = try await https.request("POST", "/v1/cost-centers/\(leafID)/disable", bearer: north.token)
+            #expect(disabled.json?["status"] == "disabled", "\(disabled.text)")
+            let enabled = try await https.request("POST", "/v1/cost-centers/\(leafID)/enable", bearer: north.token)
+            #expect(enabled.json?["status"] == "active")
         }
     }
 }

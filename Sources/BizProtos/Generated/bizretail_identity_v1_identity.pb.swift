@@ -333,6 +333,9 @@ public nonisolated struct Bizretail_Identity_V1_CreateClientRequest: Sendable {
 
   public var firstParty: Bool = false
 
+  /// Absolute https URIs (or http on a loopback host, RFC 8252) an authorization response may be sent to.
+  public var redirectUris: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -394,6 +397,8 @@ public nonisolated struct Bizretail_Identity_V1_Client: Sendable {
   public var hasCreatedAt: Bool {self._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var redirectUris: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1169,7 +1174,7 @@ nonisolated extension Bizretail_Identity_V1_CreateUserRequest: SwiftProtobuf.Mes
 
 nonisolated extension Bizretail_Identity_V1_CreateClientRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateClientRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}tenant_id\0\u{1}roles\0\u{3}grant_types\0\u{3}first_party\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}tenant_id\0\u{1}roles\0\u{3}grant_types\0\u{3}first_party\0\u{3}redirect_uris\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1182,6 +1187,7 @@ nonisolated extension Bizretail_Identity_V1_CreateClientRequest: SwiftProtobuf.M
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.roles) }()
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.grantTypes) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.firstParty) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.redirectUris) }()
       default: break
       }
     }
@@ -1203,6 +1209,9 @@ nonisolated extension Bizretail_Identity_V1_CreateClientRequest: SwiftProtobuf.M
     if self.firstParty != false {
       try visitor.visitSingularBoolField(value: self.firstParty, fieldNumber: 5)
     }
+    if !self.redirectUris.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.redirectUris, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1212,6 +1221,7 @@ nonisolated extension Bizretail_Identity_V1_CreateClientRequest: SwiftProtobuf.M
     if lhs.roles != rhs.roles {return false}
     if lhs.grantTypes != rhs.grantTypes {return false}
     if lhs.firstParty != rhs.firstParty {return false}
+    if lhs.redirectUris != rhs.redirectUris {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1268,7 +1278,7 @@ nonisolated extension Bizretail_Identity_V1_CreateClientResponse: SwiftProtobuf.
 
 nonisolated extension Bizretail_Identity_V1_Client: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Client"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{3}client_id\0\u{1}name\0\u{3}tenant_id\0\u{1}roles\0\u{3}grant_types\0\u{3}first_party\0\u{1}enabled\0\u{3}created_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{3}client_id\0\u{1}name\0\u{3}tenant_id\0\u{1}roles\0\u{3}grant_types\0\u{3}first_party\0\u{1}enabled\0\u{3}created_at\0\u{3}redirect_uris\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1285,6 +1295,7 @@ nonisolated extension Bizretail_Identity_V1_Client: SwiftProtobuf.Message, Swift
       case 7: try { try decoder.decodeSingularBoolField(value: &self.firstParty) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.redirectUris) }()
       default: break
       }
     }
@@ -1322,6 +1333,9 @@ nonisolated extension Bizretail_Identity_V1_Client: SwiftProtobuf.Message, Swift
     try { if let v = self._createdAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
     } }()
+    if !self.redirectUris.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.redirectUris, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1335,6 +1349,7 @@ nonisolated extension Bizretail_Identity_V1_Client: SwiftProtobuf.Message, Swift
     if lhs.firstParty != rhs.firstParty {return false}
     if lhs.enabled != rhs.enabled {return false}
     if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.redirectUris != rhs.redirectUris {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
