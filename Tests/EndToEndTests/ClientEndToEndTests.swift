@@ -38,7 +38,8 @@ extension GatewayEndToEndTests {
             #expect(portalRead.json?["redirect_uris"] == portal.json?["redirect_uris"])
             for bad: JSONValue in ["http://portal.norte.com.br/cb", "https://portal.norte.com.br/cb#frag", "/cb"] {
                 let refused = try await https.json(
-                    "POST", "/v1/oauth-clients", ["name": "Mau", "roles": ["viewer"], "redirect_uris": [bad]], bearer: north.token)
+                    "POST", "/v1/oauth-clients", ["name": "Mau", "roles": ["viewer"], "redirect_uris": [bad]],
+                    bearer: north.token)
                 #expect(refused.status == 400, "\(bad): \(refused.text)")
                 #expect(refused.json?["field"] == "redirect_uris[0]")
             }
