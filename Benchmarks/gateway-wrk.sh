@@ -11,8 +11,10 @@
 # /v1/accounts/{id} with a valid token; then client_credentials issuance. Needs wrk and h2load (apt-get install wrk
 # nghttp2-client) and, for the distributed part, a Kafka endpoint (scripts/kafka start; the services' outboxes
 # publish to it). `telemetry` measures the embedded gateway with telemetry off and on (issue 10; needs grpcio and
-# opentelemetry-proto, and noida-db's Elasticsearch: scripts/elasticsearch start).
-# Usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|all]
+# opentelemetry-proto, and noida-db's Elasticsearch: scripts/elasticsearch start). `writes` measures POST
+# /v1/cost-centers (each one asks the Client Contractor service over gRPC whether the tenant is active) against POST
+# /v1/teams (no such call) as a tenant's admin, alternating for BIZ_BENCH_ROUNDS rounds (issue 11).
+# Usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|writes|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -63,16 +65,19 @@ prepare() {
   basic=$(printf '%s' "$operator" | base64 -w0)
 }
 
-# One measurement: prints "name|rps|p99|failed" (p99 in ms).
-measure_wrk() { # name url [header]
-  local name=$1 url=$2 output
-  if [ -n "${3:-}" ]; then output=$(wrk -t2 -c64 -d"${seconds}s" --latency -H "$3" "$url" 2>&1)
-  else output=$(wrk -t2 -c64 -d"${seconds}s" --latency "$url" 2>&1); fi
-  local rps p99 non2xx
+# One wrk run: prints "name|rps|p99|non2xx" (p99 in ms).
+wrk_run() { # name wrk-arguments...
+  local name=$1 output rps p99 non2xx
+  shift
+  output=$(wrk -t2 -c64 -d"${seconds}s" --latency "$@" 2>&1)
   rps=$(echo "$output" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$output" | awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}')
   non2xx=$(echo "$output" | awk '/Non-2xx/ {print $5}')
   echo "$name|${rps:-0}|${p99:-0}|${non2xx:-0}"
+}
+
+measure_wrk() { # name url [header]
+  if [ -n "${3:-}" ]; then wrk_run "$1" -H "$3" "$2"; else wrk_run "$1" "$2"; fi
 }
 
 measure_h2load() { # name url [header]
@@ -112,13 +117,18 @@ report() { # baseline-line subject-line label
   python3 -c "print(f'  {\"$3\"}: {100*float($srps)/float($brps):.1f} %')"
 }
 
-embedded() {
-  "$bin/biz-retail" serve --data-dir "$work/embedded" --https-port 18443 --grpc-port 15051 --log-level warning \
-    > "$work/embedded.log" 2>&1 &
+# Starts `biz-retail serve` in $work/$1 (HTTPS 18443) and prepares it (see prepare).
+start_embedded() { # name
+  "$bin/biz-retail" serve --data-dir "$work/$1" --https-port 18443 --grpc-port 15051 --log-level warning \
+    > "$work/$1.log" 2>&1 &
   pids+=($!)
-  wait_for "$work/embedded/endpoints.json" https
+  wait_for "$work/$1/endpoints.json" https
+  prepare "$work/$1/bootstrap-credentials.json" https://127.0.0.1:18443
+}
+
+embedded() {
+  start_embedded embedded
   local api=https://127.0.0.1:18443
-  prepare "$work/embedded/bootstrap-credentials.json" "$api"
   "$bin/biz-bench" bare-https --port 19443 --body-bytes "$bytes" --dir "$work/bare" > "$work/bare.log" 2>&1 &
   pids+=($!)
   sleep 1
@@ -267,10 +277,64 @@ distributed() {
   BIZ_KAFKA_PORT=${BIZ_BENCH_KAFKA_PORT:-19392} BIZ_KAFKA_DIR="$work/kafka" scripts/kafka stop >/dev/null 2>&1 || true
 }
 
+# wrk with a Lua script.
+measure_wrk_script() { wrk_run "$1" -s "$3" "$2"; } # name url script
+
+# A wrk script POSTing a new resource per request to $1 with body format $2 (%d: thread, %d: its counter).
+write_script() { # path body-format file token
+  cat > "$3" <<LUA
+local counter = 0
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function request()
+  counter = counter + 1
+  local body = string.format('$2', tid, counter)
+  return wrk.format("POST", "$1", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $4"}, body)
+end
+LUA
+}
+
+writes() {
+  start_embedded writes
+  local api=https://127.0.0.1:18443
+  # A client contractor (an active tenant) with its first admin, who makes the writes.
+  curl -sk -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -o /dev/null \
+    -d '{"legal_name":"Bench Ltda","document":"11.222.333/0001-81","contact_email":"bench@example.com","contract":{"plan":"pro"},"admin":{"email":"admin@bench.example","name":"Admin","password":"bench-password-1"}}' \
+    "$api/v1/client-contractors"
+  read -r client secret < <(python3 -c "import json; d=json.load(open('$work/writes/bootstrap-credentials.json')); print(d['client_id'], d['client_secret'])")
+  local tenant_token
+  tenant_token=$(curl -sk -u "$client:$secret" -d grant_type=password -d username=admin@bench.example \
+    -d password=bench-password-1 "$api/oauth2/token" | python3 -c "import json,sys; print(json.load(sys.stdin)['access_token'])")
+  write_script /v1/teams '{"name":"Team %d-%d"}' "$work/teams.lua" "$tenant_token"
+  write_script /v1/cost-centers '{"code":"C%d-%d","name":"Cost center"}' "$work/cost-centers.lua" "$tenant_token"
+  local rounds=${BIZ_BENCH_ROUNDS:-3} teams=() centers=()
+  echo "writes as a tenant's admin: ${seconds}s per run, $rounds rounds alternating, wrk -t2 -c64"
+  for round in $(seq "$rounds"); do
+    teams+=("$(with_cpu measure_wrk_script "POST /v1/teams" "$api/v1/teams" "$work/teams.lua")")
+    centers+=("$(with_cpu measure_wrk_script "POST /v1/cost-centers" "$api/v1/cost-centers" "$work/cost-centers.lua")")
+    echo "  round $round: ${teams[-1]}  /  ${centers[-1]}"
+  done
+  python3 - "${teams[@]}" -- "${centers[@]}" <<'PY'
+import statistics, sys
+args = sys.argv[1:]
+split = args.index("--")
+def parse(lines):
+    rows = [line.split("|") for line in lines]
+    return (statistics.median(float(r[1]) for r in rows), statistics.median(float(r[2]) for r in rows),
+            sum(int(float(r[3])) for r in rows), statistics.median(float(r[4]) for r in rows))
+teams, centers = parse(args[:split]), parse(args[split + 1:])
+for name, (rps, p99, failed, cpu) in (("POST /v1/teams (baseline)", teams), ("POST /v1/cost-centers", centers)):
+    print(f"  {name:<32} {rps:8.0f} req/s (median)  p99 {p99:7.2f} ms  non-2xx {failed}  CPU {cpu:.0f} us/request")
+print(f"  cost centers / teams: {100 * centers[0] / teams[0]:.1f} %")
+PY
+  stop_all
+}
+
 case "$which_parts" in
   embedded) embedded ;;
   distributed) distributed ;;
   telemetry) telemetry ;;
-  all) embedded; distributed; telemetry ;;
-  *) echo "usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|all]" >&2; exit 2 ;;
+  writes) writes ;;
+  all) embedded; distributed; telemetry; writes ;;
+  *) echo "usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|writes|all]" >&2; exit 2 ;;
 esac

@@ -38,14 +38,13 @@ struct AuditRoutes<Transport: ClientTransport> {
         v1.get("audit/events") { request, context in
             _ = try context.require(anyOf: ["admin"])
             let (size, token) = try request.page()
-            let query = request.uri.queryParameters
             let events = try await clients.call(context) { metadata in
                 try await audit.listEvents(
                     .with {
-                        $0.traceID = query["trace_id"].map(String.init) ?? ""
-                        $0.ownershipID = query["ownership_id"].map(String.init) ?? ""
-                        $0.eventType = query["event_type"].map(String.init) ?? ""
-                        $0.tenantID = query["tenant_id"].map(String.init) ?? ""
+                        $0.traceID = request.query("trace_id") ?? ""
+                        $0.ownershipID = request.query("ownership_id") ?? ""
+                        $0.eventType = request.query("event_type") ?? ""
+                        $0.tenantID = request.query("tenant_id") ?? ""
                         $0.pageSize = size
                         $0.pageToken = token
                     },

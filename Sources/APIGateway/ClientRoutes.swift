@@ -22,7 +22,7 @@ struct ClientRoutes<Transport: ClientTransport> {
             message.grantTypes = try body.strings("grant_types") ?? ["client_credentials"]
             message.firstParty = try body.bool("first_party") ?? false
             message.redirectUris = try body.strings("redirect_uris") ?? []
-            message.tenantID = try body.string("tenant_id", nullable: true) ?? ""
+            message.tenantID = try body.tenant()
             let created = try await clients.call(context) { metadata in
                 try await identity.createClient(message, metadata: metadata)
             }
@@ -30,7 +30,7 @@ struct ClientRoutes<Transport: ClientTransport> {
         }
         v1.get("oauth-clients") { request, context in
             let (size, token) = try request.page()
-            let tenant = request.uri.queryParameters["tenant_id"].map(String.init) ?? ""
+            let tenant = try request.tenantFilter()
             let page = try await clients.call(context) { metadata in
                 try await identity.listClients(
                     .with {

@@ -72,8 +72,12 @@ struct ContractorRoutes<Transport: ClientTransport> {
         }
         v1.get("client-contractors") { request, context in
             let (size, token) = try request.page()
-            let status = request.uri.queryParameters["status"].map(String.init) ?? ""
-            let document = request.uri.queryParameters["document"].map(String.init) ?? ""
+            let status = request.query("status") ?? ""
+            let document = request.query("document") ?? ""
+            for (name, value) in [("status", request.query("status")), ("document", request.query("document"))]
+            where value == "" {
+                throw Problem.badRequest("\(name) may not be empty", field: name)
+            }
             let page = try await clients.call(context) { metadata in
                 try await contractors.listContractors(
                     .with {

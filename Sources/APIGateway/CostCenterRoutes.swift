@@ -8,6 +8,15 @@ import Hummingbird
 struct CostCenterRoutes<Transport: ClientTransport> {
     var clients: ServiceClients<Transport>
 
+    /// `budget.currency` when given: three letters (which of them are a currency is the service's to say: 422).
+    static func currency(_ budget: JSONBody) throws -> String? {
+        guard let currency = try budget.string("currency") else { return nil }
+        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            throw Problem.badRequest("budget.currency must be three letters (ISO 4217)", field: "budget.currency")
+        }
+        return currency
+    }
+
     func register(on v1: RouterGroup<GatewayContext>) {
         guard let connection = clients.connection(to: "cost-center") else { return }
         let costCenters = Bizretail_Costcenter_V1_CostCenterService.Client(wrapping: connection)
@@ -22,7 +31,7 @@ struct CostCenterRoutes<Transport: ClientTransport> {
             if let budget = try body.object("budget", allowed: budgetFields) {
                 message.budget = try .with {
                     $0.amountCents = try budget.integer("amount_cents") ?? 0
-                    $0.currency = try budget.string("currency", nullable: true) ?? ""
+                    $0.currency = try Self.currency(budget) ?? ""
                 }
             }
             let created = try await clients.call(context) { metadata in
@@ -34,8 +43,8 @@ struct CostCenterRoutes<Transport: ClientTransport> {
         }
         v1.get("cost-centers") { request, context in
             let (size, token) = try request.page()
-            let parent = request.uri.queryParameters["parent_id"].map(String.init) ?? ""
-            let code = request.uri.queryParameters["code"].map(String.init) ?? ""
+            let parent = request.query("parent_id") ?? ""
+            let code = request.query("code") ?? ""
             let page = try await clients.call(context) { metadata in
                 try await costCenters.listCostCenters(
                     .with {
@@ -71,7 +80,7 @@ struct CostCenterRoutes<Transport: ClientTransport> {
             if let value = try body.string("parent_id", nullable: true) { message.parentID = value }
             if let budget = try body.object("budget", allowed: budgetFields) {
                 if let value = try budget.integer("amount_cents") { message.budget.amountCents = value }
-                if let value = try budget.string("currency") { message.budget.currency = value }
+                if let value = try Self.currency(budget) { message.budget.currency = value }
             }
             if let expected = try request.expectedVersion() { message.expectedVersion = expected }
             let updated = try await clients.call(context) { metadata in

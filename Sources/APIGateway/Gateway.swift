@@ -93,6 +93,7 @@ public func buildRouter<Transport: ClientTransport>(
     // RequestScopeMiddleware's.
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestScopeMiddleware(trustedProxies: configuration.trustedProxies, logger: logger))
+    router.add(middleware: MethodNotAllowedMiddleware())
     let bearer = BearerAuthMiddleware(verifier: verifier, scope: AuthInterceptor.apiScope)
     OAuthRoutes(clients: clients, issuer: configuration.issuer).register(
         on: router, userinfoMiddleware: BearerAuthMiddleware(verifier: verifier, scope: "openid"))

@@ -64,6 +64,16 @@ struct JSONBody {
         }
     }
 
+    /// `tenant_id`: `platform` or a tenant's public_id; `""` (the caller's own) when absent or null.
+    func tenant() throws -> String {
+        guard let tenant = try string("tenant_id", nullable: true), object["tenant_id"] != .null else { return "" }
+        guard tenant == "platform" || EventID.isUUID(tenant) else {
+            throw Problem.badRequest(
+                "tenant_id must be 'platform' or a tenant's public_id", field: prefix + "tenant_id")
+        }
+        return tenant
+    }
+
     /// A boolean field; `nil` when absent or `null`.
     func bool(_ name: String) throws -> Bool? {
         let field = prefix + name
@@ -81,6 +91,8 @@ struct JSONBody {
         switch object[name] {
         case .none, .null: return nil
         case .integer(let value): return value
+        // JSON Schema's integer is any number without a fraction: `5.0` and `5e3` are whole numbers too.
+        case .double(let value) where value.rounded() == value && abs(value) < 9.2e18: return Int64(value)
         case .some(let other):
             throw Problem.badRequest("\(field) must be a whole number, not \(other.typeName)", field: field)
         }
@@ -118,10 +130,25 @@ func pageResponse(_ items: [JSONValue], next: String) -> Response {
 }
 
 extension Request {
+    /// A query parameter, decoded as HTML forms encode it (`+` is a space, then percent-escapes); the first when
+    /// repeated.
+    func query(_ name: String) -> String? {
+        guard let query = uri.query else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decoded(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            if decoded(parts[0]) == name { return parts.count > 1 ? decoded(parts[1]) : "" }
+        }
+        return nil
+    }
+
     /// `page_size` and `page_token` query parameters.
     func page() throws -> (size: Int32, token: String) {
         let size: Int32
-        if let text = uri.queryParameters["page_size"].map(String.init) {
+        if let text = query("page_size") {
             guard let value = Int32(text), value > 0 else {
                 throw Problem.badRequest("page_size must be a positive integer", field: "page_size")
             }
@@ -129,15 +156,26 @@ extension Request {
         } else {
             size = 0
         }
-        return (size, uri.queryParameters["page_token"].map(String.init) ?? "")
+        return (size, query("page_token") ?? "")
     }
 
-    /// `If-Match: "<version>"` as an expected version.
+    /// The `tenant_id` query parameter: `platform` or a tenant's public_id (`""` when absent).
+    func tenantFilter() throws -> String {
+        guard let tenant = query("tenant_id") else { return "" }
+        guard tenant == "platform" || EventID.isUUID(tenant) else {
+            throw Problem.badRequest("tenant_id must be 'platform' or a tenant's public_id", field: "tenant_id")
+        }
+        return tenant
+    }
+
+    /// `If-Match: "<version>"` (or `W/"<version>"`) as an expected version; an empty header is none.
     func expectedVersion() throws -> Int64? {
-        guard let header = headers[.ifMatch] else { return nil }
-        let trimmed = header.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "")
-            .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        guard let version = Int64(trimmed) else {
+        guard let header = headers[.ifMatch], !header.isEmpty else { return nil }
+        let tag = header.hasPrefix("W/") ? header.dropFirst(2) : Substring(header)
+        guard tag.count >= 3, tag.count <= 20, tag.hasPrefix("\""), tag.hasSuffix("\""),
+            tag.dropFirst().dropLast().allSatisfy({ $0.isASCII && $0.isNumber }),
+            let version = Int64(tag.dropFirst().dropLast())
+        else {
             throw Problem.badRequest("If-Match must be an ETag this API issued", field: "If-Match")
         }
         return version

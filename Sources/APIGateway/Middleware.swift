@@ -164,3 +164,21 @@ struct HTTPFieldsExtractor: Extractor {
         HTTPField.Name(key).flatMap { carrier[$0] }
     }
 }
+
+/// 405 with `Allow` (RFC 9110 §15.5.6) for a method `/openapi.json` does not declare on a path it describes, before
+/// any credentials are asked for: the document is the one list of what each path answers.
+struct MethodNotAllowedMiddleware: RouterMiddleware {
+    typealias Context = GatewayContext
+
+    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response)
+        async throws -> Response
+    {
+        let method = request.method.rawValue
+        if let allowed = OpenAPIDocument.methods(forPath: request.uri.path), !allowed.contains(method) {
+            var problem = Problem(.methodNotAllowed, "\(method) is not a method of this resource")
+            problem.headers[.allow] = allowed.joined(separator: ", ")
+            throw problem
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,324 +1,504 @@
+import BizAuth
 import BizEvents
 
-/// The OpenAPI 3.1 description served at `/openapi.json`, built from one table of operations.
+/// The OpenAPI 3.1 description served at `/openapi.json` (a copy is committed as `docs/openapi.json`), built from one
+/// table of operations. It states exactly what the API accepts (types, bounds, patterns, unknown fields refused) and
+/// answers (every status, its content type and body): schemathesis checks the running gateway against it.
 enum OpenAPIDocument {
     struct Operation {
         var method: String
         var path: String
+        var id: String
         var summary: String
         var secured = true
+        /// A component schema for a JSON body (a form for `/oauth2/`).
         var body: String? = nil
+        var bodyRequired = true
         var success: (status: String, schema: String?) = ("200", nil)
-        var errors: [String] = ["400", "401", "403", "404"]
-        var query: [String] = []
+        /// Beyond those every operation of its kind may answer (see ``responses(_:)``).
+        var errors: [String] = []
+        var query: [(String, JSONValue)] = []
+        /// Operations reachable with the created resource's `public_id` as their `{id}`.
+        var links: [String] = []
+        /// `ETag` and the If-Match precondition.
+        var versioned = false
     }
 
-    static let operations: [Operation] = [
-        Operation(method: "get", path: "/health/live", summary: "Liveness", secured: false, errors: []),
-        Operation(
-            method: "get", path: "/health/ready", summary: "Readiness (services reachable)", secured: false,
-            errors: ["503"]),
-        Operation(
-            method: "get", path: "/.well-known/openid-configuration", summary: "OpenID Provider metadata",
-            secured: false, errors: []),
-        Operation(
-            method: "get", path: "/oauth2/jwks", summary: "Public signing keys (JWK Set)", secured: false, errors: []),
-        Operation(
-            method: "post", path: "/oauth2/token",
-            summary: "Issue a token (client_credentials, password, refresh_token)",
-            secured: false, body: "TokenRequest", success: ("200", "TokenResponse"), errors: ["400", "401"]
-        ),
-        Operation(
-            method: "post", path: "/oauth2/revoke", summary: "Revoke a refresh token and its session (RFC 7009)",
-            secured: false, body: "TokenRequest", errors: ["400", "401"]
-        ),
-        Operation(
-            method: "post", path: "/oauth2/introspect", summary: "Introspect a token (RFC 7662)", secured: false,
-            body: "TokenRequest", success: ("200", "Introspection"), errors: ["400", "401"]
-        ),
-        Operation(
-            method: "get", path: "/oauth2/userinfo", summary: "The caller's user", success: ("200", "UserInfo"),
-            errors: ["401"]),
-        Operation(method: "get", path: "/openapi.json", summary: "This document", secured: false, errors: []),
-        Operation(
-            method: "post", path: "/v1/teams", summary: "Create a team", body: "TeamInput", success: ("201", "Team"),
-            errors: ["400", "401", "403", "413"]),
-        Operation(
-            method: "get", path: "/v1/teams", summary: "List teams", success: ("200", "TeamPage"),
-            query: ["page_size", "page_token"]),
-        Operation(method: "get", path: "/v1/teams/{id}", summary: "Read a team", success: ("200", "Team")),
-        Operation(
-            method: "patch", path: "/v1/teams/{id}", summary: "Update a team (JSON merge patch; If-Match honoured)",
-            body: "TeamInput", success: ("200", "Team"), errors: ["400", "401", "403", "404", "412"]),
-        Operation(method: "delete", path: "/v1/teams/{id}", summary: "Delete a team", success: ("204", nil)),
-        Operation(method: "post", path: "/v1/teams/{id}/disable", summary: "Disable a team", success: ("200", "Team")),
-        Operation(method: "post", path: "/v1/teams/{id}/enable", summary: "Enable a team", success: ("200", "Team")),
-        Operation(
-            method: "post", path: "/v1/accounts", summary: "Create an account", body: "AccountInput",
-            success: ("201", "Account"), errors: ["400", "401", "403", "409", "413", "422"]),
-        Operation(
-            method: "get", path: "/v1/accounts", summary: "List accounts", success: ("200", "AccountPage"),
-            query: ["team_id", "page_size", "page_token"]),
-        Operation(method: "get", path: "/v1/accounts/{id}", summary: "Read an account", success: ("200", "Account")),
-        Operation(
-            method: "patch", path: "/v1/accounts/{id}",
-            summary: "Update an account (JSON merge patch; If-Match honoured)", body: "AccountInput",
-            success: ("200", "Account"), errors: ["400", "401", "403", "404", "409", "412", "422"]),
-        Operation(method: "delete", path: "/v1/accounts/{id}", summary: "Delete an account", success: ("204", nil)),
-        Operation(
-            method: "post", path: "/v1/accounts/{id}/disable", summary: "Disable an account",
-            success: ("200", "Account")),
-        Operation(
-            method: "post", path: "/v1/accounts/{id}/enable", summary: "Enable an account", success: ("200", "Account")),
-        Operation(
-            method: "post", path: "/v1/client-contractors",
-            summary: "Create a client contractor, its tenant and, when named, its first admin (platform admins)",
-            body: "ContractorInput", success: ("201", "Contractor"),
-            errors: ["400", "401", "403", "409", "413", "422", "503"]),
-        Operation(
-            method: "get", path: "/v1/client-contractors", summary: "List client contractors (platform admins)",
-            success: ("200", "ContractorPage"), query: ["status", "document", "page_size", "page_token"]),
-        Operation(
-            method: "get", path: "/v1/client-contractors/{id}", summary: "Read a client contractor (platform admins)",
-            success: ("200", "Contractor")),
-        Operation(
-            method: "patch", path: "/v1/client-contractors/{id}",
-            summary: "Update a client contractor (JSON merge patch; If-Match honoured)", body: "ContractorInput",
-            success: ("200", "Contractor"), errors: ["400", "401", "403", "404", "409", "412", "422"]),
-        Operation(
-            method: "delete", path: "/v1/client-contractors/{id}", summary: "Delete a client contractor (its tenant)",
-            success: ("204", nil)),
-        Operation(
-            method: "post", path: "/v1/client-contractors/{id}/disable", summary: "Disable a client contractor",
-            success: ("200", "Contractor")),
-        Operation(
-            method: "post", path: "/v1/client-contractors/{id}/enable", summary: "Enable a client contractor",
-            success: ("200", "Contractor")),
-        Operation(
-            method: "post", path: "/v1/cost-centers",
-            summary: "Create a cost center (an active client contractor's tenant)", body: "CostCenterInput",
-            success: ("201", "CostCenter"), errors: ["400", "401", "403", "409", "413", "422", "503"]),
-        Operation(
-            method: "get", path: "/v1/cost-centers", summary: "List cost centers", success: ("200", "CostCenterPage"),
-            query: ["parent_id", "code", "page_size", "page_token"]),
-        Operation(
-            method: "get", path: "/v1/cost-centers/{id}", summary: "Read a cost center", success: ("200", "CostCenter")),
-        Operation(
-            method: "get", path: "/v1/cost-centers/{id}/tree",
-            summary: "A cost center and its descendants, nested in `children`", success: ("200", "CostCenter")),
-        Operation(
-            method: "patch", path: "/v1/cost-centers/{id}",
-            summary: "Update a cost center (JSON merge patch; If-Match honoured)", body: "CostCenterInput",
-            success: ("200", "CostCenter"), errors: ["400", "401", "403", "404", "409", "412", "422", "503"]),
-        Operation(
-            method: "delete", path: "/v1/cost-centers/{id}", summary: "Delete a cost center (none under it)",
-            success: ("204", nil), errors: ["400", "401", "403", "404", "409", "422", "503"]),
-        Operation(
-            method: "post", path: "/v1/cost-centers/{id}/disable", summary: "Disable a cost center",
-            success: ("200", "CostCenter")),
-        Operation(
-            method: "post", path: "/v1/cost-centers/{id}/enable", summary: "Enable a cost center",
-            success: ("200", "CostCenter")),
-        Operation(
-            method: "post", path: "/v1/users",
-            summary: "Create a user (admins; a generated password is returned once when none is given)",
-            body: "UserInput", success: ("201", "User"), errors: ["400", "401", "403", "409", "413"]),
-        Operation(
-            method: "get", path: "/v1/users", summary: "List a tenant's users (admins)", success: ("200", "UserPage"),
-            query: ["tenant_id", "page_size", "page_token"]),
-        Operation(method: "get", path: "/v1/users/{id}", summary: "Read a user (admins)", success: ("200", "User")),
-        Operation(
-            method: "patch", path: "/v1/users/{id}", summary: "Change a user's name or roles (If-Match honoured)",
-            body: "UserInput", success: ("200", "User"), errors: ["400", "401", "403", "404", "412", "422"]),
-        Operation(
-            method: "delete", path: "/v1/users/{id}", summary: "Delete a user (their sessions end)",
-            success: ("204", nil), errors: ["400", "401", "403", "404", "422"]),
-        Operation(
-            method: "post", path: "/v1/users/{id}/disable", summary: "Disable a user (their sessions end)",
-            success: ("200", "User"), errors: ["400", "401", "403", "404", "422"]),
-        Operation(method: "post", path: "/v1/users/{id}/enable", summary: "Enable a user", success: ("200", "User")),
-        Operation(
-            method: "post", path: "/v1/users/{id}/reset-password",
-            summary: "Set a new password (given, or generated and returned once); the user's sessions end",
-            body: "PasswordInput", success: ("200", "User")),
-        Operation(
-            method: "post", path: "/v1/oauth-clients", summary: "Register an OAuth2 client (admins; the secret once)",
-            body: "ClientInput", success: ("201", "Client"), errors: ["400", "401", "403", "409", "413"]),
-        Operation(
-            method: "get", path: "/v1/oauth-clients", summary: "List a tenant's OAuth2 clients (admins)",
-            success: ("200", "ClientPage"), query: ["tenant_id", "page_size", "page_token"]),
-        Operation(
-            method: "get", path: "/v1/oauth-clients/{id}", summary: "Read an OAuth2 client (admins)",
-            success: ("200", "Client")),
-        Operation(
-            method: "post", path: "/v1/oauth-clients/{id}/disable", summary: "Disable an OAuth2 client",
-            success: ("200", "Client"), errors: ["400", "401", "403", "404", "422"]),
-        Operation(
-            method: "post", path: "/v1/oauth-clients/{id}/enable", summary: "Enable an OAuth2 client",
-            success: ("200", "Client"), errors: ["400", "401", "403", "404", "422"]),
-        Operation(
-            method: "post", path: "/v1/oauth-clients/{id}/rotate-secret",
-            summary: "Replace an OAuth2 client's secret (the new one once; the old one stops working)",
-            success: ("200", "Client"), errors: ["400", "401", "403", "404", "422"]),
-        Operation(
-            method: "get", path: "/v1/audit/entities/{entity_type}/{entity_id}/versions",
-            summary: "Every version of an entity (admins)", success: ("200", "VersionList")),
-        Operation(
-            method: "get", path: "/v1/audit/events",
-            summary:
-                "Stored events by trace, ownership, type or tenant (admins; a tenant's admins see their tenant's only)",
-            success: ("200", "EventPage"),
-            query: ["trace_id", "ownership_id", "event_type", "tenant_id", "page_size", "page_token"]),
-        Operation(
-            method: "get", path: "/v1/audit/ownerships/{ownership_id}",
-            summary: "A data subject's ownership record (admins)", success: ("200", "Ownership")),
-    ]
+    // MARK: Parameters and field schemas
 
-    static let schemas: [String: JSONValue] = [
-        "Problem": object([
-            "type": "string", "title": "string", "status": "integer", "detail": "string", "instance": "string",
-            "field": "string",
-        ]),
-        "TokenRequest": object(
-            [
-                "grant_type": "string", "client_id": "string", "client_secret": "string", "username": "string",
-                "password": "string", "refresh_token": "string", "scope": "string",
-            ], required: ["grant_type"]),
-        "TokenResponse": object([
-            "access_token": "string", "token_type": "string", "expires_in": "integer", "refresh_token": "string",
-            "scope": "string",
-        ]),
-        "Introspection": object([
-            "active": "boolean", "token_type": "string", "scope": "string", "sub": "string", "exp": "integer",
-            "iat": "integer", "iss": "string", "aud": "string", "client_id": "string", "tenant_id": "string",
-        ]),
-        "UserInfo": object([
-            "sub": "string", "email": "string", "name": "string", "tenant_id": "string", "roles": "array",
-        ]),
-        "TeamInput": object(
-            ["name": "string", "description": "string", "cost_center_id": "string"], required: ["name"]),
-        "Team": object([
-            "public_id": "string", "tenant_id": "string", "name": "string", "description": "string",
-            "cost_center_id": "string",
-            "enabled": "boolean", "version": "integer", "created_at": "string", "updated_at": "string",
-        ]),
-        "AccountInput": object(
-            ["name": "string", "document_registry": "string", "email": "string", "team_ids": "array"],
-            required: ["name", "document_registry", "email"]),
-        "Account": object([
-            "public_id": "string", "tenant_id": "string", "name": "string", "document_registry": "string",
-            "email": "string", "team_ids": "array", "enabled": "boolean", "version": "integer", "created_at": "string",
-            "updated_at": "string",
-        ]),
-        "ContractorInput": object(
-            [
-                "legal_name": "string", "trade_name": "string", "document": "string", "contact_email": "string",
-                "contact_phone": "string", "address": "object", "contract": "object", "admin": "object",
-            ], required: ["legal_name", "document", "contact_email", "contract"]),
-        "Contractor": object([
-            "public_id": "string", "tenant_id": "string", "legal_name": "string", "trade_name": "string",
-            "document_type": "string", "document": "string", "contact_email": "string", "contact_phone": "string",
-            "address": "object", "contract": "object", "admin": "object", "enabled": "boolean", "version": "integer",
-            "created_at": "string", "updated_at": "string",
-        ]),
-        "ContractorPage": page("Contractor"),
-        "UserInput": object(
-            ["email": "string", "name": "string", "password": "string", "roles": "array", "tenant_id": "string"]),
-        "PasswordInput": object(["password": "string"]),
-        "User": object([
-            "public_id": "string", "tenant_id": "string", "email": "string", "name": "string", "roles": "array",
-            "enabled": "boolean", "version": "integer", "created_at": "string", "updated_at": "string",
-            "generated_password": "string",
-        ]),
-        "UserPage": page("User"),
-        "ClientInput": object(
-            [
-                "name": "string", "roles": "array", "grant_types": "array", "first_party": "boolean",
-                "tenant_id": "string",
-            ], required: ["name"]),
-        "Client": object([
-            "public_id": "string", "client_id": "string", "client_secret": "string", "name": "string",
-            "tenant_id": "string", "roles": "array", "grant_types": "array", "first_party": "boolean",
-            "enabled": "boolean", "created_at": "string",
-        ]),
-        "ClientPage": page("Client"),
-        "CostCenterInput": object(
-            ["code": "string", "name": "string", "parent_id": "string", "budget": "object"],
-            required: ["code", "name"]),
-        "CostCenter": object([
-            "public_id": "string", "tenant_id": "string", "code": "string", "name": "string", "parent_id": "string",
-            "budget": "object", "children": "array", "enabled": "boolean", "version": "integer",
-            "created_at": "string", "updated_at": "string",
-        ]),
-        "CostCenterPage": page("CostCenter"),
-        "TeamPage": page("Team"), "AccountPage": page("Account"), "EventPage": page(nil),
-        "VersionList": object(["items": "array"]),
-        "Ownership": object([
-            "ownership_id": "string", "subject_entity_type": "string", "subject_entity_id": "string",
-            "first_seen_at": "string", "last_seen_at": "string", "event_count": "integer", "producer_services": "array",
-        ]),
-    ]
+    static let pageSize: (String, JSONValue) = ("page_size", ["type": "integer", "minimum": 1, "maximum": 500])
+    static let pageToken: (String, JSONValue) = ("page_token", ["type": "string"])
+    static let page = [pageSize, pageToken]
+    static func filter(_ name: String) -> (String, JSONValue) { (name, ["type": "string"]) }
 
-    static func object(_ properties: [String: String], required: [String] = []) -> JSONValue {
-        var schema: [String: JSONValue] = [
-            "type": "object",
-            "properties": .object(
-                properties.mapValues { type in
-                    type == "array" ? ["type": "array", "items": ["type": "string"]] : ["type": .string(type)]
-                }),
+    /// What TextInput.checked accepts: at most `limit` characters, no control character (but line breaks and tabs
+    /// where allowed).
+    static func text(_ limit: Int, lineBreaks: Bool = false, nullable: Bool = false) -> JSONValue {
+        let controls = lineBreaks ? #"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"# : #"\x00-\x1f\x7f-\x9f"#
+        return [
+            "type": nullable ? ["string", "null"] : "string", "maxLength": .integer(Int64(limit)),
+            "pattern": .string("^[^\(controls)]*$"),
         ]
-        if !required.isEmpty { schema["required"] = .array(required.map(JSONValue.string)) }
+    }
+
+    /// What TextInput.required accepts: ``text(_:lineBreaks:nullable:)`` with a character other than white space.
+    static func requiredText(_ limit: Int) -> JSONValue {
+        let allowed = #"[^\x00-\x1f\x7f-\x9f]"#
+        return [
+            "type": "string", "minLength": 1, "maxLength": .integer(Int64(limit)),
+            "pattern": .string(#"^\#(allowed)*[^\s\x00-\x1f\x7f-\x9f]\#(allowed)*$"#),
+        ]
+    }
+
+    static let email: JSONValue = [
+        "type": "string", "maxLength": .integer(Int64(EmailAddress.maximumLength)),
+        "pattern": .string(EmailAddress.pattern),
+    ]
+    static let uuid: JSONValue = ["type": "string", "format": "uuid"]
+    static let nullableString: JSONValue = ["type": ["string", "null"]]
+    static let timestamp: JSONValue = ["type": "string", "format": "date-time"]
+    static let roles: JSONValue = [
+        "type": "array", "minItems": 1, "items": ["type": "string", "enum": ["admin", "manager", "viewer"]],
+    ]
+    static let tenantQuery: JSONValue = ["type": "string", "pattern": .string(tenantPattern)]
+    static let tenantPattern =
+        #"^(platform|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"#
+    static let tenant: JSONValue = [
+        "type": ["string", "null"],
+        "pattern": #"^(platform|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"#,
+    ]
+
+    // MARK: Operations
+
+    static let operations: [Operation] =
+        [
+            Operation(
+                method: "get", path: "/health/live", id: "liveness", summary: "Liveness", secured: false,
+                success: ("200", "Status")),
+            Operation(
+                method: "get", path: "/health/ready", id: "readiness", summary: "Readiness (services reachable)",
+                secured: false, success: ("200", "Status"), errors: ["503"]),
+            Operation(
+                method: "get", path: "/.well-known/openid-configuration", id: "openidConfiguration",
+                summary: "OpenID Provider metadata", secured: false, success: ("200", "Object")),
+            Operation(
+                method: "get", path: "/oauth2/jwks", id: "jwks", summary: "Public signing keys (JWK Set)",
+                secured: false,
+                success: ("200", "JWKSet"), errors: ["503"]),
+            Operation(
+                method: "post", path: "/oauth2/token", id: "token",
+                summary: "Issue a token (client_credentials, password, refresh_token)", secured: false,
+                body: "TokenRequest", success: ("200", "TokenResponse"), errors: ["400", "401"]),
+            Operation(
+                method: "post", path: "/oauth2/revoke", id: "revoke",
+                summary: "Revoke a refresh token and its session (RFC 7009)", secured: false, body: "TokenInput",
+                success: ("200", nil), errors: ["400", "401"]),
+            Operation(
+                method: "post", path: "/oauth2/introspect", id: "introspect", summary: "Introspect a token (RFC 7662)",
+                secured: false, body: "TokenInput", success: ("200", "Introspection"), errors: ["400", "401"]),
+            Operation(
+                method: "get", path: "/oauth2/userinfo", id: "userinfo", summary: "The caller's user",
+                success: ("200", "UserInfo"), errors: ["403", "503"]),
+            Operation(
+                method: "get", path: "/openapi.json", id: "openapi", summary: "This document", secured: false,
+                success: ("200", "Object")),
+        ]
+        + resource(
+            "teams", "Team", name: "team", extra: [])
+        + resource("accounts", "Account", name: "account", query: [filter("team_id")], errors: ["409"])
+        + resource(
+            "client-contractors", "Contractor", name: "contractor",
+            query: [
+                ("status", ["type": "string", "enum": ["active", "suspended", "terminated"]]), ("document", document),
+            ],
+            errors: ["409"], who: " (platform admins)")
+        + resource(
+            "cost-centers", "CostCenter", name: "costCenter", query: [filter("parent_id"), filter("code")],
+            errors: ["409"],
+            extra: [
+                Operation(
+                    method: "get", path: "/v1/cost-centers/{id}/tree", id: "getCostCenterTree",
+                    summary: "A cost center and its descendants, nested in `children`",
+                    success: ("200", "CostCenterTree"))
+            ])
+        + resource(
+            "users", "User", name: "user", query: [("tenant_id", tenantQuery)], errors: ["409"], who: " (admins)",
+            extra: [
+                Operation(
+                    method: "post", path: "/v1/users/{id}/reset-password", id: "resetUserPassword",
+                    summary: "Set a new password (given, or generated and returned once); the user's sessions end",
+                    body: "PasswordInput", bodyRequired: false, success: ("200", "User"), versioned: true)
+            ])
+        + [
+            Operation(
+                method: "post", path: "/v1/oauth-clients", id: "createClient",
+                summary: "Register an OAuth2 client (admins; the secret once)", body: "ClientInput",
+                success: ("201", "Client"), errors: ["409"],
+                links: ["getClient", "disableClient", "enableClient", "rotateClientSecret"]),
+            Operation(
+                method: "get", path: "/v1/oauth-clients", id: "listClients",
+                summary: "List a tenant's OAuth2 clients (admins)", success: ("200", "ClientPage"),
+                query: [("tenant_id", tenantQuery)] + page),
+            Operation(
+                method: "get", path: "/v1/oauth-clients/{id}", id: "getClient", summary: "Read an OAuth2 client",
+                success: ("200", "Client")),
+            Operation(
+                method: "post", path: "/v1/oauth-clients/{id}/disable", id: "disableClient",
+                summary: "Disable an OAuth2 client", success: ("200", "Client")),
+            Operation(
+                method: "post", path: "/v1/oauth-clients/{id}/enable", id: "enableClient",
+                summary: "Enable an OAuth2 client", success: ("200", "Client")),
+            Operation(
+                method: "post", path: "/v1/oauth-clients/{id}/rotate-secret", id: "rotateClientSecret",
+                summary: "Replace an OAuth2 client's secret (the new one once; the old one stops working)",
+                success: ("200", "Client")),
+            Operation(
+                method: "get", path: "/v1/audit/entities/{entity_type}/{entity_id}/versions", id: "getEntityVersions",
+                summary: "Every version of an entity (admins; a tenant's admins their tenant's)",
+                success: ("200", "VersionList")),
+            Operation(
+                method: "get", path: "/v1/audit/events", id: "listAuditEvents",
+                summary: "Stored events by trace, ownership, type or tenant (admins; a tenant's admins their tenant's)",
+                success: ("200", "EventPage"),
+                query: [
+                    filter("trace_id"), filter("ownership_id"), filter("event_type"), filter("tenant_id"),
+                    ("page_size", ["type": "integer", "minimum": 1, "maximum": 1000]), pageToken,
+                ]),
+            Operation(
+                method: "get", path: "/v1/audit/ownerships/{ownership_id}", id: "getOwnership",
+                summary: "A data subject's ownership record (admins; a tenant's admins their tenant's part)",
+                success: ("200", "Ownership")),
+        ]
+
+    /// A `/v1/<plural>` resource's create, list, read, merge-patch update, delete, disable and enable.
+    static func resource(
+        _ plural: String, _ schema: String, name: String, query: [(String, JSONValue)] = [], errors: [String] = [],
+        who: String = "", extra: [Operation] = []
+    ) -> [Operation] {
+        let upper = name.prefix(1).uppercased() + name.dropFirst()
+        let item = "/v1/\(plural)/{id}"
+        return [
+            Operation(
+                method: "post", path: "/v1/\(plural)", id: "create\(upper)", summary: "Create a \(name)\(who)",
+                body: "\(schema)Input", success: ("201", schema), errors: errors,
+                links: ["get", "update", "delete", "disable", "enable"].map { "\($0)\(upper)" }
+                    + extra.map(\.id), versioned: true),
+            Operation(
+                method: "get", path: "/v1/\(plural)", id: "list\(upper)s", summary: "List \(plural)\(who)",
+                success: ("200", "\(schema)Page"), query: query + page),
+            Operation(
+                method: "get", path: item, id: "get\(upper)", summary: "Read a \(name)", success: ("200", schema),
+                versioned: true),
+            Operation(
+                method: "patch", path: item, id: "update\(upper)",
+                summary: "Update a \(name) (JSON merge patch; If-Match honoured)", body: "\(schema)Patch",
+                success: ("200", schema), errors: errors + ["412"], versioned: true),
+            Operation(
+                method: "delete", path: item, id: "delete\(upper)", summary: "Delete a \(name)", success: ("204", nil),
+                errors: errors),
+            Operation(
+                method: "post", path: item + "/disable", id: "disable\(upper)", summary: "Disable a \(name)",
+                success: ("200", schema), versioned: true),
+            Operation(
+                method: "post", path: item + "/enable", id: "enable\(upper)", summary: "Enable a \(name)",
+                success: ("200", schema), versioned: true),
+        ] + extra
+    }
+
+    // MARK: Schemas
+
+    static func object(
+        _ properties: [String: JSONValue], required: [String] = [], closed: Bool = false
+    ) -> JSONValue {
+        var schema: [String: JSONValue] = ["type": "object", "properties": .object(properties)]
+        if !required.isEmpty { schema["required"] = .array(required.sorted().map(JSONValue.string)) }
+        if closed { schema["additionalProperties"] = false }
         return .object(schema)
     }
 
-    static func page(_ item: String?) -> JSONValue {
-        let items: JSONValue = item.map { ["$ref": .string("#/components/schemas/\($0)")] } ?? ["type": "object"]
-        return [
-            "type": "object",
-            "properties": [
-                "items": ["type": "array", "items": items], "next_page_token": ["type": ["string", "null"]],
-            ],
-        ]
+    static func page(_ item: String) -> JSONValue {
+        object(
+            [
+                "items": ["type": "array", "items": ["$ref": .string("#/components/schemas/\(item)")]],
+                "next_page_token": nullableString,
+            ], required: ["items", "next_page_token"])
     }
 
+    static let string: JSONValue = ["type": "string"]
+    static let integer: JSONValue = ["type": "integer"]
+    static let boolean: JSONValue = ["type": "boolean"]
+    static let strings: JSONValue = ["type": "array", "items": ["type": "string"]]
+    static let anyObject: JSONValue = ["type": "object"]
+
+    static let teamFields: [String: JSONValue] = [
+        "name": requiredText(200), "description": text(2_000, lineBreaks: true, nullable: true),
+        "cost_center_id": nullableString,
+    ]
+    static let accountFields: [String: JSONValue] = [
+        "name": requiredText(200), "document_registry": ["type": "string", "minLength": 1], "email": email,
+        "team_ids": ["type": "array", "maxItems": 100, "items": string],
+    ]
+    static let costCenterFields: [String: JSONValue] = [
+        "code": ["type": "string", "pattern": "^[A-Za-z0-9._/-]{1,32}$"], "name": requiredText(200),
+        "parent_id": nullableString,
+        // null: the default (0 BRL on create, unchanged on update).
+        "budget": [
+            "anyOf": [
+                ["type": "null"],
+                object(
+                    [
+                        "amount_cents": ["type": "integer", "minimum": 0, "maximum": 9_007_199_254_740_991],
+                        "currency": ["type": "string", "pattern": "^[A-Za-z]{3}$"],
+                    ], closed: true),
+            ]
+        ],
+    ]
+    static let password: JSONValue = ["type": "string", "minLength": 8, "maxLength": 72]
+    /// Absent, null or empty: one is generated and shown once.
+    static let optionalPassword: JSONValue = ["anyOf": [["type": "null"], ["const": ""], password]]
+    static let dateOrEmpty: JSONValue = [
+        "anyOf": [["type": "null"], ["const": ""], ["type": "string", "format": "date"]]
+    ]
+    static func ref(_ schema: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(schema)")] }
+
+    /// A CNPJ (12 letters or digits, then 2 digits) or a CPF (11 digits), with any of `.`, `/`, `-` and spaces
+    /// between; its check digits are checked by the service (422 when wrong).
+    static let document: JSONValue = [
+        "type": "string",
+        "pattern":
+            #"^([./ -]*([0-9A-Za-z][./ -]*){12}[0-9][./ -]*[0-9][./ -]*|[./ -]*([0-9][./ -]*){11})$"#,
+    ]
+    static let phonePattern = #"^(\+?[ ().-]*([0-9][ ().-]*){10,15})?$"#
+    static let contractorFields: [String: JSONValue] = [
+        "legal_name": requiredText(200), "trade_name": text(200, nullable: true), "document": document,
+        "contact_email": email, "contact_phone": ["type": ["string", "null"], "pattern": .string(phonePattern)],
+        "address": ["anyOf": [["type": "null"], ref("AddressInput")]],
+    ]
+
+    static let schemas: [String: JSONValue] = [
+        "Problem": object(
+            [
+                "type": string, "title": string, "status": integer, "detail": string, "instance": string,
+                "field": string,
+            ], required: ["type", "title", "status"]),
+        "OAuthError": object(["error": string, "error_description": string], required: ["error"]),
+        "Status": object(["status": string]),
+        "Object": anyObject,
+        "JWKSet": object(["keys": ["type": "array", "items": anyObject]], required: ["keys"]),
+        "TokenRequest": object(
+            [
+                "grant_type": ["type": "string", "enum": ["client_credentials", "password", "refresh_token"]],
+                "client_id": string, "client_secret": string, "username": string, "password": string,
+                "refresh_token": string, "scope": string,
+            ], required: ["grant_type"]),
+        "TokenInput": object(
+            ["token": string, "token_type_hint": string, "client_id": string, "client_secret": string],
+            required: ["token"]),
+        "TokenResponse": object(
+            [
+                "access_token": string, "token_type": string, "expires_in": integer, "refresh_token": string,
+                "scope": string,
+            ], required: ["access_token", "token_type", "expires_in"]),
+        "Introspection": object(["active": boolean], required: ["active"]),
+        "UserInfo": object(["sub": string, "email": string, "name": string, "tenant_id": string, "roles": strings]),
+        "TeamInput": object(teamFields, required: ["name"], closed: true),
+        "TeamPatch": object(teamFields.merging(["name": requiredText(200)]) { $1 }, closed: true),
+        "Team": object(
+            [
+                "public_id": string, "tenant_id": string, "name": string, "description": string,
+                "cost_center_id": nullableString, "enabled": boolean, "version": integer, "created_at": timestamp,
+                "updated_at": timestamp,
+            ], required: ["public_id", "tenant_id", "name", "enabled", "version"]),
+        "AccountInput": object(accountFields, required: ["name", "document_registry", "email"], closed: true),
+        "AccountPatch": object(accountFields, closed: true),
+        "Account": object(
+            [
+                "public_id": string, "tenant_id": string, "name": string, "document_registry": string,
+                "email": string, "team_ids": strings, "enabled": boolean, "version": integer,
+                "created_at": timestamp, "updated_at": timestamp,
+            ], required: ["public_id", "tenant_id", "name", "enabled", "version"]),
+        "ContractorInput": object(
+            contractorFields.merging([
+                "contract": ref("ContractInput"),
+                "admin": ["anyOf": [["type": "null"], ref("AdminInput")]],
+            ]) { $1 }, required: ["legal_name", "document", "contact_email", "contract"], closed: true),
+        "ContractorPatch": object(
+            contractorFields.merging(["contract": ["anyOf": [["type": "null"], ref("ContractPatch")]]]) { $1 },
+            closed: true),
+        "AddressInput": object(
+            Dictionary(
+                uniqueKeysWithValues: ["street", "number", "complement", "district", "city", "state", "postal_code"]
+                    .map { ($0, text(200, nullable: true)) }
+            ).merging(["country": ["type": ["string", "null"], "pattern": "^([A-Za-z]{2})?$"]]) { $1 },
+            closed: true),
+        "ContractInput": object(
+            [
+                "plan": requiredText(100), "starts_on": dateOrEmpty, "ends_on": dateOrEmpty,
+                "status": ["enum": ["active", "suspended", "terminated", "", .null]],
+            ], required: ["plan"], closed: true),
+        "ContractPatch": object(
+            [
+                "plan": requiredText(100), "starts_on": ["type": "string", "format": "date"], "ends_on": dateOrEmpty,
+                "status": ["type": "string", "enum": ["active", "suspended", "terminated"]],
+            ], closed: true),
+        "AdminInput": object(
+            [
+                "email": email, "name": ["anyOf": [["type": "null"], ["const": ""], requiredText(200)]],
+                "password": optionalPassword,
+            ], required: ["email"], closed: true),
+        "Contractor": object(
+            [
+                "public_id": string, "tenant_id": string, "legal_name": string, "trade_name": string,
+                "document_type": string, "document": string, "contact_email": string, "contact_phone": nullableString,
+                "address": anyObject, "contract": anyObject, "admin": anyObject, "enabled": boolean,
+                "version": integer, "created_at": timestamp, "updated_at": timestamp,
+            ], required: ["public_id", "tenant_id", "legal_name", "document", "enabled", "version"]),
+        "UserInput": object(
+            [
+                "email": email, "name": requiredText(200), "password": optionalPassword, "roles": roles,
+                "tenant_id": tenant,
+            ], required: ["email", "name", "roles"], closed: true),
+        "UserPatch": object(["name": requiredText(200), "roles": roles], closed: true),
+        "PasswordInput": object(["password": optionalPassword], closed: true),
+        "User": object(
+            [
+                "public_id": string, "tenant_id": string, "email": string, "name": string, "roles": strings,
+                "enabled": boolean, "version": integer, "created_at": timestamp, "updated_at": timestamp,
+                "generated_password": string,
+            ], required: ["public_id", "tenant_id", "email", "name", "roles", "enabled", "version"]),
+        "ClientInput": object(
+            [
+                "name": requiredText(200), "roles": roles,
+                "grant_types": [
+                    "type": "array",
+                    "items": ["type": "string", "enum": ["client_credentials", "password", "refresh_token"]],
+                ],
+                "first_party": ["type": ["boolean", "null"]], "tenant_id": tenant,
+                "redirect_uris": [
+                    "type": "array", "maxItems": 10,
+                    "items": ["type": "string", "format": "uri", "maxLength": 2_000],
+                ],
+            ], required: ["name"], closed: true),
+        "Client": object(
+            [
+                "public_id": string, "client_id": string, "client_secret": string, "name": string,
+                "tenant_id": string, "roles": strings, "grant_types": strings, "redirect_uris": strings,
+                "first_party": boolean, "enabled": boolean, "created_at": timestamp,
+            ], required: ["public_id", "client_id", "name", "tenant_id", "enabled"]),
+        "CostCenterInput": object(costCenterFields, required: ["code", "name"], closed: true),
+        "CostCenterPatch": object(costCenterFields, closed: true),
+        "CostCenter": object(
+            [
+                "public_id": string, "tenant_id": string, "code": string, "name": string,
+                "parent_id": nullableString, "budget": anyObject, "enabled": boolean,
+                "status": ["type": "string", "enum": ["active", "disabled"]], "version": integer,
+                "created_at": timestamp, "updated_at": timestamp,
+            ], required: ["public_id", "tenant_id", "code", "name", "status", "version"]),
+        "CostCenterTree": object(
+            [
+                "public_id": string, "code": string, "name": string,
+                "children": ["type": "array", "items": ["$ref": "#/components/schemas/CostCenterTree"]],
+            ], required: ["public_id", "children"]),
+        "TeamPage": page("Team"), "AccountPage": page("Account"), "ContractorPage": page("Contractor"),
+        "UserPage": page("User"), "ClientPage": page("Client"), "CostCenterPage": page("CostCenter"),
+        "EventPage": object(
+            ["items": ["type": "array", "items": anyObject], "next_page_token": nullableString],
+            required: ["items", "next_page_token"]),
+        "VersionList": object(["items": ["type": "array", "items": anyObject]], required: ["items"]),
+        "Ownership": object(
+            [
+                "ownership_id": string, "subject_entity_type": string, "subject_entity_id": string,
+                "first_seen_at": timestamp, "last_seen_at": timestamp, "event_count": integer,
+                "producer_services": strings,
+            ], required: ["ownership_id", "event_count"]),
+    ]
+
+    // MARK: The document
+
     static func content(_ schema: String, type: String = "application/json") -> JSONValue {
-        [.init(stringLiteral: type): ["schema": ["$ref": .string("#/components/schemas/\(schema)")]]]
+        let type = schema == "JWKSet" ? "application/jwk-set+json" : type
+        return [.init(stringLiteral: type): ["schema": ["$ref": .string("#/components/schemas/\(schema)")]]]
+    }
+
+    /// Every status an operation may answer: its own, those of any `/v1` route (bad input, credentials, roles, an
+    /// unknown id, a business rule, a service down), a body's (too large, not JSON), and POST's Idempotency-Key.
+    static func responses(_ operation: Operation) -> [String: JSONValue] {
+        var responses: [String: JSONValue] = [:]
+        var success: [String: JSONValue] = ["description": "Success"]
+        if let schema = operation.success.schema { success["content"] = content(schema) }
+        if operation.versioned {
+            success["headers"] = ["ETag": ["description": "The version, for If-Match", "schema": string]]
+        }
+        if operation.success.status == "201", !operation.links.isEmpty {
+            success["links"] = .object(
+                Dictionary(
+                    uniqueKeysWithValues: operation.links.map {
+                        ($0, ["operationId": .string($0), "parameters": ["id": "$response.body#/public_id"]])
+                    }))
+        }
+        responses[operation.success.status] = .object(success)
+        var errors = Set(operation.errors)
+        let isV1 = operation.path.hasPrefix("/v1/")
+        if isV1 { errors.formUnion(["400", "401", "403", "404", "422", "503"]) }
+        if operation.secured, !isV1 { errors.formUnion(["401"]) }
+        if isV1, operation.body != nil { errors.formUnion(["413", "415"]) }
+        // POST's Idempotency-Key: a request with the same key still running is 409 (retry it).
+        if isV1, operation.method == "post" { errors.formUnion(["409"]) }
+        let oauth = operation.path.hasPrefix("/oauth2/") && operation.path != "/oauth2/userinfo"
+        for status in errors {
+            let body =
+                oauth
+                ? content("OAuthError")
+                : operation.path.hasPrefix("/health/")
+                    ? content("Status")
+                    : content("Problem", type: "application/problem+json")
+            responses[status] = ["description": "Error", "content": body]
+        }
+        return responses
+    }
+
+    static func parameters(_ operation: Operation) -> [JSONValue] {
+        var parameters: [JSONValue] = operation.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { part in
+            ["name": .string(String(part.dropFirst().dropLast())), "in": "path", "required": true, "schema": string]
+        }
+        parameters += operation.query.map { ["name": .string($0.0), "in": "query", "schema": $0.1] }
+        if operation.method == "post", operation.path.hasPrefix("/v1/") {
+            parameters.append([
+                "name": "Idempotency-Key", "in": "header", "schema": ["type": "string", "pattern": "^[!-~]{1,255}$"],
+                "description": "Retries with the same key get the first answer; another request with it gets 422.",
+            ])
+        }
+        if operation.method == "patch" {
+            parameters.append([
+                "name": "If-Match", "in": "header",
+                "schema": ["type": "string", "pattern": #"^((W/)?"[0-9]{1,18}")?$"#],
+                "description": "The ETag last read: a newer version is 412.",
+            ])
+        }
+        return parameters
     }
 
     static let json: String = {
         var paths: [String: [String: JSONValue]] = [:]
         for operation in operations {
-            var responses: [String: JSONValue] = [:]
-            var success: [String: JSONValue] = ["description": "Success"]
-            if let schema = operation.success.schema { success["content"] = content(schema) }
-            responses[operation.success.status] = .object(success)
-            for status in operation.errors {
-                responses[status] = [
-                    "description": "Error", "content": content("Problem", type: "application/problem+json"),
-                ]
-            }
-            var entry: [String: JSONValue] = ["summary": .string(operation.summary), "responses": .object(responses)]
-            var parameters: [JSONValue] = operation.path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
-                part in
-                [
-                    "name": .string(String(part.dropFirst().dropLast())), "in": "path", "required": true,
-                    "schema": ["type": "string"],
-                ]
-            }
-            parameters += operation.query.map { ["name": .string($0), "in": "query", "schema": ["type": "string"]] }
-            if operation.method == "post", operation.path.hasPrefix("/v1/") {
-                parameters.append([
-                    "name": "Idempotency-Key", "in": "header", "schema": ["type": "string", "maxLength": 255],
-                    "description": "Retries with the same key get the first answer; another request with it gets 422.",
-                ])
-            }
+            var entry: [String: JSONValue] = [
+                "operationId": .string(operation.id), "summary": .string(operation.summary),
+                "responses": .object(responses(operation)),
+            ]
+            let parameters = parameters(operation)
             if !parameters.isEmpty { entry["parameters"] = .array(parameters) }
             if let body = operation.body {
-                let type =
-                    operation.path.hasPrefix("/oauth2/") ? "application/x-www-form-urlencoded" : "application/json"
-                entry["requestBody"] = ["required": true, "content": content(body, type: type)]
+                let types =
+                    operation.path.hasPrefix("/oauth2/")
+                    ? ["application/x-www-form-urlencoded"]
+                    : operation.method == "patch"
+                        ? ["application/json", "application/merge-patch+json"]
+                        : ["application/json"]
+                var bodyContent: [String: JSONValue] = [:]
+                for type in types { bodyContent[type] = ["schema": ["$ref": .string("#/components/schemas/\(body)")]] }
+                entry["requestBody"] = ["required": .bool(operation.bodyRequired), "content": .object(bodyContent)]
             }
-            if operation.secured { entry["security"] = [["bearer": []]] }
+            entry["security"] = operation.secured ? [["bearer": []]] : []
             paths[operation.path, default: [:]][operation.method] = .object(entry)
         }
         let document: JSONValue = [
@@ -332,4 +512,21 @@ enum OpenAPIDocument {
         ]
         return document.canonicalString()
     }()
+
+    /// The methods the document declares on `path` (a concrete request path), or nil when no path template matches.
+    static func methods(forPath path: String) -> [String]? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        let matching = templates.filter { template, _ in
+            template.count == segments.count
+                && zip(template, segments).allSatisfy { part, segment in
+                    part.hasPrefix("{") ? !segment.isEmpty : part == segment
+                }
+        }
+        guard !matching.isEmpty else { return nil }
+        return Array(Set(matching.flatMap(\.1))).sorted()
+    }
+
+    static let templates: [([Substring], [String])] = Dictionary(grouping: operations, by: \.path).map { path, list in
+        (path.split(separator: "/", omittingEmptySubsequences: false), list.map { $0.method.uppercased() })
+    }
 }

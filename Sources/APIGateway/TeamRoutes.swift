@@ -114,7 +114,7 @@ struct TeamRoutes<Transport: ClientTransport> {
         }
         v1.get("accounts") { request, context in
             let (size, token) = try request.page()
-            let teamID = request.uri.queryParameters["team_id"].map(String.init) ?? ""
+            let teamID = request.query("team_id") ?? ""
             let page = try await clients.call(context) { metadata in
                 try await teams.listAccounts(
                     .with {

@@ -20,7 +20,7 @@ struct UserRoutes<Transport: ClientTransport> {
             message.name = try body.string("name", required: true)!
             message.password = try body.string("password", nullable: true) ?? ""
             message.roles = try body.strings("roles") ?? []
-            message.tenantID = try body.string("tenant_id", nullable: true) ?? ""
+            message.tenantID = try body.tenant()
             let user = try await clients.call(context) { metadata in
                 try await identity.createUser(message, metadata: metadata)
             }
@@ -28,7 +28,7 @@ struct UserRoutes<Transport: ClientTransport> {
         }
         v1.get("users") { request, context in
             let (size, token) = try request.page()
-            let tenant = request.uri.queryParameters["tenant_id"].map(String.init) ?? ""
+            let tenant = try request.tenantFilter()
             let page = try await clients.call(context) { metadata in
                 try await identity.listUsers(
                     .with {

@@ -35,6 +35,8 @@ public struct PaginationError: Error, Sendable, Hashable, CustomStringConvertibl
     public var rpcErrorCode: RPCError.Code { .invalidArgument }
     public var rpcErrorMessage: String { description }
     public var rpcErrorMetadata: Metadata {
-        [ErrorMetadata.field: "\(field)", ErrorMetadata.reason: "\(ErrorMetadata.Reason.invalid)"]
+        // A page token is opaque: one this service did not issue is well-formed but refused (422), not malformed.
+        let reason = field == "page_token" ? ErrorMetadata.Reason.unprocessable : ErrorMetadata.Reason.invalid
+        return [ErrorMetadata.field: "\(field)", ErrorMetadata.reason: "\(reason)"]
     }
 }

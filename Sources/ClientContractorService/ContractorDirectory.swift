@@ -197,8 +197,8 @@ public struct ContractorDirectory: Sendable {
                 input.legalName ?? "", field: "legal_name", limit: ContractorInput.nameBytes)
         }
         if let tradeName = input.tradeName {
-            let trimmed = tradeName.trimmingCharacters(in: .whitespaces)
-            record.tradeName = try TextInput.checked(trimmed, field: "trade_name", limit: ContractorInput.nameBytes)
+            record.tradeName = TextInput.trimmed(
+                try TextInput.checked(tradeName, field: "trade_name", limit: ContractorInput.nameBytes))
         }
         if record.tradeName.isEmpty { record.tradeName = record.legalName }
         if creating || input.document != nil {

@@ -26,7 +26,7 @@ enum ContractorInput {
     }
 
     static func email(_ text: String, field: String = "contact_email") throws(ServiceError) -> String {
-        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard !text.isEmpty else {
             throw .invalidArgument(field: field, problem: "is required")
         }
         guard let email = EmailAddress.normalize(text) else {
@@ -35,10 +35,10 @@ enum ContractorInput {
         return email
     }
 
-    /// `+55 (11) 98765-4321` → `+5511987654321`: 10 to 15 digits, an optional leading `+`, separators dropped.
-    /// Empty stays empty (no phone).
+    /// `+55 (11) 98765-4321` → `+5511987654321`: 10 to 15 digits, an optional leading `+`, separators (space, `-`,
+    /// `(`, `)`, `.`) dropped (the OpenAPI document's ``phonePattern``). Empty stays empty (no phone).
     static func phone(_ text: String) throws(ServiceError) -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text
         guard !trimmed.isEmpty else { return "" }
         var digits = ""
         for (index, character) in trimmed.enumerated() {
@@ -65,9 +65,10 @@ enum ContractorInput {
     static func address(_ address: ContractorRecord.Address) throws(ServiceError) -> ContractorRecord.Address {
         var checked = address
         for (keyPath, name) in ContractorRecord.Address.fields {
-            checked[keyPath: keyPath] = try TextInput.checked(
-                address[keyPath: keyPath].trimmingCharacters(in: .whitespaces), field: "address.\(name)",
-                limit: addressFieldBytes)
+            let text = try TextInput.checked(
+                address[keyPath: keyPath], field: "address.\(name)", limit: addressFieldBytes)
+            // The country is a code as given; every other field is kept trimmed.
+            checked[keyPath: keyPath] = name == "country" ? text : TextInput.trimmed(text)
         }
         checked.country = checked.country.isEmpty ? "BR" : checked.country.uppercased()
         guard checked.country.count == 2, checked.country.allSatisfy({ $0.isASCII && $0.isLetter }) else {
@@ -77,13 +78,13 @@ enum ContractorInput {
         if !checked.state.isEmpty {
             checked.state = checked.state.uppercased()
             guard federativeUnits.contains(checked.state) else {
-                throw .invalidArgument(field: "address.state", problem: "is not a Brazilian federative unit (SP, RJ …)")
+                throw .unprocessable(field: "address.state", problem: "is not a Brazilian federative unit (SP, RJ …)")
             }
         }
         if !checked.postalCode.isEmpty {
             let digits = checked.postalCode.filter { $0 != "-" && $0 != "." && $0 != " " }
             guard digits.count == 8, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                throw .invalidArgument(field: "address.postal_code", problem: "must be a CEP of 8 digits")
+                throw .unprocessable(field: "address.postal_code", problem: "must be a CEP of 8 digits in Brazil")
             }
             checked.postalCode = digits
         }

@@ -219,8 +219,11 @@ public struct CostCenterDirectory: Sendable {
 
     static func apply(_ input: Input, to record: inout CostCenterRecord, creating: Bool) throws {
         if creating || input.code != nil {
-            let code = try TextInput.required(input.code ?? "", field: "code", limit: codeBytes)
-            guard code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/".contains($0)) }) else {
+            let code = input.code ?? ""
+            guard !code.isEmpty else { throw ServiceError.invalidArgument(field: "code", problem: "is required") }
+            guard code.utf8.count <= codeBytes,
+                code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/".contains($0)) })
+            else {
                 throw ServiceError.invalidArgument(
                     field: "code", problem: "may hold only letters, digits and '.', '_', '-', '/'")
             }
@@ -232,7 +235,7 @@ public struct CostCenterDirectory: Sendable {
         if let parent = input.parentID {
             let parent = parent.trimmingCharacters(in: .whitespaces).lowercased()
             guard parent.isEmpty || EventID.isUUID(parent) else {
-                throw ServiceError.invalidArgument(field: "parent_id", problem: "must be a cost center's public_id")
+                throw ServiceError.unprocessable(field: "parent_id", problem: "names no cost center of the tenant")
             }
             record.parentID = parent.isEmpty ? nil : parent
         }
@@ -245,7 +248,7 @@ public struct CostCenterDirectory: Sendable {
         if let currency = input.currency {
             let code = currency.isEmpty ? "BRL" : currency.uppercased()
             guard Currencies.codes.contains(code) else {
-                throw ServiceError.invalidArgument(field: "budget.currency", problem: "is not an ISO 4217 currency")
+                throw ServiceError.unprocessable(field: "budget.currency", problem: "is not an ISO 4217 currency")
             }
             record.currency = code
         }

@@ -17,22 +17,22 @@ public enum ClientKind: String, Sendable, Hashable {
         let grants = Set(grantTypes)
         if !grants.isEmpty, grants.isSubset(of: serviceGrants) {
             guard !roles.isEmpty else {
-                throw .invalidArgument(field: "roles", problem: "a service client needs at least one role")
+                throw .unprocessable(field: "roles", problem: "a service client needs at least one role")
             }
             return .service
         }
         if !grants.isEmpty, grants.isSubset(of: loginGrants) {
             guard firstParty else {
-                throw .invalidArgument(
+                throw .unprocessable(
                     field: "grant_types", problem: "password and refresh_token are for first-party clients only")
             }
             guard roles.isEmpty else {
-                throw .invalidArgument(
+                throw .unprocessable(
                     field: "roles", problem: "a login client has no roles of its own: its tokens carry the user's")
             }
             return .login
         }
-        throw .invalidArgument(
+        throw .unprocessable(
             field: "grant_types",
             problem: "must be client_credentials (a service client) or password and refresh_token (a login client), "
                 + "never both")

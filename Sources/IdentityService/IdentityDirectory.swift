@@ -1,6 +1,7 @@
 import BizAuth
 import BizEvents
 import BizOutbox
+import BizServiceKit
 import BizStorage
 import Foundation
 import HummingbirdBcrypt
@@ -37,8 +38,10 @@ public struct IdentityDirectory: Sendable {
         guard let email = EmailAddress.normalize(email) else {
             throw IdentityError.invalidArgument(field: "email", problem: "is not an email address")
         }
+        let name = try TextInput.required(name, field: "name", limit: 200)
         try Self.checkPassword(password)
         try Roles.validate(roles)
+        let roles = Roles.unique(roles)
         let hash = try await passwords.hash(password)
         let now = EventTimestamp.now().rfc3339
         let user = UserRecord(

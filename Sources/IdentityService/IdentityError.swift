@@ -5,6 +5,8 @@ import GRPCCore
 public enum IdentityError: Error, Sendable, Hashable, CustomStringConvertible {
     case misconfigured(String)
     case invalidArgument(field: String, problem: String)
+    /// Well-formed, but against a rule of the platform (422): a combination of grants and roles that makes no client.
+    case unprocessable(field: String, problem: String)
     case conflict(String)
     case notFound(String)
     case forbidden(String)
@@ -12,7 +14,7 @@ public enum IdentityError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .misconfigured(let reason): "identity is misconfigured: \(reason)"
-        case .invalidArgument(let field, let problem): "\(field) \(problem)"
+        case .invalidArgument(let field, let problem), .unprocessable(let field, let problem): "\(field) \(problem)"
         case .conflict(let reason), .notFound(let reason), .forbidden(let reason): reason
         }
     }
@@ -22,7 +24,7 @@ extension IdentityError: RPCErrorConvertible {
     public var rpcErrorCode: RPCError.Code {
         switch self {
         case .misconfigured: .internalError
-        case .invalidArgument: .invalidArgument
+        case .invalidArgument, .unprocessable: .invalidArgument
         case .conflict: .alreadyExists
         case .notFound: .notFound
         case .forbidden: .permissionDenied
@@ -32,8 +34,12 @@ extension IdentityError: RPCErrorConvertible {
     public var rpcErrorMessage: String { description }
 
     public var rpcErrorMetadata: Metadata {
-        if case .invalidArgument(let field, _) = self { return [ErrorMetadata.field: "\(field)"] }
-        return [:]
+        switch self {
+        case .invalidArgument(let field, _): [ErrorMetadata.field: "\(field)"]
+        case .unprocessable(let field, _):
+            [ErrorMetadata.field: "\(field)", ErrorMetadata.reason: "\(ErrorMetadata.Reason.unprocessable)"]
+        default: [:]
+        }
     }
 }
 

@@ -179,8 +179,7 @@ extension IdentityGRPCService {
         request: Bizretail_Identity_V1_CreateClientRequest, context: ServerContext
     ) async throws -> Bizretail_Identity_V1_CreateClientResponse {
         let (caller, tenant) = try Self.adminActing(in: request.tenantID, to: "register clients")
-        let name = request.name.trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty else { throw IdentityError.invalidArgument(field: "name", problem: "is required") }
+        let name = try TextInput.required(request.name, field: "name", limit: 200)
         let grants = Set(request.grantTypes)
         guard grants.isSubset(of: ClientKind.loginGrants.union(ClientKind.serviceGrants)) else {
             throw IdentityError.invalidArgument(

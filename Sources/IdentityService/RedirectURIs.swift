@@ -2,7 +2,8 @@ import Foundation
 
 /// A client's `redirect_uris`: where the authorization endpoint may send its responses (RFC 6749 §3.1.2, RFC 8252).
 /// Each is absolute, without a fragment, and `https`, or `http` on a loopback host (a native app's local listener);
-/// at most ``maximumCount``, each at most ``maximumLength`` characters, without spaces or control characters.
+/// at most ``maximumCount``, each at most ``maximumLength`` characters (400 beyond those bounds), without spaces or
+/// control characters. A URI outside these rules is well-formed input the platform refuses: 422.
 public enum RedirectURIs {
     public static let maximumCount = 10
     public static let maximumLength = 2_000
@@ -14,8 +15,11 @@ public enum RedirectURIs {
             throw .invalidArgument(field: "redirect_uris", problem: "holds more than \(maximumCount) URIs")
         }
         for (index, uri) in uris.enumerated() {
+            guard uri.unicodeScalars.count <= maximumLength else {
+                throw .invalidArgument(field: "redirect_uris[\(index)]", problem: "is over \(maximumLength) characters")
+            }
             guard isAllowed(uri) else {
-                throw .invalidArgument(
+                throw .unprocessable(
                     field: "redirect_uris[\(index)]",
                     problem: "must be an absolute https URI (or http on localhost) without a fragment")
             }
@@ -25,7 +29,7 @@ public enum RedirectURIs {
     }
 
     static func isAllowed(_ uri: String) -> Bool {
-        guard uri.count <= maximumLength, uri.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }),
+        guard uri.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }),
             let components = URLComponents(string: uri), components.fragment == nil,
             let scheme = components.scheme?.lowercased(), let host = components.host?.lowercased(), !host.isEmpty
         else { return false }

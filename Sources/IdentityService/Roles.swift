@@ -25,6 +25,12 @@ public enum Roles {
         }
     }
 
+    /// The roles without repeats, in the order given.
+    static func unique(_ roles: [String]) -> [String] {
+        var seen: Set<String> = []
+        return roles.filter { seen.insert($0).inserted }
+    }
+
     /// A tenant is a client contractor's `public_id`, or the platform itself.
     static func validateTenant(_ tenantID: String) throws {
         guard tenantID == platformTenant || EventID.isUUID(tenantID) else {

@@ -7,10 +7,14 @@ import Foundation
 import SQLKit
 
 extension IdentityDirectory {
-    /// 8 to 72 bytes (bcrypt reads no further).
+    /// 8 to 72 characters (400 otherwise, as the OpenAPI document says), and at most 72 bytes in UTF-8, as bcrypt
+    /// reads no further (422: a well-formed password the platform cannot keep whole).
     static func checkPassword(_ password: String) throws {
-        guard password.utf8.count >= 8, password.utf8.count <= 72 else {
-            throw IdentityError.invalidArgument(field: "password", problem: "must be 8 to 72 bytes long")
+        guard (8...72).contains(password.unicodeScalars.count) else {
+            throw IdentityError.invalidArgument(field: "password", problem: "must be 8 to 72 characters long")
+        }
+        guard password.utf8.count <= 72 else {
+            throw IdentityError.unprocessable(field: "password", problem: "is over 72 bytes in UTF-8")
         }
     }
 
@@ -61,7 +65,7 @@ extension IdentityDirectory {
                 try TextInput.required($0, field: "name", limit: 200)
             }
             if let roles { try Roles.validate(roles) }
-            change = .update(name: name, roles: roles)
+            change = .update(name: name, roles: roles.map(Roles.unique))
         }
         let ownAccount = caller.principal.subject == publicID
         switch change {
@@ -69,6 +73,10 @@ extension IdentityDirectory {
             if ownAccount { throw Self.selfLockout }
         case .update(_, let roles?) where ownAccount && !roles.contains(Roles.admin):
             throw Self.selfLockout
+        case .password where ownAccount:
+            // Without the current password, a reset of one's own would let a stolen access token keep the account.
+            throw ServiceError.unprocessable(
+                field: "public_id", problem: "is the caller's own user: an admin cannot reset their own password")
         default: break
         }
         let now = EventTimestamp.now().rfc3339

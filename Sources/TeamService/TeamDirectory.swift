@@ -321,9 +321,7 @@ public struct TeamDirectory: Sendable {
     }
 
     static func requiredText(_ text: String, field: String, limit: Int = FieldLimits.nameBytes) throws -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw TeamError.invalidArgument(field: field, problem: "is required") }
-        return try FieldLimits.checked(trimmed, field: field, limit: limit, allowsLineBreaks: false)
+        try FieldLimits.required(text, field: field, limit: limit)
     }
 
     /// The change with its name trimmed and its fields checked against their limits.
@@ -340,12 +338,12 @@ public struct TeamDirectory: Sendable {
 
     /// The teams an account belongs to: de-duplicated (first occurrence kept) and bounded.
     static func teamIDs(_ ids: [String]) throws -> [String] {
-        var seen: Set<String> = []
-        let unique = ids.map { $0.lowercased() }.filter { seen.insert($0).inserted }
-        guard unique.count <= FieldLimits.teamIDs else {
+        // Counted as sent, as the OpenAPI document's maxItems counts them.
+        guard ids.count <= FieldLimits.teamIDs else {
             throw TeamError.invalidArgument(field: "team_ids", problem: "names more than \(FieldLimits.teamIDs) teams")
         }
-        return unique
+        var seen: Set<String> = []
+        return ids.map { $0.lowercased() }.filter { seen.insert($0).inserted }
     }
 
     static func cpf(_ text: String) throws -> String {
@@ -357,7 +355,7 @@ public struct TeamDirectory: Sendable {
     }
 
     static func email(_ text: String) throws -> String {
-        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard !text.isEmpty else {
             throw TeamError.invalidArgument(field: "email", problem: "is required")
         }
         guard let email = EmailAddress.normalize(text) else {

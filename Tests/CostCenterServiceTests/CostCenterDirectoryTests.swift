@@ -97,7 +97,7 @@ struct CostCenterDirectoryTests {
                     .init(code: "N", name: "N", budgetCents: -1), subject: Self.subject, caller: Self.north)
             }
             await #expect(
-                throws: ServiceError.invalidArgument(field: "budget.currency", problem: "is not an ISO 4217 currency")
+                throws: ServiceError.unprocessable(field: "budget.currency", problem: "is not an ISO 4217 currency")
             ) {
                 try await directory.create(
                     .init(code: "C", name: "C", currency: "XYZ"), subject: Self.subject, caller: Self.north)

@@ -313,7 +313,13 @@ struct GatewayEndToEndTests {
                 try await https.request("GET", "/v1/teams/00000000-0000-4000-8000-000000000000", bearer: token).status
                     == 404)
             #expect(try await https.request("GET", "/v1/teams?page_size=abc", bearer: token).status == 400)
-            #expect(try await https.request("GET", "/v1/teams?page_token=zzz", bearer: token).status == 400)
+            // A page token is opaque: one the API did not issue is well-formed, but refused.
+            #expect(try await https.request("GET", "/v1/teams?page_token=zzz", bearer: token).status == 422)
+            // A method the document does not declare on a path it does: 405 naming the ones it does.
+            let trace = try await https.request("TRACE", "/v1/teams", bearer: token)
+            #expect(trace.status == 405)
+            #expect(trace.headers["allow"] == "GET, POST")
+            #expect(try await https.request("PUT", "/v1/teams/any-id").headers["allow"] == "DELETE, GET, PATCH")
             #expect(try await https.request("GET", "/nowhere").status == 404)
         }
     }

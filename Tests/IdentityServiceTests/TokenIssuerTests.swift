@@ -159,7 +159,7 @@ struct TokenIssuerTests {
             }
             #expect(
                 roles
-                    == .invalidArgument(
+                    == .unprocessable(
                         field: "roles", problem: "a login client has no roles of its own: its tokens carry the user's"))
             await #expect(throws: IdentityError.self) {
                 try await fixture.directory.createClient(

@@ -94,16 +94,18 @@ struct TeamDirectoryTests {
         }
     }
 
-    @Test("free-text fields are bounded in bytes and refuse control characters, on create and on update")
+    @Test("free-text fields are bounded in characters and refuse control characters, on create and on update")
     func fieldLimits() async throws {
         try await withDirectory { directory in
-            // 101 two-byte characters: 101 characters, 202 bytes.
-            let wideName = String(repeating: "é", count: 101)
-            await #expect(throws: TeamError.invalidArgument(field: "name", problem: "is over 200 bytes")) {
+            // Characters, as JSON Schema's maxLength counts them: 200 two-byte ones fit, 201 do not.
+            _ = try await directory.createTeam(
+                name: String(repeating: "é", count: 200), description: "", caller: Self.manager)
+            let wideName = String(repeating: "é", count: 201)
+            await #expect(throws: TeamError.invalidArgument(field: "name", problem: "is over 200 characters")) {
                 try await directory.createTeam(name: wideName, description: "", caller: Self.manager)
             }
             let longDescription = String(repeating: "x", count: FieldLimits.descriptionBytes + 1)
-            await #expect(throws: TeamError.invalidArgument(field: "description", problem: "is over 2000 bytes")) {
+            await #expect(throws: TeamError.invalidArgument(field: "description", problem: "is over 2000 characters")) {
                 try await directory.createTeam(name: "Vendas", description: longDescription, caller: Self.manager)
             }
             await #expect(
@@ -115,7 +117,7 @@ struct TeamDirectoryTests {
                 name: "Vendas",
                 description: String(repeating: "x", count: FieldLimits.descriptionBytes - 9)
                     + "\nlinha 2\t", caller: Self.manager)
-            await #expect(throws: TeamError.invalidArgument(field: "description", problem: "is over 2000 bytes")) {
+            await #expect(throws: TeamError.invalidArgument(field: "description", problem: "is over 2000 characters")) {
                 try await directory.changeTeam(
                     team.publicID, .update(name: nil, description: longDescription), caller: Self.manager)
             }
@@ -123,8 +125,8 @@ struct TeamDirectoryTests {
                 try await directory.changeTeam(
                     team.publicID, .update(name: "  ", description: nil), caller: Self.manager)
             }
-            // Only the creation reached the outbox.
-            #expect(try await pendingEvents(directory).count == 1)
+            // Only the two creations reached the outbox.
+            #expect(try await pendingEvents(directory).count == 2)
         }
     }
 
