@@ -20,6 +20,10 @@ extension HTTPField.Name {
 /// still running gets 409. Keys are scoped to the caller. Error answers (4xx and 5xx) are not kept: they created
 /// nothing, so a retry simply runs again, and no refused body (which may quote personal data) is stored.
 ///
+/// A secret shown once (an answer under `Cache-Control: no-store`: a client secret, a generated password) is never
+/// kept: the stored answer has those fields removed, so a replay shows the resource without them (rotate the secret
+/// or reset the password for a new one).
+///
 /// The table stays bounded: expired rows are swept (at most once a `sweepInterval`, by whichever request comes), and
 /// a caller keeps at most `keysPerCaller` keys, its oldest giving way to its newest.
 struct IdempotencyMiddleware: RouterMiddleware {
@@ -145,18 +149,38 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let collector = BodyCollector()
         try await response.body.write(CollectingWriter(collector: collector))
         let buffer = collector.buffer.withLock { $0 }
+        let storedBody =
+            response.headers[.cacheControl]?.contains("no-store") == true
+            ? Self.withoutSecrets(Array(buffer.readableBytesView)) : Array(buffer.readableBytesView)
         try await store.transaction { database in
             try await database.raw(
                 """
                 UPDATE idempotency_keys SET status = \(bind: Int(response.status.code)),
                 content_type = \(bind: response.headers[.contentType]), location = \(bind: response.headers[.location]),
-                etag = \(bind: response.headers[.eTag]), body = \(bind: Data(buffer.readableBytesView))
+                etag = \(bind: response.headers[.eTag]), body = \(bind: Data(storedBody))
                 WHERE caller = \(bind: caller) AND idempotency_key = \(bind: key)
                 """
             ).run()
         }
         kept.body = .init(byteBuffer: buffer)
         return kept
+    }
+
+    /// The fields that hold a secret shown once.
+    static let secretFields: Set<String> = ["client_secret", "generated_password", "password"]
+
+    /// A JSON body with every secret field removed, at any depth; an unparsable body keeps nothing.
+    static func withoutSecrets(_ body: [UInt8]) -> [UInt8] {
+        func strip(_ value: JSONValue) -> JSONValue {
+            switch value {
+            case .object(let fields):
+                .object(fields.filter { !secretFields.contains($0.key) }.mapValues(strip))
+            case .array(let items): .array(items.map(strip))
+            default: value
+            }
+        }
+        guard let parsed = try? JSONParser.parse(body) else { return [] }
+        return strip(parsed).canonicalBytes()
     }
 
     private func replay(caller: String, key: String, hash: String) async throws -> Response {

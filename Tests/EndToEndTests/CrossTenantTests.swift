@@ -116,3 +116,68 @@ extension GatewayEndToEndTests {
         }
     }
 }
+
+extension GatewayEndToEndTests {
+    @Test(
+        "every new create honours Idempotency-Key (a secret shown once is not kept for the replay), every new PATCH If-Match",
+        arguments: Topology.allCases)
+    func newRoutesContract(_ topology: Topology) async throws {
+        try await withSystem(topology) { system, https, platform in
+            let north = try await Self.tenant(
+                https, system, platform: platform, document: "11.222.333/0001-81", email: "admin@norte.com.br")
+            let creates: [(String, JSONValue, String)] = [
+                (
+                    "/v1/client-contractors",
+                    [
+                        "legal_name": "Sul Ltda", "document": "12.ABC.345/01DE-35", "contact_email": "c@sul.com.br",
+                        "contract": ["plan": "pro"], "admin": ["email": "admin@sul.com.br"],
+                    ], platform
+                ),
+                ("/v1/cost-centers", ["code": "OPS", "name": "Operações"], north.token),
+                ("/v1/users", ["email": "bia@norte.com.br", "name": "Bia", "roles": ["viewer"]], north.token),
+                ("/v1/oauth-clients", ["name": "ERP", "roles": ["viewer"]], north.token),
+            ]
+            for (index, (path, body, token)) in creates.enumerated() {
+                let key = ["Idempotency-Key": "create-\(index)"]
+                let first = try await https.json("POST", path, body, bearer: token, headers: key)
+                #expect(first.status == 201, "\(path): \(first.text)")
+                let again = try await https.json("POST", path, body, bearer: token, headers: key)
+                #expect(again.status == 201, "\(path): \(again.text)")
+                #expect(again.headers["idempotent-replayed"] == "true", "\(path)")
+                #expect(again.json?["public_id"] == first.json?["public_id"], "\(path)")
+                // A secret shown once is in the first answer only.
+                let secrets = [
+                    "/v1/client-contractors": "generated_password", "/v1/users": "generated_password",
+                    "/v1/oauth-clients": "client_secret",
+                ]
+                if let secret = secrets[path] {
+                    #expect(first.text.contains(secret), "\(path): \(first.text)")
+                    #expect(!again.text.contains(secret), "\(path) replayed its \(secret)")
+                }
+                let listed = try await https.request("GET", path + "?page_size=500", bearer: token)
+                let ids = listed.json?["items"]?.arrayValue?.compactMap { $0["public_id"]?.stringValue } ?? []
+                #expect(ids.filter { $0 == first.json?["public_id"]?.stringValue }.count == 1, "\(path)")
+            }
+
+            // A stale If-Match is 412 on every new PATCH route; the current one passes.
+            let center = try #require(
+                try await https.request("GET", "/v1/cost-centers", bearer: north.token).json?["items"]?.arrayValue?
+                    .first?["public_id"]?.stringValue)
+            let user = try #require(
+                try await https.request("GET", "/v1/users", bearer: north.token).json?["items"]?.arrayValue?
+                    .first { $0["email"] == "bia@norte.com.br" }?["public_id"]?.stringValue)
+            for (path, change, token) in [
+                ("/v1/cost-centers/\(center)", ["name": "Ops"] as JSONValue, north.token),
+                ("/v1/users/\(user)", ["name": "Beatriz"], north.token),
+                ("/v1/client-contractors/\(north.id)", ["trade_name": "Norte"], platform),
+            ] {
+                let current = try #require(try await https.request("GET", path, bearer: token).headers["etag"])
+                let stale = try await https.json("PATCH", path, change, bearer: token, headers: ["If-Match": "\"999\""])
+                #expect(stale.status == 412, "\(path): \(stale.text)")
+                let fresh = try await https.json("PATCH", path, change, bearer: token, headers: ["If-Match": current])
+                #expect(fresh.status == 200, "\(path): \(fresh.text)")
+                #expect(fresh.headers["etag"] != current)
+            }
+        }
+    }
+}
