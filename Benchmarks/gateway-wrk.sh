@@ -280,15 +280,17 @@ distributed() {
 # wrk with a Lua script.
 measure_wrk_script() { wrk_run "$1" -s "$3" "$2"; } # name url script
 
-# A wrk script POSTing a new resource per request to $1 with body format $2 (%d: thread, %d: its counter).
+# A wrk script POSTing a new resource per request to $1 with body format $2 (%s: the run, %d: the thread, %d: its
+# counter, so no two requests of any run repeat a code).
 write_script() { # path body-format file token
   cat > "$3" <<LUA
 local counter = 0
 local threads = 0
+local run = tostring(os.time())
 function setup(thread) threads = threads + 1; thread:set("tid", threads) end
 function request()
   counter = counter + 1
-  local body = string.format('$2', tid, counter)
+  local body = string.format('$2', run, tid, counter)
   return wrk.format("POST", "$1", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $4"}, body)
 end
 LUA
@@ -305,8 +307,8 @@ writes() {
   local tenant_token
   tenant_token=$(curl -sk -u "$client:$secret" -d grant_type=password -d username=admin@bench.example \
     -d password=bench-password-1 "$api/oauth2/token" | python3 -c "import json,sys; print(json.load(sys.stdin)['access_token'])")
-  write_script /v1/teams '{"name":"Team %d-%d"}' "$work/teams.lua" "$tenant_token"
-  write_script /v1/cost-centers '{"code":"C%d-%d","name":"Cost center"}' "$work/cost-centers.lua" "$tenant_token"
+  write_script /v1/teams '{"name":"Team %s-%d-%d"}' "$work/teams.lua" "$tenant_token"
+  write_script /v1/cost-centers '{"code":"C%s-%d-%d","name":"Cost center"}' "$work/cost-centers.lua" "$tenant_token"
   local rounds=${BIZ_BENCH_ROUNDS:-3} teams=() centers=()
   echo "writes as a tenant's admin: ${seconds}s per run, $rounds rounds alternating, wrk -t2 -c64"
   for round in $(seq "$rounds"); do
