@@ -72,10 +72,8 @@ struct ContractorRoutes<Transport: ClientTransport> {
         }
         v1.get("client-contractors") { request, context in
             let (size, token) = try request.page()
-            let status = request.query("status") ?? ""
-            let document = request.query("document") ?? ""
-            for (name, value) in [("status", request.query("status")), ("document", request.query("document"))]
-            where value == "" {
+            let (status, document) = (request.query("status"), request.query("document"))
+            for (name, value) in [("status", status), ("document", document)] where value == "" {
                 throw Problem.badRequest("\(name) may not be empty", field: name)
             }
             let page = try await clients.call(context) { metadata in
@@ -83,8 +81,8 @@ struct ContractorRoutes<Transport: ClientTransport> {
                     .with {
                         $0.pageSize = size
                         $0.pageToken = token
-                        $0.status = status
-                        $0.document = document
+                        $0.status = status ?? ""
+                        $0.document = document ?? ""
                     }, metadata: metadata)
             }
             return pageResponse(page.contractors.map(\.json), next: page.nextPageToken)

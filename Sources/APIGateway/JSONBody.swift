@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import Foundation
 import HTTPTypes
@@ -67,11 +68,7 @@ struct JSONBody {
     /// `tenant_id`: `platform` or a tenant's public_id; `""` (the caller's own) when absent or null.
     func tenant() throws -> String {
         guard let tenant = try string("tenant_id", nullable: true), object["tenant_id"] != .null else { return "" }
-        guard tenant == "platform" || EventID.isUUID(tenant) else {
-            throw Problem.badRequest(
-                "tenant_id must be 'platform' or a tenant's public_id", field: prefix + "tenant_id")
-        }
-        return tenant
+        return try checkedTenant(tenant, field: prefix + "tenant_id")
     }
 
     /// A boolean field; `nil` when absent or `null`.
@@ -162,10 +159,7 @@ extension Request {
     /// The `tenant_id` query parameter: `platform` or a tenant's public_id (`""` when absent).
     func tenantFilter() throws -> String {
         guard let tenant = query("tenant_id") else { return "" }
-        guard tenant == "platform" || EventID.isUUID(tenant) else {
-            throw Problem.badRequest("tenant_id must be 'platform' or a tenant's public_id", field: "tenant_id")
-        }
-        return tenant
+        return try checkedTenant(tenant, field: "tenant_id")
     }
 
     /// `If-Match: "<version>"` (or `W/"<version>"`) as an expected version; an empty header is none.
@@ -180,6 +174,14 @@ extension Request {
         }
         return version
     }
+}
+
+/// `tenant` if it names a tenant (`platform` or a tenant's public_id, OpenAPIDocument's `tenantPattern`).
+func checkedTenant(_ tenant: String, field: String) throws -> String {
+    guard tenant == AuthInterceptor.platformTenant || EventID.isUUID(tenant) else {
+        throw Problem.badRequest("\(field) must be 'platform' or a tenant's public_id", field: field)
+    }
+    return tenant
 }
 
 /// A resource's JSON with its version as the `ETag` (and its `Location` when it was just created).

@@ -15,6 +15,7 @@ enum OpenAPIDocument {
         var body: String? = nil
         var bodyRequired = true
         var success: (status: String, schema: String?) = ("200", nil)
+        var successType = "application/json"
         /// Beyond those every operation of its kind may answer (see ``responses(_:)``).
         var errors: [String] = []
         var query: [(String, JSONValue)] = []
@@ -84,7 +85,7 @@ enum OpenAPIDocument {
             Operation(
                 method: "get", path: "/oauth2/jwks", id: "jwks", summary: "Public signing keys (JWK Set)",
                 secured: false,
-                success: ("200", "JWKSet"), errors: ["503"]),
+                success: ("200", "JWKSet"), successType: "application/jwk-set+json", errors: ["503"]),
             Operation(
                 method: "post", path: "/oauth2/token", id: "token",
                 summary: "Issue a token (client_credentials, password, refresh_token)", secured: false,
@@ -416,8 +417,7 @@ enum OpenAPIDocument {
     // MARK: The document
 
     static func content(_ schema: String, type: String = "application/json") -> JSONValue {
-        let type = schema == "JWKSet" ? "application/jwk-set+json" : type
-        return [.init(stringLiteral: type): ["schema": ["$ref": .string("#/components/schemas/\(schema)")]]]
+        [.init(stringLiteral: type): ["schema": ["$ref": .string("#/components/schemas/\(schema)")]]]
     }
 
     /// Every status an operation may answer: its own, those of any `/v1` route (bad input, credentials, roles, an
@@ -425,7 +425,9 @@ enum OpenAPIDocument {
     static func responses(_ operation: Operation) -> [String: JSONValue] {
         var responses: [String: JSONValue] = [:]
         var success: [String: JSONValue] = ["description": "Success"]
-        if let schema = operation.success.schema { success["content"] = content(schema) }
+        if let schema = operation.success.schema {
+            success["content"] = content(schema, type: operation.successType)
+        }
         if operation.versioned {
             success["headers"] = ["ETag": ["description": "The version, for If-Match", "schema": string]]
         }
@@ -516,17 +518,19 @@ enum OpenAPIDocument {
     /// The methods the document declares on `path` (a concrete request path), or nil when no path template matches.
     static func methods(forPath path: String) -> [String]? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        let matching = templates.filter { template, _ in
-            template.count == segments.count
-                && zip(template, segments).allSatisfy { part, segment in
-                    part.hasPrefix("{") ? !segment.isEmpty : part == segment
-                }
+        let matching = (templates[segments.count] ?? []).filter { template, _ in
+            zip(template, segments).allSatisfy { part, segment in
+                part.hasPrefix("{") ? !segment.isEmpty : part == segment
+            }
         }
         guard !matching.isEmpty else { return nil }
         return Array(Set(matching.flatMap(\.1))).sorted()
     }
 
-    static let templates: [([Substring], [String])] = Dictionary(grouping: operations, by: \.path).map { path, list in
-        (path.split(separator: "/", omittingEmptySubsequences: false), list.map { $0.method.uppercased() })
-    }
+    /// Each path template's segments and methods, by segment count (what a request path is matched against).
+    static let templates: [Int: [([Substring], [String])]] = Dictionary(
+        grouping: Dictionary(grouping: operations, by: \.path).map { path, list in
+            (path.split(separator: "/", omittingEmptySubsequences: false), list.map { $0.method.uppercased() })
+        },
+        by: \.0.count)
 }

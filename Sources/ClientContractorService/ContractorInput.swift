@@ -38,10 +38,9 @@ enum ContractorInput {
     /// `+55 (11) 98765-4321` → `+5511987654321`: 10 to 15 digits, an optional leading `+`, separators (space, `-`,
     /// `(`, `)`, `.`) dropped (the OpenAPI document's ``phonePattern``). Empty stays empty (no phone).
     static func phone(_ text: String) throws(ServiceError) -> String {
-        let trimmed = text
-        guard !trimmed.isEmpty else { return "" }
+        guard !text.isEmpty else { return "" }
         var digits = ""
-        for (index, character) in trimmed.enumerated() {
+        for (index, character) in text.enumerated() {
             if character.isASCII, character.isNumber {
                 digits.append(character)
             } else if character == "+", index == 0 {
@@ -54,7 +53,7 @@ enum ContractorInput {
         guard (10...15).contains(digits.count) else {
             throw .invalidArgument(field: "contact_phone", problem: "must have 10 to 15 digits")
         }
-        return trimmed.hasPrefix("+") ? "+" + digits : digits
+        return text.hasPrefix("+") ? "+" + digits : digits
     }
 
     static let federativeUnits: Set<String> = [

@@ -11,10 +11,6 @@ public enum FieldLimits {
     /// The teams one account may belong to (`team_ids`, after removing repeats).
     public static let teamIDs = 100
 
-    static func required(_ text: String, field: String, limit: Int) throws(TeamError) -> String {
-        try TextInput.required(text, field: field, limit: limit)
-    }
-
     static func checked(_ text: String, field: String, limit: Int, allowsLineBreaks: Bool) throws(TeamError) -> String {
         try TextInput.checked(text, field: field, limit: limit, allowsLineBreaks: allowsLineBreaks)
     }

@@ -1,6 +1,7 @@
 import BizAuth
 import BizEvents
 import BizOutbox
+import BizServiceKit
 import BizStorage
 import Foundation
 import SQLKit
@@ -321,7 +322,7 @@ public struct TeamDirectory: Sendable {
     }
 
     static func requiredText(_ text: String, field: String, limit: Int = FieldLimits.nameBytes) throws -> String {
-        try FieldLimits.required(text, field: field, limit: limit)
+        try TextInput.required(text, field: field, limit: limit)
     }
 
     /// The change with its name trimmed and its fields checked against their limits.
