@@ -15,13 +15,24 @@ struct ClientRoutes<Transport: ClientTransport> {
         v1.post("oauth-clients") { request, context in
             let body = try await JSONBody.read(
                 request, context: context,
-                allowed: ["name", "roles", "grant_types", "first_party", "tenant_id", "redirect_uris"])
+                allowed: [
+                    "name", "roles", "grant_types", "first_party", "tenant_id", "redirect_uris",
+                    "token_endpoint_auth_method",
+                ])
             var message = Bizretail_Identity_V1_CreateClientRequest()
             message.name = try body.string("name", required: true)!
             message.roles = try body.strings("roles") ?? []
             message.grantTypes = try body.strings("grant_types") ?? ["client_credentials"]
             message.firstParty = try body.bool("first_party") ?? false
             message.redirectUris = try body.strings("redirect_uris") ?? []
+            switch try body.string("token_endpoint_auth_method") ?? "client_secret_basic" {
+            case "client_secret_basic", "client_secret_post": message.publicClient = false
+            case "none": message.publicClient = true
+            default:
+                throw Problem.badRequest(
+                    "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none",
+                    field: "token_endpoint_auth_method")
+            }
             message.tenantID = try body.tenant()
             let created = try await clients.call(context) { metadata in
                 try await identity.createClient(message, metadata: metadata)
@@ -75,7 +86,7 @@ struct ClientRoutes<Transport: ClientTransport> {
         -> Response
     {
         var json = answer.client.json
-        if case .object(var object) = json {
+        if case .object(var object) = json, !answer.clientSecret.isEmpty {
             object["client_secret"] = .string(answer.clientSecret)
             json = .object(object)
         }
@@ -91,7 +102,9 @@ extension Bizretail_Identity_V1_Client {
             "public_id": .string(publicID), "client_id": .string(clientID), "name": .string(name),
             "tenant_id": .string(tenantID), "roles": .array(roles.map(JSONValue.string)),
             "grant_types": .array(grantTypes.map(JSONValue.string)), "first_party": .bool(firstParty),
-            "redirect_uris": .array(redirectUris.map(JSONValue.string)), "enabled": .bool(enabled),
+            "redirect_uris": .array(redirectUris.map(JSONValue.string)),
+            "token_endpoint_auth_method": .string(publicClient ? "none" : "client_secret_basic"),
+            "enabled": .bool(enabled),
             "created_at": .string(createdAt.rfc3339),
         ]
     }

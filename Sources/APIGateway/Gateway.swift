@@ -97,6 +97,7 @@ public func buildRouter<Transport: ClientTransport>(
     let bearer = BearerAuthMiddleware(verifier: verifier, scope: AuthInterceptor.apiScope)
     OAuthRoutes(clients: clients, issuer: configuration.issuer).register(
         on: router, userinfoMiddleware: BearerAuthMiddleware(verifier: verifier, scope: "openid"))
+    AuthorizationRoutes(clients: clients).register(on: router)
     router.get("/openapi.json") { _, _ in
         var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         response.headers[.contentType] = "application/json"

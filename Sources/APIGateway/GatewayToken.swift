@@ -26,7 +26,9 @@ final class GatewayToken: Sendable {
                 $0.clientSecret = secret
             }
         )
-        let expiresAt = ContinuousClock.now + .seconds(max(30, response.expiresIn - 60))
+        // A minute before it expires (halfway through a token shorter than two minutes).
+        let lifetime = response.expiresIn
+        let expiresAt = ContinuousClock.now + .seconds(lifetime > 120 ? lifetime - 60 : lifetime / 2)
         cached.withLock { $0 = (response.accessToken, expiresAt) }
         return response.accessToken
     }

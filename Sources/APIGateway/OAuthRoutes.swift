@@ -22,13 +22,22 @@ struct OAuthRoutes<Transport: ClientTransport> {
         }
         router.get("/.well-known/openid-configuration") { _, _ in
             let document: JSONValue = [
-                "issuer": .string(issuer), "token_endpoint": .string(issuer + "/oauth2/token"),
+                "issuer": .string(issuer), "authorization_endpoint": .string(issuer + "/oauth2/authorize"),
+                "token_endpoint": .string(issuer + "/oauth2/token"),
                 "jwks_uri": .string(issuer + "/oauth2/jwks"), "revocation_endpoint": .string(issuer + "/oauth2/revoke"),
                 "introspection_endpoint": .string(issuer + "/oauth2/introspect"),
                 "userinfo_endpoint": .string(issuer + "/oauth2/userinfo"),
-                "grant_types_supported": ["client_credentials", "password", "refresh_token"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "id_token_signing_alg_values_supported": ["ES256"], "response_types_supported": ["token"],
+                "end_session_endpoint": .string(issuer + "/oauth2/logout"),
+                "grant_types_supported": ["authorization_code", "client_credentials", "password", "refresh_token"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+                "id_token_signing_alg_values_supported": ["ES256"], "response_types_supported": ["code"],
+                "response_modes_supported": ["query"], "code_challenge_methods_supported": ["S256"],
+                "authorization_response_iss_parameter_supported": true, "prompt_values_supported": ["none", "login"],
+                "ui_locales_supported": ["pt-BR", "en"], "claims_parameter_supported": false,
+                "claims_supported": [
+                    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "tenant_id", "email",
+                    "name",
+                ],
                 "subject_types_supported": ["public"], "scopes_supported": ["openid", "profile", "email", "api"],
             ]
             return jsonResponse(document)
@@ -187,6 +196,9 @@ struct OAuthRoutes<Transport: ClientTransport> {
                     $0.password = parsed.form["password"] ?? ""
                     $0.refreshToken = parsed.form["refresh_token"] ?? ""
                     $0.scope = parsed.form["scope"] ?? ""
+                    $0.code = parsed.form["code"] ?? ""
+                    $0.redirectUri = parsed.form["redirect_uri"] ?? ""
+                    $0.codeVerifier = parsed.form["code_verifier"] ?? ""
                 }, metadata: metadata
             )
             var body: [String: JSONValue] = [
@@ -194,6 +206,7 @@ struct OAuthRoutes<Transport: ClientTransport> {
                 "expires_in": .integer(token.expiresIn), "scope": .string(token.scope),
             ]
             if !token.refreshToken.isEmpty { body["refresh_token"] = .string(token.refreshToken) }
+            if !token.idToken.isEmpty { body["id_token"] = .string(token.idToken) }
             return jsonResponse(.object(body), headers: [.cacheControl: "no-store", .pragma: "no-cache"])
         }
     }

@@ -23,6 +23,10 @@ enum OpenAPIDocument {
         var links: [String] = []
         /// `ETag` and the If-Match precondition.
         var versioned = false
+        /// A browser's page: its refusals in ``pageErrors`` are HTML pages, its ``errors`` problem+json, and it may
+        /// answer with the ``redirects``.
+        var pageErrors: [String] = []
+        var redirects: [String] = []
     }
 
     // MARK: Parameters and field schemas
@@ -69,6 +73,14 @@ enum OpenAPIDocument {
         "pattern": #"^(platform|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"#,
     ]
 
+    static let authorizationParameters = [
+        "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
+        "code_challenge_method", "prompt", "ui_locales",
+    ]
+    static let authorizationQuery = authorizationParameters.map(filter)
+    static let logoutParameters = ["id_token_hint", "post_logout_redirect_uri", "state", "client_id", "ui_locales"]
+    static let logoutQuery = logoutParameters.map(filter)
+
     // MARK: Operations
 
     static let operations: [Operation] =
@@ -88,8 +100,28 @@ enum OpenAPIDocument {
                 success: ("200", "JWKSet"), successType: "application/jwk-set+json", errors: ["503"]),
             Operation(
                 method: "post", path: "/oauth2/token", id: "token",
-                summary: "Issue a token (client_credentials, password, refresh_token)", secured: false,
-                body: "TokenRequest", success: ("200", "TokenResponse"), errors: ["400", "401"]),
+                summary: "Issue a token (client_credentials, password, authorization_code with PKCE, refresh_token)",
+                secured: false, body: "TokenRequest", success: ("200", "TokenResponse"), errors: ["400", "401"]),
+            Operation(
+                method: "get", path: "/oauth2/authorize", id: "authorize",
+                summary: "Authorization endpoint (RFC 6749 §4.1, PKCE S256): a code, or the login page",
+                secured: false, success: ("200", "Page"), successType: "text/html", errors: ["503"],
+                query: authorizationQuery, pageErrors: ["400"], redirects: ["302"]),
+            Operation(
+                method: "post", path: "/oauth2/authorize", id: "signIn",
+                summary: "The login form: starts a session and answers with a code at the redirect URI", secured: false,
+                body: "SignInForm", success: ("303", nil), errors: ["413", "415", "503"],
+                pageErrors: ["400", "403", "429"]),
+            Operation(
+                method: "get", path: "/oauth2/logout", id: "endSession",
+                summary: "RP-Initiated Logout: ends the session (asks first without id_token_hint)", secured: false,
+                success: ("200", "Page"), successType: "text/html", errors: ["503"], query: logoutQuery,
+                pageErrors: ["400"], redirects: ["303"]),
+            Operation(
+                method: "post", path: "/oauth2/logout", id: "endSessionConfirmed",
+                summary: "RP-Initiated Logout, confirmed (the confirmation form, or a form with id_token_hint)",
+                secured: false, body: "LogoutForm", success: ("200", "Page"), successType: "text/html",
+                errors: ["413", "415", "503"], pageErrors: ["400", "403"], redirects: ["303"]),
             Operation(
                 method: "post", path: "/oauth2/revoke", id: "revoke",
                 summary: "Revoke a refresh token and its session (RFC 7009)", secured: false, body: "TokenInput",
@@ -128,7 +160,11 @@ enum OpenAPIDocument {
                 Operation(
                     method: "post", path: "/v1/users/{id}/reset-password", id: "resetUserPassword",
                     summary: "Set a new password (given, or generated and returned once); the user's sessions end",
-                    body: "PasswordInput", bodyRequired: false, success: ("200", "User"), versioned: true)
+                    body: "PasswordInput", bodyRequired: false, success: ("200", "User"), versioned: true),
+                Operation(
+                    method: "post", path: "/v1/users/{id}/unlock", id: "unlockUser",
+                    summary: "Release a sign-in lockout (too many failed logins) before it runs out",
+                    success: ("200", "User"), versioned: true),
             ])
         + [
             Operation(
@@ -254,7 +290,7 @@ enum OpenAPIDocument {
             ]
         ],
     ]
-    static let password: JSONValue = ["type": "string", "minLength": 8, "maxLength": 72]
+    static let password: JSONValue = ["type": "string", "minLength": 12, "maxLength": 72]
     /// Absent, null or empty: one is generated and shown once.
     static let optionalPassword: JSONValue = ["anyOf": [["type": "null"], ["const": ""], password]]
     static let dateOrEmpty: JSONValue = [
@@ -288,17 +324,29 @@ enum OpenAPIDocument {
         "JWKSet": object(["keys": ["type": "array", "items": anyObject]], required: ["keys"]),
         "TokenRequest": object(
             [
-                "grant_type": ["type": "string", "enum": ["client_credentials", "password", "refresh_token"]],
+                "grant_type": [
+                    "type": "string",
+                    "enum": ["client_credentials", "password", "authorization_code", "refresh_token"],
+                ],
                 "client_id": string, "client_secret": string, "username": string, "password": string,
-                "refresh_token": string, "scope": string,
+                "refresh_token": string, "scope": string, "code": string, "redirect_uri": string,
+                "code_verifier": string,
             ], required: ["grant_type"]),
+        "SignInForm": object(
+            Dictionary(
+                uniqueKeysWithValues: (authorizationParameters + ["email", "password", "csrf_token"]).map {
+                    ($0, string)
+                })),
+        "LogoutForm": object(
+            Dictionary(uniqueKeysWithValues: (logoutParameters + ["csrf_token"]).map { ($0, string) })),
+        "Page": ["type": "string", "description": "An HTML page"],
         "TokenInput": object(
             ["token": string, "token_type_hint": string, "client_id": string, "client_secret": string],
             required: ["token"]),
         "TokenResponse": object(
             [
                 "access_token": string, "token_type": string, "expires_in": integer, "refresh_token": string,
-                "scope": string,
+                "scope": string, "id_token": string,
             ], required: ["access_token", "token_type", "expires_in"]),
         "Introspection": object(["active": boolean], required: ["active"]),
         "UserInfo": object(["sub": string, "email": string, "name": string, "tenant_id": string, "roles": strings]),
@@ -372,9 +420,15 @@ enum OpenAPIDocument {
                 "name": requiredText(200), "roles": roles,
                 "grant_types": [
                     "type": "array",
-                    "items": ["type": "string", "enum": ["client_credentials", "password", "refresh_token"]],
+                    "items": [
+                        "type": "string",
+                        "enum": ["client_credentials", "password", "authorization_code", "refresh_token"],
+                    ],
                 ],
                 "first_party": ["type": ["boolean", "null"]], "tenant_id": tenant,
+                "token_endpoint_auth_method": [
+                    "type": "string", "enum": ["client_secret_basic", "client_secret_post", "none"],
+                ],
                 "redirect_uris": [
                     "type": "array", "maxItems": 10,
                     "items": ["type": "string", "format": "uri", "maxLength": 2_000],
@@ -384,7 +438,8 @@ enum OpenAPIDocument {
             [
                 "public_id": string, "client_id": string, "client_secret": string, "name": string,
                 "tenant_id": string, "roles": strings, "grant_types": strings, "redirect_uris": strings,
-                "first_party": boolean, "enabled": boolean, "created_at": timestamp,
+                "first_party": boolean, "token_endpoint_auth_method": string, "enabled": boolean,
+                "created_at": timestamp,
             ], required: ["public_id", "client_id", "name", "tenant_id", "enabled"]),
         "CostCenterInput": object(costCenterFields, required: ["code", "name"], closed: true),
         "CostCenterPatch": object(costCenterFields, closed: true),
@@ -439,6 +494,12 @@ enum OpenAPIDocument {
                     }))
         }
         responses[operation.success.status] = .object(success)
+        for status in operation.redirects {
+            responses[status] = ["description": "Redirect", "headers": ["Location": ["schema": string]]]
+        }
+        for status in operation.pageErrors {
+            responses[status] = ["description": "Refused (a page)", "content": content("Page", type: "text/html")]
+        }
         var errors = Set(operation.errors)
         let isV1 = operation.path.hasPrefix("/v1/")
         if isV1 { errors.formUnion(["400", "401", "403", "404", "422", "503"]) }
@@ -446,7 +507,8 @@ enum OpenAPIDocument {
         if isV1, operation.body != nil { errors.formUnion(["413", "415"]) }
         // POST's Idempotency-Key: a request with the same key still running is 409 (retry it).
         if isV1, operation.method == "post" { errors.formUnion(["409"]) }
-        let oauth = operation.path.hasPrefix("/oauth2/") && operation.path != "/oauth2/userinfo"
+        let oauth =
+            operation.path.hasPrefix("/oauth2/") && operation.path != "/oauth2/userinfo" && operation.pageErrors.isEmpty
         for status in errors {
             let body =
                 oauth

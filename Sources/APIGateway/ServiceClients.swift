@@ -59,6 +59,19 @@ public final class ServiceClients<Transport: ClientTransport>: Sendable {
         return metadata
     }
 
+    /// Whether the tenant exists (asked as the gateway itself, a platform service): for external issuers' tokens.
+    public func tenantExists(_ tenant: String) async throws -> Bool {
+        guard let connection = connection(to: "contractor") else { return false }
+        let gateway = try await gatewayToken.current { request in try await identity.issueToken(request) }
+        do {
+            _ = try await Bizretail_Contractor_V1_TenantService.Client(wrapping: connection).getTenant(
+                .with { $0.tenantID = tenant }, metadata: [CallMetadata.authorization: "Bearer \(gateway)"])
+            return true
+        } catch let error as RPCError where error.code == .notFound {
+            return false
+        }
+    }
+
     /// Runs `call`, turning gRPC failures into problems.
     func call<T: Sendable>(_ context: GatewayContext, _ call: (Metadata) async throws -> T) async throws -> T {
         do {

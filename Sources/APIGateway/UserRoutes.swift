@@ -79,6 +79,13 @@ struct UserRoutes<Transport: ClientTransport> {
                 return Self.user(user)
             }
         }
+        v1.post("users/:id/unlock") { _, context in
+            let id = try context.parameters.require("id")
+            let user = try await clients.call(context) { metadata in
+                try await identity.unlockUser(.with { $0.publicID = id }, metadata: metadata)
+            }
+            return Self.user(user)
+        }
         v1.post("users/:id/reset-password") { request, context in
             let id = try context.parameters.require("id")
             let password: String

@@ -9,33 +9,113 @@ import Synchronization
 ///
 /// A verified token is remembered until it expires, so the same bearer token presented again costs a dictionary
 /// lookup instead of an ECDSA verification (every API request is verified by the gateway and again by the service).
+///
+/// Tokens of the ``ExternalIssuer``s (Keycloak realms) are accepted too: verified with their issuer's keys (from its
+/// discovery document, through `fetch`), mapped onto a tenant and roles, and — once ``checkTenants(with:)`` is set —
+/// refused when the tenant does not exist. A token of any other issuer is refused.
 public final class TokenVerifier: Sendable {
     public let issuer: String
     public let audience: String
     private let keys: KeySet
     private let cache = Mutex(VerifiedTokens())
+    private let externals: [String: ExternalVerifier]
+    private let tenantCheck = Mutex<(@Sendable (String) async throws -> Bool)?>(nil)
+    /// Tenants found to exist, and until when that is trusted.
+    private let knownTenants = Mutex<[String: Date]>([:])
 
-    public init(issuer: String, audience: String, loadKeys: @escaping @Sendable () async throws -> String) {
+    public init(
+        issuer: String, audience: String, externalIssuers: [ExternalIssuer] = [],
+        fetch: @escaping @Sendable (String) async throws -> String = { _ in throw AuthError.unauthenticated("") },
+        loadKeys: @escaping @Sendable () async throws -> String
+    ) {
         self.issuer = issuer
         self.audience = audience
         self.keys = KeySet(loadKeys: loadKeys)
+        self.externals = Dictionary(
+            uniqueKeysWithValues: externalIssuers.map { ($0.issuer, ExternalVerifier(settings: $0, fetch: fetch)) })
+    }
+
+    /// How to tell whether an external token's tenant exists (the gateway asks the Client Contractor service).
+    public func checkTenants(with check: @escaping @Sendable (String) async throws -> Bool) {
+        tenantCheck.withLock { $0 = check }
     }
 
     /// Verifies signature, expiry, issuer and audience; returns who the token speaks for.
     public func verify(_ token: String) async throws(AuthError) -> Principal {
         let now = Date()
         if let principal = cache.withLock({ $0.principal(for: token, at: now) }) { return principal }
+        if !externals.isEmpty, let claimed = KeySet.claim("iss", of: token), claimed != issuer {
+            guard let external = externals[claimed] else {
+                throw .unauthenticated("the token's issuer is not trusted")
+            }
+            let (principal, expiry) = try await external.verify(token)
+            try await checkTenant(principal.tenantID, now: now)
+            cache.withLock { $0.remember(token, principal, until: expiry, now: now) }
+            return principal
+        }
         let claims = try await claims(of: token)
         let principal = Principal(claims)
         cache.withLock { $0.remember(token, principal, until: claims.expiration.value, now: now) }
         return principal
+    }
+
+    private func checkTenant(_ tenant: String, now: Date) async throws(AuthError) {
+        guard tenant != AuthInterceptor.platformTenant, let check = tenantCheck.withLock({ $0 }) else { return }
+        if let until = knownTenants.withLock({ $0[tenant] }), until > now { return }
+        let exists: Bool
+        do {
+            exists = try await check(tenant)
+        } catch {
+            throw .unauthenticated("the token's tenant cannot be checked now")
+        }
+        guard exists else { throw .unauthenticated("the token's tenant does not exist") }
+        knownTenants.withLock {
+            if $0.count > 10_000 { $0.removeAll() }
+            $0[tenant] = now.addingTimeInterval(60)
+        }
+    }
+}
+
+/// One external issuer's keys and claim mapping.
+final class ExternalVerifier: Sendable {
+    let settings: ExternalIssuer
+    private let keys: KeySet
+
+    init(settings: ExternalIssuer, fetch: @escaping @Sendable (String) async throws -> String) {
+        self.settings = settings
+        self.keys = KeySet {
+            var jwksURI = settings.jwksURI
+            if jwksURI == nil {
+                let discovery = try await fetch(
+                    settings.issuer.trimmingSuffix("/") + "/.well-known/openid-configuration")
+                let document = try JSONParser.parse(Array(discovery.utf8))
+                guard document["issuer"]?.stringValue == settings.issuer,
+                    let uri = document["jwks_uri"]?.stringValue, ExternalIssuer.isAllowed(uri)
+                else { throw AuthError.unauthenticated("the issuer's discovery document is not usable") }
+                jwksURI = uri
+            }
+            return try await fetch(jwksURI!)
+        }
+    }
+
+    func verify(_ token: String) async throws(AuthError) -> (Principal, Date) {
+        let claims = try await keys.verify(token, as: ExternalClaims.self)
+        guard claims.issuer.value == settings.issuer else { throw .unauthenticated("the token has the wrong issuer") }
+        guard let payload = KeySet.payload(of: token) else { throw .unauthenticated("the token is not a valid JWT") }
+        return (try settings.principal(claims, payload: payload), claims.expiration.value)
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
     }
 }
 
 extension TokenVerifier {
     /// Verifies a token fully (no cache) and returns all its claims, for introspection.
     public func claims(of token: String) async throws(AuthError) -> AccessTokenClaims {
-        let claims = try await keys.verify(token)
+        let claims = try await keys.verify(token, as: AccessTokenClaims.self)
         guard claims.issuer.value == issuer else { throw .unauthenticated("the token has the wrong issuer") }
         guard claims.audience.value.contains(audience) else {
             throw .unauthenticated("the token has the wrong audience")
@@ -79,7 +159,7 @@ actor KeySet {
         self.loadKeys = loadKeys
     }
 
-    func verify(_ token: String) async throws(AuthError) -> AccessTokenClaims {
+    func verify<Payload: JWTPayload>(_ token: String, as type: Payload.Type) async throws(AuthError) -> Payload {
         guard let keyID = Self.keyID(of: token) else {
             throw .unauthenticated("the token names no signing key")
         }
@@ -95,7 +175,7 @@ actor KeySet {
             throw .unauthenticated("the token's signing key is unknown")
         }
         do {
-            return try await collection.verify(token, as: AccessTokenClaims.self)
+            return try await collection.verify(token, as: type)
         } catch {
             throw Self.classify(error)
         }
@@ -105,7 +185,7 @@ actor KeySet {
         let fresh = JWTKeyCollection()
         let json: String
         do {
-            json = try await loadKeys()
+            json = Self.signingKeys(try await loadKeys())
             try await fresh.add(jwksJSON: json)
         } catch {
             throw AuthError.unauthenticated("the signing keys are unavailable")
@@ -114,6 +194,27 @@ actor KeySet {
         keyIDs = Set(
             (try? JSONParser.parse(Array(json.utf8)))?["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? [])
     }
+
+    /// The keys of a JWK Set that sign (an RSA or EC key, not one for encryption): an identity provider's set may
+    /// hold others (Keycloak's `RSA-OAEP` key), which the key collection would refuse.
+    static func signingKeys(_ json: String) -> String {
+        guard let set = try? JSONParser.parse(Array(json.utf8)), let keys = set["keys"]?.arrayValue else { return json }
+        let signing = keys.filter { key in
+            key["use"]?.stringValue != "enc" && ["RSA", "EC"].contains(key["kty"]?.stringValue ?? "")
+                && ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", nil].contains(key["alg"]?.stringValue)
+        }
+        return JSONValue.object(["keys": .array(signing)]).canonicalString()
+    }
+
+    /// A compact JWS's payload, decoded but not verified.
+    static func payload(of token: String) -> JSONValue? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let data = Data(base64URL: parts[1]) else { return nil }
+        return try? JSONParser.parse(Array(data))
+    }
+
+    /// A string claim of a token's payload, unverified (to choose which issuer verifies it).
+    static func claim(_ name: String, of token: String) -> String? { payload(of: token)?[name]?.stringValue }
 
     /// The `kid` of a compact JWS's header, when it has one.
     static func keyID(of token: String) -> String? {

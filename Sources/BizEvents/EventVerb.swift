@@ -12,6 +12,9 @@ public struct EventVerb: RawRepresentable, Sendable, Hashable, CustomStringConve
     public static let enabled = EventVerb(rawValue: "enabled")
     /// A credential was replaced (an OAuth2 client's secret); the event carries no secret.
     public static let secretRotated = EventVerb(rawValue: "secret_rotated")
+    /// Sign-in was stopped for a while (too many failed logins), or an admin released it.
+    public static let locked = EventVerb(rawValue: "locked")
+    public static let unlocked = EventVerb(rawValue: "unlocked")
 
     public var description: String { rawValue }
 }

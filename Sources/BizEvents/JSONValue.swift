@@ -15,6 +15,11 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    public var integerValue: Int64? {
+        if case .integer(let value) = self { return value }
+        return nil
+    }
+
     public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil

@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizServiceKit
 import Configuration
@@ -90,6 +91,13 @@ public struct ConfigurationReader: Sendable {
         }
         result.environmentName = text("environment") ?? result.environmentName
         result.issuer = text("issuer")
+        if let issuers = text("external.issuers") {
+            do {
+                result.externalIssuers = try ExternalIssuer.parse(issuers)
+            } catch {
+                throw RuntimeError(error.description)
+            }
+        }
         result.masterKey = secret("master.key")
         result.instanceID = text("instance.id")
         if let instance = result.instanceID, !EventID.isUUID(instance) {
@@ -153,6 +161,23 @@ public struct ConfigurationReader: Sendable {
         result.identity.bootstrapClientID = text("bootstrap.client.id")
         result.identity.bootstrapClientSecret = secret("bootstrap.client.secret")
         result.identity.operatorClientSecret = secret("operator.client.secret")
+        result.identity.loginDelayAfter = try integer(
+            "login.delay.after", "BIZ_LOGIN_DELAY_AFTER", default: result.identity.loginDelayAfter, in: 1...1_000_000)
+        result.identity.loginLockoutAfter = try integer(
+            "login.lockout.after", "BIZ_LOGIN_LOCKOUT_AFTER", default: result.identity.loginLockoutAfter,
+            in: 1...1_000_000)
+        result.identity.loginLockoutSeconds = try integer(
+            "login.lockout.seconds", "BIZ_LOGIN_LOCKOUT_SECONDS", default: result.identity.loginLockoutSeconds,
+            in: 1...31_536_000)
+        result.identity.signingKeyRotationDays = try integer(
+            "signing.key.rotation.days", "BIZ_SIGNING_KEY_ROTATION_DAYS",
+            default: result.identity.signingKeyRotationDays, in: 0...3_650)
+        result.identity.accessTokenLifetime = try integer(
+            "access.token.lifetime", "BIZ_ACCESS_TOKEN_LIFETIME", default: result.identity.accessTokenLifetime,
+            in: 5...3_600)
+        result.identity.loginAddressDelayAfter = try integer(
+            "login.address.delay.after", "BIZ_LOGIN_ADDRESS_DELAY_AFTER",
+            default: result.identity.loginAddressDelayAfter, in: 1...1_000_000)
 
         result.audit.store = secret("audit.store")
         func aws(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }

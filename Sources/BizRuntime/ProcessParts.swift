@@ -59,9 +59,10 @@ struct ProcessParts {
         self.logger = logger
         let keys = SigningKeySource()
         self.keys = keys
-        self.verifier = TokenVerifier(issuer: configuration.effectiveIssuer, audience: PlatformConfiguration.audience) {
-            try await keys.jwks()
-        }
+        self.verifier = TokenVerifier(
+            issuer: configuration.effectiveIssuer, audience: PlatformConfiguration.audience,
+            externalIssuers: configuration.externalIssuers, fetch: IssuerDocuments.fetch
+        ) { try await keys.jwks() }
     }
 
     var ordered: [any Service] { telemetry + resources.all + eventLog + workers + clients + servers + front }
@@ -213,6 +214,8 @@ struct ProcessParts {
         gateway.handshakeTimeout = .seconds(settings.handshakeTimeout)
         gateway.idleTimeout = .seconds(settings.idleTimeout)
         gateway.maximumConnections = settings.maximumConnections
+        // An external issuer's token names a tenant; the gateway asks the Client Contractor service whether it exists.
+        verifier.checkTenants { tenant in try await clients.tenantExists(tenant) }
         let router = buildRouter(gateway, clients: clients, verifier: verifier, store: store, logger: logger)
         self.router = router
         guard listeners else { return }

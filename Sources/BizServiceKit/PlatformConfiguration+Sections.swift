@@ -74,6 +74,19 @@ extension PlatformConfiguration {
         /// The secret of the operator CLI's service client `biz-retail-operator` (`BIZ_OPERATOR_CLIENT_SECRET`);
         /// generated once into `<data-dir>/operator-credentials.json` when unset.
         public var operatorClientSecret: Secret?
+        /// Failed logins of an account before each further attempt waits, 1 s doubling up to 60 s
+        /// (`BIZ_LOGIN_DELAY_AFTER`); the failures that lock it (`BIZ_LOGIN_LOCKOUT_AFTER`), for
+        /// `BIZ_LOGIN_LOCKOUT_SECONDS`; failures from one client address before its attempts wait too
+        /// (`BIZ_LOGIN_ADDRESS_DELAY_AFTER`).
+        public var loginDelayAfter = 3
+        public var loginLockoutAfter = 10
+        public var loginLockoutSeconds = 900
+        public var loginAddressDelayAfter = 20
+        /// Rotate the token-signing key when it is this many days old (`BIZ_SIGNING_KEY_ROTATION_DAYS`); 0: only by
+        /// `biz-retail identity rotate-keys`.
+        public var signingKeyRotationDays = 0
+        /// Access and ID token lifetime in seconds (`BIZ_ACCESS_TOKEN_LIFETIME`), 5…3600.
+        public var accessTokenLifetime = 900
 
         public init() {}
     }

@@ -1,3 +1,5 @@
+import BizAuth
+
 /// The platform's whole configuration as typed values, read once at start (`BizRuntime.ConfigurationReader`: command
 /// line, then environment, then an optional JSON file) and passed down. The defaults are the same in both modes.
 public struct PlatformConfiguration: Sendable {
@@ -16,6 +18,8 @@ public struct PlatformConfiguration: Sendable {
     public var issuer: String?
     /// Base64 of 32 bytes (`BIZ_MASTER_KEY`); by default generated into `<data-dir>/master.key`.
     public var masterKey: Secret?
+    /// OpenID Connect providers (Keycloak realms) whose access tokens are accepted too (`BIZ_EXTERNAL_ISSUERS`).
+    public var externalIssuers: [ExternalIssuer] = []
     /// This replica's UUID (`BIZ_INSTANCE_ID`); by default generated once into `<data-dir>/instance-id`.
     public var instanceID: String?
     /// The service's database (`BIZ_DATABASE_URL`, distributed mode); by default `<data-dir>/<service>.sqlite`.

@@ -6,6 +6,8 @@ import Foundation
 public struct HTTPSClient: Sendable {
     public var baseURL: String
     public var caFile: String
+    /// A curl cookie file: set, the client keeps and sends cookies like a browser (`Secure` ones over HTTPS only).
+    public var cookieJar: String?
 
     public init(baseURL: String, caFile: String) {
         self.baseURL = baseURL
@@ -41,6 +43,7 @@ public struct HTTPSClient: Sendable {
             "-sS", "--http2", "--cacert", caFile, "-X", method, "-D", headerFile, "-o", bodyFile,
             "-w", "%{http_code} %{http_version}",
         ]
+        if let cookieJar { arguments += ["-b", cookieJar, "-c", cookieJar] }
         var allHeaders = headers
         if let bearer { allHeaders["Authorization"] = "Bearer \(bearer)" }
         for (name, value) in allHeaders.sorted(by: { $0.key < $1.key }) { arguments += ["-H", "\(name): \(value)"] }

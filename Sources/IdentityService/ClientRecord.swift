@@ -21,12 +21,17 @@ public struct ClientRecord: Sendable, Hashable {
     public var enabled: Bool
     public var createdAt: String
 
+    /// A public client (a browser or mobile app) has no secret to authenticate with (RFC 6749 §2.1); PKCE binds its
+    /// codes instead.
+    public var publicClient: Bool { secretHash.isEmpty }
+
     var payload: [String: JSONValue] {
         [
             "public_id": .string(publicID), "client_id": .string(clientID), "name": .string(name),
             "tenant_id": .string(tenantID), "roles": .array(roles.map(JSONValue.string)),
             "grant_types": .array(grantTypes.map(JSONValue.string)), "first_party": .bool(firstParty),
-            "redirect_uris": .array(redirectURIs.map(JSONValue.string)), "enabled": .bool(enabled),
+            "redirect_uris": .array(redirectURIs.map(JSONValue.string)), "public_client": .bool(publicClient),
+            "enabled": .bool(enabled),
             "created_at": .string(createdAt),
         ]
     }

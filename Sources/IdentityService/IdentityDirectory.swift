@@ -39,7 +39,7 @@ public struct IdentityDirectory: Sendable {
             throw IdentityError.invalidArgument(field: "email", problem: "is not an email address")
         }
         let name = try TextInput.required(name, field: "name", limit: 200)
-        try Self.checkPassword(password)
+        try Self.checkPassword(password, email: email)
         try Roles.validate(roles)
         let roles = Roles.unique(roles)
         let hash = try await passwords.hash(password)
@@ -71,12 +71,15 @@ public struct IdentityDirectory: Sendable {
 
     public func createClient(
         clientID: String, secret: String, name: String, tenantID: String, roles: [String], grantTypes: [String],
-        firstParty: Bool, redirectURIs: [String] = [], caller: Caller? = nil
+        firstParty: Bool, redirectURIs: [String] = [], publicClient: Bool = false, caller: Caller? = nil
     ) async throws -> ClientRecord {
         try Roles.validateTenant(tenantID)
-        _ = try ClientKind.of(grantTypes: grantTypes, roles: roles, firstParty: firstParty)
+        _ = try ClientKind.of(
+            grantTypes: grantTypes, roles: roles, firstParty: firstParty, publicClient: publicClient,
+            redirectURIs: redirectURIs)
         let client = ClientRecord(
-            publicID: EventID.generate(), clientID: clientID, secretHash: Secrets.hash(secret), name: name,
+            publicID: EventID.generate(), clientID: clientID, secretHash: publicClient ? "" : Secrets.hash(secret),
+            name: name,
             tenantID: tenantID, roles: roles, grantTypes: grantTypes, firstParty: firstParty,
             redirectURIs: redirectURIs, enabled: true, createdAt: EventTimestamp.now().rfc3339
         )

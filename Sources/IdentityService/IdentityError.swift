@@ -49,16 +49,25 @@ public struct OAuthError: Error, Sendable, Hashable, CustomStringConvertible {
     public var reason: String
     /// For `slow_down` and `temporarily_unavailable`: seconds before trying again (the gateway's `Retry-After`).
     public var retryAfter: Int?
+    /// A `slow_down` that is an account's lockout (the login page says so).
+    public var lockout = false
 
-    public init(_ code: String, _ reason: String, retryAfter: Int? = nil) {
+    public init(_ code: String, _ reason: String, retryAfter: Int? = nil, lockout: Bool = false) {
         self.code = code
         self.reason = reason
         self.retryAfter = retryAfter
+        self.lockout = lockout
     }
 
     /// Too many login attempts from this address or for this username (HTTP 429).
     public static func slowDown(retryAfter: Int) -> OAuthError {
         .init("slow_down", "too many login attempts; retry in \(retryAfter) s", retryAfter: retryAfter)
+    }
+    /// Too many failed logins for this account: sign-in is stopped for `retryAfter` seconds (HTTP 429).
+    public static func locked(retryAfter: Int) -> OAuthError {
+        .init(
+            "slow_down", "too many failed logins: sign-in is locked for \(retryAfter) s", retryAfter: retryAfter,
+            lockout: true)
     }
     /// Too many password checks waiting already (HTTP 503).
     public static let temporarilyUnavailable = OAuthError(
@@ -89,6 +98,7 @@ extension OAuthError: RPCErrorConvertible {
     public var rpcErrorMetadata: Metadata {
         var metadata: Metadata = ["oauth-error": "\(code)"]
         if let retryAfter { metadata.addString("\(retryAfter)", forKey: "retry-after") }
+        if lockout { metadata.addString("1", forKey: "login-lockout") }
         return metadata
     }
 }

@@ -10,6 +10,6 @@ extension EventType {
 /// The event types the Identity Provider emits.
 public enum IdentityEvents {
     public static let produced: [EventType] =
-        [EventVerb.created, .updated, .disabled, .enabled, .deleted].map { EventType.user($0) }
+        [EventVerb.created, .updated, .disabled, .enabled, .deleted, .locked, .unlocked].map { EventType.user($0) }
         + [EventVerb.created, .updated, .disabled, .enabled, .secretRotated].map { EventType.client($0) }
 }

@@ -24,6 +24,9 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
         Bizretail_Identity_V1_IdentityService.Method.GetSigningKeys.descriptor.fullyQualifiedMethod,
         Bizretail_Identity_V1_IdentityService.Method.RevokeToken.descriptor.fullyQualifiedMethod,
         Bizretail_Identity_V1_IdentityService.Method.IntrospectToken.descriptor.fullyQualifiedMethod,
+        Bizretail_Identity_V1_IdentityService.Method.Authorize.descriptor.fullyQualifiedMethod,
+        Bizretail_Identity_V1_IdentityService.Method.SignIn.descriptor.fullyQualifiedMethod,
+        Bizretail_Identity_V1_IdentityService.Method.EndSession.descriptor.fullyQualifiedMethod,
     ]
 
     public func issueToken(
@@ -33,7 +36,8 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
             TokenRequest(
                 grantType: request.grantType, clientID: request.clientID, clientSecret: request.clientSecret,
                 username: request.username, password: request.password, refreshToken: request.refreshToken,
-                scope: request.scope
+                scope: request.scope, code: request.code, redirectURI: request.redirectUri,
+                codeVerifier: request.codeVerifier
             )
         )
         return .with {
@@ -42,7 +46,53 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
             $0.expiresIn = Int64(token.expiresIn)
             $0.refreshToken = token.refreshToken ?? ""
             $0.scope = token.scope
+            $0.idToken = token.idToken ?? ""
         }
+    }
+
+    public func rotateSigningKeys(
+        request: Bizretail_Identity_V1_RotateSigningKeysRequest, context: ServerContext
+    ) async throws -> Bizretail_Identity_V1_RotateSigningKeysResponse {
+        let caller = try Caller.require()
+        guard caller.principal.has(role: Roles.admin), caller.principal.tenantID == Roles.platformTenant else {
+            throw AuthError.forbidden("rotating the signing keys needs a platform admin")
+        }
+        let kid = try await issuer.keys.rotate()
+        let served = (try? JSONParser.parse(Array(try await issuer.keys.jwks().utf8)))?["keys"]?.arrayValue ?? []
+        return .with {
+            $0.kid = kid
+            $0.servedKids = served.compactMap { $0["kid"]?.stringValue }
+        }
+    }
+
+    public func authorize(request: Bizretail_Identity_V1_AuthorizeRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_AuthorizeResponse
+    {
+        switch try await issuer.authorize(request.parameters, session: request.session) {
+        case .redirect(let location): return .with { $0.redirectTo = location }
+        case .signIn(let pending): return .with { $0.clientName = pending.client.name }
+        }
+    }
+
+    public func signIn(request: Bizretail_Identity_V1_SignInRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_AuthorizeResponse
+    {
+        let (location, session) = try await issuer.signIn(
+            request.parameters, email: request.email, password: request.password)
+        return .with {
+            $0.redirectTo = location
+            if let session {
+                $0.session = session
+                $0.sessionMaxAge = Int64(issuer.sessionLifetime)
+            }
+        }
+    }
+
+    public func endSession(request: Bizretail_Identity_V1_EndSessionRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_EndSessionResponse
+    {
+        let location = try await issuer.endSession(request)
+        return .with { $0.redirectTo = location ?? "" }
     }
 
     public func getSigningKeys(
@@ -142,16 +192,23 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
         return .init()
     }
 
+    public func unlockUser(request: Bizretail_Identity_V1_UnlockUserRequest, context: ServerContext) async throws
+        -> Bizretail_Identity_V1_User
+    {
+        let (caller, tenant) = try Self.userAdmin()
+        return .init(try await directory.unlock(try Self.userID(request.publicID), in: tenant, caller: caller))
+    }
+
     public func resetUserPassword(
         request: Bizretail_Identity_V1_ResetUserPasswordRequest, context: ServerContext
     ) async throws -> Bizretail_Identity_V1_User {
         let (caller, tenant) = try Self.userAdmin()
         let id = try Self.userID(request.publicID)
         // Another tenant's user is not found before any password is looked at.
-        _ = try await directory.user(id, in: tenant)
+        let user = try await directory.user(id, in: tenant)
         let generated = request.password.isEmpty ? IdentityDirectory.generatedPassword() : nil
         let password = generated ?? request.password
-        try IdentityDirectory.checkPassword(password)
+        try IdentityDirectory.checkPassword(password, email: user.email)
         let hash = try await directory.passwords.hash(password)
         var answer = Bizretail_Identity_V1_User(
             try await directory.changeUser(id, in: tenant, .password(hash: hash), caller: caller))
@@ -183,20 +240,24 @@ extension IdentityGRPCService {
         let grants = Set(request.grantTypes)
         guard grants.isSubset(of: ClientKind.loginGrants.union(ClientKind.serviceGrants)) else {
             throw IdentityError.invalidArgument(
-                field: "grant_types", problem: "must be client_credentials, or password and refresh_token")
+                field: "grant_types",
+                problem: "must be client_credentials, or authorization_code, password and refresh_token")
         }
         guard request.roles.allSatisfy(Roles.assignable.contains) else {
             throw IdentityError.invalidArgument(
                 field: "roles", problem: "must be among \(Roles.assignable.sorted().joined(separator: ", "))"
             )
         }
-        _ = try ClientKind.of(grantTypes: grants, roles: request.roles, firstParty: request.firstParty)
         let redirectURIs = try RedirectURIs.checked(request.redirectUris)
+        _ = try ClientKind.of(
+            grantTypes: grants, roles: request.roles, firstParty: request.firstParty,
+            publicClient: request.publicClient, redirectURIs: redirectURIs)
         let clientID = "c-" + Secrets.random(bytes: 12)
-        let secret = Secrets.random()
+        let secret = request.publicClient ? "" : Secrets.random()
         let client = try await directory.createClient(
             clientID: clientID, secret: secret, name: name, tenantID: tenant, roles: request.roles,
-            grantTypes: grants.sorted(), firstParty: request.firstParty, redirectURIs: redirectURIs, caller: caller
+            grantTypes: grants.sorted(), firstParty: request.firstParty, redirectURIs: redirectURIs,
+            publicClient: request.publicClient, caller: caller
         )
         return .with {
             $0.publicID = client.publicID
@@ -241,6 +302,9 @@ extension IdentityGRPCService {
     ) async throws -> Bizretail_Identity_V1_CreateClientResponse {
         let (caller, tenant) = try Self.userAdmin()
         let secret = Secrets.random()
+        guard try await !directory.client(publicID: try Self.clientID(request.publicID), in: tenant).publicClient else {
+            throw IdentityError.unprocessable(field: "public_id", problem: "is a public client, which has no secret")
+        }
         let client = try await directory.changeClient(
             try Self.clientID(request.publicID), in: tenant, .secret(hash: Secrets.hash(secret)), caller: caller)
         return .with {
@@ -287,6 +351,7 @@ extension Bizretail_Identity_V1_Client {
             $0.grantTypes = client.grantTypes
             $0.firstParty = client.firstParty
             $0.redirectUris = client.redirectURIs
+            $0.publicClient = client.publicClient
             $0.enabled = client.enabled
             $0.createdAt = .init(rfc3339: client.createdAt)
         }

@@ -3,7 +3,9 @@ import BizEvents
 import BizProtos
 import BizServiceKit
 import BizStorage
+import Foundation
 import GRPCCore
+import ServiceLifecycle
 
 /// The Identity Provider's entry point: users, OAuth2 clients and the token-signing keys over its own database. It
 /// bootstraps the platform administrator, the first-party client and the gateway's client, and publishes the keys
@@ -32,9 +34,14 @@ public enum IdentityModule: ServiceModule {
         let directory = IdentityDirectory(
             outbox: context.outbox, events: context.events, bcryptCost: UInt8(settings.bcryptCost))
         let keys = SigningKeyStore(store: context.database, masterKey: context.masterKey)
-        let issuer = TokenIssuer(
+        var issuer = TokenIssuer(
             directory: directory, keys: keys, issuer: context.configuration.effectiveIssuer,
             audience: PlatformConfiguration.audience)
+        issuer.throttle = LoginThrottle(
+            policy: LoginPolicy(
+                delayAfter: settings.loginDelayAfter, lockoutAfter: settings.loginLockoutAfter,
+                lockoutSeconds: settings.loginLockoutSeconds, addressDelayAfter: settings.loginAddressDelayAfter))
+        issuer.accessTokenLifetime = TimeInterval(settings.accessTokenLifetime)
         let bootstrap = IdentityBootstrap(
             directory: directory, dataDirectory: context.dataDirectory, logger: context.logger)
         try await bootstrap.run(
@@ -44,11 +51,18 @@ public enum IdentityModule: ServiceModule {
         try await bootstrap.separateClientKinds()
         try await bootstrap.ensureGatewayClient(secret: gatewaySecret.value)
         try await bootstrap.ensureOperatorClient(secret: settings.operatorClientSecret?.value)
+        let rotation: [any Service] =
+            settings.signingKeyRotationDays > 0
+            ? [
+                KeyRotationSchedule(
+                    keys: keys, interval: TimeInterval(settings.signingKeyRotationDays) * 86_400,
+                    logger: context.logger)
+            ] : []
         return ServiceParts(
             grpcServices: [
                 IdentityGRPCService(
                     issuer: issuer, directory: directory, pageTokens: PageTokens(masterKey: context.masterKey))
             ],
-            signingKeys: { try await keys.jwks() })
+            background: rotation, signingKeys: { try await keys.jwks() })
     }
 }

@@ -72,5 +72,48 @@ public enum IdentitySchema {
             Migration(id: "identity.4.redirect-uris") { _ in
                 ["ALTER TABLE oauth_clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT ''"]
             },
+            // Browser sign-in: sessions (the cookie's hash), one-time authorization codes bound to their PKCE
+            // challenge, and the time of the sign-in a refresh token descends from (the ID token's auth_time).
+            Migration(id: "identity.5.authorization-code") { _ in
+                [
+                    """
+                    CREATE TABLE sessions (
+                        session_hash TEXT PRIMARY KEY,
+                        user_public_id TEXT NOT NULL,
+                        auth_time BIGINT NOT NULL,
+                        expires_at TEXT NOT NULL,
+                        ended_at TEXT)
+                    """,
+                    "CREATE INDEX sessions_user ON sessions (user_public_id)",
+                    """
+                    CREATE TABLE authorization_codes (
+                        code_hash TEXT PRIMARY KEY,
+                        client_id TEXT NOT NULL,
+                        user_public_id TEXT NOT NULL,
+                        redirect_uri TEXT NOT NULL,
+                        scope TEXT NOT NULL,
+                        nonce TEXT NOT NULL,
+                        code_challenge TEXT NOT NULL,
+                        auth_time BIGINT NOT NULL,
+                        family_id TEXT NOT NULL,
+                        expires_at TEXT NOT NULL,
+                        used_at TEXT)
+                    """,
+                    "ALTER TABLE refresh_tokens ADD COLUMN auth_time BIGINT",
+                ]
+            },
+            // Failed logins per username (registered or not), for growing delays and the temporary lockout; times in
+            // milliseconds since 1970.
+            Migration(id: "identity.6.login-failures") { _ in
+                [
+                    """
+                    CREATE TABLE login_failures (
+                        username TEXT PRIMARY KEY,
+                        failures BIGINT NOT NULL,
+                        last_failed_at BIGINT NOT NULL,
+                        locked_until BIGINT)
+                    """
+                ]
+            },
         ]
 }

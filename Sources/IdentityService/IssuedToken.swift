@@ -11,4 +11,6 @@ public struct IssuedToken: Sendable {
     public var expiresIn: Int
     public var refreshToken: String?
     public var scope: String
+    /// An OpenID Connect ID token, when the scope holds `openid` and a user signed in.
+    public var idToken: String? = nil
 }

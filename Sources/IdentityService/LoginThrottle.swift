@@ -1,68 +1,72 @@
 import Foundation
 import Synchronization
 
-/// Limits password logins per client IP and per username, with token buckets: each key may try `burst` times at
-/// once, then once per `interval`. A caller over either limit is told when to retry, before any password is checked,
-/// so guessing costs the guesser time and the server nothing.
+/// How failed password logins are slowed down, then stopped: per account (kept in the database, so a restart or a
+/// second Identity process does not forget it) and per client address (in memory).
+public struct LoginPolicy: Sendable, Hashable {
+    /// An account's failures before each further attempt must wait: 1 s after the next one, doubling, at most
+    /// ``maximumDelay``.
+    public var delayAfter: Int
+    /// The failures that lock the account, for ``lockoutSeconds``, however right the next password is.
+    public var lockoutAfter: Int
+    public var lockoutSeconds: Int
+    /// Failures from one client address (any accounts) before its attempts wait in the same way.
+    public var addressDelayAfter: Int
+    public var maximumDelay: Double = 60
+    /// An address's failures are forgotten after this long without one.
+    public var addressMemory: Double = 900
+
+    public init(delayAfter: Int = 3, lockoutAfter: Int = 10, lockoutSeconds: Int = 900, addressDelayAfter: Int = 20) {
+        self.delayAfter = delayAfter
+        self.lockoutAfter = lockoutAfter
+        self.lockoutSeconds = lockoutSeconds
+        self.addressDelayAfter = addressDelayAfter
+    }
+
+    /// Seconds a key with `failures` must wait after its last one: none up to `threshold`, then 1, 2, 4, …
+    func delay(failures: Int, threshold: Int) -> Double {
+        guard failures >= threshold else { return 0 }
+        return min(maximumDelay, pow(2, Double(min(failures - threshold, 30))))
+    }
+}
+
+/// The per-address half of ``LoginPolicy``: failures by client IP, bounded in memory.
 public final class LoginThrottle: Sendable {
-    public struct Limit: Sendable {
-        public var burst: Double
-        public var interval: Double
-
-        public init(burst: Double, interval: Double) {
-            self.burst = burst
-            self.interval = interval
-        }
+    struct Failures {
+        var count: Int
+        var last: TimeInterval
     }
 
-    /// 10 at once, then one every 6 s per username; 30 at once, then one every 2 s per IP.
-    public static let standard = (username: Limit(burst: 10, interval: 6), ip: Limit(burst: 30, interval: 2))
-
-    struct Bucket {
-        var tokens: Double
-        var updated: TimeInterval
-    }
-
-    private let usernameLimit: Limit
-    private let ipLimit: Limit
-    private let buckets = Mutex<[String: Bucket]>([:])
+    public let policy: LoginPolicy
+    private let addresses = Mutex<[String: Failures]>([:])
     static let capacity = 100_000
 
-    public init(username: Limit = standard.username, ip: Limit = standard.ip) {
-        self.usernameLimit = username
-        self.ipLimit = ip
+    public init(policy: LoginPolicy = LoginPolicy()) {
+        self.policy = policy
     }
 
-    /// Takes one attempt for both keys, or returns the seconds to wait when either is exhausted (then takes none).
-    public func attempt(username: String, ip: String, now: TimeInterval = Date().timeIntervalSince1970) -> Int? {
-        buckets.withLock { buckets in
-            if buckets.count > Self.capacity { Self.prune(&buckets, now: now, limits: [usernameLimit, ipLimit]) }
-            let keys = [("user:" + username.lowercased(), usernameLimit), ("ip:" + ip, ipLimit)]
-            var refilled: [(String, Bucket)] = []
-            var wait = 0.0
-            for (key, limit) in keys {
-                var bucket = buckets[key] ?? Bucket(tokens: limit.burst, updated: now)
-                bucket.tokens = min(limit.burst, bucket.tokens + (now - bucket.updated) / limit.interval)
-                bucket.updated = now
-                if bucket.tokens < 1 { wait = max(wait, (1 - bucket.tokens) * limit.interval) }
-                refilled.append((key, bucket))
-            }
-            guard wait == 0 else {
-                for (key, bucket) in refilled { buckets[key] = bucket }
-                return max(1, Int(wait.rounded(.up)))
-            }
-            for (key, var bucket) in refilled {
-                bucket.tokens -= 1
-                buckets[key] = bucket
-            }
-            return nil
+    /// Whole seconds the address must still wait, or nil when it may try now.
+    public func wait(address: String, now: TimeInterval = Date().timeIntervalSince1970) -> Int? {
+        addresses.withLock { addresses in
+            guard let failures = addresses[address], now - failures.last < policy.addressMemory else { return nil }
+            let remaining =
+                failures.last + policy.delay(failures: failures.count, threshold: policy.addressDelayAfter)
+                - now
+            return remaining > 0 ? max(1, Int(remaining.rounded(.up))) : nil
         }
     }
 
-    /// Drops buckets that have refilled completely (they hold nothing a fresh one would not).
-    static func prune(_ buckets: inout [String: Bucket], now: TimeInterval, limits: [Limit]) {
-        let longest = limits.map { $0.burst * $0.interval }.max() ?? 0
-        buckets = buckets.filter { now - $0.value.updated < longest }
-        if buckets.count > capacity { buckets.removeAll(keepingCapacity: true) }
+    public func failed(address: String, now: TimeInterval = Date().timeIntervalSince1970) {
+        addresses.withLock { addresses in
+            if addresses.count >= Self.capacity {
+                addresses = addresses.filter { now - $0.value.last < policy.addressMemory }
+                if addresses.count >= Self.capacity { addresses.removeAll(keepingCapacity: true) }
+            }
+            var failures = addresses[address] ?? Failures(count: 0, last: now)
+            if now - failures.last >= policy.addressMemory { failures.count = 0 }
+            failures.count += 1
+            failures.last = now
+            addresses[address] = failures
+        }
     }
 }

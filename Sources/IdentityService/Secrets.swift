@@ -20,11 +20,16 @@ public enum Secrets {
 
     /// Constant-time comparison of a presented secret with its stored hash.
     public static func matches(_ secret: String, hash stored: String) -> Bool {
-        let computed = Array(hash(secret).utf8)
-        let expected = Array(stored.utf8)
-        guard computed.count == expected.count else { return false }
+        constantTimeEqual(hash(secret), stored)
+    }
+
+    /// Whether `a` equals `b`, in a time that depends on their lengths only.
+    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let left = Array(a.utf8)
+        let right = Array(b.utf8)
+        guard left.count == right.count else { return false }
         var difference: UInt8 = 0
-        for index in computed.indices { difference |= computed[index] ^ expected[index] }
+        for index in left.indices { difference |= left[index] ^ right[index] }
         return difference == 0
     }
 }

@@ -4,77 +4,181 @@ import BizStorage
 import Crypto
 import Foundation
 import JWTKit
+import Logging
 import SQLKit
+import ServiceLifecycle
 
-/// The ES256 signing keys: created on first use, stored with the private key sealed by the master key.
+/// The ES256 signing keys: created on first use, stored with the private key sealed by the master key, and rotated
+/// by ``rotate()`` (`biz-retail identity rotate-keys`, or on a schedule).
+///
+/// Tokens are signed with the newest key. The JWK Set serves it with the keys retired within
+/// ``previousKeysKept`` (and always the last one retired), so a token signed before a rotation verifies until it
+/// expires. Another Identity process's rotation is picked up within ``refreshInterval``.
 public actor SigningKeyStore {
     let store: any SQLStore
     let masterKey: MasterKey
     private var current: (kid: String, key: ES256PrivateKey)?
-    private let signer = JWTKeyCollection()
+    private var loadedAt: ContinuousClock.Instant?
+    private var signer = JWTKeyCollection()
+    /// Longer than any token this issuer signs lives (15 minutes), with a margin for clocks.
+    static let previousKeysKept: TimeInterval = 20 * 60
+    static let refreshInterval: Duration = .seconds(30)
 
     public init(store: any SQLStore, masterKey: MasterKey) {
         self.store = store
         self.masterKey = masterKey
     }
 
+    struct StoredKey {
+        var kid: String
+        var privateKey: P256.Signing.PrivateKey
+        var createdAt: String
+        var retiredAt: String?
+    }
+
     /// The active key, creating one when none exists.
     func active() async throws -> (kid: String, key: ES256PrivateKey) {
-        if let current { return current }
-        let row = try await store.read { database in
-            try await database.raw(
-                "SELECT kid, sealed_private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1"
-            ).first()
+        if let current, let loadedAt, ContinuousClock.now - loadedAt < Self.refreshInterval { return current }
+        let keys = try await storedKeys()
+        guard let newest = keys.first(where: { $0.retiredAt == nil }) else {
+            _ = try await rotate()
+            return current!
         }
-        let kid: String
-        let privateKey: P256.Signing.PrivateKey
-        if let row {
-            kid = try row.decode(column: "kid", as: String.self)
+        if current?.kid != newest.kid { try await use(keys) }
+        loadedAt = .now
+        return current!
+    }
+
+    /// The key's age in seconds (for the rotation schedule).
+    func activeKeyAge() async throws -> TimeInterval {
+        let kid = try await active().kid
+        let created = try await storedKeys().first { $0.kid == kid }?.createdAt
+        let milliseconds = created.flatMap(EventTimestamp.init(rfc3339:))?.millisecondsSinceEpoch ?? 0
+        return Double(EventTimestamp.now().millisecondsSinceEpoch - milliseconds) / 1000
+    }
+
+    /// A new signing key; the one before is retired (it still verifies, and is served, for ``previousKeysKept``).
+    /// Returns the new key's id.
+    @discardableResult
+    public func rotate() async throws -> String {
+        let privateKey = P256.Signing.PrivateKey()
+        let kid = EventID.generate()
+        let sealed = try masterKey.seal(privateKey.rawRepresentation)
+        let now = EventTimestamp.now().rfc3339
+        try await store.transaction { database in
+            try await database.raw(
+                "UPDATE signing_keys SET retired_at = \(bind: now) WHERE retired_at IS NULL"
+            ).run()
+            try await database.raw(
+                """
+                INSERT INTO signing_keys (kid, algorithm, sealed_private_key, created_at)
+                VALUES (\(bind: kid), 'ES256', \(bind: sealed), \(bind: now))
+                """
+            ).run()
+        }
+        try await use(try await storedKeys())
+        loadedAt = .now
+        return kid
+    }
+
+    func sign(_ claims: some JWTPayload) async throws -> String {
+        let (kid, _) = try await active()
+        return try await signer.sign(claims, kid: JWKIdentifier(string: kid))
+    }
+
+    /// Checks a token's signature against this issuer's keys and decodes it (the payload's own `verify` decides
+    /// what else is checked).
+    func verify<Payload: JWTPayload>(_ token: String, as type: Payload.Type) async throws -> Payload {
+        _ = try await active()
+        return try await signer.verify(token, as: type)
+    }
+
+    /// The public keys as a JWK Set (RFC 7517): the active key first, then the ones still served.
+    public func jwks() async throws -> String {
+        _ = try await active()
+        let keys = try served(try await storedKeys())
+        let jwks: [JSONValue] = try keys.map { stored in
+            let key = try ES256PrivateKey(backing: stored.privateKey)
+            guard let parameters = key.publicKey.parameters else {
+                throw IdentityError.misconfigured("no public key")
+            }
+            return [
+                "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": .string(stored.kid),
+                "x": .string(parameters.x), "y": .string(parameters.y),
+            ]
+        }
+        return JSONValue.object(["keys": .array(jwks)]).canonicalString()
+    }
+
+    // MARK: - Stored keys
+
+    /// Every key, newest first.
+    private func storedKeys() async throws -> [StoredKey] {
+        let rows = try await store.read { database in
+            try await database.raw(
+                "SELECT kid, sealed_private_key, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid DESC"
+            ).all()
+        }
+        return try rows.map { row in
             let sealed = try row.decode(column: "sealed_private_key", as: Data.self)
+            let privateKey: P256.Signing.PrivateKey
             do {
                 privateKey = try P256.Signing.PrivateKey(rawRepresentation: try masterKey.open(sealed))
             } catch {
                 throw IdentityError.misconfigured(
-                    "the signing key cannot be decrypted: is BIZ_MASTER_KEY the key it was created with?"
-                )
+                    "the signing key cannot be decrypted: is BIZ_MASTER_KEY the key it was created with?")
             }
-        } else {
-            privateKey = P256.Signing.PrivateKey()
-            kid = EventID.generate()
-            let sealed = try masterKey.seal(privateKey.rawRepresentation)
-            try await store.transaction { database in
-                try await database.raw(
-                    """
-                    INSERT INTO signing_keys (kid, algorithm, sealed_private_key, created_at)
-                    VALUES (\(bind: kid), 'ES256', \(bind: sealed), \(bind: EventTimestamp.now().rfc3339))
-                    """
-                ).run()
-            }
+            return StoredKey(
+                kid: try row.decode(column: "kid", as: String.self), privateKey: privateKey,
+                createdAt: try row.decode(column: "created_at", as: String.self),
+                retiredAt: try row.decode(column: "retired_at", as: String?.self))
         }
-        let key = try ES256PrivateKey(backing: privateKey)
-        await signer.add(ecdsa: key, kid: JWKIdentifier(string: kid))
-        current = (kid, key)
-        return (kid, key)
     }
 
-    func sign(_ claims: AccessTokenClaimsBox) async throws -> String {
-        let (kid, _) = try await active()
-        return try await signer.sign(claims.claims, kid: JWKIdentifier(string: kid))
+    /// The active key and the retired ones still served.
+    private func served(_ keys: [StoredKey]) throws -> [StoredKey] {
+        let cutoff = EventTimestamp(
+            millisecondsSinceEpoch: EventTimestamp.now().millisecondsSinceEpoch - Int64(Self.previousKeysKept * 1000)
+        ).rfc3339
+        let active = keys.filter { $0.retiredAt == nil }.prefix(1)
+        let retired = keys.filter { $0.retiredAt != nil }.sorted { $0.retiredAt! > $1.retiredAt! }
+        return Array(active)
+            + retired.enumerated().filter { $0.offset == 0 || $0.element.retiredAt! >= cutoff }
+            .map(\.element)
     }
 
-    /// The public keys as a JWK Set (RFC 7517).
-    public func jwks() async throws -> String {
-        let (kid, key) = try await active()
-        guard let parameters = key.publicKey.parameters else { throw IdentityError.misconfigured("no public key") }
-        let jwk: JSONValue = [
-            "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": .string(kid),
-            "x": .string(parameters.x), "y": .string(parameters.y),
-        ]
-        return JSONValue.object(["keys": [jwk]]).canonicalString()
+    /// Signs with the newest key and verifies with every served one.
+    private func use(_ keys: [StoredKey]) async throws {
+        guard let newest = keys.first(where: { $0.retiredAt == nil }) else { return }
+        let collection = JWTKeyCollection()
+        for stored in try served(keys) {
+            await collection.add(
+                ecdsa: try ES256PrivateKey(backing: stored.privateKey), kid: JWKIdentifier(string: stored.kid))
+        }
+        signer = collection
+        current = (newest.kid, try ES256PrivateKey(backing: newest.privateKey))
     }
 }
 
-/// Wraps claims so the actor boundary carries a `Sendable` value.
-struct AccessTokenClaimsBox: Sendable {
-    var claims: AccessTokenClaims
+/// Rotates the signing key when the active one is older than `interval` (`BIZ_SIGNING_KEY_ROTATION_DAYS`), checking
+/// hourly.
+struct KeyRotationSchedule: Service {
+    let keys: SigningKeyStore
+    let interval: TimeInterval
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                if try await keys.activeKeyAge() >= interval {
+                    let kid = try await keys.rotate()
+                    logger.notice("signing key rotated on schedule", metadata: ["kid": "\(kid)"])
+                }
+            } catch {
+                logger.error(
+                    "the scheduled signing key rotation failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3_600)) }
+        }
+    }
 }

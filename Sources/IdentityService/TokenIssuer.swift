@@ -6,9 +6,10 @@ import Foundation
 import HummingbirdBcrypt
 import SQLKit
 
-/// Issues access tokens (ES256 JWTs, 15 minutes) for the `client_credentials`, `password` (first-party clients only)
-/// and `refresh_token` (rotating: each refresh token works once; presenting a used one revokes its whole family)
-/// grants.
+/// Issues access tokens (ES256 JWTs, 15 minutes) for the `client_credentials`, `password` (first-party clients only),
+/// `authorization_code` (with PKCE: ``exchange(_:client:)``) and `refresh_token` (rotating: each refresh token works
+/// once; presenting a used one revokes its whole family) grants, and ID tokens for users when the scope holds
+/// `openid`.
 public struct TokenIssuer: Sendable {
     public var directory: IdentityDirectory
     public var keys: SigningKeyStore
@@ -16,11 +17,13 @@ public struct TokenIssuer: Sendable {
     public var audience: String
     public var accessTokenLifetime: TimeInterval = 900
     public var refreshTokenLifetime: TimeInterval = 30 * 86_400
+    /// How long a browser stays signed in (the session cookie) without signing in again.
+    public var sessionLifetime: TimeInterval = 8 * 3_600
     /// Compared against when the user does not exist, so timing does not reveal which emails are registered.
     let decoyHash: String
     /// Verifies this issuer's own access tokens, for introspection.
     let verifier: TokenVerifier
-    /// Password logins per client IP and per username.
+    /// Failed password logins per client IP (and the policy for accounts).
     public var throttle = LoginThrottle()
 
     public static let knownScopes: Set<String> = ["openid", "profile", "email", "api"]
@@ -36,10 +39,14 @@ public struct TokenIssuer: Sendable {
 
     public func issue(_ request: TokenRequest) async throws -> IssuedToken {
         guard !request.grantType.isEmpty else { throw OAuthError.invalidRequest("grant_type is required") }
-        guard ["client_credentials", "password", "refresh_token"].contains(request.grantType) else {
-            throw OAuthError.unsupportedGrantType("grant_type must be client_credentials, password or refresh_token")
+        guard ["client_credentials", "password", "authorization_code", "refresh_token"].contains(request.grantType)
+        else {
+            throw OAuthError.unsupportedGrantType(
+                "grant_type must be client_credentials, password, authorization_code or refresh_token")
         }
-        let client = try await authenticate(request)
+        let client = try await authenticate(
+            clientID: request.clientID, secret: request.clientSecret,
+            publicAllowed: ClientKind.publicGrants.contains(request.grantType))
         // A client of no kind (one stored before kinds were separated that mixes them) gets no token at all.
         guard client.kind != nil, client.grantTypes.contains(request.grantType) else {
             throw OAuthError.unauthorizedClient("this client may not use the \(request.grantType) grant")
@@ -60,41 +67,68 @@ public struct TokenIssuer: Sendable {
                 throw OAuthError.invalidRequest("username and password are required")
             }
             let scope = try Self.scope(request.scope, default: "openid api")
-            if let wait = throttle.attempt(username: request.username, ip: RequestOrigin.clientIP ?? "unknown") {
-                throw OAuthError.slowDown(retryAfter: wait)
-            }
-            // An email is one user across tenants; a tenant's login client signs in only its own users. Every
-            // failure (no such user, another tenant's, a wrong password, a disabled user) checks a password and
-            // answers the same, so neither the answer nor its time tells which emails exist.
-            let candidate = try await directory.users(email: request.username).first { user, _ in
-                client.tenantID == Roles.platformTenant || user.tenantID == client.tenantID
-            }
-            let (user, hash) = candidate ?? (nil, decoyHash)
-            guard try await directory.passwords.verify(request.password, hash: hash), let user, user.enabled else {
-                throw OAuthError.invalidGrant("the username or password is wrong")
-            }
-            return try await issueForUser(user, client: client, scope: scope, family: EventID.generate())
+            let user = try await checkPassword(username: request.username, password: request.password, client: client)
+            return try await issueForUser(
+                user, client: client, scope: scope, family: EventID.generate(),
+                authTime: Int64(Date().timeIntervalSince1970))
+        case "authorization_code":
+            return try await exchange(request, client: client)
         default:
             return try await refresh(request, client: client)
         }
     }
 
-    private func authenticate(_ request: TokenRequest) async throws -> ClientRecord {
-        try await authenticate(clientID: request.clientID, secret: request.clientSecret)
+    /// A password login through `client`, defended by ``LoginPolicy``: an address or an account that failed too often
+    /// waits (growing delays), and an account that reached the limit is locked for a while — each checked before any
+    /// password is.
+    ///
+    /// An email is one user across tenants; a tenant's login client signs in only its own users. Every failure (no
+    /// such user, another tenant's, a wrong password, a disabled user) checks a password, counts against the
+    /// username and answers the same, so neither the answer nor its time tells which emails exist.
+    func checkPassword(username: String, password: String, client: ClientRecord) async throws -> UserRecord {
+        let address = RequestOrigin.clientIP ?? "unknown"
+        if let wait = throttle.wait(address: address) { throw OAuthError.slowDown(retryAfter: wait) }
+        let failures = LoginFailures(directory: directory, policy: throttle.policy)
+        let now = EventTimestamp.now().millisecondsSinceEpoch
+        let verdict = try await failures.verdict(username, now: now)
+        switch verdict {
+        case .wait(let seconds): throw OAuthError.slowDown(retryAfter: seconds)
+        case .locked(let seconds): throw OAuthError.locked(retryAfter: seconds)
+        case .allowed: break
+        }
+        let candidate = try await directory.users(email: username).first { user, _ in
+            client.tenantID == Roles.platformTenant || user.tenantID == client.tenantID
+        }
+        let (user, hash) = candidate ?? (nil, decoyHash)
+        guard try await directory.passwords.verify(password, hash: hash), let user, user.enabled else {
+            throttle.failed(address: address)
+            try await failures.failed(username, user: candidate?.0, now: now)
+            if Int.random(in: 0..<100) == 0 { try await failures.prune(now: now) }
+            throw OAuthError.invalidGrant("the username or password is wrong")
+        }
+        if verdict != .allowed(failures: 0) { try await failures.succeeded(username) }
+        return user
     }
 
-    func authenticate(clientID: String, secret: String) async throws -> ClientRecord {
+    /// The client `clientID`, authenticated by its secret; a public client (no secret) only where `publicAllowed`
+    /// (its grants, and revocation), and then only by presenting no secret.
+    func authenticate(clientID: String, secret: String, publicAllowed: Bool = false) async throws -> ClientRecord {
         guard !clientID.isEmpty else { throw OAuthError.invalidClient("client_id is required") }
-        guard let client = try await directory.client(id: clientID), Secrets.matches(secret, hash: client.secretHash),
-            client.enabled
-        else { throw OAuthError.invalidClient() }
+        guard let client = try await directory.client(id: clientID), client.enabled else {
+            throw OAuthError.invalidClient()
+        }
+        if client.publicClient {
+            guard publicAllowed, secret.isEmpty else { throw OAuthError.invalidClient() }
+        } else {
+            guard Secrets.matches(secret, hash: client.secretHash) else { throw OAuthError.invalidClient() }
+        }
         return client
     }
 
     /// RFC 7009. Refresh tokens are revoked with their whole rotation family; an unknown token is not an error (the
     /// client's goal, an unusable token, is met). Access tokens are short-lived JWTs and cannot be revoked.
     public func revoke(token: String, hint: String, clientID: String, secret: String) async throws {
-        let client = try await authenticate(clientID: clientID, secret: secret)
+        let client = try await authenticate(clientID: clientID, secret: secret, publicAllowed: true)
         if hint == "access_token" || token.split(separator: ".").count == 3 {
             throw OAuthError("unsupported_token_type", "access tokens expire within 15 minutes and cannot be revoked")
         }
@@ -157,12 +191,25 @@ public struct TokenIssuer: Sendable {
         }
     }
 
-    private func issueForUser(_ user: UserRecord, client: ClientRecord, scope: String, family: String) async throws
-        -> IssuedToken
-    {
+    func issueForUser(
+        _ user: UserRecord, client: ClientRecord, scope: String, family: String, authTime: Int64, nonce: String = ""
+    ) async throws -> IssuedToken {
         let token = try await sign(
             subject: user.publicID, tenantID: user.tenantID, roles: user.roles, scope: scope, ownerType: "user"
         )
+        let scopes = Set(scope.split(separator: " "))
+        var idToken: String?
+        if scopes.contains("openid") {
+            let issued = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+            idToken = try await keys.sign(
+                IDTokenClaims(
+                    issuer: .init(value: issuer), subject: .init(value: user.publicID),
+                    audience: .init(value: client.clientID), expiration: .init(value: issued + accessTokenLifetime),
+                    issuedAt: .init(value: issued), authTime: authTime, nonce: nonce.isEmpty ? nil : nonce,
+                    accessTokenHash: IDTokenClaims.hash(ofAccessToken: token), authorizedParty: client.clientID,
+                    tenantID: user.tenantID, email: scopes.contains("email") ? user.email : nil,
+                    name: scopes.contains("profile") ? user.name : nil))
+        }
         let refresh = Secrets.random()
         let expires = EventTimestamp(
             millisecondsSinceEpoch: EventTimestamp.now().millisecondsSinceEpoch + Int64(refreshTokenLifetime * 1000)
@@ -170,13 +217,15 @@ public struct TokenIssuer: Sendable {
         try await directory.store.transaction { database in
             try await database.raw(
                 """
-                INSERT INTO refresh_tokens (token_hash, family_id, user_public_id, client_id, scope, expires_at)
-                VALUES (\(bind: Secrets.hash(refresh)), \(bind: family), \(bind: user.publicID),
-                \(bind: client.clientID), \(bind: scope), \(bind: expires.rfc3339))
+                INSERT INTO refresh_tokens (token_hash, family_id, user_public_id, client_id, scope, expires_at,
+                auth_time) VALUES (\(bind: Secrets.hash(refresh)), \(bind: family), \(bind: user.publicID),
+                \(bind: client.clientID), \(bind: scope), \(bind: expires.rfc3339), \(bind: authTime))
                 """
             ).run()
         }
-        return IssuedToken(accessToken: token, expiresIn: Int(accessTokenLifetime), refreshToken: refresh, scope: scope)
+        return IssuedToken(
+            accessToken: token, expiresIn: Int(accessTokenLifetime), refreshToken: refresh, scope: scope,
+            idToken: idToken)
     }
 
     private func refresh(_ request: TokenRequest, client: ClientRecord) async throws -> IssuedToken {
@@ -184,14 +233,14 @@ public struct TokenIssuer: Sendable {
         let hash = Secrets.hash(request.refreshToken)
         let now = EventTimestamp.now().rfc3339
         enum Outcome: Sendable {
-            case valid(user: String, scope: String, family: String)
+            case valid(user: String, scope: String, family: String, authTime: Int64?)
             case reused, invalid
         }
         let outcome = try await directory.store.transaction { database -> Outcome in
             guard
                 let row = try await database.raw(
                     """
-                    SELECT family_id, user_public_id, client_id, scope, expires_at, used_at, revoked_at,
+                    SELECT family_id, user_public_id, client_id, scope, expires_at, used_at, revoked_at, auth_time,
                     (SELECT COUNT(*) FROM refresh_tokens AS member WHERE member.family_id = token.family_id
                     AND member.revoked_at IS NOT NULL) AS revoked_members
                     FROM refresh_tokens AS token WHERE token_hash = \(bind: hash)
@@ -226,17 +275,20 @@ public struct TokenIssuer: Sendable {
             }
             return .valid(
                 user: try row.decode(column: "user_public_id", as: String.self),
-                scope: try row.decode(column: "scope", as: String.self), family: family
+                scope: try row.decode(column: "scope", as: String.self), family: family,
+                authTime: try row.decode(column: "auth_time", as: Int64?.self)
             )
         }
         switch outcome {
         case .invalid: throw OAuthError.invalidGrant("the refresh token is invalid, expired or revoked")
         case .reused: throw OAuthError.invalidGrant("the refresh token was already used; its session is revoked")
-        case .valid(let userID, let scope, let family):
+        case .valid(let userID, let scope, let family, let authTime):
             guard let user = try await directory.user(publicID: userID), user.enabled else {
                 throw OAuthError.invalidGrant("the user no longer exists or is disabled")
             }
-            return try await issueForUser(user, client: client, scope: scope, family: family)
+            return try await issueForUser(
+                user, client: client, scope: scope, family: family,
+                authTime: authTime ?? Int64(Date().timeIntervalSince1970))
         }
     }
 
@@ -247,7 +299,7 @@ public struct TokenIssuer: Sendable {
             issuer: issuer, subject: subject, audience: audience, issuedAt: Date(), lifetime: accessTokenLifetime,
             id: EventID.generate(), tenantID: tenantID, roles: roles, scope: scope, ownerType: ownerType
         )
-        return try await keys.sign(AccessTokenClaimsBox(claims: claims))
+        return try await keys.sign(claims)
     }
 
     static func scope(_ requested: String, default fallback: String) throws -> String {

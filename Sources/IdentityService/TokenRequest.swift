@@ -15,11 +15,18 @@ public struct TokenRequest: Sendable {
     public var password: String
     public var refreshToken: String
     public var scope: String
+    public var code: String
+    public var redirectURI: String
+    public var codeVerifier: String
 
     public init(
         grantType: String, clientID: String, clientSecret: String, username: String = "", password: String = "",
-        refreshToken: String = "", scope: String = ""
+        refreshToken: String = "", scope: String = "", code: String = "", redirectURI: String = "",
+        codeVerifier: String = ""
     ) {
+        self.code = code
+        self.redirectURI = redirectURI
+        self.codeVerifier = codeVerifier
         self.grantType = grantType
         self.clientID = clientID
         self.clientSecret = clientSecret

@@ -7,14 +7,19 @@ import Foundation
 import SQLKit
 
 extension IdentityDirectory {
-    /// 8 to 72 characters (400 otherwise, as the OpenAPI document says), and at most 72 bytes in UTF-8, as bcrypt
-    /// reads no further (422: a well-formed password the platform cannot keep whole).
-    static func checkPassword(_ password: String) throws {
-        guard (8...72).contains(password.unicodeScalars.count) else {
-            throw IdentityError.invalidArgument(field: "password", problem: "must be 8 to 72 characters long")
+    /// The password policy (``CommonPasswords``): 12 to 72 characters (400 otherwise, as the OpenAPI document says);
+    /// over 72 bytes in UTF-8 (bcrypt reads no further), the email, or a common password is 422.
+    static func checkPassword(_ password: String, email: String) throws {
+        let range = CommonPasswords.minimumLength...CommonPasswords.maximumLength
+        guard range.contains(password.unicodeScalars.count) else {
+            throw IdentityError.invalidArgument(
+                field: "password", problem: "must be \(range.lowerBound) to \(range.upperBound) characters long")
         }
-        guard password.utf8.count <= 72 else {
+        guard password.utf8.count <= CommonPasswords.maximumLength else {
             throw IdentityError.unprocessable(field: "password", problem: "is over 72 bytes in UTF-8")
+        }
+        if let weakness = CommonPasswords.weakness(of: password, email: email) {
+            throw IdentityError.unprocessable(field: "password", problem: weakness)
         }
     }
 
@@ -129,6 +134,12 @@ extension IdentityDirectory {
                     """
                     UPDATE refresh_tokens SET revoked_at = \(bind: now)
                     WHERE user_public_id = \(bind: publicID) AND revoked_at IS NULL
+                    """
+                ).run()
+                try await database.raw(
+                    """
+                    UPDATE sessions SET ended_at = \(bind: now)
+                    WHERE user_public_id = \(bind: publicID) AND ended_at IS NULL
                     """
                 ).run()
             }

@@ -97,4 +97,31 @@ struct PageTokenTests {
             #expect(throws: PaginationError.self) { try tokens.position(of: bad) }
         }
     }
+
+    @Test("BIZ_EXTERNAL_ISSUERS is read strictly: each mistake is named")
+    func externalIssuerSettings() throws {
+        let issuers = try ExternalIssuer.parse(
+            #"[{"issuer": "https://sso.loja.example/realms/loja", "audience": "biz-retail-api", "roles": {"gerente": "manager"}}]"#
+        )
+        #expect(issuers.first?.roles == ["gerente": "manager"])
+        #expect(issuers.first?.tenantClaim == "tenant_id")
+        for (text, problem) in [
+            ("{}", "JSON array"), (#"[{"issuer": "https://a.example"}]"#, "issuer and audience"),
+            (#"[{"issuer": "http://sso.example/realms/x", "audience": "a"}]"#, "https"),
+            (#"[{"issuer": "https://a.example", "audience": "a", "roles": {"x": "root"}}]"#, "roles.x"),
+            (#"[{"issuer": "https://a.example", "audience": "a", "tenant": "x"}]"#, "tenant is not a setting"),
+            (#"[{"issuer": "https://a.example", "audience": "a", "tenant_id": "loja"}]"#, "tenant_id"),
+            (
+                #"[{"issuer": "https://a.example", "audience": "a"}, {"issuer": "https://a.example", "audience": "b"}]"#,
+                "twice"
+            ),
+        ] {
+            #expect(throws: ExternalIssuerSettingError.self, "\(text)") { try ExternalIssuer.parse(text) }
+            do {
+                _ = try ExternalIssuer.parse(text)
+            } catch {
+                #expect(error.description.contains(problem), "\(text): \(error)")
+            }
+        }
+    }
 }

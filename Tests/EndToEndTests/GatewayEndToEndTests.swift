@@ -596,15 +596,16 @@ struct GatewayEndToEndTests {
                 "/v1/cost-centers/{id}/enable": ["post"],
                 "/v1/users": ["get", "post"], "/v1/users/{id}": ["get", "patch", "delete"],
                 "/v1/users/{id}/disable": ["post"], "/v1/users/{id}/enable": ["post"],
-                "/v1/users/{id}/reset-password": ["post"],
+                "/v1/users/{id}/reset-password": ["post"], "/v1/users/{id}/unlock": ["post"],
                 "/v1/oauth-clients": ["get", "post"], "/v1/oauth-clients/{id}": ["get"],
                 "/v1/oauth-clients/{id}/disable": ["post"], "/v1/oauth-clients/{id}/enable": ["post"],
                 "/v1/oauth-clients/{id}/rotate-secret": ["post"],
                 "/v1/audit/entities/{entity_type}/{entity_id}/versions": ["get"], "/v1/audit/events": ["get"],
                 "/v1/audit/ownerships/{ownership_id}": ["get"], "/oauth2/token": ["post"], "/oauth2/jwks": ["get"],
-                "/oauth2/revoke": ["post"], "/oauth2/introspect": ["post"],
-                "/oauth2/userinfo": ["get"], "/.well-known/openid-configuration": ["get"], "/health/live": ["get"],
-                "/health/ready": ["get"], "/openapi.json": ["get"],
+                "/oauth2/revoke": ["post"], "/oauth2/introspect": ["post"], "/oauth2/authorize": ["get", "post"],
+                "/oauth2/logout": ["get", "post"], "/oauth2/userinfo": ["get"],
+                "/.well-known/openid-configuration": ["get"], "/health/live": ["get"], "/health/ready": ["get"],
+                "/openapi.json": ["get"],
             ]
             for (path, methods) in expected {
                 #expect(Set(paths[path]?.objectValue?.keys ?? [:].keys) == methods, "\(path)")

@@ -245,38 +245,84 @@ struct TokenIssuerTests {
         }
     }
 
-    @Test("password logins are throttled per username before any password is checked")
+    @Test("failed logins wait longer and longer, then lock the account (registered or not, answered alike)")
     func throttled() async throws {
         try await withIssuer { fixture in
+            var issuer = fixture.issuer
+            issuer.throttle = LoginThrottle(
+                policy: LoginPolicy(delayAfter: 2, lockoutAfter: 3, lockoutSeconds: 600, addressDelayAfter: 1_000))
             _ = try await fixture.directory.createClient(
                 clientID: "web", secret: "secret-web-0123456789", name: "Web", tenantID: "platform", roles: [],
                 grantTypes: ["password"], firstParty: true)
-            let wrong = TokenRequest(
-                grantType: "password", clientID: "web", clientSecret: "secret-web-0123456789",
-                username: "ana@example.com", password: "a wrong guess 000")
-            for _ in 0..<10 {
-                let error = await #expect(throws: OAuthError.self) { try await fixture.issuer.issue(wrong) }
-                #expect(error?.code == "invalid_grant")
+            _ = try await fixture.directory.createUser(
+                tenantID: "platform", email: "ana@example.com", name: "Ana", password: "a long password 123",
+                roles: ["viewer"], caller: nil)
+            var answers: [String: [String]] = [:]
+            for username in ["ana@example.com", "nobody@example.com"] {
+                let wrong = TokenRequest(
+                    grantType: "password", clientID: "web", clientSecret: "secret-web-0123456789",
+                    username: username, password: "a wrong guess 000")
+                for _ in 0..<2 {
+                    let error = await #expect(throws: OAuthError.self) { try await issuer.issue(wrong) }
+                    answers[username, default: []].append(error?.code ?? "")
+                }
+                // The second failure makes the next attempt wait a second, before any password is checked.
+                let early = await #expect(throws: OAuthError.self) { try await issuer.issue(wrong) }
+                #expect(early?.code == "slow_down" && early?.retryAfter == 1 && early?.lockout == false)
+                try await Task.sleep(for: .milliseconds(1_100))
+                let third = await #expect(throws: OAuthError.self) { try await issuer.issue(wrong) }
+                answers[username, default: []].append(third?.code ?? "")
+                // The third locks the account: even the right password waits out the lockout.
+                var right = wrong
+                right.password = "a long password 123"
+                let locked = await #expect(throws: OAuthError.self) { try await issuer.issue(right) }
+                #expect(locked?.lockout == true && (locked?.retryAfter ?? 0) > 590)
+                answers[username, default: []].append(locked?.reason ?? "")
             }
-            let error = await #expect(throws: OAuthError.self) { try await fixture.issuer.issue(wrong) }
-            #expect(error?.code == "slow_down")
-            #expect((error?.retryAfter ?? 0) >= 1)
+            #expect(answers["ana@example.com"] == answers["nobody@example.com"])
+            #expect(answers["ana@example.com"]?.prefix(3) == ["invalid_grant", "invalid_grant", "invalid_grant"])
+            let user = try #require(try await fixture.directory.users(email: "ana@example.com").first?.0)
+            _ = try await fixture.directory.unlock(user.publicID, in: nil, caller: UserManagementTests.admin)
+            let released = try await issuer.issue(
+                TokenRequest(
+                    grantType: "password", clientID: "web", clientSecret: "secret-web-0123456789",
+                    username: "ana@example.com", password: "a long password 123"))
+            #expect(!released.accessToken.isEmpty)
         }
     }
 
-    @Test("the throttle allows a burst per key, then one attempt per interval, and keys do not share buckets")
-    func throttleBuckets() {
-        let throttle = LoginThrottle(
-            username: .init(burst: 3, interval: 10), ip: .init(burst: 5, interval: 10))
-        for _ in 0..<3 { #expect(throttle.attempt(username: "a@x.io", ip: "192.0.2.1", now: 0) == nil) }
-        #expect(throttle.attempt(username: "A@x.io", ip: "192.0.2.1", now: 0) == 10)
-        #expect(throttle.attempt(username: "b@x.io", ip: "192.0.2.1", now: 0) == nil)
-        #expect(throttle.attempt(username: "c@x.io", ip: "192.0.2.1", now: 0) == nil)
-        // The address has used its 5; a new username from it waits, from another address it does not.
-        #expect(throttle.attempt(username: "d@x.io", ip: "192.0.2.1", now: 0) == 10)
-        #expect(throttle.attempt(username: "d@x.io", ip: "192.0.2.2", now: 0) == nil)
-        // Ten seconds later one more attempt each.
-        #expect(throttle.attempt(username: "a@x.io", ip: "192.0.2.3", now: 10) == nil)
-        #expect(throttle.attempt(username: "a@x.io", ip: "192.0.2.3", now: 10) == 10)
+    @Test("an address that failed too often waits, growing, whichever accounts it tries; others do not")
+    func addressDelays() {
+        let throttle = LoginThrottle(policy: LoginPolicy(addressDelayAfter: 3))
+        for second in 0..<3 {
+            #expect(throttle.wait(address: "192.0.2.1", now: Double(second)) == nil)
+            throttle.failed(address: "192.0.2.1", now: Double(second))
+        }
+        #expect(throttle.wait(address: "192.0.2.1", now: 2) == 1)
+        #expect(throttle.wait(address: "192.0.2.2", now: 2) == nil)
+        throttle.failed(address: "192.0.2.1", now: 3.5)
+        #expect(throttle.wait(address: "192.0.2.1", now: 3.5) == 2)
+        #expect(throttle.wait(address: "192.0.2.1", now: 5.6) == nil)
+        // Forgotten after a quiet quarter of an hour.
+        throttle.failed(address: "192.0.2.1", now: 6)
+        #expect(throttle.wait(address: "192.0.2.1", now: 7) != nil)
+        throttle.failed(address: "192.0.2.1", now: 2_000)
+        #expect(throttle.wait(address: "192.0.2.1", now: 2_000) == nil)
+    }
+
+    @Test("the password policy: 12 characters, not the email, not a common password, enough distinct characters")
+    func passwordPolicy() {
+        for (password, weakness) in [
+            ("Password2026!", "is a common password"), ("password1234", "is a common password"),
+            ("qwertyuiop123", "is a common password"), ("Flamengo@2026", "is a common password"),
+            ("ana@example.com", "must not be the email address"), ("ANA@EXAMPLE.COM1", "must not be the email address"),
+            ("aaaaaaaaaaaa", "has too few distinct characters"), ("121212121212", "has too few distinct characters"),
+        ] {
+            #expect(CommonPasswords.weakness(of: password, email: "ana@example.com") == weakness, "\(password)")
+        }
+        for password in ["correct horse battery", "a long password 123", "Vw9#kq2!Lz7p"] {
+            #expect(CommonPasswords.weakness(of: password, email: "ana@example.com") == nil, "\(password)")
+        }
+        #expect(CommonPasswords.words.count > 30_000)
     }
 }

@@ -34,7 +34,7 @@ struct UserManagementTests {
     func lifecycle() async throws {
         try await withDirectory { directory in
             let user = try await directory.createUser(
-                tenantID: Self.tenant, email: "maria@example.com", name: "Maria", password: "12345678",
+                tenantID: Self.tenant, email: "maria@example.com", name: "Maria", password: "uma senha longa 1",
                 roles: ["manager"], caller: Self.admin)
             let page = try await directory.users(tenantID: Self.tenant, after: nil, limit: 10)
             #expect(page.map(\.user.publicID) == [user.publicID])

@@ -150,6 +150,19 @@ public enum Bizretail_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UnlockUser" metadata.
+        public enum UnlockUser: Sendable {
+            /// Request type for "UnlockUser".
+            public typealias Input = Bizretail_Identity_V1_UnlockUserRequest
+            /// Response type for "UnlockUser".
+            public typealias Output = Bizretail_Identity_V1_User
+            /// Descriptor for "UnlockUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "UnlockUser",
+                type: .unary
+            )
+        }
         /// Namespace for "CreateClient" metadata.
         public enum CreateClient: Sendable {
             /// Request type for "CreateClient".
@@ -241,6 +254,58 @@ public enum Bizretail_Identity_V1_IdentityService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Authorize" metadata.
+        public enum Authorize: Sendable {
+            /// Request type for "Authorize".
+            public typealias Input = Bizretail_Identity_V1_AuthorizeRequest
+            /// Response type for "Authorize".
+            public typealias Output = Bizretail_Identity_V1_AuthorizeResponse
+            /// Descriptor for "Authorize".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "Authorize",
+                type: .unary
+            )
+        }
+        /// Namespace for "SignIn" metadata.
+        public enum SignIn: Sendable {
+            /// Request type for "SignIn".
+            public typealias Input = Bizretail_Identity_V1_SignInRequest
+            /// Response type for "SignIn".
+            public typealias Output = Bizretail_Identity_V1_AuthorizeResponse
+            /// Descriptor for "SignIn".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "SignIn",
+                type: .unary
+            )
+        }
+        /// Namespace for "EndSession" metadata.
+        public enum EndSession: Sendable {
+            /// Request type for "EndSession".
+            public typealias Input = Bizretail_Identity_V1_EndSessionRequest
+            /// Response type for "EndSession".
+            public typealias Output = Bizretail_Identity_V1_EndSessionResponse
+            /// Descriptor for "EndSession".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "EndSession",
+                type: .unary
+            )
+        }
+        /// Namespace for "RotateSigningKeys" metadata.
+        public enum RotateSigningKeys: Sendable {
+            /// Request type for "RotateSigningKeys".
+            public typealias Input = Bizretail_Identity_V1_RotateSigningKeysRequest
+            /// Response type for "RotateSigningKeys".
+            public typealias Output = Bizretail_Identity_V1_RotateSigningKeysResponse
+            /// Descriptor for "RotateSigningKeys".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.identity.v1.IdentityService"),
+                method: "RotateSigningKeys",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "bizretail.identity.v1.IdentityService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             IssueToken.descriptor,
@@ -253,13 +318,18 @@ public enum Bizretail_Identity_V1_IdentityService: Sendable {
             SetUserEnabled.descriptor,
             DeleteUser.descriptor,
             ResetUserPassword.descriptor,
+            UnlockUser.descriptor,
             CreateClient.descriptor,
             ListClients.descriptor,
             GetClient.descriptor,
             SetClientEnabled.descriptor,
             RotateClientSecret.descriptor,
             RevokeToken.descriptor,
-            IntrospectToken.descriptor
+            IntrospectToken.descriptor,
+            Authorize.descriptor,
+            SignIn.descriptor,
+            EndSession.descriptor,
+            RotateSigningKeys.descriptor
         ]
     }
 }
@@ -450,6 +520,24 @@ extension Bizretail_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User>
 
+        /// Handle the "UnlockUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases a sign-in lockout (too many failed logins) before it runs out, and forgets the failures.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_UnlockUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_User` messages.
+        func unlockUser(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_UnlockUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User>
+
         /// Handle the "CreateClient" method.
         ///
         /// > Source IDL Documentation:
@@ -571,6 +659,81 @@ extension Bizretail_Identity_V1_IdentityService {
             request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_IntrospectTokenRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse>
+
+        /// Handle the "Authorize" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorization endpoint (RFC 6749 §4.1, RFC 7636, OpenID Connect Core §3.1.2): where the browser goes next.
+        /// > A request that cannot be answered at its redirect URI (unknown client, unregistered redirect URI) fails with the
+        /// > OAuth2 code in `oauth-error`; the gateway shows it as a page.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_AuthorizeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_AuthorizeResponse` messages.
+        func authorize(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_AuthorizeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_AuthorizeResponse>
+
+        /// Handle the "SignIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The login form: checks the password (throttled, then locked out), starts a session and answers like Authorize.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_SignInRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_AuthorizeResponse` messages.
+        func signIn(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_SignInRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_AuthorizeResponse>
+
+        /// Handle the "EndSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > OpenID Connect RP-Initiated Logout: ends the session; where to send the browser afterwards, if anywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_EndSessionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_EndSessionResponse` messages.
+        func endSession(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_EndSessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_EndSessionResponse>
+
+        /// Handle the "RotateSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new token-signing key (platform admins only); the previous one still verifies the tokens it signed until they
+        /// > expire, and stays in the key set meanwhile.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Identity_V1_RotateSigningKeysRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Identity_V1_RotateSigningKeysResponse` messages.
+        func rotateSigningKeys(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_RotateSigningKeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_RotateSigningKeysResponse>
     }
 
     /// Service protocol for the "bizretail.identity.v1.IdentityService" service.
@@ -745,6 +908,24 @@ extension Bizretail_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User>
 
+        /// Handle the "UnlockUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases a sign-in lockout (too many failed logins) before it runs out, and forgets the failures.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_UnlockUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_User` message.
+        func unlockUser(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_UnlockUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User>
+
         /// Handle the "CreateClient" method.
         ///
         /// > Source IDL Documentation:
@@ -866,6 +1047,81 @@ extension Bizretail_Identity_V1_IdentityService {
             request: GRPCCore.ServerRequest<Bizretail_Identity_V1_IntrospectTokenRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse>
+
+        /// Handle the "Authorize" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorization endpoint (RFC 6749 §4.1, RFC 7636, OpenID Connect Core §3.1.2): where the browser goes next.
+        /// > A request that cannot be answered at its redirect URI (unknown client, unregistered redirect URI) fails with the
+        /// > OAuth2 code in `oauth-error`; the gateway shows it as a page.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_AuthorizeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_AuthorizeResponse` message.
+        func authorize(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_AuthorizeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_AuthorizeResponse>
+
+        /// Handle the "SignIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The login form: checks the password (throttled, then locked out), starts a session and answers like Authorize.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_SignInRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_AuthorizeResponse` message.
+        func signIn(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_SignInRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_AuthorizeResponse>
+
+        /// Handle the "EndSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > OpenID Connect RP-Initiated Logout: ends the session; where to send the browser afterwards, if anywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_EndSessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_EndSessionResponse` message.
+        func endSession(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_EndSessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_EndSessionResponse>
+
+        /// Handle the "RotateSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new token-signing key (platform admins only); the previous one still verifies the tokens it signed until they
+        /// > expire, and stays in the key set meanwhile.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_RotateSigningKeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Identity_V1_RotateSigningKeysResponse` message.
+        func rotateSigningKeys(
+            request: GRPCCore.ServerRequest<Bizretail_Identity_V1_RotateSigningKeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_RotateSigningKeysResponse>
     }
 
     /// Simple service protocol for the "bizretail.identity.v1.IdentityService" service.
@@ -1038,6 +1294,24 @@ extension Bizretail_Identity_V1_IdentityService {
             context: GRPCCore.ServerContext
         ) async throws -> Bizretail_Identity_V1_User
 
+        /// Handle the "UnlockUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases a sign-in lockout (too many failed logins) before it runs out, and forgets the failures.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_UnlockUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_User` to respond with.
+        func unlockUser(
+            request: Bizretail_Identity_V1_UnlockUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_User
+
         /// Handle the "CreateClient" method.
         ///
         /// > Source IDL Documentation:
@@ -1159,6 +1433,81 @@ extension Bizretail_Identity_V1_IdentityService {
             request: Bizretail_Identity_V1_IntrospectTokenRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Bizretail_Identity_V1_IntrospectTokenResponse
+
+        /// Handle the "Authorize" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorization endpoint (RFC 6749 §4.1, RFC 7636, OpenID Connect Core §3.1.2): where the browser goes next.
+        /// > A request that cannot be answered at its redirect URI (unknown client, unregistered redirect URI) fails with the
+        /// > OAuth2 code in `oauth-error`; the gateway shows it as a page.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_AuthorizeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_AuthorizeResponse` to respond with.
+        func authorize(
+            request: Bizretail_Identity_V1_AuthorizeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_AuthorizeResponse
+
+        /// Handle the "SignIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The login form: checks the password (throttled, then locked out), starts a session and answers like Authorize.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_SignInRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_AuthorizeResponse` to respond with.
+        func signIn(
+            request: Bizretail_Identity_V1_SignInRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_AuthorizeResponse
+
+        /// Handle the "EndSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > OpenID Connect RP-Initiated Logout: ends the session; where to send the browser afterwards, if anywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_EndSessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_EndSessionResponse` to respond with.
+        func endSession(
+            request: Bizretail_Identity_V1_EndSessionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_EndSessionResponse
+
+        /// Handle the "RotateSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new token-signing key (platform admins only); the previous one still verifies the tokens it signed until they
+        /// > expire, and stays in the key set meanwhile.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Identity_V1_RotateSigningKeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Identity_V1_RotateSigningKeysResponse` to respond with.
+        func rotateSigningKeys(
+            request: Bizretail_Identity_V1_RotateSigningKeysRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Identity_V1_RotateSigningKeysResponse
     }
 }
 
@@ -1277,6 +1626,17 @@ extension Bizretail_Identity_V1_IdentityService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.UnlockUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_UnlockUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_User>(),
+            handler: { request, context in
+                try await self.unlockUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Bizretail_Identity_V1_IdentityService.Method.CreateClient.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_CreateClientRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_CreateClientResponse>(),
@@ -1348,6 +1708,50 @@ extension Bizretail_Identity_V1_IdentityService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_IntrospectTokenResponse>(),
             handler: { request, context in
                 try await self.introspectToken(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.Authorize.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_AuthorizeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_AuthorizeResponse>(),
+            handler: { request, context in
+                try await self.authorize(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.SignIn.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_SignInRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_AuthorizeResponse>(),
+            handler: { request, context in
+                try await self.signIn(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.EndSession.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_EndSessionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_EndSessionResponse>(),
+            handler: { request, context in
+                try await self.endSession(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Identity_V1_IdentityService.Method.RotateSigningKeys.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_RotateSigningKeysRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_RotateSigningKeysResponse>(),
+            handler: { request, context in
+                try await self.rotateSigningKeys(
                     request: request,
                     context: context
                 )
@@ -1469,6 +1873,17 @@ extension Bizretail_Identity_V1_IdentityService.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
+    public func unlockUser(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_UnlockUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_User> {
+        let response = try await self.unlockUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func createClient(
         request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_CreateClientRequest>,
         context: GRPCCore.ServerContext
@@ -1540,6 +1955,50 @@ extension Bizretail_Identity_V1_IdentityService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse> {
         let response = try await self.introspectToken(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func authorize(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_AuthorizeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_AuthorizeResponse> {
+        let response = try await self.authorize(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func signIn(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_SignInRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_AuthorizeResponse> {
+        let response = try await self.signIn(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func endSession(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_EndSessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_EndSessionResponse> {
+        let response = try await self.endSession(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rotateSigningKeys(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Identity_V1_RotateSigningKeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Identity_V1_RotateSigningKeysResponse> {
+        let response = try await self.rotateSigningKeys(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1680,6 +2139,19 @@ extension Bizretail_Identity_V1_IdentityService.SimpleServiceProtocol {
         )
     }
 
+    public func unlockUser(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_UnlockUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_User> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_User>(
+            message: try await self.unlockUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
     public func createClient(
         request: GRPCCore.ServerRequest<Bizretail_Identity_V1_CreateClientRequest>,
         context: GRPCCore.ServerContext
@@ -1764,6 +2236,58 @@ extension Bizretail_Identity_V1_IdentityService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse> {
         return GRPCCore.ServerResponse<Bizretail_Identity_V1_IntrospectTokenResponse>(
             message: try await self.introspectToken(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func authorize(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_AuthorizeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_AuthorizeResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_AuthorizeResponse>(
+            message: try await self.authorize(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func signIn(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_SignInRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_AuthorizeResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_AuthorizeResponse>(
+            message: try await self.signIn(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func endSession(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_EndSessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_EndSessionResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_EndSessionResponse>(
+            message: try await self.endSession(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rotateSigningKeys(
+        request: GRPCCore.ServerRequest<Bizretail_Identity_V1_RotateSigningKeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Identity_V1_RotateSigningKeysResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Identity_V1_RotateSigningKeysResponse>(
+            message: try await self.rotateSigningKeys(
                 request: request.message,
                 context: context
             ),
@@ -1995,6 +2519,29 @@ extension Bizretail_Identity_V1_IdentityService {
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
+        /// Call the "UnlockUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases a sign-in lockout (too many failed logins) before it runs out, and forgets the failures.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_UnlockUserRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_UnlockUserRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func unlockUser<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_UnlockUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_UnlockUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
         /// Call the "CreateClient" method.
         ///
         /// > Source IDL Documentation:
@@ -2150,6 +2697,101 @@ extension Bizretail_Identity_V1_IdentityService {
             deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_IntrospectTokenResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_IntrospectTokenResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Authorize" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorization endpoint (RFC 6749 §4.1, RFC 7636, OpenID Connect Core §3.1.2): where the browser goes next.
+        /// > A request that cannot be answered at its redirect URI (unknown client, unregistered redirect URI) fails with the
+        /// > OAuth2 code in `oauth-error`; the gateway shows it as a page.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_AuthorizeRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_AuthorizeRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_AuthorizeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func authorize<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_AuthorizeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_AuthorizeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_AuthorizeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_AuthorizeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SignIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The login form: checks the password (throttled, then locked out), starts a session and answers like Authorize.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_SignInRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_SignInRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_AuthorizeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func signIn<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_SignInRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_SignInRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_AuthorizeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_AuthorizeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "EndSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > OpenID Connect RP-Initiated Logout: ends the session; where to send the browser afterwards, if anywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_EndSessionRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_EndSessionRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_EndSessionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func endSession<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_EndSessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_EndSessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_EndSessionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_EndSessionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RotateSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new token-signing key (platform admins only); the previous one still verifies the tokens it signed until they
+        /// > expire, and stays in the key set meanwhile.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_RotateSigningKeysRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_RotateSigningKeysRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_RotateSigningKeysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rotateSigningKeys<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_RotateSigningKeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_RotateSigningKeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_RotateSigningKeysResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_RotateSigningKeysResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2493,6 +3135,40 @@ extension Bizretail_Identity_V1_IdentityService {
             )
         }
 
+        /// Call the "UnlockUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases a sign-in lockout (too many failed logins) before it runs out, and forgets the failures.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_UnlockUserRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_UnlockUserRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_User` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func unlockUser<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_UnlockUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_UnlockUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_User>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.UnlockUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "CreateClient" method.
         ///
         /// > Source IDL Documentation:
@@ -2720,6 +3396,145 @@ extension Bizretail_Identity_V1_IdentityService {
             try await self.client.unary(
                 request: request,
                 descriptor: Bizretail_Identity_V1_IdentityService.Method.IntrospectToken.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Authorize" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorization endpoint (RFC 6749 §4.1, RFC 7636, OpenID Connect Core §3.1.2): where the browser goes next.
+        /// > A request that cannot be answered at its redirect URI (unknown client, unregistered redirect URI) fails with the
+        /// > OAuth2 code in `oauth-error`; the gateway shows it as a page.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_AuthorizeRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_AuthorizeRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_AuthorizeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func authorize<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_AuthorizeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_AuthorizeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_AuthorizeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_AuthorizeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.Authorize.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SignIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The login form: checks the password (throttled, then locked out), starts a session and answers like Authorize.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_SignInRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_SignInRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_AuthorizeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func signIn<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_SignInRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_SignInRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_AuthorizeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_AuthorizeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.SignIn.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "EndSession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > OpenID Connect RP-Initiated Logout: ends the session; where to send the browser afterwards, if anywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_EndSessionRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_EndSessionRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_EndSessionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func endSession<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_EndSessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_EndSessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_EndSessionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_EndSessionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.EndSession.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RotateSigningKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A new token-signing key (platform admins only); the previous one still verifies the tokens it signed until they
+        /// > expire, and stays in the key set meanwhile.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Identity_V1_RotateSigningKeysRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Identity_V1_RotateSigningKeysRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Identity_V1_RotateSigningKeysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rotateSigningKeys<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Identity_V1_RotateSigningKeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Identity_V1_RotateSigningKeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Identity_V1_RotateSigningKeysResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_RotateSigningKeysResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Identity_V1_IdentityService.Method.RotateSigningKeys.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2998,6 +3813,35 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
         )
     }
 
+    /// Call the "UnlockUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Releases a sign-in lockout (too many failed logins) before it runs out, and forgets the failures.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_UnlockUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unlockUser<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_UnlockUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.unlockUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_UnlockUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_User>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "CreateClient" method.
     ///
     /// > Source IDL Documentation:
@@ -3192,6 +4036,125 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_IntrospectTokenRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_IntrospectTokenResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Authorize" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The authorization endpoint (RFC 6749 §4.1, RFC 7636, OpenID Connect Core §3.1.2): where the browser goes next.
+    /// > A request that cannot be answered at its redirect URI (unknown client, unregistered redirect URI) fails with the
+    /// > OAuth2 code in `oauth-error`; the gateway shows it as a page.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_AuthorizeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func authorize<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_AuthorizeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_AuthorizeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.authorize(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_AuthorizeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_AuthorizeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SignIn" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The login form: checks the password (throttled, then locked out), starts a session and answers like Authorize.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_SignInRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func signIn<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_SignInRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_AuthorizeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.signIn(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_SignInRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_AuthorizeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EndSession" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > OpenID Connect RP-Initiated Logout: ends the session; where to send the browser afterwards, if anywhere.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_EndSessionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func endSession<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_EndSessionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_EndSessionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.endSession(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_EndSessionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_EndSessionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RotateSigningKeys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A new token-signing key (platform admins only); the previous one still verifies the tokens it signed until they
+    /// > expire, and stays in the key set meanwhile.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Identity_V1_RotateSigningKeysRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rotateSigningKeys<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Identity_V1_RotateSigningKeysRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_RotateSigningKeysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rotateSigningKeys(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Identity_V1_RotateSigningKeysRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Identity_V1_RotateSigningKeysResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3507,6 +4470,39 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
         )
     }
 
+    /// Call the "UnlockUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Releases a sign-in lockout (too many failed logins) before it runs out, and forgets the failures.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unlockUser<Result>(
+        _ message: Bizretail_Identity_V1_UnlockUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_User>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_UnlockUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.unlockUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "CreateClient" method.
     ///
     /// > Source IDL Documentation:
@@ -3728,6 +4724,141 @@ extension Bizretail_Identity_V1_IdentityService.ClientProtocol {
             metadata: metadata
         )
         return try await self.introspectToken(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Authorize" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The authorization endpoint (RFC 6749 §4.1, RFC 7636, OpenID Connect Core §3.1.2): where the browser goes next.
+    /// > A request that cannot be answered at its redirect URI (unknown client, unregistered redirect URI) fails with the
+    /// > OAuth2 code in `oauth-error`; the gateway shows it as a page.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func authorize<Result>(
+        _ message: Bizretail_Identity_V1_AuthorizeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_AuthorizeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_AuthorizeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.authorize(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SignIn" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The login form: checks the password (throttled, then locked out), starts a session and answers like Authorize.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func signIn<Result>(
+        _ message: Bizretail_Identity_V1_SignInRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_AuthorizeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_SignInRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.signIn(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EndSession" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > OpenID Connect RP-Initiated Logout: ends the session; where to send the browser afterwards, if anywhere.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func endSession<Result>(
+        _ message: Bizretail_Identity_V1_EndSessionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_EndSessionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_EndSessionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.endSession(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RotateSigningKeys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A new token-signing key (platform admins only); the previous one still verifies the tokens it signed until they
+    /// > expire, and stays in the key set meanwhile.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rotateSigningKeys<Result>(
+        _ message: Bizretail_Identity_V1_RotateSigningKeysRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Identity_V1_RotateSigningKeysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Identity_V1_RotateSigningKeysRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rotateSigningKeys(
             request: request,
             options: options,
             onResponse: handleResponse

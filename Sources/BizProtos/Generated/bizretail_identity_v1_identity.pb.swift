@@ -20,12 +20,170 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated struct Bizretail_Identity_V1_RotateSigningKeysRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Identity_V1_RotateSigningKeysResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The new key's id, and the ids the key set now serves (the new one first).
+  public var kid: String = String()
+
+  public var servedKids: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The authorization request's parameters, as the browser sent them.
+public nonisolated struct Bizretail_Identity_V1_AuthorizationParameters: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var responseType: String = String()
+
+  public var clientID: String = String()
+
+  public var redirectUri: String = String()
+
+  public var scope: String = String()
+
+  public var state: String = String()
+
+  public var nonce: String = String()
+
+  public var codeChallenge: String = String()
+
+  public var codeChallengeMethod: String = String()
+
+  /// none, login (or empty).
+  public var prompt: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Identity_V1_AuthorizeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var parameters: Bizretail_Identity_V1_AuthorizationParameters {
+    get {_parameters ?? Bizretail_Identity_V1_AuthorizationParameters()}
+    set {_parameters = newValue}
+  }
+  /// Returns true if `parameters` has been explicitly set.
+  public var hasParameters: Bool {self._parameters != nil}
+  /// Clears the value of `parameters`. Subsequent reads from it will return its default value.
+  public mutating func clearParameters() {self._parameters = nil}
+
+  /// The session cookie's value; empty when there is none.
+  public var session: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _parameters: Bizretail_Identity_V1_AuthorizationParameters? = nil
+}
+
+public nonisolated struct Bizretail_Identity_V1_AuthorizeResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The client's redirect URI with a code or an error; empty when the user must sign in first.
+  public var redirectTo: String = String()
+
+  /// The client's name, for the login page.
+  public var clientName: String = String()
+
+  /// After SignIn: the new session (the cookie's value) and its lifetime in seconds.
+  public var session: String = String()
+
+  public var sessionMaxAge: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Identity_V1_SignInRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var parameters: Bizretail_Identity_V1_AuthorizationParameters {
+    get {_parameters ?? Bizretail_Identity_V1_AuthorizationParameters()}
+    set {_parameters = newValue}
+  }
+  /// Returns true if `parameters` has been explicitly set.
+  public var hasParameters: Bool {self._parameters != nil}
+  /// Clears the value of `parameters`. Subsequent reads from it will return its default value.
+  public mutating func clearParameters() {self._parameters = nil}
+
+  public var email: String = String()
+
+  public var password: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _parameters: Bizretail_Identity_V1_AuthorizationParameters? = nil
+}
+
+public nonisolated struct Bizretail_Identity_V1_EndSessionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var idTokenHint: String = String()
+
+  public var postLogoutRedirectUri: String = String()
+
+  public var state: String = String()
+
+  public var clientID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Identity_V1_EndSessionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// post_logout_redirect_uri with its state, when it is registered for the client; empty otherwise.
+  public var redirectTo: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Bizretail_Identity_V1_IssueTokenRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// client_credentials, password or refresh_token.
+  /// client_credentials, password, authorization_code or refresh_token.
   public var grantType: String = String()
 
   public var clientID: String = String()
@@ -40,6 +198,13 @@ public nonisolated struct Bizretail_Identity_V1_IssueTokenRequest: Sendable {
 
   /// Space-separated; empty means the client's default scope.
   public var scope: String = String()
+
+  /// authorization_code: the code, the redirect URI it was issued for, and the PKCE verifier (RFC 7636).
+  public var code: String = String()
+
+  public var redirectUri: String = String()
+
+  public var codeVerifier: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -61,6 +226,9 @@ public nonisolated struct Bizretail_Identity_V1_IssueTokenResponse: Sendable {
   public var refreshToken: String = String()
 
   public var scope: String = String()
+
+  /// An OpenID Connect ID token, when the scope holds openid and a user signed in.
+  public var idToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -296,6 +464,18 @@ public nonisolated struct Bizretail_Identity_V1_ResetUserPasswordRequest: Sendab
   public init() {}
 }
 
+public nonisolated struct Bizretail_Identity_V1_UnlockUserRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var publicID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Bizretail_Identity_V1_CreateUserRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -335,6 +515,9 @@ public nonisolated struct Bizretail_Identity_V1_CreateClientRequest: Sendable {
 
   /// Absolute https URIs (or http on a loopback host, RFC 8252) an authorization response may be sent to.
   public var redirectUris: [String] = []
+
+  /// A public client (a browser or mobile app) has no secret: authorization_code with PKCE and refresh_token only.
+  public var publicClient: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -399,6 +582,8 @@ public nonisolated struct Bizretail_Identity_V1_Client: Sendable {
   public mutating func clearCreatedAt() {self._createdAt = nil}
 
   public var redirectUris: [String] = []
+
+  public var publicClient: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -562,9 +747,341 @@ public nonisolated struct Bizretail_Identity_V1_IntrospectTokenResponse: Sendabl
 
 fileprivate nonisolated let _protobuf_package = "bizretail.identity.v1"
 
+nonisolated extension Bizretail_Identity_V1_RotateSigningKeysRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RotateSigningKeysRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_RotateSigningKeysRequest, rhs: Bizretail_Identity_V1_RotateSigningKeysRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_RotateSigningKeysResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RotateSigningKeysResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kid\0\u{3}served_kids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.kid) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.servedKids) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.kid.isEmpty {
+      try visitor.visitSingularStringField(value: self.kid, fieldNumber: 1)
+    }
+    if !self.servedKids.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.servedKids, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_RotateSigningKeysResponse, rhs: Bizretail_Identity_V1_RotateSigningKeysResponse) -> Bool {
+    if lhs.kid != rhs.kid {return false}
+    if lhs.servedKids != rhs.servedKids {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_AuthorizationParameters: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuthorizationParameters"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}response_type\0\u{3}client_id\0\u{3}redirect_uri\0\u{1}scope\0\u{1}state\0\u{1}nonce\0\u{3}code_challenge\0\u{3}code_challenge_method\0\u{1}prompt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.responseType) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.clientID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.redirectUri) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.scope) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.state) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.nonce) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.codeChallenge) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.codeChallengeMethod) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.prompt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.responseType.isEmpty {
+      try visitor.visitSingularStringField(value: self.responseType, fieldNumber: 1)
+    }
+    if !self.clientID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientID, fieldNumber: 2)
+    }
+    if !self.redirectUri.isEmpty {
+      try visitor.visitSingularStringField(value: self.redirectUri, fieldNumber: 3)
+    }
+    if !self.scope.isEmpty {
+      try visitor.visitSingularStringField(value: self.scope, fieldNumber: 4)
+    }
+    if !self.state.isEmpty {
+      try visitor.visitSingularStringField(value: self.state, fieldNumber: 5)
+    }
+    if !self.nonce.isEmpty {
+      try visitor.visitSingularStringField(value: self.nonce, fieldNumber: 6)
+    }
+    if !self.codeChallenge.isEmpty {
+      try visitor.visitSingularStringField(value: self.codeChallenge, fieldNumber: 7)
+    }
+    if !self.codeChallengeMethod.isEmpty {
+      try visitor.visitSingularStringField(value: self.codeChallengeMethod, fieldNumber: 8)
+    }
+    if !self.prompt.isEmpty {
+      try visitor.visitSingularStringField(value: self.prompt, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_AuthorizationParameters, rhs: Bizretail_Identity_V1_AuthorizationParameters) -> Bool {
+    if lhs.responseType != rhs.responseType {return false}
+    if lhs.clientID != rhs.clientID {return false}
+    if lhs.redirectUri != rhs.redirectUri {return false}
+    if lhs.scope != rhs.scope {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.nonce != rhs.nonce {return false}
+    if lhs.codeChallenge != rhs.codeChallenge {return false}
+    if lhs.codeChallengeMethod != rhs.codeChallengeMethod {return false}
+    if lhs.prompt != rhs.prompt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_AuthorizeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuthorizeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}parameters\0\u{1}session\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._parameters) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._parameters {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_AuthorizeRequest, rhs: Bizretail_Identity_V1_AuthorizeRequest) -> Bool {
+    if lhs._parameters != rhs._parameters {return false}
+    if lhs.session != rhs.session {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_AuthorizeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuthorizeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}redirect_to\0\u{3}client_name\0\u{1}session\0\u{3}session_max_age\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.redirectTo) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.clientName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.sessionMaxAge) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.redirectTo.isEmpty {
+      try visitor.visitSingularStringField(value: self.redirectTo, fieldNumber: 1)
+    }
+    if !self.clientName.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientName, fieldNumber: 2)
+    }
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 3)
+    }
+    if self.sessionMaxAge != 0 {
+      try visitor.visitSingularInt64Field(value: self.sessionMaxAge, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_AuthorizeResponse, rhs: Bizretail_Identity_V1_AuthorizeResponse) -> Bool {
+    if lhs.redirectTo != rhs.redirectTo {return false}
+    if lhs.clientName != rhs.clientName {return false}
+    if lhs.session != rhs.session {return false}
+    if lhs.sessionMaxAge != rhs.sessionMaxAge {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_SignInRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SignInRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}parameters\0\u{1}email\0\u{1}password\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._parameters) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.email) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._parameters {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.email.isEmpty {
+      try visitor.visitSingularStringField(value: self.email, fieldNumber: 2)
+    }
+    if !self.password.isEmpty {
+      try visitor.visitSingularStringField(value: self.password, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_SignInRequest, rhs: Bizretail_Identity_V1_SignInRequest) -> Bool {
+    if lhs._parameters != rhs._parameters {return false}
+    if lhs.email != rhs.email {return false}
+    if lhs.password != rhs.password {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_EndSessionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EndSessionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}id_token_hint\0\u{3}post_logout_redirect_uri\0\u{1}state\0\u{3}client_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.idTokenHint) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.postLogoutRedirectUri) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.state) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.clientID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.idTokenHint.isEmpty {
+      try visitor.visitSingularStringField(value: self.idTokenHint, fieldNumber: 2)
+    }
+    if !self.postLogoutRedirectUri.isEmpty {
+      try visitor.visitSingularStringField(value: self.postLogoutRedirectUri, fieldNumber: 3)
+    }
+    if !self.state.isEmpty {
+      try visitor.visitSingularStringField(value: self.state, fieldNumber: 4)
+    }
+    if !self.clientID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_EndSessionRequest, rhs: Bizretail_Identity_V1_EndSessionRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.idTokenHint != rhs.idTokenHint {return false}
+    if lhs.postLogoutRedirectUri != rhs.postLogoutRedirectUri {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.clientID != rhs.clientID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Identity_V1_EndSessionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EndSessionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}redirect_to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.redirectTo) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.redirectTo.isEmpty {
+      try visitor.visitSingularStringField(value: self.redirectTo, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_EndSessionResponse, rhs: Bizretail_Identity_V1_EndSessionResponse) -> Bool {
+    if lhs.redirectTo != rhs.redirectTo {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Bizretail_Identity_V1_IssueTokenRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IssueTokenRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}grant_type\0\u{3}client_id\0\u{3}client_secret\0\u{1}username\0\u{1}password\0\u{3}refresh_token\0\u{1}scope\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}grant_type\0\u{3}client_id\0\u{3}client_secret\0\u{1}username\0\u{1}password\0\u{3}refresh_token\0\u{1}scope\0\u{1}code\0\u{3}redirect_uri\0\u{3}code_verifier\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -579,6 +1096,9 @@ nonisolated extension Bizretail_Identity_V1_IssueTokenRequest: SwiftProtobuf.Mes
       case 5: try { try decoder.decodeSingularStringField(value: &self.password) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.refreshToken) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.scope) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.redirectUri) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.codeVerifier) }()
       default: break
       }
     }
@@ -606,6 +1126,15 @@ nonisolated extension Bizretail_Identity_V1_IssueTokenRequest: SwiftProtobuf.Mes
     if !self.scope.isEmpty {
       try visitor.visitSingularStringField(value: self.scope, fieldNumber: 7)
     }
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 8)
+    }
+    if !self.redirectUri.isEmpty {
+      try visitor.visitSingularStringField(value: self.redirectUri, fieldNumber: 9)
+    }
+    if !self.codeVerifier.isEmpty {
+      try visitor.visitSingularStringField(value: self.codeVerifier, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -617,6 +1146,9 @@ nonisolated extension Bizretail_Identity_V1_IssueTokenRequest: SwiftProtobuf.Mes
     if lhs.password != rhs.password {return false}
     if lhs.refreshToken != rhs.refreshToken {return false}
     if lhs.scope != rhs.scope {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs.redirectUri != rhs.redirectUri {return false}
+    if lhs.codeVerifier != rhs.codeVerifier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -624,7 +1156,7 @@ nonisolated extension Bizretail_Identity_V1_IssueTokenRequest: SwiftProtobuf.Mes
 
 nonisolated extension Bizretail_Identity_V1_IssueTokenResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IssueTokenResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}access_token\0\u{3}token_type\0\u{3}expires_in\0\u{3}refresh_token\0\u{1}scope\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}access_token\0\u{3}token_type\0\u{3}expires_in\0\u{3}refresh_token\0\u{1}scope\0\u{3}id_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -637,6 +1169,7 @@ nonisolated extension Bizretail_Identity_V1_IssueTokenResponse: SwiftProtobuf.Me
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.expiresIn) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.refreshToken) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.scope) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.idToken) }()
       default: break
       }
     }
@@ -658,6 +1191,9 @@ nonisolated extension Bizretail_Identity_V1_IssueTokenResponse: SwiftProtobuf.Me
     if !self.scope.isEmpty {
       try visitor.visitSingularStringField(value: self.scope, fieldNumber: 5)
     }
+    if !self.idToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.idToken, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -667,6 +1203,7 @@ nonisolated extension Bizretail_Identity_V1_IssueTokenResponse: SwiftProtobuf.Me
     if lhs.expiresIn != rhs.expiresIn {return false}
     if lhs.refreshToken != rhs.refreshToken {return false}
     if lhs.scope != rhs.scope {return false}
+    if lhs.idToken != rhs.idToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1122,6 +1659,36 @@ nonisolated extension Bizretail_Identity_V1_ResetUserPasswordRequest: SwiftProto
   }
 }
 
+nonisolated extension Bizretail_Identity_V1_UnlockUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnlockUserRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.publicID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.publicID.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Identity_V1_UnlockUserRequest, rhs: Bizretail_Identity_V1_UnlockUserRequest) -> Bool {
+    if lhs.publicID != rhs.publicID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Bizretail_Identity_V1_CreateUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateUserRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{1}email\0\u{1}name\0\u{1}password\0\u{1}roles\0")
@@ -1174,7 +1741,7 @@ nonisolated extension Bizretail_Identity_V1_CreateUserRequest: SwiftProtobuf.Mes
 
 nonisolated extension Bizretail_Identity_V1_CreateClientRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateClientRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}tenant_id\0\u{1}roles\0\u{3}grant_types\0\u{3}first_party\0\u{3}redirect_uris\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}tenant_id\0\u{1}roles\0\u{3}grant_types\0\u{3}first_party\0\u{3}redirect_uris\0\u{3}public_client\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1188,6 +1755,7 @@ nonisolated extension Bizretail_Identity_V1_CreateClientRequest: SwiftProtobuf.M
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.grantTypes) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.firstParty) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.redirectUris) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.publicClient) }()
       default: break
       }
     }
@@ -1212,6 +1780,9 @@ nonisolated extension Bizretail_Identity_V1_CreateClientRequest: SwiftProtobuf.M
     if !self.redirectUris.isEmpty {
       try visitor.visitRepeatedStringField(value: self.redirectUris, fieldNumber: 6)
     }
+    if self.publicClient != false {
+      try visitor.visitSingularBoolField(value: self.publicClient, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1222,6 +1793,7 @@ nonisolated extension Bizretail_Identity_V1_CreateClientRequest: SwiftProtobuf.M
     if lhs.grantTypes != rhs.grantTypes {return false}
     if lhs.firstParty != rhs.firstParty {return false}
     if lhs.redirectUris != rhs.redirectUris {return false}
+    if lhs.publicClient != rhs.publicClient {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1278,7 +1850,7 @@ nonisolated extension Bizretail_Identity_V1_CreateClientResponse: SwiftProtobuf.
 
 nonisolated extension Bizretail_Identity_V1_Client: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Client"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{3}client_id\0\u{1}name\0\u{3}tenant_id\0\u{1}roles\0\u{3}grant_types\0\u{3}first_party\0\u{1}enabled\0\u{3}created_at\0\u{3}redirect_uris\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{3}client_id\0\u{1}name\0\u{3}tenant_id\0\u{1}roles\0\u{3}grant_types\0\u{3}first_party\0\u{1}enabled\0\u{3}created_at\0\u{3}redirect_uris\0\u{3}public_client\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1296,6 +1868,7 @@ nonisolated extension Bizretail_Identity_V1_Client: SwiftProtobuf.Message, Swift
       case 8: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
       case 10: try { try decoder.decodeRepeatedStringField(value: &self.redirectUris) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.publicClient) }()
       default: break
       }
     }
@@ -1336,6 +1909,9 @@ nonisolated extension Bizretail_Identity_V1_Client: SwiftProtobuf.Message, Swift
     if !self.redirectUris.isEmpty {
       try visitor.visitRepeatedStringField(value: self.redirectUris, fieldNumber: 10)
     }
+    if self.publicClient != false {
+      try visitor.visitSingularBoolField(value: self.publicClient, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1350,6 +1926,7 @@ nonisolated extension Bizretail_Identity_V1_Client: SwiftProtobuf.Message, Swift
     if lhs.enabled != rhs.enabled {return false}
     if lhs._createdAt != rhs._createdAt {return false}
     if lhs.redirectUris != rhs.redirectUris {return false}
+    if lhs.publicClient != rhs.publicClient {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

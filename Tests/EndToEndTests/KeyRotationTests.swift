@@ -1,0 +1,51 @@
+import BizEvents
+import BizTesting
+import Foundation
+import Testing
+
+extension GatewayEndToEndTests {
+    /// The `kid` of a JWT's header.
+    static func keyID(_ jwt: String) -> String? {
+        guard let header = jwt.split(separator: ".").first else { return nil }
+        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        return Data(base64Encoded: base64).flatMap { try? JSONParser.parse(Array($0)) }?["kid"]?.stringValue
+    }
+
+    @Test("biz-retail identity rotate-keys: new tokens use the new key, older ones verify until they expire")
+    func keyRotation() async throws {
+        try await withEmbedded(environment: ["BIZ_ACCESS_TOKEN_LIFETIME": "6"]) { system, https, before in
+            let oldKey = try #require(Self.keyID(before))
+            #expect(try await https.request("GET", "/v1/teams", bearer: before).status == 200)
+
+            let rotated = try await system.command(["identity", "rotate-keys"])
+            #expect(rotated.status == 0, "\(rotated.error)")
+            let jwks = try await https.request("GET", "/oauth2/jwks").json
+            let served = jwks?["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? []
+            #expect(served.count == 2 && served.last == oldKey, "\(served)")
+            let newKey = try #require(served.first)
+            #expect(rotated.output.contains(newKey))
+
+            // A token of the new key is accepted at once (the verifiers refresh their key set for an unknown kid);
+            // the old one still is.
+            let after = try await https.adminToken(system)
+            #expect(Self.keyID(after) == newKey)
+            #expect(try await https.request("GET", "/v1/teams", bearer: after).status == 200)
+            #expect(try await https.request("GET", "/v1/teams", bearer: before).status == 200)
+
+            // Once it has expired, the old token is refused like any expired one.
+            try await Task.sleep(for: .seconds(7))
+            let expired = try await https.request("GET", "/v1/teams", bearer: before)
+            #expect(expired.status == 401)
+            #expect(expired.headers["www-authenticate"]?.contains("expired") == true)
+
+            // Only a platform admin may rotate: a tenant's admin is refused.
+            let tenant = try await Self.tenant(
+                https, system, platform: try await https.adminToken(system), document: "11.222.333/0001-81",
+                email: "admin@norte.com.br")
+            let refused = try await system.command(["identity", "rotate-keys", "--token", tenant.token])
+            #expect(refused.status != 0)
+            #expect(refused.error.contains("platform admin"), "\(refused.error)")
+        }
+    }
+}
