@@ -293,7 +293,10 @@ let package = Package(
             name: "BizBench",
             dependencies: [
                 "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway", "BizProtos", "BizKafka",
-                "BizOutbox", "BizTesting", "BizRuntime", "BizTelemetry",
+                "BizOutbox", "BizTesting", "BizRuntime", "BizTelemetry", "BizAuth",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

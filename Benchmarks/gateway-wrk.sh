@@ -13,8 +13,9 @@
 # publish to it). `telemetry` measures the embedded gateway with telemetry off and on (issue 10; needs grpcio and
 # opentelemetry-proto, and noida-db's Elasticsearch: scripts/elasticsearch start). `writes` measures POST
 # /v1/cost-centers (each one asks the Client Contractor service over gRPC whether the tenant is active) against POST
-# /v1/teams (no such call) as a tenant's admin, alternating for BIZ_BENCH_ROUNDS rounds (issue 11).
-# Usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|writes|all]
+# /v1/teams (no such call) as a tenant's admin, alternating for BIZ_BENCH_ROUNDS rounds (issue 11). `verify` measures
+# what token verification adds per request (issue 12).
+# Usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|writes|verify|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -332,11 +333,78 @@ PY
   stop_all
 }
 
+# Token verification at the gateway (issue 12): GET /v1/accounts/{id} on one connection (wrk -t1 -c1), its mean
+# latency with one token (verified once, then the verified-token cache answers: verification bypassed) against a
+# fresh token on every request (the same wrk script for both) (each verified in full: ES256 signature, claims). Tokens are client_credentials ones
+# of the operator client, minted beforehand, BIZ_BENCH_TOKENS of them (default 20000; more than the run sends, so
+# none repeats). Then `biz-bench token-verify`: the verifier alone, own and external (Keycloak-shaped RS256/ES256)
+# tokens, first use and cached, per token.
+verify() {
+  start_embedded verify
+  local api=https://127.0.0.1:18443 count=${BIZ_BENCH_TOKENS:-20000}
+  echo "verify: minting $count tokens…"
+  python3 - "$api" "$basic" "$count" "$work/tokens.txt" <<'PY'
+import base64, concurrent.futures, http.client, json, ssl, sys, urllib.parse
+api, basic, count, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+url = urllib.parse.urlparse(api)
+context = ssl._create_unverified_context()
+def mint(n):
+    connection = http.client.HTTPSConnection(url.hostname, url.port, context=context)
+    tokens = []
+    for _ in range(n):
+        connection.request("POST", "/oauth2/token", "grant_type=client_credentials",
+                           {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Basic " + basic})
+        tokens.append(json.loads(connection.getresponse().read())["access_token"])
+    return tokens
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    batches = list(pool.map(mint, [count // 8] * 8))
+with open(out, "w") as file:
+    for batch in batches:
+        for token in batch:
+            file.write(token + "\n")
+PY
+  cat > "$work/fresh.lua" <<'LUA'
+local tokens, index = {}, 0
+init = function(args) for line in io.lines(args[1]) do tokens[#tokens + 1] = line end end
+request = function()
+  index = index + 1
+  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. tokens[(index - 1) % #tokens + 1]})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("requests %d\n", summary.requests))
+end
+LUA
+  # The same script with one token: both runs pay the same client-side cost.
+  echo "$token" > "$work/one-token.txt"
+  local cached fresh
+  cached=$(wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/fresh.lua" "$api/v1/accounts/$id" -- "$work/one-token.txt" 2>&1)
+  fresh=$(wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/fresh.lua" "$api/v1/accounts/$id" -- "$work/tokens.txt" 2>&1)
+  python3 - "$cached" "$fresh" "$count" <<'PY'
+import re, sys
+def parse(text):
+    mean = re.search(r"Latency\s+([\d.]+)(us|ms|s)", text)
+    value = float(mean.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[mean.group(2)]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    sent = re.search(r"requests (\d+)", text)
+    return value, rps, int(non2xx.group(1)) if non2xx else 0, sent
+cached, fresh = parse(sys.argv[1]), parse(sys.argv[2])
+print(f"  one token (cached verification)        mean {cached[0]:.3f} ms  {cached[1]:8.0f} req/s  non-2xx {cached[2]}")
+print(f"  a fresh token per request (verified)   mean {fresh[0]:.3f} ms  {fresh[1]:8.0f} req/s  non-2xx {fresh[2]}")
+if fresh[3] and int(fresh[3].group(1)) > int(sys.argv[3]):
+    print(f"  warning: {fresh[3].group(1)} requests for {sys.argv[3]} tokens (some repeated): raise BIZ_BENCH_TOKENS")
+print(f"  verification adds {fresh[0] - cached[0]:.3f} ms per request (target < 0.2 ms)")
+PY
+  stop_all
+  "$bin/biz-bench" token-verify --tokens 20000
+}
+
 case "$which_parts" in
   embedded) embedded ;;
+  verify) verify ;;
   distributed) distributed ;;
   telemetry) telemetry ;;
   writes) writes ;;
-  all) embedded; distributed; telemetry; writes ;;
-  *) echo "usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|writes|all]" >&2; exit 2 ;;
+  all) embedded; distributed; telemetry; writes; verify ;;
+  *) echo "usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|writes|verify|all]" >&2; exit 2 ;;
 esac

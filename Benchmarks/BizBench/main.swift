@@ -254,6 +254,8 @@ case "log-shipping":
     try await logShipping(arguments.dropFirst())
 case "otlp-sink":
     try await otlpSink(arguments.dropFirst())
+case "token-verify":
+    try await tokenVerifyBench(arguments.dropFirst())
 #if Kafka
     case "kafka-relay":
         try await kafkaRelay(try KafkaBenchOptions(arguments.dropFirst()))
@@ -268,6 +270,7 @@ default:
     print("       biz-bench bare-grpc-hop [--port N] [--grpc-port N] [--dir PATH]   (with trivial-grpc running)")
     print("       biz-bench trivial-grpc [--port N] [--body-bytes N]")
     print("       biz-bench inprocess-load [--seconds N] [--concurrency N]")
+    print("       biz-bench token-verify [--tokens N]")
     print("       biz-bench otlp-sink [--port N]")
     print("       biz-bench log-shipping [--rate N] [--seconds N] [--url ELASTICSEARCH]")
     print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")

@@ -32,11 +32,8 @@ struct AuthorizationRoutes<Transport: ClientTransport> {
 
     func register(on router: Router<GatewayContext>) {
         router.get("/oauth2/authorize") { request, context in
-            let language = Self.language(request, [:])
             guard let query = Self.singleValued(request.uri.query ?? "", Self.authorizationParameters) else {
-                return page(
-                    pages.error(language, code: "invalid_request", description: "a parameter is repeated"),
-                    status: .badRequest)
+                return repeatedParameter(request)
             }
             return try await authorize(request, context: context, query: query)
         }
@@ -44,20 +41,15 @@ struct AuthorizationRoutes<Transport: ClientTransport> {
             let form = try await Self.form(request)
             let language = Self.language(request, form)
             guard Self.csrfMatches(request, form) else {
-                return page(
-                    pages.error(
-                        language, code: "invalid_request", description: LoginPages.message("expired_form", language)),
-                    status: .forbidden)
+                return expiredForm(language)
             }
             return try await signIn(request, context: context, form: form, language: language)
         }
         router.get("/oauth2/logout") { request, context in
-            let language = Self.language(request, [:])
             guard let query = Self.singleValued(request.uri.query ?? "", Self.logoutParameters) else {
-                return page(
-                    pages.error(language, code: "invalid_request", description: "a parameter is repeated"),
-                    status: .badRequest)
+                return repeatedParameter(request)
             }
+            let language = Self.language(request, query)
             // Without an ID token naming the client, the user confirms first (a link on another site must not end
             // a session by itself).
             guard query["id_token_hint", default: ""].isEmpty else {
@@ -72,10 +64,7 @@ struct AuthorizationRoutes<Transport: ClientTransport> {
             let form = try await Self.form(request)
             let language = Self.language(request, form)
             guard !form["id_token_hint", default: ""].isEmpty || Self.csrfMatches(request, form) else {
-                return page(
-                    pages.error(
-                        language, code: "invalid_request", description: LoginPages.message("expired_form", language)),
-                    status: .forbidden)
+                return expiredForm(language)
             }
             return try await endSession(request, context: context, parameters: form, language: language)
         }
@@ -180,6 +169,21 @@ struct AuthorizationRoutes<Transport: ClientTransport> {
     }
 
     // MARK: - Pages
+
+    /// A form posted without the CSRF cookie's token (expired, or another site's).
+    func expiredForm(_ language: LoginPages.Language) -> Response {
+        page(
+            pages.error(language, code: "invalid_request", description: LoginPages.message("expired_form", language)),
+            status: .forbidden)
+    }
+
+    /// RFC 6749 §3.1: a parameter sent twice is refused, on a page (which value to trust is unknown, so the redirect
+    /// URI is not either).
+    func repeatedParameter(_ request: Request) -> Response {
+        page(
+            pages.error(Self.language(request, [:]), code: "invalid_request", description: "a parameter is repeated"),
+            status: .badRequest)
+    }
 
     /// The Identity Provider's refusal as a page (400), for requests that must not be redirected.
     func errorPage(_ error: RPCError, language: LoginPages.Language) throws -> Response {

@@ -31,7 +31,13 @@ struct GatewayEndToEndTests {
         try await withTemporaryDirectory { directory in
             let system = try await BizRetailProcess(dataDirectory: directory, environment: environment)
             let https = HTTPSClient(system)
-            try await body(system, https, try await https.adminToken(system))
+            do {
+                try await body(system, https, try await https.adminToken(system))
+            } catch {
+                // A failed test still stops its process (else it would outlive the run, taking CPU).
+                _ = try? await system.stop()
+                throw error
+            }
             try await system.stop()
         }
     }
