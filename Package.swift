@@ -370,6 +370,7 @@ let package = Package(
             name: "IdentityServiceTests",
             dependencies: [
                 "IdentityService", "BizAuth", "BizEvents", "BizOutbox", "BizServiceKit", "BizStorage", "BizTesting",
+                "BizProtos",
             ],
             swiftSettings: strict
         ),

@@ -23,7 +23,8 @@ extension GatewayEndToEndTests {
                 [
                     "python3", BizRetailProcess.packageRoot + "/Tests/Browser/login_flow.py",
                     "--authorize-url", https.baseURL + flow.path(), "--callback-port", "\(port)",
-                    "--email", email, "--password", try #require(system.bootstrapCredential("admin_password")),
+                    // `--name=value`: a generated password may begin with "-".
+                    "--email=" + email, "--password=" + (try #require(system.bootstrapCredential("admin_password"))),
                     "--screenshot", screenshot, "--language", language,
                 ])
             try #require(result.status == 0, "the browser failed:\n\(result.output)\n\(result.error.suffix(4_000))")

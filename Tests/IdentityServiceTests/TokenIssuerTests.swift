@@ -1,6 +1,7 @@
 import BizAuth
 import BizEvents
 import BizOutbox
+import BizProtos
 import BizServiceKit
 import BizStorage
 import BizTesting
@@ -245,9 +246,11 @@ struct TokenIssuerTests {
         }
     }
 
-    @Test("failed logins wait longer and longer, then lock the account (registered or not, answered alike)")
-    func throttled() async throws {
-        try await withIssuer { fixture in
+    @Test(
+        "failed logins wait longer and longer, then lock the account (registered or not, answered alike)",
+        arguments: StoreKind.available)
+    func throttled(_ kind: StoreKind) async throws {
+        try await withIssuer(kind) { fixture in
             var issuer = fixture.issuer
             issuer.throttle = LoginThrottle(
                 policy: LoginPolicy(delayAfter: 2, lockoutAfter: 3, lockoutSeconds: 600, addressDelayAfter: 1_000))
@@ -324,5 +327,63 @@ struct TokenIssuerTests {
             #expect(CommonPasswords.weakness(of: password, email: "ana@example.com") == nil, "\(password)")
         }
         #expect(CommonPasswords.words.count > 30_000)
+    }
+
+    @Test(
+        "authorization code over each store: sign in, one exchange with the verifier, reuse revokes, the session signs in again until it ends",
+        arguments: StoreKind.available)
+    func authorizationCode(_ kind: StoreKind) async throws {
+        try await withIssuer(kind) { fixture in
+            let issuer = fixture.issuer
+            _ = try await fixture.directory.createClient(
+                clientID: "spa", secret: "", name: "SPA", tenantID: "platform", roles: [],
+                grantTypes: ["authorization_code", "refresh_token"], firstParty: false,
+                redirectURIs: ["http://127.0.0.1/cb"], publicClient: true)
+            _ = try await fixture.directory.createUser(
+                tenantID: "platform", email: "ana@example.com", name: "Ana", password: "a long password 123",
+                roles: ["viewer"], caller: nil)
+            let verifier = Secrets.random(bytes: 40)
+            let parameters = Bizretail_Identity_V1_AuthorizationParameters.with {
+                $0.responseType = "code"
+                $0.clientID = "spa"
+                $0.redirectUri = "http://127.0.0.1/cb"
+                $0.state = "s-1"
+                $0.nonce = "n-1"
+                $0.codeChallenge = TokenIssuer.challenge(of: verifier)
+                $0.codeChallengeMethod = "S256"
+                $0.scope = "openid email"
+            }
+            guard case .signIn = try await issuer.authorize(parameters, session: "") else {
+                Issue.record("no session, yet no login form")
+                return
+            }
+            let (location, session) = try await issuer.signIn(
+                parameters, email: "ana@example.com", password: "a long password 123")
+            let code = try #require(URLComponents(string: location)?.queryItems?.first { $0.name == "code" }?.value)
+            let exchange = TokenRequest(
+                grantType: "authorization_code", clientID: "spa", clientSecret: "", code: code,
+                redirectURI: "http://127.0.0.1/cb", codeVerifier: verifier)
+            let tokens = try await issuer.issue(exchange)
+            #expect(tokens.idToken != nil)
+            let reused = await #expect(throws: OAuthError.self) { try await issuer.issue(exchange) }
+            #expect(reused?.code == "invalid_grant")
+            let refresh = TokenRequest(
+                grantType: "refresh_token", clientID: "spa", clientSecret: "", refreshToken: tokens.refreshToken!)
+            let revoked = await #expect(throws: OAuthError.self) { try await issuer.issue(refresh) }
+            #expect(revoked?.code == "invalid_grant")
+
+            // The session answers the next request with a code, until it ends.
+            let sso = try await issuer.authorize(parameters, session: try #require(session))
+            guard case .redirect(let next) = sso else {
+                Issue.record("the session did not sign in")
+                return
+            }
+            #expect(next.contains("code="))
+            _ = try await issuer.endSession(.with { $0.session = session! })
+            guard case .signIn = try await issuer.authorize(parameters, session: session!) else {
+                Issue.record("an ended session still signs in")
+                return
+            }
+        }
     }
 }
