@@ -59,6 +59,10 @@ extension IdentityDirectory {
             client.enabled = enabled
             verb = enabled ? .enabled : .disabled
         case .secret(let hash):
+            guard !client.publicClient else {
+                throw IdentityError.unprocessable(
+                    field: "public_id", problem: "is a public client, which has no secret")
+            }
             client.secretHash = hash
             verb = .secretRotated
         }

@@ -302,9 +302,6 @@ extension IdentityGRPCService {
     ) async throws -> Bizretail_Identity_V1_CreateClientResponse {
         let (caller, tenant) = try Self.userAdmin()
         let secret = Secrets.random()
-        guard try await !directory.client(publicID: try Self.clientID(request.publicID), in: tenant).publicClient else {
-            throw IdentityError.unprocessable(field: "public_id", problem: "is a public client, which has no secret")
-        }
         let client = try await directory.changeClient(
             try Self.clientID(request.publicID), in: tenant, .secret(hash: Secrets.hash(secret)), caller: caller)
         return .with {

@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizTesting
 import Crypto
@@ -99,10 +100,7 @@ struct AuthorizationFlow {
 
     static func challenge(_ verifier: String) -> String { base64URL(Data(SHA256.hash(data: Data(verifier.utf8)))) }
 
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func base64URL(_ data: Data) -> String { data.base64URLEncodedString }
 
     /// The query parameters of a redirect's `Location`.
     static func parameters(of location: String) -> [String: String] {
@@ -111,10 +109,13 @@ struct AuthorizationFlow {
     }
 
     /// A JWT's claims (not verified: the tests check them, the gateway verifies signatures).
-    static func claims(_ jwt: String) -> JSONValue? {
+    static func claims(_ jwt: String) -> JSONValue? { segment(1, of: jwt) }
+
+    /// A JWT's header (0) or claims (1), decoded.
+    static func segment(_ index: Int, of jwt: String) -> JSONValue? {
         let parts = jwt.split(separator: ".")
         guard parts.count == 3 else { return nil }
-        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = parts[index].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
         return Data(base64Encoded: base64).flatMap { try? JSONParser.parse(Array($0)) }
     }
@@ -135,6 +136,9 @@ extension GatewayEndToEndTests {
         #expect(created.status == 201, "\(created.text)")
         #expect(created.json?["client_secret"] == nil, "a public client has no secret")
         #expect(created.json?["token_endpoint_auth_method"]?.stringValue == "none")
+        let publicID = try #require(created.json?["public_id"]?.stringValue)
+        let rotate = try await https.request("POST", "/v1/oauth-clients/\(publicID)/rotate-secret", bearer: token)
+        #expect(rotate.status == 422, "a public client has no secret to rotate: \(rotate.text)")
         return AuthorizationFlow(
             clientID: try #require(created.json?["client_id"]?.stringValue), redirectURI: redirectURI)
     }

@@ -4,15 +4,6 @@ import Foundation
 import Testing
 
 extension GatewayEndToEndTests {
-    /// A password-grant attempt with the bootstrap (first-party) client.
-    func passwordLogin(_ https: HTTPSClient, _ system: BizRetailProcess, _ email: String, _ password: String)
-        async throws -> HTTPSClient.Response
-    {
-        try await https.token(
-            ["grant_type": "password", "username": email, "password": password],
-            basic: (system.bootstrapCredential("client_id")!, system.bootstrapCredential("client_secret")!))
-    }
-
     @Test(
         "failed logins wait longer and longer, then lock the account (an audited event) until it runs out or an admin releases it"
     )
@@ -33,19 +24,19 @@ extension GatewayEndToEndTests {
             /// Fails until the account locks: two free failures, then waits of 1 s and 2 s.
             func lock() async throws {
                 for _ in 0..<2 {
-                    #expect(try await passwordLogin(https, system, email, "not it at all").status == 400)
+                    #expect(try await login(https, system, email, "not it at all").status == 400)
                 }
-                let early = try await passwordLogin(https, system, email, "not it at all")
+                let early = try await login(https, system, email, "not it at all")
                 #expect(early.status == 429)
                 #expect(early.headers["retry-after"] == "1")
                 #expect(early.json?["error"]?.stringValue == "slow_down")
                 try await Task.sleep(for: .milliseconds(1_100))
-                #expect(try await passwordLogin(https, system, email, "not it at all").status == 400)
-                #expect(try await passwordLogin(https, system, email, password).headers["retry-after"] == "2")
+                #expect(try await login(https, system, email, "not it at all").status == 400)
+                #expect(try await login(https, system, email, password).headers["retry-after"] == "2")
                 try await Task.sleep(for: .milliseconds(2_100))
-                #expect(try await passwordLogin(https, system, email, "not it at all").status == 400)
+                #expect(try await login(https, system, email, "not it at all").status == 400)
                 // Locked: the right password waits too.
-                let locked = try await passwordLogin(https, system, email, password)
+                let locked = try await login(https, system, email, password)
                 #expect(locked.status == 429)
                 #expect(locked.json?["error_description"]?.stringValue?.contains("locked") == true)
             }
@@ -63,12 +54,12 @@ extension GatewayEndToEndTests {
             // An admin releases it.
             let unlocked = try await https.request("POST", "/v1/users/\(userID)/unlock", bearer: admin)
             #expect(unlocked.status == 200, "\(unlocked.text)")
-            #expect(try await passwordLogin(https, system, email, password).status == 200)
+            #expect(try await login(https, system, email, password).status == 200)
 
             // Locked again, it releases itself when the lockout runs out.
             try await lock()
             try await Task.sleep(for: .milliseconds(4_100))
-            #expect(try await passwordLogin(https, system, email, password).status == 200)
+            #expect(try await login(https, system, email, password).status == 200)
 
             // Both lockouts and the release are in the user's audited history.
             var types: [String] = []
