@@ -66,7 +66,7 @@ func tokenVerifyBench(_ arguments: ArraySlice<String>) async throws {
     var ecTokens: [String] = []
     for index in 0..<count {
         let claims = AccessTokenClaims(
-            issuer: issuer, subject: "user-\(index)", audience: audience, issuedAt: now, lifetime: 900,
+            issuer: issuer, subject: "user-\(index)", audience: [audience], issuedAt: now, lifetime: 900,
             id: EventID.generate(), tenantID: tenant, roles: ["viewer"], scope: "openid api", ownerType: "user")
         ownTokens.append(try await signer.sign(claims, kid: "own"))
         let keycloak = KeycloakClaims(
@@ -79,7 +79,7 @@ func tokenVerifyBench(_ arguments: ArraySlice<String>) async throws {
     _ = try await verifier.verify(
         try await signer.sign(
             AccessTokenClaims(
-                issuer: issuer, subject: "warm", audience: audience, issuedAt: now, lifetime: 900, id: "w",
+                issuer: issuer, subject: "warm", audience: [audience], issuedAt: now, lifetime: 900, id: "w",
                 tenantID: tenant, roles: [], scope: "api", ownerType: "user"), kid: "own"))
     _ = try await verifier.verify(rsaTokens[0])
     _ = try await verifier.verify(ecTokens[0])

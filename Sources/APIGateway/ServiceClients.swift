@@ -8,25 +8,25 @@ import SwiftProtobuf
 import Synchronization
 
 /// The gateway's gRPC clients of the services, generic over the transport (in-process in the embedded mode, HTTP/2
-/// in the distributed one), and its own service token (client_credentials as the gateway client), which attests the
-/// client IP it forwards.
+/// in the distributed one), and its own identity (the gateway's service account), whose token attests the client IP
+/// it forwards.
 public final class ServiceClients<Transport: ClientTransport>: Sendable {
     public let identity: Bizretail_Identity_V1_IdentityService.Client<Transport>
     public let teams: Bizretail_Team_V1_TeamService.Client<Transport>
     public let audit: Bizretail_Audit_V1_AuditService.Client<Transport>
     let probes: [ServiceProbe<Transport>]
-    let gatewayToken: GatewayToken
+    let serviceIdentity: ServiceIdentity
 
     /// - Parameter connection: the client of the named service (`identity`, `team`, `audit`).
     public init(
         connection: (String) throws -> GRPCClient<Transport>, probes: [ServiceProbe<Transport>],
-        gatewayClientID: String, gatewayClientSecret: String
+        identity: ServiceIdentity
     ) rethrows {
-        identity = .init(wrapping: try connection("identity"))
+        self.identity = .init(wrapping: try connection("identity"))
         teams = .init(wrapping: try connection("team"))
         audit = .init(wrapping: try connection("audit"))
         self.probes = probes
-        gatewayToken = GatewayToken(clientID: gatewayClientID, secret: gatewayClientSecret)
+        self.serviceIdentity = identity
     }
 
     /// The connection to a registered service (`cost-center`), for routes that wrap it in the service's generated
@@ -49,27 +49,15 @@ public final class ServiceClients<Transport: ClientTransport>: Sendable {
 
     /// Metadata for a call on behalf of the request's caller.
     func metadata(for context: GatewayContext) async throws -> Metadata {
+        let own = try await serviceIdentity.token()
         var metadata: Metadata = [CallMetadata.traceparent: "\(context.trace.child().traceparent)"]
+        // A public route's call (a token request) acts for nobody: only the gateway's attestation goes.
         if let bearer = context.bearerToken {
             metadata.addString("Bearer \(bearer)", forKey: CallMetadata.authorization)
         }
-        let gateway = try await gatewayToken.current { request in try await identity.issueToken(request) }
-        metadata.addString("Bearer \(gateway)", forKey: CallMetadata.gatewayAuthorization)
+        metadata.addString("Bearer \(own)", forKey: CallMetadata.serviceAuthorization)
         metadata.addString(context.clientIP, forKey: CallMetadata.clientIP)
         return metadata
-    }
-
-    /// Whether the tenant exists (asked as the gateway itself, a platform service): for external issuers' tokens.
-    public func tenantExists(_ tenant: String) async throws -> Bool {
-        guard let connection = connection(to: "contractor") else { return false }
-        let gateway = try await gatewayToken.current { request in try await identity.issueToken(request) }
-        do {
-            _ = try await Bizretail_Contractor_V1_TenantService.Client(wrapping: connection).getTenant(
-                .with { $0.tenantID = tenant }, metadata: [CallMetadata.authorization: "Bearer \(gateway)"])
-            return true
-        } catch let error as RPCError where error.code == .notFound {
-            return false
-        }
     }
 
     /// Runs `call`, turning gRPC failures into problems.

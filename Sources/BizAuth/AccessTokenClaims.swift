@@ -28,7 +28,7 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     }
 
     public init(
-        issuer: String, subject: String, audience: String, issuedAt: Date, lifetime: TimeInterval, id: String,
+        issuer: String, subject: String, audience: [String], issuedAt: Date, lifetime: TimeInterval, id: String,
         tenantID: String, roles: [String], scope: String, ownerType: String
     ) {
         self.issuer = .init(value: issuer)
@@ -59,9 +59,13 @@ public struct Principal: Sendable, Hashable {
     /// `user` or `service`.
     public var ownerType: String
     public var tokenID: String
+    /// Whom the token is for: the API (`biz-retail-api`), or the services a service account calls
+    /// (``ServiceAccount/audience(of:)``).
+    public var audiences: Set<String>
 
     public init(
-        subject: String, tenantID: String, roles: [String], scopes: Set<String>, ownerType: String, tokenID: String
+        subject: String, tenantID: String, roles: [String], scopes: Set<String>, ownerType: String, tokenID: String,
+        audiences: Set<String> = [TokenVerifier.apiAudience]
     ) {
         self.subject = subject
         self.tenantID = tenantID
@@ -69,14 +73,21 @@ public struct Principal: Sendable, Hashable {
         self.scopes = scopes
         self.ownerType = ownerType
         self.tokenID = tokenID
+        self.audiences = audiences
     }
 
     public init(_ claims: AccessTokenClaims) {
         self.init(
             subject: claims.subject.value, tenantID: claims.tenantID, roles: claims.roles,
             scopes: Set(claims.scope.split(separator: " ").map(String.init)), ownerType: claims.ownerType,
-            tokenID: claims.id.value
+            tokenID: claims.id.value, audiences: Set(claims.audience.value)
         )
+    }
+
+    /// A platform service's own token (``ServiceAccount``): a service of the platform tenant, meant for services.
+    public var isServiceAccount: Bool {
+        ownerType == "service" && tenantID == AuthInterceptor.platformTenant
+            && audiences.contains(where: ServiceAccount.isServiceAudience)
     }
 
     /// The role recorded as `owner_role` in events: the first of the token's roles.

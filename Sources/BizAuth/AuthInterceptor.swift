@@ -4,11 +4,18 @@ import Logging
 
 /// Verifies every call's bearer token and binds ``Caller/current`` for the handler.
 ///
-/// The client IP is the gRPC peer's address, unless the call also carries a valid gateway token, in which case the
-/// gateway's `x-biz-client-ip` is used: a forged header from anyone else changes nothing. Methods listed in
-/// `publicMethods` (token issuance, public keys) run without credentials.
+/// - `authorization` is who the call acts for: a token of the API (a user, a client), or a service account's token
+///   whose audience is the called service (a service acting on its own).
+/// - `x-biz-service-authorization`, when present, is the platform service making the call (the gateway, or a service
+///   calling another): a service account's token meant for the called service, or the call is refused. Only then is
+///   the caller's `x-biz-client-ip` believed; otherwise the client IP is the gRPC peer's address, so a forged header
+///   changes nothing.
+///
+/// Methods listed in `publicMethods` (token issuance, public keys) run without credentials.
 public struct AuthInterceptor: ServerInterceptor {
     public var verifier: TokenVerifier
+    /// The module (`team`) that serves each fully qualified service: service tokens must name it in their audience.
+    public var receivers: [String: String]
     public var publicMethods: Set<String>
     /// Services (fully qualified names) whose every call needs one of these roles.
     public var requiredRoles: [String: Set<String>]
@@ -19,10 +26,12 @@ public struct AuthInterceptor: ServerInterceptor {
     public var logger: Logger
 
     public init(
-        verifier: TokenVerifier, publicMethods: Set<String> = [], requiredRoles: [String: Set<String>] = [:],
-        platformOnly: Set<String> = [], methodScopes: [String: String] = [:], logger: Logger
+        verifier: TokenVerifier, receivers: [String: String] = [:], publicMethods: Set<String> = [],
+        requiredRoles: [String: Set<String>] = [:], platformOnly: Set<String> = [],
+        methodScopes: [String: String] = [:], logger: Logger
     ) {
         self.verifier = verifier
+        self.receivers = receivers
         self.publicMethods = publicMethods
         self.requiredRoles = requiredRoles
         self.platformOnly = platformOnly
@@ -45,20 +54,20 @@ public struct AuthInterceptor: ServerInterceptor {
             TraceContext.current
             ?? request.metadata[stringValues: CallMetadata.traceparent].first(where: { _ in true })
             .flatMap(TraceContext.init(traceparent:)) ?? .random()
+        let service = context.descriptor.service.fullyQualifiedService
+        let receiver = receivers[service].map(ServiceAccount.audience(of:))
+        let (via, clientIP) = try await origin(request.metadata, context, receiver: receiver)
         if publicMethods.contains(context.descriptor.fullyQualifiedMethod) {
-            return try await RequestOrigin.$clientIP.withValue(try await clientIP(request.metadata, context)) {
-                try await next(request, context)
-            }
+            return try await RequestOrigin.$clientIP.withValue(clientIP) { try await next(request, context) }
         }
         guard let token = Self.bearer(request.metadata, CallMetadata.authorization) else {
             throw AuthError.unauthenticated("a bearer token is required")
         }
-        let principal = try await verifier.verify(token)
+        let principal = try await verifier.verify(token, for: receiver)
         let scope = methodScopes[context.descriptor.fullyQualifiedMethod] ?? Self.apiScope
         guard principal.scopes.contains(scope) else {
             throw AuthError.forbidden("the token does not grant the \(scope) scope")
         }
-        let service = context.descriptor.service.fullyQualifiedService
         if platformOnly.contains(service), principal.tenantID != Self.platformTenant {
             throw AuthError.forbidden("only the platform's operators may call this service")
         }
@@ -68,23 +77,25 @@ public struct AuthInterceptor: ServerInterceptor {
             throw AuthError.forbidden("this needs one of the roles: \(roles.sorted().joined(separator: ", "))")
         }
         let caller = Caller(
-            principal: principal, clientIP: try await clientIP(request.metadata, context), traceID: trace.traceID,
-            credentials: .init(
-                bearer: token, gatewayBearer: Self.bearer(request.metadata, CallMetadata.gatewayAuthorization)))
+            principal: principal, clientIP: clientIP, traceID: trace.traceID, credentials: .init(bearer: token),
+            service: via)
         return try await Caller.$current.withValue(caller) {
             try await next(request, context)
         }
     }
 
-    /// The gRPC peer's address, unless the call carries a valid gateway token with the address the gateway saw.
-    func clientIP(_ metadata: Metadata, _ context: ServerContext) async throws -> String {
-        if let attested = metadata[stringValues: CallMetadata.clientIP].first(where: { _ in true }),
-            let gatewayToken = Self.bearer(metadata, CallMetadata.gatewayAuthorization),
-            let gateway = try? await verifier.verify(gatewayToken), gateway.has(role: CallMetadata.gatewayRole)
-        {
-            return attested
+    /// The platform service making the call, when it says it is one, and the client IP: the one that service
+    /// attests, else the gRPC peer's address.
+    func origin(_ metadata: Metadata, _ context: ServerContext, receiver: String?) async throws(AuthError) -> (
+        Principal?, String
+    ) {
+        let peer = Self.ipAddress(ofPeer: context.remotePeer)
+        guard let token = Self.bearer(metadata, CallMetadata.serviceAuthorization) else { return (nil, peer) }
+        let service = try await verifier.verify(token, for: receiver ?? "")
+        guard service.isServiceAccount else {
+            throw .unauthenticated("x-biz-service-authorization must be a platform service's token")
         }
-        return Self.ipAddress(ofPeer: context.remotePeer)
+        return (service, metadata[stringValues: CallMetadata.clientIP].first(where: { _ in true }) ?? peer)
     }
 
     static func bearer(_ metadata: Metadata, _ key: String) -> String? {

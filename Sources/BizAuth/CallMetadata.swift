@@ -2,9 +2,10 @@
 public enum CallMetadata {
     /// `Bearer <access token>` of the end user (or of the calling service).
     public static let authorization = "authorization"
-    /// `Bearer <access token>` of the gateway, attesting `clientIP`.
-    public static let gatewayAuthorization = "x-biz-gateway-authorization"
-    /// The client's IP address as the gateway saw it; trusted only with a valid gateway token.
+    /// `Bearer <access token>` of the platform service making the call (the gateway, or a service calling another),
+    /// attesting `clientIP`: a ``ServiceAccount``'s token whose audience is the called service.
+    public static let serviceAuthorization = "x-biz-service-authorization"
+    /// The client's IP address as the calling service saw it; trusted only with a valid service token.
     public static let clientIP = "x-biz-client-ip"
     /// The W3C trace context of the request.
     public static let traceparent = "traceparent"

@@ -8,42 +8,31 @@ public struct Caller: Sendable, Hashable {
     public var principal: Principal
     public var clientIP: String
     public var traceID: String
-    /// The bearer tokens the call came with, so a service calling another on the caller's behalf passes the same
-    /// identity (and the gateway's attestation of `clientIP`) on.
+    /// The bearer token the call came with, so a service calling another on the caller's behalf passes the same
+    /// identity on (``ServiceIdentity/metadata(onBehalfOf:)``).
     public var credentials: Credentials?
+    /// The platform service that made the call (the gateway, or a service calling another), when one did.
+    public var service: Principal?
 
     /// Printed as `[REDACTED]`, wherever a caller is printed.
     public struct Credentials: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
         public var bearer: String
-        public var gatewayBearer: String?
 
-        public init(bearer: String, gatewayBearer: String?) {
-            self.bearer = bearer
-            self.gatewayBearer = gatewayBearer
-        }
+        public init(bearer: String) { self.bearer = bearer }
 
         public var description: String { "[REDACTED]" }
         public var debugDescription: String { description }
     }
 
-    public init(principal: Principal, clientIP: String, traceID: String, credentials: Credentials? = nil) {
+    public init(
+        principal: Principal, clientIP: String, traceID: String, credentials: Credentials? = nil,
+        service: Principal? = nil
+    ) {
         self.principal = principal
         self.clientIP = clientIP
         self.traceID = traceID
         self.credentials = credentials
-    }
-
-    /// gRPC metadata for a call made on this caller's behalf: its token, and the gateway's attestation of its IP when
-    /// the call had one. The trace context is the client interceptor's.
-    public var forwardingMetadata: Metadata {
-        var metadata = Metadata()
-        guard let credentials else { return metadata }
-        metadata.addString("Bearer \(credentials.bearer)", forKey: CallMetadata.authorization)
-        if let gateway = credentials.gatewayBearer {
-            metadata.addString("Bearer \(gateway)", forKey: CallMetadata.gatewayAuthorization)
-            metadata.addString(clientIP, forKey: CallMetadata.clientIP)
-        }
-        return metadata
+        self.service = service
     }
 
     @TaskLocal public static var current: Caller?

@@ -8,11 +8,14 @@ public struct EventFactory: Sendable {
     /// This process's instance id.
     public var producerServiceID: String
     public var environment: String
+    /// The `owner_id` of what the service does on its own: its ``ServiceAccount``'s public id.
+    public var serviceOwnerID: String
 
-    public init(producerService: String, producerServiceID: String, environment: String) {
+    public init(producerService: String, producerServiceID: String, environment: String, serviceOwnerID: String) {
         self.producerService = producerService
         self.producerServiceID = producerServiceID
         self.environment = environment
+        self.serviceOwnerID = serviceOwnerID
     }
 
     /// An event caused by `caller` (a user through the API, or a service with its own token). Its
@@ -31,13 +34,15 @@ public struct EventFactory: Sendable {
         )
     }
 
-    /// An event the service causes on its own (start-up bootstrap, a scheduled job): `owner_type = service`.
+    /// An event the service causes on its own (start-up bootstrap, a scheduled job, a consumer): `owner_type =
+    /// service`, `owner_id` its service account, `owner_role` `service`.
     public func systemEvent(_ eventType: EventType, payload: [String: JSONValue], ownershipID: String) -> EventEnvelope
     {
         envelope(
             eventType, payload: payload, traceID: TraceContext.random().traceID,
             metadata: EventMetadata(
-                ownerID: producerServiceID, ownerIP: "127.0.0.1", ownerRole: "system", ownerType: .service,
+                ownerID: serviceOwnerID, ownerIP: ServiceIdentity.ownAddress, ownerRole: ServiceAccount.serviceRole,
+                ownerType: .service,
                 ownershipID: ownershipID, environment: environment, tenantID: payload["tenant_id"]?.stringValue
             )
         )

@@ -40,8 +40,21 @@ public final class TokenVerifier: Sendable {
         tenantCheck.withLock { $0 = check }
     }
 
-    /// Verifies signature, expiry, issuer and audience; returns who the token speaks for.
-    public func verify(_ token: String) async throws(AuthError) -> Principal {
+    /// The audience of the platform's API: every token of a user, or of a client outside the platform.
+    public static let apiAudience = "biz-retail-api"
+
+    /// Verifies signature, expiry, issuer and audience; returns who the token speaks for. The token must be for the
+    /// API, or — with `receiver` — for that service (``ServiceAccount/audience(of:)``: a service account's token).
+    public func verify(_ token: String, for receiver: String? = nil) async throws(AuthError) -> Principal {
+        let principal = try await principal(of: token)
+        guard principal.audiences.contains(audience) || receiver.map(principal.audiences.contains) == true else {
+            throw .unauthenticated(
+                receiver == nil ? "the token is not meant for this API" : "the token is not meant for this service")
+        }
+        return principal
+    }
+
+    private func principal(of token: String) async throws(AuthError) -> Principal {
         let now = Date()
         if let principal = cache.withLock({ $0.principal(for: token, at: now) }) { return principal }
         if !externals.isEmpty, let claimed = KeySet.claim("iss", of: token), claimed != issuer {
@@ -117,7 +130,7 @@ extension TokenVerifier {
     public func claims(of token: String) async throws(AuthError) -> AccessTokenClaims {
         let claims = try await keys.verify(token, as: AccessTokenClaims.self)
         guard claims.issuer.value == issuer else { throw .unauthenticated("the token has the wrong issuer") }
-        guard claims.audience.value.contains(audience) else {
+        guard claims.audience.value.contains(where: { $0 == audience || ServiceAccount.isServiceAudience($0) }) else {
             throw .unauthenticated("the token has the wrong audience")
         }
         return claims

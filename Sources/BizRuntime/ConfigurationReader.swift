@@ -117,12 +117,15 @@ public struct ConfigurationReader: Sendable {
         case "true", "1": result.grpcPlaintext = true
         default: throw RuntimeError("BIZ_GRPC_PLAINTEXT must be true or false")
         }
-        result.gatewayClientSecret = secret("gateway.client.secret")
+        for service in ServiceRegistry.servable {
+            let name = service.replacingOccurrences(of: "-", with: "_")
+            result.serviceClientSecrets[service] = secret(ConfigKey([name, "client", "secret"]))
+        }
         for module in ServiceRegistry.modules {
             let name = module.name.replacingOccurrences(of: "-", with: "_")
             guard let given = text(ConfigKey([name, "address"])) else { continue }
             guard let address = ServiceAddress(given) else {
-                throw RuntimeError("BIZ_\(name.uppercased())_ADDRESS must be host:port")
+                throw RuntimeError("\(ServiceRegistry.variable(module.name, "ADDRESS")) must be host:port")
             }
             result.addresses[module.name] = address
         }

@@ -71,19 +71,4 @@ struct DataDirectory: Sendable {
         try? Data(generated.utf8).write(to: file, options: .atomic)
         return generated
     }
-
-    /// The gateway's client secret when none is configured and the process runs both the gateway and the Identity
-    /// Provider (the embedded mode): generated once into `gateway-credentials.json` (0600).
-    func gatewaySecret() throws -> Secret {
-        let file = file("gateway-credentials.json")
-        if let data = try? Data(contentsOf: file),
-            let secret = (try? JSONParser.parse(Array(data)))?["client_secret"]?.stringValue
-        {
-            return Secret(secret)
-        }
-        let secret = Secret(Secrets.random())
-        try PrivateFile.write(
-            Data(JSONValue.object(["client_secret": .string(secret.value)]).canonicalBytes()), to: file)
-        return secret
-    }
 }

@@ -57,17 +57,21 @@ struct NodeAssembly {
         configuration.grpcPort = try FreePort.resolve(configuration.grpcPort, host: configuration.grpcHost)
         configuration.httpsPort = try FreePort.resolve(configuration.httpsPort, host: configuration.httpsHost)
         let directory = try DataDirectory(path: configuration.dataDirectory, logger: logger)
-        if configuration.gatewayClientSecret == nil, hostsGateway || modules.contains(where: { $0.name == "identity" })
-        {
-            guard embedded else {
+        let masterKey = try directory.masterKey(given: configuration.masterKey)
+        if !embedded, configuration.masterKey == nil {
+            // Each service's account secret is derived from the master key unless configured: the processes of a
+            // deployment must then share it.
+            let needed = modules.contains { $0.name == "identity" } ? ServiceRegistry.servable : [role.name]
+            let unset = needed.filter { configuration.serviceClientSecrets[$0] == nil }
+            if !unset.isEmpty {
                 throw RuntimeError(
-                    "BIZ_GATEWAY_CLIENT_SECRET is required to serve \(modules.first?.name ?? "gateway"): the gateway "
-                        + "authenticates to the services with it (the same value for identity and gateway)")
+                    "BIZ_MASTER_KEY (the same on every process) is required to serve \(role.name), or else "
+                        + unset.map { ServiceRegistry.variable($0, "CLIENT_SECRET") }.joined(separator: ", ")
+                        + ": the services authenticate to each other with their accounts' secrets")
             }
-            configuration.gatewayClientSecret = try directory.gatewaySecret()
         }
         var process = ProcessParts(
-            configuration: configuration, embedded: embedded, pools: pools, directory: directory,
+            configuration: configuration, embedded: embedded, pools: pools, directory: directory, masterKey: masterKey,
             endpoints: EndpointsFile(url: directory.file("endpoints.json")), logger: logger)
         process.listeners = listeners
         if let telemetry { process.addTelemetry(telemetry) }

@@ -16,10 +16,18 @@ extension PlatformConfiguration {
             ("BIZ_ENVIRONMENT", environmentName), ("BIZ_ISSUER", issuer ?? "\(effectiveIssuer) (default)"),
             ("BIZ_EXTERNAL_ISSUERS", externalIssuers.map(\.issuer).joined(separator: ", ")),
             ("BIZ_MASTER_KEY", show(masterKey)), ("BIZ_INSTANCE_ID", show(instanceID)),
-            ("BIZ_DATABASE_URL", show(databaseURL)), ("BIZ_GATEWAY_CLIENT_SECRET", show(gatewayClientSecret)),
+            ("BIZ_DATABASE_URL", show(databaseURL)),
         ]
         for module in ServiceRegistry.modules {
-            lines.append(("BIZ_\(module.name.uppercased())_ADDRESS", show(addresses[module.name]?.description)))
+            lines.append(
+                (ServiceRegistry.variable(module.name, "ADDRESS"), show(addresses[module.name]?.description)))
+        }
+        for service in ServiceRegistry.servable {
+            lines.append(
+                (
+                    ServiceRegistry.variable(service, "CLIENT_SECRET"),
+                    serviceClientSecrets[service] == nil ? "<derived from the master key>" : "<redacted>"
+                ))
         }
         lines += [
             ("BIZ_KAFKA_BROKERS", show(kafka.brokers)), ("BIZ_KAFKA_PARTITIONS", "\(kafka.partitions)"),

@@ -6,6 +6,7 @@ import BizProtos
 import BizServiceKit
 import BizStorage
 import BizTelemetry
+import ClientContractorService
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
@@ -22,6 +23,9 @@ struct ProcessParts {
     let embedded: Bool
     let pools: PoolRunner
     let directory: DataDirectory
+    let masterKey: MasterKey
+    /// Every service's account; this process's services authenticate with theirs.
+    let accounts: [ServiceAccount]
     let endpoints: EndpointsFile
     let logger: Logger
     /// Telemetry (exporters, the log shipper, the metrics listener): started before everything, stopped after.
@@ -39,6 +43,8 @@ struct ProcessParts {
     /// `grpc.health.v1` on this process's servers, when it hosts services.
     var health: HealthService?
     var access = AccessRules()
+    /// The module serving each fully qualified gRPC service: the audience a service token must carry to call it.
+    var receivers: [String: String] = [:]
     /// False for a process that only the in-process transport reaches (tests): no HTTP/2 server, no HTTPS listener.
     var listeners = true
     /// The gateway's routes, when the process runs the gateway.
@@ -49,12 +55,14 @@ struct ProcessParts {
 
     init(
         configuration: PlatformConfiguration, embedded: Bool, pools: PoolRunner, directory: DataDirectory,
-        endpoints: EndpointsFile, logger: Logger
+        masterKey: MasterKey, endpoints: EndpointsFile, logger: Logger
     ) {
         self.configuration = configuration
         self.embedded = embedded
         self.pools = pools
         self.directory = directory
+        self.masterKey = masterKey
+        self.accounts = ServiceRegistry.accounts(configuration, masterKey: masterKey)
         self.endpoints = endpoints
         self.logger = logger
         let keys = SigningKeySource()
@@ -73,8 +81,9 @@ struct ProcessParts {
         [
             ServerTelemetryInterceptor(logger: logger),
             AuthInterceptor(
-                verifier: verifier, publicMethods: access.publicMethods, requiredRoles: access.requiredRoles,
-                platformOnly: access.platformOnly, methodScopes: access.methodScopes, logger: logger),
+                verifier: verifier, receivers: receivers, publicMethods: access.publicMethods,
+                requiredRoles: access.requiredRoles, platformOnly: access.platformOnly,
+                methodScopes: access.methodScopes, logger: logger),
             StorageErrorInterceptor(),
         ]
     }
@@ -119,22 +128,48 @@ struct ProcessParts {
     ) async throws {
         let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: try connect("identity"))
         keys.set { try await identity.getSigningKeys(.init()).jwksJson }
+        // One identity per service of the process, each with its own token.
+        let hosted = modules.map { $0.name } + (gateway ? ["gateway"] : [])
+        let identities = Dictionary(
+            uniqueKeysWithValues: accounts.filter { hosted.contains($0.service) }.map { account in
+                (account.service, ServiceIdentity(account: account) { try await identity.issueToken($0) })
+            })
         if !modules.isEmpty {
-            try await assembleModules(modules) { module in
+            try await assembleModules(modules, identities: identities) { module in
                 ServiceConnections(
                     try Dictionary(uniqueKeysWithValues: module.dependencies.map { ($0, try connect($0)) }))
             }
         }
         if gateway {
-            try await assembleGateway(connect: connect)
+            try await assembleGateway(connect: connect, identity: identities["gateway"]!)
+        }
+        // An external issuer's token names a tenant: the process asks the Client Contractor service (as its gateway,
+        // else as its first service) whether it exists, so each service refuses a token of an unknown tenant too.
+        if !configuration.externalIssuers.isEmpty, let own = identities[gateway ? "gateway" : hosted[0]] {
+            let tenants = Bizretail_Contractor_V1_TenantService.Client(wrapping: try connect(ContractorModule.name))
+            verifier.checkTenants { tenant in try await Self.tenantExists(tenant, tenants: tenants, as: own) }
+        }
+    }
+
+    /// Whether the tenant exists, asked as the service itself.
+    static func tenantExists<Transport: ClientTransport>(
+        _ tenant: String, tenants: Bizretail_Contractor_V1_TenantService.Client<Transport>, as identity: ServiceIdentity
+    ) async throws -> Bool {
+        do {
+            _ = try await tenants.getTenant(
+                .with { $0.tenantID = tenant }, metadata: try await identity.metadata(onBehalfOf: nil),
+                options: ServiceConnections.nestedCall)
+            return true
+        } catch let error as RPCError where error.code == .notFound {
+            return false
         }
     }
 
     private mutating func assembleModules(
-        _ modules: [any ServiceModule.Type], connections: (any ServiceModule.Type) throws -> ServiceConnections
+        _ modules: [any ServiceModule.Type], identities: [String: ServiceIdentity],
+        connections: (any ServiceModule.Type) throws -> ServiceConnections
     ) async throws {
         let instanceID = directory.instanceID(given: configuration.instanceID)
-        let masterKey = try directory.masterKey(given: configuration.masterKey)
         let log: EventLog
         if embedded {
             log = .bus(store: try await openDatabase(named: "bus", migrations: DurableBus.migrations), logger: logger)
@@ -152,14 +187,16 @@ struct ProcessParts {
                 configuration: configuration, database: store, outbox: outbox,
                 events: EventFactory(
                     producerService: module.producerService, producerServiceID: instanceID,
-                    environment: configuration.environmentName),
+                    environment: configuration.environmentName,
+                    serviceOwnerID: ServiceAccount.publicID(of: module.name)),
                 masterKey: masterKey, verifier: verifier, deadLetters: log.deadLetters,
                 openDatabase: { url, migrations, setting in
                     try await Self.open(
                         url, migrations: migrations, setting: setting, resources: resources, pools: pools,
                         logger: logger)
                 },
-                connections: try connections(module),
+                connections: try connections(module), identity: identities[module.name]!,
+                serviceAccounts: accounts,
                 onShutdown: { close in resources.append(ClosingService(close: close)) },
                 logger: logger.with("service", module.name))
             let parts = try await module.assemble(context)
@@ -170,6 +207,9 @@ struct ProcessParts {
             workers += parts.background
             workers += try parts.subscriptions.map { try log.subscribe($0.consumer) }
             grpcServices += parts.grpcServices
+            var router = RPCRouter<InProcessTransport.Server>()
+            for service in parts.grpcServices { service.registerMethods(with: &router) }
+            for method in router.methods { receivers[method.service.fullyQualifiedService] = module.name }
             access = access.merging(module.access)
             if let signingKeys = parts.signingKeys { keys.set(signingKeys) }
         }
@@ -188,12 +228,8 @@ struct ProcessParts {
     }
 
     private mutating func assembleGateway<Transport: ClientTransport>(
-        connect: (String) throws -> GRPCClient<Transport>
+        connect: (String) throws -> GRPCClient<Transport>, identity: ServiceIdentity
     ) async throws {
-        guard let secret = configuration.gatewayClientSecret else {
-            throw RuntimeError(
-                "BIZ_GATEWAY_CLIENT_SECRET is required: the gateway authenticates to the services with it")
-        }
         let store = try await openDatabase(named: "gateway", migrations: gatewayMigrations)
         let clients = try ServiceClients(
             connection: connect,
@@ -201,8 +237,7 @@ struct ProcessParts {
                 ServiceProbe(
                     name: module.name, service: module.probe.service.fullyQualifiedService,
                     client: try connect(module.name))
-            },
-            gatewayClientID: IdentityBootstrap.gatewayClientID, gatewayClientSecret: secret.value)
+            }, identity: identity)
         let settings = configuration.gateway
         let tls = try TLSFiles.resolve(
             certificate: settings.tlsCertificate, privateKey: settings.tlsPrivateKey, directory: directory.url)
@@ -214,8 +249,6 @@ struct ProcessParts {
         gateway.handshakeTimeout = .seconds(settings.handshakeTimeout)
         gateway.idleTimeout = .seconds(settings.idleTimeout)
         gateway.maximumConnections = settings.maximumConnections
-        // An external issuer's token names a tenant; the gateway asks the Client Contractor service whether it exists.
-        verifier.checkTenants { tenant in try await clients.tenantExists(tenant) }
         let router = buildRouter(gateway, clients: clients, verifier: verifier, store: store, logger: logger)
         self.router = router
         guard listeners else { return }

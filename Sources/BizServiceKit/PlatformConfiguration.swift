@@ -26,9 +26,10 @@ public struct PlatformConfiguration: Sendable {
     public var databaseURL: Secret?
     /// `host:port` of each service's gRPC (`BIZ_<SERVICE>_ADDRESS`, distributed mode).
     public var addresses: [String: ServiceAddress] = [:]
-    /// The gateway's own OAuth2 client secret (`BIZ_GATEWAY_CLIENT_SECRET`); required in the distributed mode, by
-    /// default generated into the data directory in the embedded mode.
-    public var gatewayClientSecret: Secret?
+    /// The secrets of the services' accounts given in the configuration, by service (`BIZ_<SERVICE>_CLIENT_SECRET`:
+    /// `BIZ_TEAM_CLIENT_SECRET`, `BIZ_GATEWAY_CLIENT_SECRET` …), each the same on that service and on the Identity
+    /// Provider; the others are derived from the master key (``BizAuth/ServiceAccount``).
+    public var serviceClientSecrets: [String: Secret] = [:]
     /// Mutual TLS on every gRPC link between processes (`BIZ_GRPC_TLS_CERT`, `_KEY`, `_CA`; `biz-retail certs` makes
     /// them); nil serves and calls plaintext HTTP/2, which is refused off loopback unless `grpcPlaintext`.
     public var grpcTLS: GRPCTLS?
@@ -48,5 +49,5 @@ public struct PlatformConfiguration: Sendable {
     public var effectiveIssuer: String { issuer ?? "https://localhost:\(httpsPort == 0 ? 8443 : httpsPort)" }
 
     /// The audience of every access token the platform issues.
-    public static let audience = "biz-retail-api"
+    public static let audience = TokenVerifier.apiAudience
 }

@@ -26,6 +26,11 @@ public struct ServiceContext: Sendable {
         @Sendable (_ url: String, _ migrations: [Migration], _ setting: String) async throws -> any SQLStore
     /// Clients of the services the module calls (its ``ServiceModule/dependencies``).
     public var connections: ServiceConnections
+    /// The module's own identity: the token of its service account, for the metadata of every call it makes to
+    /// another service (``ServiceIdentity/metadata(onBehalfOf:)``), and the caller of what it does on its own.
+    public var identity: ServiceIdentity
+    /// Every service's account (the Identity Provider keeps their clients).
+    public var serviceAccounts: [ServiceAccount]
     /// Runs `close` when the process stops, after every service that may use the resource.
     public var onShutdown: @Sendable (_ close: @escaping @Sendable () async -> Void) -> Void
     public var logger: Logger
@@ -34,7 +39,8 @@ public struct ServiceContext: Sendable {
         configuration: PlatformConfiguration, database: any SQLStore, outbox: Outbox, events: EventFactory,
         masterKey: MasterKey, verifier: TokenVerifier, deadLetters: any DeadLetterStore,
         openDatabase: @escaping @Sendable (String, [Migration], String) async throws -> any SQLStore,
-        connections: ServiceConnections = ServiceConnections(),
+        connections: ServiceConnections = ServiceConnections(), identity: ServiceIdentity,
+        serviceAccounts: [ServiceAccount] = [],
         onShutdown: @escaping @Sendable (@escaping @Sendable () async -> Void) -> Void, logger: Logger
     ) {
         self.configuration = configuration
@@ -46,6 +52,8 @@ public struct ServiceContext: Sendable {
         self.deadLetters = deadLetters
         self.openDatabase = openDatabase
         self.connections = connections
+        self.identity = identity
+        self.serviceAccounts = serviceAccounts
         self.onShutdown = onShutdown
         self.logger = logger
     }

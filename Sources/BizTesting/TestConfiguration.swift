@@ -45,6 +45,6 @@ public func testConfiguration(directory: String) -> PlatformConfiguration {
     configuration.identity.bootstrapClientID = TestCredentials.clientID
     configuration.identity.bootstrapClientSecret = Secret(TestCredentials.clientSecret)
     configuration.identity.operatorClientSecret = Secret(TestCredentials.operatorClientSecret)
-    configuration.gatewayClientSecret = Secret("test-gateway-secret-0123456789")
+    configuration.serviceClientSecrets["gateway"] = Secret("test-gateway-secret-0123456789")
     return configuration
 }

@@ -13,6 +13,8 @@ public struct ContractorGRPCService: Bizretail_Contractor_V1_ClientContractorSer
     public var pageTokens: PageTokens
     /// Creates a new tenant's first administrator.
     var identity: any Bizretail_Identity_V1_IdentityService.ClientProtocol
+    /// The Client Contractor service's own identity, which its calls to other services carry.
+    var serviceIdentity: ServiceIdentity
 
     public func createContractor(
         request: Bizretail_Contractor_V1_CreateContractorRequest, context: ServerContext
@@ -64,7 +66,8 @@ public struct ContractorGRPCService: Bizretail_Contractor_V1_ClientContractorSer
                     // Empty: the Identity Provider generates one and returns it this once.
                     $0.password = admin.password
                     $0.roles = ["admin"]
-                }, metadata: caller.forwardingMetadata, options: ServiceConnections.nestedCall)
+                }, metadata: try await serviceIdentity.metadata(onBehalfOf: caller),
+                options: ServiceConnections.nestedCall)
             return .with {
                 $0.publicID = user.publicID
                 $0.email = user.email

@@ -25,7 +25,8 @@ public enum ContractorModule: ServiceModule {
         let identity = try context.connections.client(IdentityClient.self, of: "identity")
         return ServiceParts(grpcServices: [
             ContractorGRPCService(
-                directory: directory, pageTokens: PageTokens(masterKey: context.masterKey), identity: identity),
+                directory: directory, pageTokens: PageTokens(masterKey: context.masterKey), identity: identity,
+                serviceIdentity: context.identity),
             TenantGRPCService(directory: directory),
         ])
     }

@@ -13,6 +13,8 @@ public struct CostCenterGRPCService: Bizretail_Costcenter_V1_CostCenterService.S
     public var directory: CostCenterDirectory
     public var pageTokens: PageTokens
     var tenants: any Bizretail_Contractor_V1_TenantService.ClientProtocol
+    /// The Cost Center service's own identity, which its calls to other services carry.
+    var serviceIdentity: ServiceIdentity
 
     /// The writing caller, once its tenant is known to be active; and the tenant's data subject.
     func activeTenant() async throws -> (Caller, String) {
@@ -23,7 +25,8 @@ public struct CostCenterGRPCService: Bizretail_Costcenter_V1_CostCenterService.S
         let tenant: Bizretail_Contractor_V1_Tenant
         do {
             tenant = try await tenants.getTenant(
-                .with { $0.tenantID = caller.principal.tenantID }, metadata: caller.forwardingMetadata,
+                .with { $0.tenantID = caller.principal.tenantID },
+                metadata: try await serviceIdentity.metadata(onBehalfOf: caller),
                 options: ServiceConnections.nestedCall)
         } catch let error as RPCError where error.code == .notFound {
             throw refused

@@ -22,7 +22,8 @@ public enum CostCenterModule: ServiceModule {
         return ServiceParts(grpcServices: [
             CostCenterGRPCService(
                 directory: directory, pageTokens: PageTokens(masterKey: context.masterKey),
-                tenants: try context.connections.client(TenantClient.self, of: "contractor"))
+                tenants: try context.connections.client(TenantClient.self, of: "contractor"),
+                serviceIdentity: context.identity)
         ])
     }
 }

@@ -37,9 +37,13 @@ extension IdentityDirectory {
         case secret(hash: String)
     }
 
-    /// The platform's own clients (the gateway's, the operator CLI's) keep working whatever an API call asks: they
-    /// are rotated with `BIZ_GATEWAY_CLIENT_SECRET` and `biz-retail` itself.
-    static let internalClients: Set<String> = [IdentityBootstrap.gatewayClientID, IdentityBootstrap.operatorClientID]
+    /// The platform's own clients (the services' accounts, the operator CLI's) keep working whatever an API call
+    /// asks: their secrets come from the configuration (`BIZ_<SERVICE>_CLIENT_SECRET`, `BIZ_OPERATOR_CLIENT_SECRET`)
+    /// or the master key.
+    static func isInternal(_ client: ClientRecord) -> Bool {
+        client.clientID == IdentityBootstrap.operatorClientID
+            || ServiceAccount.isAccount(clientID: client.clientID, publicID: client.publicID)
+    }
 
     /// Applies `change` to the client `publicID` of `tenant` (any tenant when nil) and emits `client.disabled`,
     /// `client.enabled` or `client.secret_rotated` (never with a secret or hash). Disabling or a new secret ends the
@@ -49,7 +53,7 @@ extension IdentityDirectory {
         async throws -> ClientRecord
     {
         var client = try await client(publicID: publicID, in: tenant)
-        guard !Self.internalClients.contains(client.clientID) else {
+        guard !Self.isInternal(client) else {
             throw ServiceError.unprocessable(
                 field: "public_id", problem: "is one of the platform's own clients, managed by its configuration")
         }

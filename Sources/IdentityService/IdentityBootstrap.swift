@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizServiceKit
 import Foundation
@@ -7,8 +8,8 @@ import Logging
     import Glibc
 #endif
 
-/// First-start set-up: a platform administrator and a first-party login client; on every start, the service clients
-/// of the gateway and of the operator CLI.
+/// First-start set-up: a platform administrator and a first-party login client; on every start, the services'
+/// accounts (``ServiceAccount``: the gateway's and every module's) and the operator CLI's client.
 ///
 /// The administrator's and login client's credentials come from `BIZ_BOOTSTRAP_*` when set; otherwise they are
 /// generated and written to `<data-dir>/bootstrap-credentials.json` (mode 0600). The operator client's secret comes
@@ -32,7 +33,6 @@ public struct IdentityBootstrap: Sendable {
         }
     }
 
-    public static let gatewayClientID = "biz-retail-gateway"
     /// The operator CLI's service client (`client_credentials`, platform `admin`).
     public static let operatorClientID = "biz-retail-operator"
 
@@ -84,11 +84,21 @@ public struct IdentityBootstrap: Sendable {
         }
     }
 
-    /// The gateway's own client (role `gateway`, client_credentials) with the configured secret: created when missing,
-    /// its secret replaced when it changed.
-    public func ensureGatewayClient(secret: String) async throws {
-        try await ensureServiceClient(
-            Self.gatewayClientID, name: "Biz Retail API gateway", role: "gateway", secret: secret)
+    /// Each service's account with its secret: created when missing (with the public id its client id gives),
+    /// its secret replaced when it changed. A client that holds an account's client id but is not that account (its
+    /// public id differs) stops the start: its tokens would not be the service's.
+    public func ensureServiceAccounts(_ accounts: [ServiceAccount]) async throws {
+        for account in accounts {
+            if let existing = try await directory.client(id: account.clientID),
+                !ServiceAccount.isAccount(clientID: existing.clientID, publicID: existing.publicID)
+            {
+                throw IdentityError.misconfigured(
+                    "the client \(account.clientID) is not the \(account.service) service's account; remove it")
+            }
+            try await ensureServiceClient(
+                account.clientID, name: "Biz Retail \(account.service) service", role: account.role,
+                secret: account.secret, publicID: account.publicID)
+        }
     }
 
     /// The operator CLI's client (platform `admin`, client_credentials): with `secret` when configured (created, or its
@@ -124,9 +134,9 @@ public struct IdentityBootstrap: Sendable {
 
     /// Creates the service client, or replaces its secret when it changed; true when this call created it.
     @discardableResult
-    private func ensureServiceClient(_ clientID: String, name: String, role: String, secret: String) async throws
-        -> Bool
-    {
+    private func ensureServiceClient(
+        _ clientID: String, name: String, role: String, secret: String, publicID: String? = nil
+    ) async throws -> Bool {
         if let existing = try await directory.client(id: clientID) {
             if !Secrets.matches(secret, hash: existing.secretHash) {
                 try await directory.replaceClientSecret(clientID: clientID, secret: secret)
@@ -137,7 +147,7 @@ public struct IdentityBootstrap: Sendable {
         do {
             _ = try await directory.createClient(
                 clientID: clientID, secret: secret, name: name, tenantID: "platform", roles: [role],
-                grantTypes: ["client_credentials"], firstParty: true)
+                grantTypes: ["client_credentials"], firstParty: true, publicID: publicID)
             return true
         } catch IdentityError.conflict {
             logger.info("client created by another replica", metadata: ["client_id": "\(clientID)"])

@@ -71,17 +71,18 @@ public struct IdentityDirectory: Sendable {
 
     public func createClient(
         clientID: String, secret: String, name: String, tenantID: String, roles: [String], grantTypes: [String],
-        firstParty: Bool, redirectURIs: [String] = [], publicClient: Bool = false, caller: Caller? = nil
+        firstParty: Bool, redirectURIs: [String] = [], publicClient: Bool = false, publicID: String? = nil,
+        caller: Caller? = nil
     ) async throws -> ClientRecord {
         try Roles.validateTenant(tenantID)
         _ = try ClientKind.of(
             grantTypes: grantTypes, roles: roles, firstParty: firstParty, publicClient: publicClient,
             redirectURIs: redirectURIs)
         let client = ClientRecord(
-            publicID: EventID.generate(), clientID: clientID, secretHash: publicClient ? "" : Secrets.hash(secret),
-            name: name,
-            tenantID: tenantID, roles: roles, grantTypes: grantTypes, firstParty: firstParty,
-            redirectURIs: redirectURIs, enabled: true, createdAt: EventTimestamp.now().rfc3339
+            publicID: publicID ?? EventID.generate(), clientID: clientID,
+            secretHash: publicClient ? "" : Secrets.hash(secret), name: name, tenantID: tenantID, roles: roles,
+            grantTypes: grantTypes, firstParty: firstParty, redirectURIs: redirectURIs, enabled: true,
+            createdAt: EventTimestamp.now().rfc3339
         )
         let event =
             caller.map {

@@ -12,4 +12,5 @@ public enum IdentityEvents {
     public static let produced: [EventType] =
         [EventVerb.created, .updated, .disabled, .enabled, .deleted, .locked, .unlocked].map { EventType.user($0) }
         + [EventVerb.created, .updated, .disabled, .enabled, .secretRotated].map { EventType.client($0) }
+        + [EventType(entity: "signing_key", verb: .created)]
 }

@@ -57,7 +57,7 @@ public struct IdentityGRPCService: Bizretail_Identity_V1_IdentityService.SimpleS
         guard caller.principal.has(role: Roles.admin), caller.principal.tenantID == Roles.platformTenant else {
             throw AuthError.forbidden("rotating the signing keys needs a platform admin")
         }
-        let kid = try await issuer.keys.rotate()
+        let kid = try await issuer.keys.rotate(caller: caller)
         let served = (try? JSONParser.parse(Array(try await issuer.keys.jwks().utf8)))?["keys"]?.arrayValue ?? []
         return .with {
             $0.kid = kid

@@ -8,7 +8,7 @@ import GRPCCore
 import ServiceLifecycle
 
 /// The Identity Provider's entry point: users, OAuth2 clients and the token-signing keys over its own database. It
-/// bootstraps the platform administrator, the first-party client and the gateway's client, and publishes the keys
+/// bootstraps the platform administrator, the first-party client and the services' accounts, and publishes the keys
 /// every verifier uses.
 public enum IdentityModule: ServiceModule {
     public static let name = "identity"
@@ -27,13 +27,9 @@ public enum IdentityModule: ServiceModule {
         guard (4...31).contains(settings.bcryptCost) else {
             throw IdentityError.misconfigured("BIZ_BCRYPT_COST must be between 4 and 31")
         }
-        guard let gatewaySecret = context.configuration.gatewayClientSecret else {
-            throw IdentityError.misconfigured(
-                "BIZ_GATEWAY_CLIENT_SECRET is required: the gateway authenticates to the services with it")
-        }
         let directory = IdentityDirectory(
             outbox: context.outbox, events: context.events, bcryptCost: UInt8(settings.bcryptCost))
-        let keys = SigningKeyStore(store: context.database, masterKey: context.masterKey)
+        let keys = SigningKeyStore(outbox: context.outbox, events: context.events, masterKey: context.masterKey)
         var issuer = TokenIssuer(
             directory: directory, keys: keys, issuer: context.configuration.effectiveIssuer,
             audience: PlatformConfiguration.audience)
@@ -42,6 +38,8 @@ public enum IdentityModule: ServiceModule {
                 delayAfter: settings.loginDelayAfter, lockoutAfter: settings.loginLockoutAfter,
                 lockoutSeconds: settings.loginLockoutSeconds, addressDelayAfter: settings.loginAddressDelayAfter))
         issuer.accessTokenLifetime = TimeInterval(settings.accessTokenLifetime)
+        issuer.serviceAudiences = Dictionary(
+            uniqueKeysWithValues: context.serviceAccounts.map { ($0.clientID, $0.audiences) })
         let bootstrap = IdentityBootstrap(
             directory: directory, dataDirectory: context.dataDirectory, logger: context.logger)
         try await bootstrap.run(
@@ -49,7 +47,7 @@ public enum IdentityModule: ServiceModule {
                 adminEmail: settings.bootstrapAdminEmail, adminPassword: settings.bootstrapAdminPassword?.value,
                 clientID: settings.bootstrapClientID, clientSecret: settings.bootstrapClientSecret?.value))
         try await bootstrap.separateClientKinds()
-        try await bootstrap.ensureGatewayClient(secret: gatewaySecret.value)
+        try await bootstrap.ensureServiceAccounts(context.serviceAccounts)
         try await bootstrap.ensureOperatorClient(secret: settings.operatorClientSecret?.value)
         let rotation: [any Service] =
             settings.signingKeyRotationDays > 0

@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizOutbox
 import BizStorage
 import Crypto
 import Foundation
@@ -14,9 +15,14 @@ import ServiceLifecycle
 /// Tokens are signed with the newest key. The JWK Set serves it with the keys retired within
 /// ``previousKeysKept`` (and always the last one retired), so a token signed before a rotation verifies until it
 /// expires. Another Identity process's rotation is picked up within ``refreshInterval``.
+///
+/// With an outbox, every new key emits `signing_key.created` (its kid as `public_id`, and the kid it replaces; never
+/// key material), in the same transaction: owned by whoever rotated (an operator), or by the service itself (the
+/// first key, the schedule).
 public actor SigningKeyStore {
     let store: any SQLStore
     let masterKey: MasterKey
+    let audit: (outbox: Outbox, events: EventFactory)?
     private var current: (kid: String, key: ES256PrivateKey)?
     private var loadedAt: ContinuousClock.Instant?
     private var signer = JWTKeyCollection()
@@ -27,6 +33,13 @@ public actor SigningKeyStore {
     public init(store: any SQLStore, masterKey: MasterKey) {
         self.store = store
         self.masterKey = masterKey
+        self.audit = nil
+    }
+
+    public init(outbox: Outbox, events: EventFactory, masterKey: MasterKey) {
+        self.store = outbox.store
+        self.masterKey = masterKey
+        self.audit = (outbox, events)
     }
 
     struct StoredKey {
@@ -58,14 +71,18 @@ public actor SigningKeyStore {
     }
 
     /// A new signing key; the one before is retired (it still verifies, and is served, for ``previousKeysKept``).
-    /// Returns the new key's id.
+    /// `caller` rotated it (nil: the service on its own). Returns the new key's id.
     @discardableResult
-    public func rotate() async throws -> String {
+    public func rotate(caller: Caller? = nil) async throws -> String {
         let privateKey = P256.Signing.PrivateKey()
         let kid = EventID.generate()
         let sealed = try masterKey.seal(privateKey.rawRepresentation)
         let now = EventTimestamp.now().rfc3339
+        let audit = self.audit
         try await store.transaction { database in
+            let replaced = try await database.raw(
+                "SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC"
+            ).all().map { try $0.decode(column: "kid", as: String.self) }
             try await database.raw(
                 "UPDATE signing_keys SET retired_at = \(bind: now) WHERE retired_at IS NULL"
             ).run()
@@ -75,7 +92,18 @@ public actor SigningKeyStore {
                 VALUES (\(bind: kid), 'ES256', \(bind: sealed), \(bind: now))
                 """
             ).run()
+            guard let audit else { return }
+            let payload: [String: JSONValue] = [
+                "public_id": .string(kid), "algorithm": "ES256", "created_at": .string(now),
+                "replaces": replaced.first.map(JSONValue.string) ?? .null,
+            ]
+            let type = EventType(entity: "signing_key", verb: .created)
+            let event =
+                caller.map { audit.events.event(type, payload: payload, ownershipID: kid, caller: $0) }
+                ?? audit.events.systemEvent(type, payload: payload, ownershipID: kid)
+            try await Outbox.enqueue([event], on: database)
         }
+        audit?.outbox.signal.signal()
         try await use(try await storedKeys())
         loadedAt = .now
         return kid

@@ -25,6 +25,9 @@ public struct TokenIssuer: Sendable {
     let verifier: TokenVerifier
     /// Failed password logins per client IP (and the policy for accounts).
     public var throttle = LoginThrottle()
+    /// The audiences of the services' accounts' tokens, by client id (``ServiceAccount/audiences``); every other
+    /// client's token is for the API.
+    public var serviceAudiences: [String: [String]] = [:]
 
     public static let knownScopes: Set<String> = ["openid", "profile", "email", "api"]
 
@@ -56,7 +59,7 @@ public struct TokenIssuer: Sendable {
             let scope = try Self.scope(request.scope, default: "api")
             let token = try await sign(
                 subject: client.publicID, tenantID: client.tenantID, roles: client.roles, scope: scope,
-                ownerType: "service"
+                ownerType: "service", audience: serviceAudiences[client.clientID] ?? [audience]
             )
             return IssuedToken(accessToken: token, expiresIn: Int(accessTokenLifetime), refreshToken: nil, scope: scope)
         case "password":
@@ -292,11 +295,12 @@ public struct TokenIssuer: Sendable {
         }
     }
 
-    private func sign(subject: String, tenantID: String, roles: [String], scope: String, ownerType: String)
-        async throws -> String
-    {
+    private func sign(
+        subject: String, tenantID: String, roles: [String], scope: String, ownerType: String, audience: [String]? = nil
+    ) async throws -> String {
         let claims = AccessTokenClaims(
-            issuer: issuer, subject: subject, audience: audience, issuedAt: Date(), lifetime: accessTokenLifetime,
+            issuer: issuer, subject: subject, audience: audience ?? [self.audience], issuedAt: Date(),
+            lifetime: accessTokenLifetime,
             id: EventID.generate(), tenantID: tenantID, roles: roles, scope: scope, ownerType: ownerType
         )
         return try await keys.sign(claims)

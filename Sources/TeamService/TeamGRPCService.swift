@@ -13,6 +13,8 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
     public var pageTokens: PageTokens
     /// Checks a team's `cost_center_id`.
     var costCenters: any Bizretail_Costcenter_V1_CostCenterService.ClientProtocol
+    /// The Team service's own identity, which its calls to other services carry.
+    var serviceIdentity: ServiceIdentity
 
     /// `id` normalised, once the Cost Center service has found it among the caller's tenant's cost centers (asked on
     /// the caller's behalf, so another tenant's answers as unknown); `""` stays `""` (none). When that service cannot
@@ -25,7 +27,8 @@ public struct TeamGRPCService: Bizretail_Team_V1_TeamService.SimpleServiceProtoc
         guard EventID.isUUID(id) else { throw unknown }
         do {
             _ = try await costCenters.getCostCenter(
-                .with { $0.publicID = id }, metadata: caller.forwardingMetadata, options: ServiceConnections.nestedCall)
+                .with { $0.publicID = id }, metadata: try await serviceIdentity.metadata(onBehalfOf: caller),
+                options: ServiceConnections.nestedCall)
         } catch let error as RPCError where error.code == .notFound {
             throw unknown
         }

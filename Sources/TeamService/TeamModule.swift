@@ -23,7 +23,9 @@ public enum TeamModule: ServiceModule {
         let pageTokens = PageTokens(masterKey: context.masterKey)
         let costCenters = try context.connections.client(CostCenterClient.self, of: "cost-center")
         return ServiceParts(grpcServices: [
-            TeamGRPCService(directory: directory, pageTokens: pageTokens, costCenters: costCenters)
+            TeamGRPCService(
+                directory: directory, pageTokens: pageTokens, costCenters: costCenters,
+                serviceIdentity: context.identity)
         ])
     }
 }

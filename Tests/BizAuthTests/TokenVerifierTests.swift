@@ -27,7 +27,7 @@ struct TokenVerifierTests {
             let keys = JWTKeyCollection()
             await keys.add(ecdsa: key, kid: kid.map { JWKIdentifier(string: $0) })
             let claims = AccessTokenClaims(
-                issuer: "https://issuer.test", subject: "s", audience: "api", issuedAt: Date(), lifetime: 600,
+                issuer: "https://issuer.test", subject: "s", audience: ["api"], issuedAt: Date(), lifetime: 600,
                 id: EventID.generate(), tenantID: "platform", roles: ["admin"], scope: "api", ownerType: "user")
             return try await keys.sign(claims, kid: kid.map { JWKIdentifier(string: $0) })
         }

@@ -52,7 +52,7 @@ struct ConfigurationTests {
         #expect(configuration.gateway.trustedProxies == ["10.0.0.1", "10.0.0.9"])
         #expect(configuration.audit.store?.value == "dynamodb://us-east-1/p_")
         #expect(configuration.audit.awsAccessKeyID == "AKID")
-        #expect(configuration.gatewayClientSecret?.value == "s3cret-value")
+        #expect(configuration.serviceClientSecrets["gateway"]?.value == "s3cret-value")
     }
 
     @Test(
@@ -80,7 +80,7 @@ struct ConfigurationTests {
         #expect(report.contains("BIZ_MASTER_KEY = <redacted>"))
         #expect(report.contains("BIZ_DATABASE_URL = <redacted>"))
         #expect(report.contains("BIZ_KAFKA_PROPERTY_SASL_PASSWORD = <redacted>"))
-        #expect(report.contains("BIZ_GATEWAY_CLIENT_SECRET = <unset>"))
+        #expect(report.contains("BIZ_GATEWAY_CLIENT_SECRET = <derived from the master key>"))
         for secret in ["bWFzdGVyLWtleS1zZWNyZXQ=", "hunter2", "pw-secret", "kafka-secret"] {
             #expect(!report.contains(secret))
         }

@@ -32,7 +32,7 @@ struct InProcessSecurityTests {
                     .with {
                         $0.grantType = "client_credentials"
                         $0.clientID = "biz-retail-gateway"
-                        $0.clientSecret = configuration.gatewayClientSecret!.value
+                        $0.clientSecret = configuration.serviceClientSecrets["gateway"]!.value
                     })
                 return try await body(
                     Platform(
@@ -80,7 +80,7 @@ struct InProcessSecurityTests {
             #expect(try await auditedOwnerIP(platform, team: selfAsserted.publicID) == "127.0.0.1")
 
             var attested = user
-            attested.addString("Bearer \(platform.gatewayToken)", forKey: "x-biz-gateway-authorization")
+            attested.addString("Bearer \(platform.gatewayToken)", forKey: "x-biz-service-authorization")
             let viaGateway = try await platform.teams.createTeam(.with { $0.name = "Via gateway" }, metadata: attested)
             #expect(try await auditedOwnerIP(platform, team: viaGateway.publicID) == "198.51.100.9")
         }

@@ -70,7 +70,7 @@ struct ContractorDirectoryTests {
                     outbox: Outbox(store: store),
                     events: EventFactory(
                         producerService: "client_contractor_service", producerServiceID: EventID.generate(),
-                        environment: "test"),
+                        environment: "test", serviceOwnerID: ServiceAccount.publicID(of: "contractor")),
                     subjects: SubjectIDs(key: SymmetricKey(size: .bits256))))
         }
     }

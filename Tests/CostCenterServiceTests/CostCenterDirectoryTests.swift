@@ -29,7 +29,7 @@ struct CostCenterDirectoryTests {
                     outbox: Outbox(store: store),
                     events: EventFactory(
                         producerService: "cost_center_service", producerServiceID: EventID.generate(),
-                        environment: "test")))
+                        environment: "test", serviceOwnerID: ServiceAccount.publicID(of: "cost-center"))))
         }
     }
 

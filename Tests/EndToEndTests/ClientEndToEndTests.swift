@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizTesting
 import Testing
@@ -78,12 +79,24 @@ extension GatewayEndToEndTests {
             #expect(try await serviceToken(newSecret) == nil)
 
             // The platform's own clients are not the API's to switch off.
-            let platformClients = try await https.request("GET", "/v1/oauth-clients", bearer: platform)
-            let gateway = try #require(
-                platformClients.json?["items"]?.arrayValue?.first { $0["client_id"] == "biz-retail-gateway" })
-            let gatewayID = try #require(gateway["public_id"]?.stringValue)
-            let refused = try await https.request("POST", "/v1/oauth-clients/\(gatewayID)/disable", bearer: platform)
-            #expect(refused.status == 422)
+            // Every service's account is one, with the public id its client id gives.
+            let platformClients = try await https.request(
+                "GET", "/v1/oauth-clients?page_size=100", bearer: platform)
+            let accounts = platformClients.json?["items"]?.arrayValue ?? []
+            for service in ["gateway", "identity", "contractor", "cost-center", "team", "audit"] {
+                let account = try #require(
+                    accounts.first { $0["client_id"]?.stringValue == "biz-retail-\(service)" }, "\(service)")
+                if service != "gateway" {
+                    #expect(account["public_id"]?.stringValue == ServiceAccount.publicID(of: service))
+                }
+                let accountID = try #require(account["public_id"]?.stringValue)
+                let refused = try await https.request(
+                    "POST", "/v1/oauth-clients/\(accountID)/disable", bearer: platform)
+                #expect(refused.status == 422, "\(service)")
+                let rotated = try await https.request(
+                    "POST", "/v1/oauth-clients/\(accountID)/rotate-secret", bearer: platform)
+                #expect(rotated.status == 422, "\(service)")
+            }
 
             let history = try await versions(https, platform, "client", id, count: 3)
             #expect(history.map { $0["action_type"] } == ["new", "update", "disable"])

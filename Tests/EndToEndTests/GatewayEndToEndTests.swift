@@ -341,7 +341,7 @@ struct GatewayEndToEndTests {
                 -> AccessTokenClaims
             {
                 AccessTokenClaims(
-                    issuer: issuer, subject: admin, audience: audience, issuedAt: issuedAt, lifetime: lifetime,
+                    issuer: issuer, subject: admin, audience: [audience], issuedAt: issuedAt, lifetime: lifetime,
                     id: EventID.generate(),
                     tenantID: "platform", roles: ["admin"], scope: "api", ownerType: "user"
                 )

@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizTesting
 import Foundation
@@ -33,6 +34,33 @@ extension GatewayEndToEndTests {
             let expired = try await https.request("GET", "/v1/teams", bearer: before)
             #expect(expired.status == 401)
             #expect(expired.headers["www-authenticate"]?.contains("expired") == true)
+
+            // Both keys are audited: the first made by the Identity service on its own (its service account), the
+            // rotation by the operator's client; neither event holds key material.
+            let admin = try await https.adminToken(system)
+            var created: [JSONValue] = []
+            try await BizRetailProcess.eventually("two signing_key.created events audited") {
+                let events = try await https.request(
+                    "GET", "/v1/audit/events?event_type=signing_key.created", bearer: admin)
+                created = events.json?["items"]?.arrayValue ?? []
+                return created.count == 2
+            }
+            let byKid = Dictionary(
+                uniqueKeysWithValues: created.compactMap { event in
+                    event["payload"]?["public_id"]?.stringValue.map { ($0, event) }
+                })
+            let first = try #require(byKid[oldKey]?["metadata"])
+            #expect(first["owner_type"]?.stringValue == "service")
+            #expect(first["owner_id"]?.stringValue == ServiceAccount.publicID(of: "identity"))
+            #expect(first["owner_role"]?.stringValue == "service")
+            let rotation = try #require(byKid[newKey])
+            #expect(rotation["payload"]?["replaces"]?.stringValue == oldKey)
+            #expect(rotation["metadata"]?["owner_role"]?.stringValue == "admin")
+            #expect(rotation["metadata"]?["owner_id"]?.stringValue != ServiceAccount.publicID(of: "identity"))
+            #expect(
+                rotation["payload"]?.objectValue.map { Set($0.keys) } == [
+                    "public_id", "algorithm", "created_at", "replaces",
+                ])
 
             // Only a platform admin may rotate: a tenant's admin is refused.
             let tenant = try await Self.tenant(

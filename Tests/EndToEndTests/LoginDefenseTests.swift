@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizTesting
 import Foundation
@@ -73,6 +74,7 @@ extension GatewayEndToEndTests {
                 "GET", "/v1/audit/events?event_type=user.locked", bearer: admin)
             let first = try #require(lockEvent.json?["items"]?.arrayValue?.first)
             #expect(first["metadata"]?["owner_type"]?.stringValue == "service")
+            #expect(first["metadata"]?["owner_id"]?.stringValue == ServiceAccount.publicID(of: "identity"))
             #expect(first["payload"]?["failed_logins"]?.integerValue == 4)
             #expect(first["payload"]?["locked_until"]?.stringValue != nil)
         }

@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizProtos
 import BizTesting
@@ -54,10 +55,10 @@ struct ServiceAuthTests {
                 #expect(envelope["metadata"]?["owner_ip"] == "127.0.0.1")
                 #expect(envelope["metadata"]?["owner_type"] == "service")
 
-                // The gateway's own token cannot act as a user.
-                let gatewaySecret = try JSONParser.parse(
-                    Array(FileManager.default.contents(atPath: directory + "/gateway-credentials.json")!)
-                )["client_secret"]!.stringValue!
+                // The gateway's own token cannot act as a user. Its secret is derived from the master key.
+                let masterKey = try #require(
+                    MasterKey(base64: try String(contentsOfFile: directory + "/master.key", encoding: .utf8)))
+                let gatewaySecret = ServiceAccount.derivedSecret(of: "gateway", masterKey: masterKey)
                 let gatewayToken = try await Bizretail_Identity_V1_IdentityService.Client(wrapping: client).issueToken(
                     .with {
                         $0.grantType = "client_credentials"

@@ -27,7 +27,8 @@ struct TokenIssuerTests {
             let directory = IdentityDirectory(
                 outbox: Outbox(store: store),
                 events: EventFactory(
-                    producerService: "identity_service", producerServiceID: EventID.generate(), environment: "test"),
+                    producerService: "identity_service", producerServiceID: EventID.generate(), environment: "test",
+                    serviceOwnerID: ServiceAccount.publicID(of: "identity")),
                 bcryptCost: 4)
             let keys = SigningKeyStore(store: store, masterKey: .generate())
             let issuer = TokenIssuer(

@@ -25,7 +25,7 @@ struct UserManagementTests {
                     outbox: Outbox(store: store),
                     events: EventFactory(
                         producerService: "identity_service", producerServiceID: EventID.generate(),
-                        environment: "test"),
+                        environment: "test", serviceOwnerID: ServiceAccount.publicID(of: "identity")),
                     bcryptCost: 4))
         }
     }

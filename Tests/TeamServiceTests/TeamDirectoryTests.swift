@@ -23,7 +23,8 @@ struct TeamDirectoryTests {
                 TeamDirectory(
                     outbox: Outbox(store: store),
                     events: EventFactory(
-                        producerService: "team_service", producerServiceID: EventID.generate(), environment: "test"),
+                        producerService: "team_service", producerServiceID: EventID.generate(), environment: "test",
+                        serviceOwnerID: ServiceAccount.publicID(of: "team")),
                     subjects: SubjectIDs(key: SymmetricKey(size: .bits256))))
         }
     }
