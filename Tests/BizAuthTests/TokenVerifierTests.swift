@@ -23,12 +23,12 @@ struct TokenVerifierTests {
             ]
         }
 
-        func sign(kid: String? = nil) async throws -> String {
+        func sign(kid: String? = nil, audience: [String] = ["api"], ownerType: String = "user") async throws -> String {
             let keys = JWTKeyCollection()
             await keys.add(ecdsa: key, kid: kid.map { JWKIdentifier(string: $0) })
             let claims = AccessTokenClaims(
-                issuer: "https://issuer.test", subject: "s", audience: ["api"], issuedAt: Date(), lifetime: 600,
-                id: EventID.generate(), tenantID: "platform", roles: ["admin"], scope: "api", ownerType: "user")
+                issuer: "https://issuer.test", subject: "s", audience: audience, issuedAt: Date(), lifetime: 600,
+                id: EventID.generate(), tenantID: "platform", roles: ["admin"], scope: "api", ownerType: ownerType)
             return try await keys.sign(claims, kid: kid.map { JWKIdentifier(string: $0) })
         }
     }
@@ -77,6 +77,71 @@ struct TokenVerifierTests {
         #expect(published.loads.withLock { $0 } == 2)
         let unnamed = await #expect(throws: AuthError.self) { try await verifier.verify(try await real.sign(kid: nil)) }
         #expect(unnamed == .unauthenticated("the token names no signing key"))
+    }
+}
+
+extension TokenVerifierTests {
+    @Test("a service account's token is for the services it names, not the API; another audience is for neither")
+    func serviceAudiences() async throws {
+        let key = Key(kid: "k")
+        let verifier = Published([key]).verifier()
+        let service = try await key.sign(
+            kid: "k", audience: ["biz-retail:team", "biz-retail:contractor"], ownerType: "service")
+        let principal = try await verifier.verify(service, for: "biz-retail:team")
+        #expect(principal.isServiceAccount)
+        #expect(try await verifier.verify(service, for: "biz-retail:contractor").subject == "s")
+        let elsewhere = await #expect(throws: AuthError.self) {
+            try await verifier.verify(service, for: "biz-retail:audit")
+        }
+        #expect(elsewhere == .unauthenticated("the token is not meant for this service"))
+        // Cached by now: the audience is checked on every use, not only the first.
+        let api = await #expect(throws: AuthError.self) { try await verifier.verify(service) }
+        #expect(api == .unauthenticated("the token is not meant for this API"))
+
+        // An API token is accepted by every service, and is no service's account.
+        let user = try await key.sign(kid: "k")
+        #expect(try await verifier.verify(user, for: "biz-retail:audit").isServiceAccount == false)
+        let stranger = try await key.sign(kid: "k", audience: ["someone-else"])
+        let refused = await #expect(throws: AuthError.self) {
+            try await verifier.verify(stranger, for: "biz-retail:team")
+        }
+        #expect(refused == .unauthenticated("the token has the wrong audience"))
+    }
+}
+
+/// Service accounts: ids every process derives alike, secrets from the master key.
+@Suite("Service accounts")
+struct ServiceAccountTests {
+    @Test("the public id is a version-5 UUID of the client id: the same everywhere, one per service")
+    func publicIDs() {
+        let team = ServiceAccount.publicID(of: "team")
+        #expect(EventID.isUUID(team))
+        #expect(Array(team)[14] == "5")
+        #expect("89ab".contains(Array(team)[19]))
+        #expect(team == ServiceAccount.publicID(of: "team"))
+        let all = Set(
+            ["gateway", "identity", "contractor", "cost-center", "team", "audit"].map(ServiceAccount.publicID))
+        #expect(all.count == 6)
+        #expect(ServiceAccount.isAccount(clientID: "biz-retail-team", publicID: team))
+        #expect(!ServiceAccount.isAccount(clientID: "biz-retail-team", publicID: EventID.generate()))
+        #expect(!ServiceAccount.isAccount(clientID: "c-team", publicID: team))
+        // The gateway's account predates derived ids: it is known by its client id.
+        #expect(ServiceAccount.isAccount(clientID: "biz-retail-gateway", publicID: EventID.generate()))
+    }
+
+    @Test("a derived secret differs by service and by master key, and is never printed")
+    func secrets() {
+        let key = MasterKey.generate()
+        let team = ServiceAccount.derivedSecret(of: "team", masterKey: key)
+        #expect(team == ServiceAccount.derivedSecret(of: "team", masterKey: key))
+        #expect(team != ServiceAccount.derivedSecret(of: "audit", masterKey: key))
+        #expect(team != ServiceAccount.derivedSecret(of: "team", masterKey: .generate()))
+        #expect(team.count == 43 && !team.contains("=") && !team.contains("+") && !team.contains("/"))
+        let account = ServiceAccount(service: "team", calls: ["cost-center"], secret: team)
+        #expect(!"\(account)".contains(team))
+        #expect(account.audiences == ["biz-retail:cost-center"])
+        #expect(account.role == "service")
+        #expect(ServiceAccount(service: "gateway", calls: [], secret: "x").role == "gateway")
     }
 }
 

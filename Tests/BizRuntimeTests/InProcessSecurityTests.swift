@@ -19,12 +19,16 @@ struct InProcessSecurityTests {
         var audit: Bizretail_Audit_V1_AuditService.Client<InProcessTransport.Client>
         var adminToken: String
         var gatewayToken: String
+        /// The Team service's account token (it calls the Cost Center and Client Contractor services).
+        var teamToken: String
+        var client: GRPCClient<InProcessTransport.Client>
     }
 
     func withPlatform<T: Sendable>(_ body: (Platform) async throws -> T) async throws -> T {
         try await withTemporaryDirectory { directory in
             let logger = Logger(label: "test")
-            let configuration = testConfiguration(directory: directory)
+            var configuration = testConfiguration(directory: directory)
+            configuration.serviceClientSecrets["team"] = Secret("test-team-secret-0123456789")
             return try await InProcessPlatform.run(configuration, logger: logger) { platform in
                 let identity = Bizretail_Identity_V1_IdentityService.Client(wrapping: platform.client)
                 let admin = try await identity.issueToken(TestCredentials.adminPasswordGrant)
@@ -34,11 +38,17 @@ struct InProcessSecurityTests {
                         $0.clientID = "biz-retail-gateway"
                         $0.clientSecret = configuration.serviceClientSecrets["gateway"]!.value
                     })
+                let team = try await identity.issueToken(
+                    .with {
+                        $0.grantType = "client_credentials"
+                        $0.clientID = "biz-retail-team"
+                        $0.clientSecret = "test-team-secret-0123456789"
+                    })
                 return try await body(
                     Platform(
                         identity: identity, teams: .init(wrapping: platform.client),
                         audit: .init(wrapping: platform.client), adminToken: admin.accessToken,
-                        gatewayToken: gateway.accessToken))
+                        gatewayToken: gateway.accessToken, teamToken: team.accessToken, client: platform.client))
             }
         }
     }
@@ -83,6 +93,50 @@ struct InProcessSecurityTests {
             attested.addString("Bearer \(platform.gatewayToken)", forKey: "x-biz-service-authorization")
             let viaGateway = try await platform.teams.createTeam(.with { $0.name = "Via gateway" }, metadata: attested)
             #expect(try await auditedOwnerIP(platform, team: viaGateway.publicID) == "198.51.100.9")
+        }
+    }
+
+    @Test("a service's token is accepted only where its audience names the receiver, and only a service's is")
+    func serviceAudiences() async throws {
+        try await withPlatform { platform in
+            let costCenters = Bizretail_Costcenter_V1_CostCenterService.Client(wrapping: platform.client)
+            let unknown = Bizretail_Costcenter_V1_GetCostCenterRequest.with { $0.publicID = EventID.generate() }
+            // Team calls the Cost Center service: its token passes, and the call reaches the handler (404).
+            let passed = await #expect(throws: RPCError.self) {
+                try await costCenters.getCostCenter(
+                    unknown,
+                    metadata: [
+                        "authorization": "Bearer \(platform.adminToken)",
+                        "x-biz-service-authorization": "Bearer \(platform.teamToken)",
+                    ])
+            }
+            #expect(passed?.code == .notFound)
+            // Team does not call the Audit service, nor the Team service itself; an admin's token is no service's.
+            for (metadata, service): (Metadata, String) in [
+                (
+                    [
+                        "authorization": "Bearer \(platform.adminToken)",
+                        "x-biz-service-authorization": "Bearer \(platform.teamToken)",
+                    ], "audit"
+                ),
+                (["authorization": "Bearer \(platform.teamToken)"], "audit"),
+                (["authorization": "Bearer \(platform.teamToken)"], "team"),
+                (
+                    [
+                        "authorization": "Bearer \(platform.adminToken)",
+                        "x-biz-service-authorization": "Bearer \(platform.adminToken)",
+                    ], "team"
+                ),
+            ] {
+                let error = await #expect(throws: RPCError.self) {
+                    if service == "audit" {
+                        _ = try await platform.audit.listEvents(.init(), metadata: metadata)
+                    } else {
+                        _ = try await platform.teams.listTeams(.init(), metadata: metadata)
+                    }
+                }
+                #expect(error?.code == .unauthenticated, "\(service) \(String(describing: error))")
+            }
         }
     }
 
