@@ -11,7 +11,9 @@ import _CryptoExtras
 /// 1. own ES256 tokens, each new to the verifier (signature, claims, principal: what a token's first request pays);
 /// 2. one own token again and again (the verified-token cache: what every later request pays);
 /// 3. and 4. the same for an external issuer's RS256 and ES256 tokens (Keycloak-shaped, mapped to a tenant and
-///    roles), its keys served by an in-process "discovery" closure.
+///    roles), its keys served by an in-process "discovery" closure;
+/// 5. the baselines of (1): jwt-kit's own verification of the same tokens (what `TokenVerifier` did before its ES256
+///    path), and the P-256 signature check alone (the floor of any verification).
 func tokenVerifyBench(_ arguments: ArraySlice<String>) async throws {
     var count = 20_000
     var iterator = arguments.makeIterator()
@@ -85,9 +87,14 @@ func tokenVerifyBench(_ arguments: ArraySlice<String>) async throws {
     _ = try await verifier.verify(ecTokens[0])
 
     func measure(_ name: String, _ tokens: [String]) async throws -> Double {
+        try await measureEach(name, tokens[...]) { token in _ = try await verifier.verify(token) }
+    }
+    func measureEach(_ name: String, _ tokens: ArraySlice<String>, _ body: (String) async throws -> Void)
+        async throws -> Double
+    {
         let clock = ContinuousClock()
         let elapsed = try await clock.measure {
-            for token in tokens { _ = try await verifier.verify(token) }
+            for token in tokens { try await body(token) }
         }
         let microseconds = Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
         let each = microseconds / Double(tokens.count)
@@ -96,6 +103,20 @@ func tokenVerifyBench(_ arguments: ArraySlice<String>) async throws {
     }
     print("")
     let ownFirst = try await measure("own ES256, first use (full verification)", Array(ownTokens.dropFirst()))
+    let jwtKit = JWTKeyCollection()
+    await jwtKit.add(ecdsa: own.publicKey, kid: "own")
+    let viaJWTKit = try await measureEach("  baseline: jwt-kit's verification", ownTokens.dropFirst()) { token in
+        _ = try await jwtKit.verify(token, as: AccessTokenClaims.self)
+    }
+    let point = own.publicKey.parameters!
+    let publicKey = try P256.Signing.PublicKey(
+        x963Representation: [0x04] + Data(base64URL: point.x)! + Data(base64URL: point.y)!)
+    let floor = try await measureEach("  baseline: P-256 signature check alone", ownTokens.dropFirst()) { token in
+        let parts = token.split(separator: ".")
+        let signature = try P256.Signing.ECDSASignature(rawRepresentation: Data(base64URL: parts[2])!)
+        let input = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        guard publicKey.isValidSignature(signature, for: SHA256.hash(data: input)) else { throw BenchError("bad") }
+    }
     let ownCached = try await measure("own ES256, cached", Array(repeating: ownTokens[1], count: count))
     let rsaFirst = try await measure("external RS256, first use", Array(rsaTokens.dropFirst()))
     let rsaCached = try await measure("external RS256, cached", Array(repeating: rsaTokens[1], count: count))
@@ -111,6 +132,10 @@ func tokenVerifyBench(_ arguments: ArraySlice<String>) async throws {
             format: "external after first use: RS256 %.2f µs, ES256 %.2f µs vs own %.2f µs (target: no more)",
             rsaCached, ecCached, ownCached))
     print(String(format: "external first use: RS256 %.1f µs, ES256 %.1f µs", rsaFirst, ecFirst))
+    print(
+        String(
+            format: "own first use: %.1f µs against jwt-kit's %.1f µs; the signature check alone is %.1f µs",
+            ownFirst, viaJWTKit, floor))
 }
 
 /// The claims of a Keycloak access token that the mapping reads.

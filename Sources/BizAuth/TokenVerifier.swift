@@ -57,6 +57,20 @@ public final class TokenVerifier: Sendable {
     private func principal(of token: String) async throws(AuthError) -> Principal {
         let now = Date()
         if let principal = cache.withLock({ $0.principal(for: token, at: now) }) { return principal }
+        // A token naming one of this issuer's ES256 keys is this issuer's to verify; any other goes by its `iss`.
+        if let payload = try keys.fast.withLock({ $0 }).verify(token, now: now) {
+            guard payload["iss"]?.stringValue == issuer else {
+                throw .unauthenticated("the token has the wrong issuer")
+            }
+            guard let principal = Principal(verified: payload),
+                let expiry = payload["exp"].flatMap(ES256Verification.seconds)
+            else { throw .unauthenticated("the token is not a valid JWT") }
+            guard acceptsAudience(principal.audiences) else {
+                throw .unauthenticated("the token has the wrong audience")
+            }
+            cache.withLock { $0.remember(token, principal, until: Date(timeIntervalSince1970: expiry), now: now) }
+            return principal
+        }
         if !externals.isEmpty, let claimed = KeySet.claim("iss", of: token), claimed != issuer {
             guard let external = externals[claimed] else {
                 throw .unauthenticated("the token's issuer is not trusted")
@@ -70,6 +84,11 @@ public final class TokenVerifier: Sendable {
         let principal = Principal(claims)
         cache.withLock { $0.remember(token, principal, until: claims.expiration.value, now: now) }
         return principal
+    }
+
+    /// An own token is for the API or for services (``ServiceAccount/audience(of:)``); which one is checked per use.
+    func acceptsAudience(_ audiences: some Sequence<String>) -> Bool {
+        audiences.contains { $0 == audience || ServiceAccount.isServiceAudience($0) }
     }
 
     private func checkTenant(_ tenant: String, now: Date) async throws(AuthError) {
@@ -130,7 +149,7 @@ extension TokenVerifier {
     public func claims(of token: String) async throws(AuthError) -> AccessTokenClaims {
         let claims = try await keys.verify(token, as: AccessTokenClaims.self)
         guard claims.issuer.value == issuer else { throw .unauthenticated("the token has the wrong issuer") }
-        guard claims.audience.value.contains(where: { $0 == audience || ServiceAccount.isServiceAudience($0) }) else {
+        guard acceptsAudience(claims.audience.value) else {
             throw .unauthenticated("the token has the wrong audience")
         }
         return claims
@@ -164,6 +183,8 @@ actor KeySet {
     private let loadKeys: @Sendable () async throws -> String
     private var collection: JWTKeyCollection?
     private var keyIDs: Set<String> = []
+    /// The set's ES256 keys, for verification without a hop onto this actor; empty until the set first loads.
+    nonisolated let fast = Mutex(ES256Verification())
     /// When a token's unknown key id last made the set reload.
     private var reloadedForUnknownKey: ContinuousClock.Instant?
     static let reloadInterval: Duration = .seconds(10)
@@ -204,6 +225,7 @@ actor KeySet {
             throw AuthError.unauthenticated("the signing keys are unavailable")
         }
         collection = fresh
+        fast.withLock { $0 = ES256Verification(jwks: json) }
         keyIDs = Set(
             (try? JSONParser.parse(Array(json.utf8)))?["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? [])
     }

@@ -109,6 +109,43 @@ extension TokenVerifierTests {
     }
 }
 
+extension TokenVerifierTests {
+    @Test("the fast ES256 path refuses what jwt-kit refuses: a changed payload, an expired token, another algorithm")
+    func fastPath() async throws {
+        let key = Key(kid: "k")
+        let verifier = Published([key]).verifier()
+        let good = try await key.sign(kid: "k")
+        // The first token loads the set (through jwt-kit); the next ones take the fast path, with the same answer.
+        let first = try await verifier.verify(good)
+        let second = try await verifier.verify(try await key.sign(kid: "k"))
+        #expect(first.subject == second.subject && first.roles == second.roles && first.audiences == ["api"])
+
+        let parts = good.split(separator: ".").map(String.init)
+        var claims = try #require(Data(base64URL: parts[1]).flatMap { try? JSONParser.parse(Array($0)) }?.objectValue)
+        claims["roles"] = ["admin", "root"]
+        let changed = [parts[0], Data(JSONValue.object(claims).canonicalBytes()).base64URLEncodedString, parts[2]]
+        let tampered = await #expect(throws: AuthError.self) {
+            try await verifier.verify(changed.joined(separator: "."))
+        }
+        #expect(tampered == .unauthenticated("the token's signature does not verify"))
+
+        let keys = JWTKeyCollection()
+        await keys.add(ecdsa: key.key, kid: "k")
+        let expired = AccessTokenClaims(
+            issuer: "https://issuer.test", subject: "s", audience: ["api"], issuedAt: Date() - 1_200, lifetime: 600,
+            id: EventID.generate(), tenantID: "platform", roles: [], scope: "api", ownerType: "user")
+        let late = await #expect(throws: AuthError.self) {
+            try await verifier.verify(try await keys.sign(expired, kid: "k"))
+        }
+        #expect(late == .unauthenticated("the token has expired"))
+
+        // `alg: none` naming a known key: not the fast path's to accept; jwt-kit refuses it.
+        let none = Data(#"{"alg":"none","kid":"k","typ":"JWT"}"#.utf8).base64URLEncodedString
+        let unsigned = await #expect(throws: AuthError.self) { try await verifier.verify("\(none).\(parts[1]).") }
+        #expect(unsigned?.kind == .unauthenticated)
+    }
+}
+
 /// Service accounts: ids every process derives alike, secrets from the master key.
 @Suite("Service accounts")
 struct ServiceAccountTests {
