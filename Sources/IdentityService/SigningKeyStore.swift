@@ -42,12 +42,17 @@ public actor SigningKeyStore {
         self.audit = (outbox, events)
     }
 
+    /// A stored key as read: its private key still sealed, opened only for the keys in use (a key set rotated daily
+    /// for years holds thousands).
     struct StoredKey {
         var kid: String
-        var privateKey: P256.Signing.PrivateKey
+        var sealed: Data
         var createdAt: String
         var retiredAt: String?
     }
+
+    /// The JWK Set last served, for ``refreshInterval``: the public `/oauth2/jwks` does not reach the database.
+    private var servedSet: (json: String, activeKid: String, at: ContinuousClock.Instant)?
 
     /// The active key, creating one when none exists.
     func active() async throws -> (kid: String, key: ES256PrivateKey) {
@@ -123,10 +128,13 @@ public actor SigningKeyStore {
 
     /// The public keys as a JWK Set (RFC 7517): the active key first, then the ones still served.
     public func jwks() async throws -> String {
-        _ = try await active()
+        let activeKid = try await active().kid
+        if let servedSet, servedSet.activeKid == activeKid, ContinuousClock.now - servedSet.at < Self.refreshInterval {
+            return servedSet.json
+        }
         let keys = try served(try await storedKeys())
         let jwks: [JSONValue] = try keys.map { stored in
-            let key = try ES256PrivateKey(backing: stored.privateKey)
+            let key = try ES256PrivateKey(backing: try open(stored))
             guard let parameters = key.publicKey.parameters else {
                 throw IdentityError.misconfigured("no public key")
             }
@@ -135,12 +143,14 @@ public actor SigningKeyStore {
                 "x": .string(parameters.x), "y": .string(parameters.y),
             ]
         }
-        return JSONValue.object(["keys": .array(jwks)]).canonicalString()
+        let json = JSONValue.object(["keys": .array(jwks)]).canonicalString()
+        servedSet = (json, activeKid, .now)
+        return json
     }
 
     // MARK: - Stored keys
 
-    /// Every key, newest first.
+    /// Every key, newest first, sealed.
     private func storedKeys() async throws -> [StoredKey] {
         let rows = try await store.read { database in
             try await database.raw(
@@ -148,18 +158,21 @@ public actor SigningKeyStore {
             ).all()
         }
         return try rows.map { row in
-            let sealed = try row.decode(column: "sealed_private_key", as: Data.self)
-            let privateKey: P256.Signing.PrivateKey
-            do {
-                privateKey = try P256.Signing.PrivateKey(rawRepresentation: try masterKey.open(sealed))
-            } catch {
-                throw IdentityError.misconfigured(
-                    "the signing key cannot be decrypted: is BIZ_MASTER_KEY the key it was created with?")
-            }
-            return StoredKey(
-                kid: try row.decode(column: "kid", as: String.self), privateKey: privateKey,
+            StoredKey(
+                kid: try row.decode(column: "kid", as: String.self),
+                sealed: try row.decode(column: "sealed_private_key", as: Data.self),
                 createdAt: try row.decode(column: "created_at", as: String.self),
                 retiredAt: try row.decode(column: "retired_at", as: String?.self))
+        }
+    }
+
+    /// The key's private key, unsealed.
+    private func open(_ stored: StoredKey) throws -> P256.Signing.PrivateKey {
+        do {
+            return try P256.Signing.PrivateKey(rawRepresentation: try masterKey.open(stored.sealed))
+        } catch {
+            throw IdentityError.misconfigured(
+                "the signing key cannot be decrypted: is BIZ_MASTER_KEY the key it was created with?")
         }
     }
 
@@ -181,10 +194,10 @@ public actor SigningKeyStore {
         let collection = JWTKeyCollection()
         for stored in try served(keys) {
             await collection.add(
-                ecdsa: try ES256PrivateKey(backing: stored.privateKey), kid: JWKIdentifier(string: stored.kid))
+                ecdsa: try ES256PrivateKey(backing: try open(stored)), kid: JWKIdentifier(string: stored.kid))
         }
         signer = collection
-        current = (newest.kid, try ES256PrivateKey(backing: newest.privateKey))
+        current = (newest.kid, try ES256PrivateKey(backing: try open(newest)))
     }
 }
 
