@@ -228,6 +228,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "NotificationsService",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto")
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "APIGateway",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -359,6 +366,11 @@ let package = Package(
             dependencies: [
                 "CostCenterService", "BizAuth", "BizEvents", "BizOutbox", "BizServiceKit", "BizStorage", "BizTesting",
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NotificationsServiceTests",
+            dependencies: ["NotificationsService"],
             swiftSettings: strict
         ),
         .testTarget(
