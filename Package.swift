@@ -230,7 +230,19 @@ let package = Package(
         .target(
             name: "NotificationsService",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto")
+                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit", "BizMessaging",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -270,7 +282,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BizEvents", "BizStorage", "BizMessaging", "BizOutbox", "BizProtos", "AuditService",
                 "BizAuth", "IdentityService", "TeamService", "ClientContractorService", "CostCenterService",
-                "APIGateway", "BizKafka", "BizServiceKit",
+                "NotificationsService", "APIGateway", "BizKafka", "BizServiceKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -370,7 +382,11 @@ let package = Package(
         ),
         .testTarget(
             name: "NotificationsServiceTests",
-            dependencies: ["NotificationsService"],
+            dependencies: [
+                "NotificationsService", "BizAuth", "BizEvents", "BizMessaging", "BizOutbox", "BizServiceKit",
+                "BizStorage", "BizTesting", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

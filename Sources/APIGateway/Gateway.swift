@@ -110,5 +110,6 @@ public func buildRouter<Transport: ClientTransport>(
     UserRoutes(clients: clients).register(on: v1)
     ClientRoutes(clients: clients).register(on: v1)
     AuditRoutes(clients: clients).register(on: v1)
+    NotificationRoutes(clients: clients).register(on: v1)
     return router
 }

@@ -206,6 +206,30 @@ enum OpenAPIDocument {
                 summary: "A data subject's ownership record (admins; a tenant's admins their tenant's part)",
                 success: ("200", "Ownership")),
         ]
+        + resource(
+            "webhooks", "Webhook", name: "webhook", errors: ["409"], who: " (admins; the secret once)",
+            extra: [
+                Operation(
+                    method: "post", path: "/v1/webhooks/{id}/rotate-secret", id: "rotateWebhookSecret",
+                    summary: "A new signing secret (shown once); the previous one keeps signing beside it for 24 h",
+                    success: ("200", "Webhook"), versioned: true)
+            ])
+        + [
+            Operation(
+                method: "get", path: "/v1/notification-deliveries", id: "listNotificationDeliveries",
+                summary: "The tenant's deliveries, newest first (admins)", success: ("200", "DeliveryPage"),
+                query: [
+                    ("status", ["type": "string", "enum": ["pending", "sent", "failed"]]), filter("webhook_id"),
+                    filter("event_id"),
+                ] + page),
+            Operation(
+                method: "get", path: "/v1/notification-deliveries/{id}", id: "getNotificationDelivery",
+                summary: "A delivery with its attempts", success: ("200", "Delivery")),
+            Operation(
+                method: "post", path: "/v1/notification-deliveries/{id}/retry", id: "retryNotificationDelivery",
+                summary: "Send a failed delivery again, with a new round of attempts", success: ("200", "Delivery"),
+                errors: ["409"]),
+        ]
 
     /// A `/v1/<plural>` resource's create, list, read, merge-patch update, delete, disable and enable.
     static func resource(
@@ -289,6 +313,14 @@ enum OpenAPIDocument {
                     ], closed: true),
             ]
         ],
+    ]
+    static let webhookFields: [String: JSONValue] = [
+        "url": ["type": "string", "minLength": 1, "maxLength": 2048],
+        "event_types": [
+            "type": "array", "minItems": 1, "maxItems": 100,
+            "items": ["type": "string", "pattern": #"^(\*|[a-z0-9_]{1,64}\.(\*|[a-z0-9_]{1,64}))$"#],
+        ],
+        "enabled": boolean,
     ]
     static let password: JSONValue = ["type": "string", "minLength": 12, "maxLength": 72]
     /// Absent, null or empty: one is generated and shown once.
@@ -455,6 +487,34 @@ enum OpenAPIDocument {
                 "public_id": string, "code": string, "name": string,
                 "children": ["type": "array", "items": ["$ref": "#/components/schemas/CostCenterTree"]],
             ], required: ["public_id", "children"]),
+        "WebhookInput": object(webhookFields, required: ["url", "event_types"], closed: true),
+        "WebhookPatch": object(webhookFields, closed: true),
+        "Webhook": object(
+            [
+                "public_id": string, "tenant_id": string, "url": string, "event_types": strings,
+                "enabled": boolean, "status": ["type": "string", "enum": ["active", "disabled"]],
+                "disabled_reason": nullableString, "version": integer, "created_at": timestamp,
+                "updated_at": timestamp, "secret": ["type": "string", "pattern": "^whsec_"],
+            ], required: ["public_id", "tenant_id", "url", "event_types", "enabled", "status", "version"]),
+        "Delivery": object(
+            [
+                "public_id": string, "tenant_id": string, "channel": string, "webhook_id": nullableString,
+                "event_id": string, "event_type": string,
+                "status": ["type": "string", "enum": ["pending", "sent", "failed"]], "attempt_count": integer,
+                "next_attempt_at": ["type": ["string", "null"], "format": "date-time"],
+                "last_error": nullableString, "created_at": timestamp, "updated_at": timestamp,
+                "attempts": [
+                    "type": "array",
+                    "items": object(
+                        [
+                            "number": integer, "started_at": timestamp, "duration_ms": integer,
+                            "response_code": ["type": ["integer", "null"]],
+                            "outcome": ["type": "string", "enum": ["sent", "retry", "failed"]],
+                            "error": nullableString,
+                        ], required: ["number", "started_at", "outcome"]),
+                ],
+            ], required: ["public_id", "tenant_id", "channel", "event_id", "event_type", "status", "attempt_count"]),
+        "WebhookPage": page("Webhook"), "DeliveryPage": page("Delivery"),
         "TeamPage": page("Team"), "AccountPage": page("Account"), "ContractorPage": page("Contractor"),
         "UserPage": page("User"), "ClientPage": page("Client"), "CostCenterPage": page("CostCenter"),
         "EventPage": object(

@@ -8,11 +8,12 @@ public struct EventTypeRegistry: Sendable {
     public init(verbs: [EventVerb: ActionType]) { self.verbs = verbs }
 
     /// The verbs of the brief: `created→new`, `updated→update`, `deleted→delete`, `removed→delete`,
-    /// `disabled→disable`, `enabled→enable`, `secret_rotated→update`, `locked→update` and `unlocked→update`
-    /// (README lists them).
+    /// `disabled→disable`, `enabled→enable`, `secret_rotated→update`, `locked→update`, `unlocked→update`,
+    /// `sent→update` and `failed→update` (README lists them).
     public static let standard = EventTypeRegistry(verbs: [
         .created: .new, .updated: .update, .deleted: .delete, .removed: .delete, .disabled: .disable,
         .enabled: .enable, .secretRotated: .update, .locked: .update, .unlocked: .update,
+        .sent: .update, .failed: .update,
     ])
 
     public mutating func declare(verb: EventVerb, as action: ActionType) {

@@ -15,6 +15,10 @@ public struct EventVerb: RawRepresentable, Sendable, Hashable, CustomStringConve
     /// Sign-in was stopped for a while (too many failed logins), or an admin released it.
     public static let locked = EventVerb(rawValue: "locked")
     public static let unlocked = EventVerb(rawValue: "unlocked")
+    /// A notification reached its recipient (`notification.sent`).
+    public static let sent = EventVerb(rawValue: "sent")
+    /// A notification's delivery gave up: its attempts ran out, or the destination refused it for good.
+    public static let failed = EventVerb(rawValue: "failed")
 
     public var description: String { rawValue }
 }

@@ -4,6 +4,7 @@ import BizServiceKit
 import Configuration
 import Foundation
 import Logging
+import NotificationsService
 import SystemPackage
 
 /// Reads the ``PlatformConfiguration`` once at start, from (highest priority first) the command line's options, the
@@ -187,6 +188,25 @@ public struct ConfigurationReader: Sendable {
         result.audit.awsAccessKeyID = aws("AWS_ACCESS_KEY_ID")
         result.audit.awsSecretAccessKey = aws("AWS_SECRET_ACCESS_KEY").map(Secret.init)
         result.audit.awsSessionToken = aws("AWS_SESSION_TOKEN").map(Secret.init)
+
+        result.notifications.webhookAllowedHosts = text("webhook.allowed.hosts") ?? ""
+        do {
+            _ = try DestinationPolicy(allowList: result.notifications.webhookAllowedHosts)
+        } catch {
+            throw RuntimeError(error.description)
+        }
+        result.notifications.webhookTimeout = try integer(
+            "webhook.timeout", "BIZ_WEBHOOK_TIMEOUT", default: result.notifications.webhookTimeout, in: 1...300)
+        result.notifications.webhookCertificateAuthorities = text("webhook.ca.file")
+        result.notifications.maximumAttempts = try integer(
+            "notifications.max.attempts", "BIZ_NOTIFICATIONS_MAX_ATTEMPTS",
+            default: result.notifications.maximumAttempts, in: 1...100)
+        result.notifications.retryBaseMilliseconds = try integer(
+            "notifications.retry.base.ms", "BIZ_NOTIFICATIONS_RETRY_BASE_MS",
+            default: result.notifications.retryBaseMilliseconds, in: 1...86_400_000)
+        result.notifications.retryMaximumMilliseconds = try integer(
+            "notifications.retry.max.ms", "BIZ_NOTIFICATIONS_RETRY_MAX_MS",
+            default: result.notifications.retryMaximumMilliseconds, in: 1...604_800_000)
 
         result.testRelayFault = text("test.relay.fault")
         return result

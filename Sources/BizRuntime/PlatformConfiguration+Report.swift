@@ -61,6 +61,12 @@ extension PlatformConfiguration {
             ("BIZ_AUDIT_STORE", show(audit.store)), ("AWS_ACCESS_KEY_ID", show(audit.awsAccessKeyID)),
             ("AWS_SECRET_ACCESS_KEY", show(audit.awsSecretAccessKey)),
             ("AWS_SESSION_TOKEN", show(audit.awsSessionToken)),
+            ("BIZ_WEBHOOK_ALLOWED_HOSTS", notifications.webhookAllowedHosts),
+            ("BIZ_WEBHOOK_TIMEOUT", "\(notifications.webhookTimeout)"),
+            ("BIZ_WEBHOOK_CA_FILE", show(notifications.webhookCertificateAuthorities)),
+            ("BIZ_NOTIFICATIONS_MAX_ATTEMPTS", "\(notifications.maximumAttempts)"),
+            ("BIZ_NOTIFICATIONS_RETRY_BASE_MS", "\(notifications.retryBaseMilliseconds)"),
+            ("BIZ_NOTIFICATIONS_RETRY_MAX_MS", "\(notifications.retryMaximumMilliseconds)"),
         ]
         if let testRelayFault { lines.append(("BIZ_TEST_RELAY_FAULT", testRelayFault)) }
         return lines.map { "\($0.0) = \($0.1)\n" }.joined()

@@ -4,6 +4,7 @@ import BizServiceKit
 import ClientContractorService
 import CostCenterService
 import IdentityService
+import NotificationsService
 import TeamService
 
 /// Every service of the platform, in the order a process assembles them (the Identity Provider first: the others
@@ -14,6 +15,7 @@ public enum ServiceRegistry {
         ContractorModule.self,
         CostCenterModule.self,
         TeamModule.self,
+        NotificationsModule.self,
         AuditModule.self,
     ]
 

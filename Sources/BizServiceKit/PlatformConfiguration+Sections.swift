@@ -103,4 +103,24 @@ extension PlatformConfiguration {
 
         public init() {}
     }
+
+    /// The Notifications service.
+    public struct Notifications: Sendable {
+        /// Host names, addresses and CIDR networks webhooks may call although they are not public
+        /// (`BIZ_WEBHOOK_ALLOWED_HOSTS`, comma-separated); http is allowed to them too.
+        public var webhookAllowedHosts = ""
+        /// Seconds a webhook attempt may take (`BIZ_WEBHOOK_TIMEOUT`), 1…300.
+        public var webhookTimeout = 10
+        /// A PEM file of certificate authorities webhook endpoints may be signed by, beside the system's
+        /// (`BIZ_WEBHOOK_CA_FILE`).
+        public var webhookCertificateAuthorities: String?
+        /// Attempts of a delivery before it fails (`BIZ_NOTIFICATIONS_MAX_ATTEMPTS`), 1…100.
+        public var maximumAttempts = 10
+        /// The first retry's delay and the longest one, in milliseconds (`BIZ_NOTIFICATIONS_RETRY_BASE_MS`,
+        /// `BIZ_NOTIFICATIONS_RETRY_MAX_MS`); each retry waits twice the one before, with jitter.
+        public var retryBaseMilliseconds = 5_000
+        public var retryMaximumMilliseconds = 3_600_000
+
+        public init() {}
+    }
 }

@@ -40,6 +40,7 @@ public struct PlatformConfiguration: Sendable {
     public var telemetry = Telemetry()
     public var identity = Identity()
     public var audit = Audit()
+    public var notifications = Notifications()
     /// Test-only fault of the outbox relays (`BIZ_TEST_RELAY_FAULT`: `hold`, `kill-after-publish`).
     public var testRelayFault: String?
 

@@ -72,7 +72,9 @@ public final class SQLiteStore: SQLStore {
             _ = try await writer.query("COMMIT")
             return result
         } catch {
-            _ = try? await writer.query("ROLLBACK")
+            // Not cancelled with the caller's task: a transaction left open would refuse every later BEGIN.
+            let writer = writer
+            _ = await Task { try? await writer.query("ROLLBACK") }.value
             // Domain errors thrown by `body` pass through unchanged; only SQLite's are classified.
             guard error is SQLiteError else { throw error }
             throw StorageError(sqlite: error, operation: "run a transaction")

@@ -83,7 +83,7 @@ extension GatewayEndToEndTests {
             let platformClients = try await https.request(
                 "GET", "/v1/oauth-clients?page_size=100", bearer: platform)
             let accounts = platformClients.json?["items"]?.arrayValue ?? []
-            for service in ["gateway", "identity", "contractor", "cost-center", "team", "audit"] {
+            for service in ["gateway", "identity", "contractor", "cost-center", "team", "notifications", "audit"] {
                 let account = try #require(
                     accounts.first { $0["client_id"]?.stringValue == "biz-retail-\(service)" }, "\(service)")
                 if service != "gateway" {

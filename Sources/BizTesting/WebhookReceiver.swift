@@ -1,0 +1,86 @@
+import BizEvents
+import Foundation
+
+/// The tests' webhook receiver (`scripts/webhook-receiver`: HTTPS, requests checked with PyPI's standardwebhooks):
+/// it verifies with the secrets given to ``trust(_:)``, answers the statuses given to ``answer(_:)`` (then 200), and
+/// lists what it got with ``received()``.
+public final class WebhookReceiver: Sendable {
+    /// One request, as the receiver saw it.
+    public struct Request: Sendable {
+        public var path: String
+        public var headers: [String: String]
+        public var body: JSONValue?
+        public var status: Int
+        /// Whether standardwebhooks verified it with one of the trusted secrets.
+        public var verified: Bool
+        public var error: String?
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    public let baseURL: String
+    /// The receiver's self-signed certificate (for `BIZ_WEBHOOK_CA_FILE`).
+    public let certificateFile: String
+    let directory: String
+    private let process: Process
+
+    private init(baseURL: String, directory: String, process: Process) {
+        self.baseURL = baseURL
+        self.directory = directory
+        self.certificateFile = directory + "/ca.pem"
+        self.process = process
+    }
+
+    /// Starts a receiver keeping its files in `directory`.
+    public static func start(in directory: String) async throws -> WebhookReceiver {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BizRetailProcess.packageRoot + "/scripts/webhook-receiver")
+        process.arguments = [directory]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        var url = ""
+        let deadline = ContinuousClock.now + .seconds(20)
+        while url.isEmpty, process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            url = (try? String(contentsOfFile: directory + "/ready", encoding: .utf8)) ?? ""
+        }
+        guard url.hasPrefix("https://") else {
+            process.terminate()
+            throw ProcessFailure("the webhook receiver did not start (pip install standardwebhooks cryptography)")
+        }
+        return WebhookReceiver(baseURL: url, directory: directory, process: process)
+    }
+
+    /// The secrets requests are verified with (a webhook's `whsec_…`).
+    public func trust(_ secrets: [String]) throws {
+        try Data(secrets.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: directory + "/secrets"))
+    }
+
+    /// The statuses the next requests get, in order.
+    public func answer(_ statuses: [Int]) throws {
+        try Data("[\(statuses.map(String.init).joined(separator: ","))]".utf8).write(
+            to: URL(fileURLWithPath: directory + "/answers"))
+    }
+
+    public func received() throws -> [Request] {
+        guard let text = try? String(contentsOfFile: directory + "/received.jsonl", encoding: .utf8) else { return [] }
+        return try text.split(separator: "\n").map { line in
+            let value = try JSONParser.parse(Array(line.utf8))
+            var headers: [String: String] = [:]
+            if case .object(let object)? = value["headers"] {
+                for (name, header) in object { headers[name] = header.stringValue }
+            }
+            return Request(
+                path: value["path"]?.stringValue ?? "", headers: headers,
+                body: value["body"]?.stringValue.flatMap { try? JSONParser.parse(Array($0.utf8)) },
+                status: Int(value["status"]?.integerValue ?? 0), verified: value["verified"] == .bool(true),
+                error: value["error"]?.stringValue)
+        }
+    }
+
+    /// SIGKILL: a child of the test process may inherit a mask that blocks SIGTERM.
+    public func stop() {
+        kill(process.processIdentifier, SIGKILL)
+    }
+}

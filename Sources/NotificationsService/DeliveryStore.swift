@@ -1,0 +1,255 @@
+import BizAuth
+import BizEvents
+import BizMessaging
+import BizOutbox
+import BizServiceKit
+import BizStorage
+import Foundation
+import SQLKit
+
+/// How a delivery's attempts are spaced: exponential from `baseDelay`, capped at `maximumDelay`, each drawn
+/// between half and all of it (jitter, so a receiver that comes back is not hit by every retry at once).
+public struct RetrySchedule: Sendable, Hashable {
+    public var attempts: Int
+    public var baseDelay: Int64
+    public var maximumDelay: Int64
+
+    /// 10 attempts, 5 s doubling up to an hour (about 85 minutes in all).
+    public init(attempts: Int = 10, baseDelay: Int64 = 5_000, maximumDelay: Int64 = 3_600_000) {
+        self.attempts = attempts
+        self.baseDelay = baseDelay
+        self.maximumDelay = maximumDelay
+    }
+
+    /// Milliseconds to wait after the `attempt`-th attempt failed (1-based).
+    public func delay(after attempt: Int) -> Int64 {
+        let exponent = min(max(attempt - 1, 0), 40)
+        let full = min(baseDelay.multipliedReportingOverflow(by: 1 << exponent).partialValue, maximumDelay)
+        let capped = full < 0 ? maximumDelay : full
+        return capped / 2 + Int64.random(in: 0...max(capped - capped / 2, 0))
+    }
+}
+
+/// How an attempt ended.
+public enum AttemptOutcome: Sendable, Hashable {
+    case sent(code: Int)
+    /// Worth another attempt (an error answer, a timeout, a refused connection).
+    case retry(code: Int, error: String)
+    /// Never worth another (410 Gone, a destination the policy refuses, a deleted or disabled webhook).
+    case failed(code: Int, error: String)
+
+    var code: Int {
+        switch self {
+        case .sent(let code), .retry(let code, _), .failed(let code, _): code
+        }
+    }
+    var error: String? {
+        switch self {
+        case .sent: nil
+        case .retry(_, let error), .failed(_, let error): error
+        }
+    }
+    var name: String {
+        switch self {
+        case .sent: "sent"
+        case .retry: "retry"
+        case .failed: "failed"
+        }
+    }
+}
+
+/// The deliveries and their attempts. Making them is idempotent (one per event and destination); sending claims a
+/// due row with a lease, so two senders never send it at once; every attempt's outcome, and the delivery's end
+/// (`notification.sent`, `notification.failed`), is written in one transaction.
+public struct DeliveryStore: Sendable {
+    public var outbox: Outbox
+    public var events: EventFactory
+    public var schedule: RetrySchedule
+    /// Signalled when deliveries become due now (made, or retried by hand).
+    public let due = ChangeSignal()
+
+    public init(outbox: Outbox, events: EventFactory, schedule: RetrySchedule) {
+        self.outbox = outbox
+        self.events = events
+        self.schedule = schedule
+    }
+
+    var store: any SQLStore { outbox.store }
+
+    /// Writes the deliveries not made yet, in the caller's transaction; returns how many were new.
+    @discardableResult
+    func enqueue(_ deliveries: [NewDelivery], on database: any SQLDatabase) async throws -> Int {
+        var made = 0
+        let now = EventTimestamp.now()
+        for delivery in deliveries {
+            let rows = try await database.raw(
+                """
+                INSERT INTO deliveries (public_id, tenant_id, dedupe_key, channel, webhook_id, event_id, event_type,
+                ownership_id, body, status, attempt_count, attempt_limit, next_attempt_at, created_at, updated_at)
+                VALUES (\(bind: EventID.generate()), \(bind: delivery.tenantID), \(bind: delivery.dedupeKey),
+                \(bind: delivery.channel), \(bind: delivery.webhookID), \(bind: delivery.eventID),
+                \(bind: delivery.eventType), \(bind: delivery.ownershipID), \(bind: delivery.body), 'pending', 0,
+                \(bind: schedule.attempts), \(bind: now.millisecondsSinceEpoch), \(bind: now.rfc3339),
+                \(bind: now.rfc3339))
+                ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
+                """
+            ).all()
+            made += rows.count
+        }
+        return made
+    }
+
+    /// Up to `limit` due deliveries, leased to the caller for `lease` milliseconds.
+    func claim(limit: Int, lease: Int64) async throws -> [DeliveryRecord] {
+        let now = EventTimestamp.now().millisecondsSinceEpoch
+        let due: SQLQueryString =
+            "status = 'pending' AND next_attempt_at <= \(bind: now) AND (lease_until IS NULL OR lease_until < \(bind: now))"
+        return try await store.transaction { database in
+            let query: SQLQueryString =
+                "UPDATE deliveries SET lease_until = \(bind: now + lease) WHERE id IN (SELECT id FROM deliveries WHERE "
+                + due + " ORDER BY next_attempt_at, id LIMIT \(bind: limit)) AND " + due
+                + " RETURNING \(unsafeRaw: DeliveryRecord.columns)"
+            return try await database.raw(query).all().map(DeliveryRecord.init(row:))
+        }
+    }
+
+    /// When the earliest pending delivery is due (ms), if any.
+    func nextDue() async throws -> Int64? {
+        try await store.read { database in
+            try await database.raw(
+                "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'"
+            ).first()?.decode(column: "due", as: Int64?.self)
+        }
+    }
+
+    /// Records an attempt that started at `started` (ms) and its consequence for the delivery.
+    func record(_ outcome: AttemptOutcome, of delivery: DeliveryRecord, started: Int64, duration: Int64)
+        async throws
+    {
+        var updated = delivery
+        let now = EventTimestamp.now()
+        updated.attemptCount += 1
+        updated.updatedAt = now.rfc3339
+        updated.lastError = outcome.error.map { String($0.prefix(500)) }
+        switch outcome {
+        case .sent:
+            updated.status = .sent
+        case .retry where updated.attemptCount >= updated.attemptLimit:
+            updated.status = .failed
+            updated.lastError = "gave up after \(updated.attemptCount) attempts: " + (updated.lastError ?? "")
+        case .retry:
+            updated.nextAttemptAt = now.millisecondsSinceEpoch + schedule.delay(after: updated.attemptCount)
+        case .failed:
+            updated.status = .failed
+        }
+        let record = updated
+        let terminal: [EventEnvelope] =
+            record.status == .pending
+            ? []
+            : [
+                events.systemEvent(
+                    NotificationsEvents.notification(record.status == .sent ? .sent : .failed),
+                    payload: record.payload(responseCode: outcome.code), ownershipID: record.ownershipID)
+            ]
+        try await outbox.perform { database in
+            try await database.raw(
+                """
+                INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, response_code, outcome,
+                error) VALUES (\(bind: record.id), \(bind: record.attemptCount),
+                \(bind: EventTimestamp(millisecondsSinceEpoch: started).rfc3339), \(bind: duration),
+                \(bind: outcome.code), \(bind: outcome.name), \(bind: record.lastError))
+                """
+            ).run()
+            try await database.raw(
+                """
+                UPDATE deliveries SET status = \(bind: record.status.rawValue),
+                attempt_count = \(bind: record.attemptCount), next_attempt_at = \(bind: record.nextAttemptAt),
+                lease_until = NULL, last_error = \(bind: record.lastError), updated_at = \(bind: record.updatedAt)
+                WHERE id = \(bind: record.id)
+                """
+            ).run()
+            return ((), terminal)
+        }
+    }
+
+    public func delivery(_ publicID: String, tenantID: String) async throws -> (DeliveryRecord, [DeliveryAttempt]) {
+        let found = try await store.read { database -> (DeliveryRecord, [DeliveryAttempt])? in
+            guard
+                let record = try await database.raw(
+                    """
+                    SELECT \(unsafeRaw: DeliveryRecord.columns) FROM deliveries
+                    WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenantID)
+                    """
+                ).first().map(DeliveryRecord.init(row:))
+            else { return nil }
+            let attempts = try await database.raw(
+                """
+                SELECT number, started_at, duration_ms, response_code, outcome, error FROM delivery_attempts
+                WHERE delivery_id = \(bind: record.id) ORDER BY number
+                """
+            ).all().map(DeliveryAttempt.init(row:))
+            return (record, attempts)
+        }
+        guard let found else { throw ServiceError.notFound("delivery") }
+        return found
+    }
+
+    public struct Filter: Sendable {
+        public var status: DeliveryStatus?
+        public var webhookID: String?
+        public var eventID: String?
+
+        public init(status: DeliveryStatus? = nil, webhookID: String? = nil, eventID: String? = nil) {
+            self.status = status
+            self.webhookID = webhookID
+            self.eventID = eventID
+        }
+    }
+
+    /// Newest first, before the row `before` (a page token's position).
+    public func deliveries(tenantID: String, filter: Filter, before: Int64?, limit: Int) async throws
+        -> [DeliveryRecord]
+    {
+        try await store.read { database in
+            var filters: [SQLQueryString] = [
+                "tenant_id = \(bind: tenantID)", "id < \(bind: before ?? Int64.max)",
+            ]
+            if let status = filter.status { filters.append("status = \(bind: status.rawValue)") }
+            if let webhook = filter.webhookID { filters.append("webhook_id = \(bind: webhook)") }
+            if let event = filter.eventID { filters.append("event_id = \(bind: event)") }
+            let query: SQLQueryString =
+                "SELECT \(unsafeRaw: DeliveryRecord.columns) FROM deliveries WHERE "
+                + filters.joined(separator: " AND ") + " ORDER BY id DESC LIMIT \(bind: limit)"
+            return try await database.raw(query).all().map(DeliveryRecord.init(row:))
+        }
+    }
+
+    /// Makes a failed delivery pending again, due now, with a new round of attempts.
+    public func retry(_ publicID: String, tenantID: String) async throws -> (DeliveryRecord, [DeliveryAttempt]) {
+        let now = EventTimestamp.now()
+        let attempts = schedule.attempts
+        try await store.transaction { database in
+            guard
+                let record = try await database.raw(
+                    """
+                    SELECT \(unsafeRaw: DeliveryRecord.columns) FROM deliveries
+                    WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenantID)
+                    """
+                ).first().map(DeliveryRecord.init(row:))
+            else { throw ServiceError.notFound("delivery") }
+            guard record.status == .failed else {
+                throw ServiceError.conflict(
+                    field: "status", problem: "is \(record.status.rawValue): only a failed delivery is retried")
+            }
+            try await database.raw(
+                """
+                UPDATE deliveries SET status = 'pending', attempt_limit = \(bind: record.attemptCount + attempts),
+                next_attempt_at = \(bind: now.millisecondsSinceEpoch), lease_until = NULL,
+                updated_at = \(bind: now.rfc3339) WHERE id = \(bind: record.id)
+                """
+            ).run()
+        }
+        due.signal()
+        return try await delivery(publicID, tenantID: tenantID)
+    }
+}
