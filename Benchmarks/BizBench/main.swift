@@ -256,6 +256,8 @@ case "otlp-sink":
     try await otlpSink(arguments.dropFirst())
 case "token-verify":
     try await tokenVerifyBench(arguments.dropFirst())
+case "webhook-deliveries":
+    try await webhookBench(arguments.dropFirst())
 #if Kafka
     case "kafka-relay":
         try await kafkaRelay(try KafkaBenchOptions(arguments.dropFirst()))
@@ -271,6 +273,7 @@ default:
     print("       biz-bench trivial-grpc [--port N] [--body-bytes N]")
     print("       biz-bench inprocess-load [--seconds N] [--concurrency N]")
     print("       biz-bench token-verify [--tokens N]")
+    print("       biz-bench webhook-deliveries [--deliveries N] [--dir PATH]")
     print("       biz-bench otlp-sink [--port N]")
     print("       biz-bench log-shipping [--rate N] [--seconds N] [--url ELASTICSEARCH]")
     print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")

@@ -20,7 +20,8 @@ extension HTTPField.Name {
 /// still running gets 409. Keys are scoped to the caller. Error answers (4xx and 5xx) are not kept: they created
 /// nothing, so a retry simply runs again, and no refused body (which may quote personal data) is stored.
 ///
-/// A secret shown once (an answer under `Cache-Control: no-store`: a client secret, a generated password) is never
+/// A secret shown once (an answer under `Cache-Control: no-store`: a client secret, a webhook's signing secret, a
+/// generated password) is never
 /// kept: the stored answer has those fields removed, so a replay shows the resource without them (rotate the secret
 /// or reset the password for a new one).
 ///
@@ -167,7 +168,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
     }
 
     /// The fields that hold a secret shown once.
-    static let secretFields: Set<String> = ["client_secret", "generated_password", "password"]
+    static let secretFields: Set<String> = ["client_secret", "generated_password", "password", "secret"]
 
     /// A JSON body with every secret field removed, at any depth; an unparsable body keeps nothing.
     static func withoutSecrets(_ body: [UInt8]) -> [UInt8] {

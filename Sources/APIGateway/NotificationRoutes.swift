@@ -94,6 +94,9 @@ struct NotificationRoutes<Transport: ClientTransport> {
         v1.get("notification-deliveries") { request, context in
             let (size, token) = try request.page()
             let status = request.query("status") ?? ""
+            guard request.query("status") == nil || ["pending", "sent", "failed"].contains(status) else {
+                throw Problem.badRequest("status must be pending, sent or failed", field: "status")
+            }
             let webhook = request.query("webhook_id") ?? ""
             let event = request.query("event_id") ?? ""
             let page = try await clients.call(context) { metadata in

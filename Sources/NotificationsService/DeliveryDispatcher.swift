@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 import Tracing
 
 /// Sends due deliveries, up to `concurrency` at once: claims them with a lease, makes one attempt each, and records
@@ -15,11 +16,12 @@ public struct DeliveryDispatcher: Service {
     var sender: WebhookSender
     var concurrency: Int
     var logger: Logger
+    private let recorder: AttemptRecorder
     private let sentCounter = Counter(label: "notifications_sent_total", dimensions: [("channel", "webhook")])
     private let failedCounter = Counter(label: "notifications_failed_total", dimensions: [("channel", "webhook")])
     private let attemptTimer = Timer(label: "notification_attempt_duration", dimensions: [("channel", "webhook")])
 
-    init(
+    public init(
         deliveries: DeliveryStore, webhooks: WebhookDirectory, sender: WebhookSender, concurrency: Int = 64,
         logger: Logger
     ) {
@@ -28,21 +30,25 @@ public struct DeliveryDispatcher: Service {
         self.sender = sender
         self.concurrency = concurrency
         self.logger = logger
+        recorder = AttemptRecorder(store: deliveries)
     }
 
     /// A lease outlasts an attempt: a sender that died leaves its rows due again after it.
     var lease: Int64 { (sender.settings.timeout + 30) * 1000 }
 
     public func run() async throws {
+        let inFlight = InFlight()
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                var inFlight = 0
+            await withDiscardingTaskGroup { group in
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    // Every change wakes the loop: deliveries made or retried, and attempts ending.
                     let seen = deliveries.due.generation
+                    let active = inFlight.count.load(ordering: .relaxed)
                     var claimed: [DeliveryRecord] = []
-                    if inFlight < concurrency {
+                    // Refilled by halves: a claim is a transaction, not one per freed slot.
+                    if active <= concurrency / 2 {
                         do {
-                            claimed = try await deliveries.claim(limit: concurrency - inFlight, lease: lease)
+                            claimed = try await deliveries.claim(limit: concurrency - active, lease: lease)
                         } catch {
                             if Task.isCancelled { break }
                             logger.warning("could not claim deliveries", metadata: ["error": "\(error)"])
@@ -50,24 +56,30 @@ public struct DeliveryDispatcher: Service {
                             continue
                         }
                     }
+                    let targets = await self.targets(of: claimed)
                     for delivery in claimed {
-                        group.addTask { await attempt(delivery) }
-                        inFlight += 1
+                        let target = delivery.webhookID.flatMap { targets[$0] } ?? .failure(Self.noWebhook(delivery))
+                        inFlight.count.add(1, ordering: .relaxed)
+                        group.addTask {
+                            await attempt(delivery, to: target)
+                            inFlight.count.subtract(1, ordering: .relaxed)
+                            deliveries.due.signal()
+                        }
                     }
-                    if !claimed.isEmpty && inFlight < concurrency { continue }
-                    if inFlight > 0 {
-                        // A slot frees up, or more work comes (taken on the next turn).
-                        await group.next()
-                        inFlight -= 1
-                        continue
-                    }
-                    await deliveries.due.wait(after: seen, timeout: await untilNextDue())
+                    // All it asked for: there may be more.
+                    if !claimed.isEmpty && claimed.count == concurrency - active { continue }
+                    let idle = inFlight.count.load(ordering: .relaxed) == 0
+                    await deliveries.due.wait(after: seen, timeout: idle ? await untilNextDue() : .seconds(1))
                 }
-                await group.waitForAll()
             }
         } onGracefulShutdown: {
             deliveries.due.signal()
         }
+    }
+
+    /// The attempts under way.
+    final class InFlight: Sendable {
+        let count = Atomic<Int>(0)
     }
 
     /// How long to sleep with nothing to send: until the earliest pending delivery is due, at most a second (so
@@ -78,14 +90,54 @@ public struct DeliveryDispatcher: Service {
         return .milliseconds(min(max(wait, 10), 1000))
     }
 
+    /// Where a claimed delivery goes: its webhook and the secrets that sign for it, read once per claim; or the
+    /// outcome that makes sending pointless (a webhook deleted, disabled or unreadable).
+    typealias Target = Result<(webhook: WebhookRecord, secrets: [WebhookSecret]), AttemptFailure>
+
+    struct AttemptFailure: Error {
+        var outcome: AttemptOutcome
+    }
+
+    static func noWebhook(_ delivery: DeliveryRecord) -> AttemptFailure {
+        AttemptFailure(outcome: .failed(code: 0, error: "channel \(delivery.channel) is not served here"))
+    }
+
+    func targets(of claimed: [DeliveryRecord]) async -> [String: Target] {
+        var targets: [String: Target] = [:]
+        guard !claimed.isEmpty else { return targets }
+        let now = EventTimestamp.now().millisecondsSinceEpoch
+        for delivery in claimed {
+            guard let id = delivery.webhookID, targets[id] == nil else { continue }
+            do {
+                let webhook = try await webhooks.webhook(id, tenantID: delivery.tenantID)
+                guard webhook.enabled else {
+                    targets[id] = .failure(.init(outcome: .failed(code: 0, error: "the webhook is disabled")))
+                    continue
+                }
+                targets[id] = .success((webhook, try webhooks.signingSecrets(of: webhook, now: now)))
+            } catch let error as ServiceError where error == .notFound("webhook") {
+                targets[id] = .failure(.init(outcome: .failed(code: 0, error: "the webhook was deleted")))
+            } catch {
+                targets[id] = .failure(.init(outcome: .retry(code: 0, error: "could not read the webhook: \(error)")))
+            }
+        }
+        return targets
+    }
+
     /// One attempt of `delivery`, recorded (retried until the database takes it: the attempt happened).
-    func attempt(_ delivery: DeliveryRecord) async {
+    func attempt(_ delivery: DeliveryRecord, to target: Target) async {
         let started = EventTimestamp.now().millisecondsSinceEpoch
         let clock = ContinuousClock.now
         let outcome = await withSpan("notification.deliver", ofKind: .internal) { span in
             span.attributes["notification.delivery_id"] = delivery.publicID
             span.attributes["notification.channel"] = delivery.channel
-            let outcome = await send(delivery, at: started)
+            let outcome: AttemptOutcome
+            switch target {
+            case .success(let target):
+                outcome = await send(delivery, to: target.webhook, secrets: target.secrets, at: started)
+            case .failure(let failure):
+                outcome = failure.outcome
+            }
             span.attributes["notification.outcome"] = outcome.name
             return outcome
         }
@@ -95,7 +147,8 @@ public struct DeliveryDispatcher: Service {
         let duration = nanoseconds / 1_000_000
         do {
             try await Backoff.retrying(logger: logger, what: "record a delivery attempt") {
-                try await deliveries.record(outcome, of: delivery, started: started, duration: duration)
+                try await recorder.record(
+                    .init(outcome: outcome, delivery: delivery, started: started, duration: duration))
             }
         } catch {
             return  // Cancelled: the lease runs out and the attempt is made again.
@@ -117,21 +170,9 @@ public struct DeliveryDispatcher: Service {
     }
 
     /// Posts a webhook delivery, signed with the webhook's secrets; a 410 disables the webhook.
-    func send(_ delivery: DeliveryRecord, at now: Int64) async -> AttemptOutcome {
-        guard let webhookID = delivery.webhookID else {
-            return .failed(code: 0, error: "channel \(delivery.channel) is not served here")
-        }
-        let webhook: WebhookRecord
-        let secrets: [WebhookSecret]
-        do {
-            webhook = try await webhooks.webhook(webhookID, tenantID: delivery.tenantID)
-            secrets = try webhooks.signingSecrets(of: webhook, now: now)
-        } catch let error as ServiceError where error == .notFound("webhook") {
-            return .failed(code: 0, error: "the webhook was deleted")
-        } catch {
-            return .retry(code: 0, error: "could not read the webhook: \(error)")
-        }
-        guard webhook.enabled else { return .failed(code: 0, error: "the webhook is disabled") }
+    func send(_ delivery: DeliveryRecord, to webhook: WebhookRecord, secrets: [WebhookSecret], at now: Int64) async
+        -> AttemptOutcome
+    {
         let url: WebhookURL
         do {
             url = try WebhookURL(webhook.url, policy: webhooks.policy)
@@ -146,7 +187,8 @@ public struct DeliveryDispatcher: Service {
         case .status(410):
             let reason = "the endpoint answered 410 Gone"
             do {
-                try await webhooks.change(webhookID, .gone(reason: reason), tenantID: delivery.tenantID, caller: nil)
+                try await webhooks.change(
+                    webhook.publicID, .gone(reason: reason), tenantID: delivery.tenantID, caller: nil)
             } catch {
                 logger.warning("could not disable a gone webhook", metadata: ["error": "\(error)"])
             }

@@ -122,53 +122,68 @@ public struct DeliveryStore: Sendable {
         }
     }
 
-    /// Records an attempt that started at `started` (ms) and its consequence for the delivery.
-    func record(_ outcome: AttemptOutcome, of delivery: DeliveryRecord, started: Int64, duration: Int64)
-        async throws
-    {
-        var updated = delivery
+    /// An attempt's outcome, to record.
+    struct Attempt: Sendable {
+        var outcome: AttemptOutcome
+        var delivery: DeliveryRecord
+        /// When it started and how long it took (ms).
+        var started: Int64
+        var duration: Int64
+    }
+
+    /// Records attempts and their consequence for each delivery, in one transaction (with the `notification.sent`
+    /// and `notification.failed` of the deliveries they end).
+    func record(_ attempts: [Attempt]) async throws {
         let now = EventTimestamp.now()
-        updated.attemptCount += 1
-        updated.updatedAt = now.rfc3339
-        updated.lastError = outcome.error.map { String($0.prefix(500)) }
-        switch outcome {
-        case .sent:
-            updated.status = .sent
-        case .retry where updated.attemptCount >= updated.attemptLimit:
-            updated.status = .failed
-            updated.lastError = "gave up after \(updated.attemptCount) attempts: " + (updated.lastError ?? "")
-        case .retry:
-            updated.nextAttemptAt = now.millisecondsSinceEpoch + schedule.delay(after: updated.attemptCount)
-        case .failed:
-            updated.status = .failed
+        var rows: [(Attempt, DeliveryRecord)] = []
+        var terminal: [EventEnvelope] = []
+        for attempt in attempts {
+            var updated = attempt.delivery
+            let outcome = attempt.outcome
+            updated.attemptCount += 1
+            updated.updatedAt = now.rfc3339
+            updated.lastError = outcome.error.map { String($0.prefix(500)) }
+            switch outcome {
+            case .sent:
+                updated.status = .sent
+            case .retry where updated.attemptCount >= updated.attemptLimit:
+                updated.status = .failed
+                updated.lastError = "gave up after \(updated.attemptCount) attempts: " + (updated.lastError ?? "")
+            case .retry:
+                updated.nextAttemptAt = now.millisecondsSinceEpoch + schedule.delay(after: updated.attemptCount)
+            case .failed:
+                updated.status = .failed
+            }
+            rows.append((attempt, updated))
+            if updated.status != .pending {
+                terminal.append(
+                    events.systemEvent(
+                        NotificationsEvents.notification(updated.status == .sent ? .sent : .failed),
+                        payload: updated.payload(responseCode: outcome.code), ownershipID: updated.ownershipID))
+            }
         }
-        let record = updated
-        let terminal: [EventEnvelope] =
-            record.status == .pending
-            ? []
-            : [
-                events.systemEvent(
-                    NotificationsEvents.notification(record.status == .sent ? .sent : .failed),
-                    payload: record.payload(responseCode: outcome.code), ownershipID: record.ownershipID)
-            ]
+        let written = rows
+        let events = terminal
         try await outbox.perform { database in
-            try await database.raw(
-                """
-                INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, response_code, outcome,
-                error) VALUES (\(bind: record.id), \(bind: record.attemptCount),
-                \(bind: EventTimestamp(millisecondsSinceEpoch: started).rfc3339), \(bind: duration),
-                \(bind: outcome.code), \(bind: outcome.name), \(bind: record.lastError))
-                """
-            ).run()
-            try await database.raw(
-                """
-                UPDATE deliveries SET status = \(bind: record.status.rawValue),
-                attempt_count = \(bind: record.attemptCount), next_attempt_at = \(bind: record.nextAttemptAt),
-                lease_until = NULL, last_error = \(bind: record.lastError), updated_at = \(bind: record.updatedAt)
-                WHERE id = \(bind: record.id)
-                """
-            ).run()
-            return ((), terminal)
+            for (attempt, record) in written {
+                try await database.raw(
+                    """
+                    INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, response_code,
+                    outcome, error) VALUES (\(bind: record.id), \(bind: record.attemptCount),
+                    \(bind: EventTimestamp(millisecondsSinceEpoch: attempt.started).rfc3339), \(bind: attempt.duration),
+                    \(bind: attempt.outcome.code), \(bind: attempt.outcome.name), \(bind: record.lastError))
+                    """
+                ).run()
+                try await database.raw(
+                    """
+                    UPDATE deliveries SET status = \(bind: record.status.rawValue),
+                    attempt_count = \(bind: record.attemptCount), next_attempt_at = \(bind: record.nextAttemptAt),
+                    lease_until = NULL, last_error = \(bind: record.lastError), updated_at = \(bind: record.updatedAt)
+                    WHERE id = \(bind: record.id)
+                    """
+                ).run()
+            }
+            return ((), events)
         }
     }
 
@@ -251,5 +266,40 @@ public struct DeliveryStore: Sendable {
         }
         due.signal()
         return try await delivery(publicID, tenantID: tenantID)
+    }
+}
+
+/// Writes attempts as they end, many to a transaction: while one transaction commits, the attempts that end meanwhile
+/// wait for the next, so a busy dispatcher commits once per batch rather than once per delivery (group commit).
+actor AttemptRecorder {
+    private let store: DeliveryStore
+    private var queue: [(DeliveryStore.Attempt, CheckedContinuation<Void, any Error>)] = []
+    private var flushing = false
+
+    init(store: DeliveryStore) { self.store = store }
+
+    /// Returns once `attempt` is committed.
+    func record(_ attempt: DeliveryStore.Attempt) async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.append((attempt, continuation))
+            if !flushing {
+                flushing = true
+                Task { await flush() }
+            }
+        }
+    }
+
+    private func flush() async {
+        while !queue.isEmpty {
+            let batch = queue
+            queue = []
+            do {
+                try await store.record(batch.map(\.0))
+                for (_, continuation) in batch { continuation.resume() }
+            } catch {
+                for (_, continuation) in batch { continuation.resume(throwing: error) }
+            }
+        }
+        flushing = false
     }
 }

@@ -15,7 +15,9 @@ public struct NotificationsConsumer: EventConsumer {
     var deliveries: DeliveryStore
     var logger: Logger
 
-    init(name: String = "notifications", webhooks: WebhookDirectory, deliveries: DeliveryStore, logger: Logger) {
+    public init(
+        name: String = "notifications", webhooks: WebhookDirectory, deliveries: DeliveryStore, logger: Logger
+    ) {
         self.name = name
         self.webhooks = webhooks
         self.deliveries = deliveries
@@ -62,7 +64,7 @@ public struct NotificationsConsumer: EventConsumer {
 
     /// What a webhook receives (Standard Webhooks' shape): `type`, `timestamp` (the event's), `data` (the entity's
     /// state after the change), and the event's id and tenant.
-    static func webhookBody(_ event: EventEnvelope) -> Data {
+    public static func webhookBody(_ event: EventEnvelope) -> Data {
         let body: JSONValue = [
             "type": .string(event.eventType.description), "timestamp": .string(event.timestamp.rfc3339),
             "event_id": .string(event.eventID), "tenant_id": .string(tenant(of: event)),

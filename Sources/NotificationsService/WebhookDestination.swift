@@ -7,7 +7,7 @@ import NIOPosix
 #endif
 
 /// A webhook's URL, checked: `https` (or `http` to a host the allow-list names), a host, no credentials, at most
-/// 2048 bytes.
+/// 2048 bytes. Any string of 1 to 2048 bytes is what the API's schema allows: a malformed one is a 422.
 public struct WebhookURL: Sendable, Hashable {
     public var text: String
     public var host: String
@@ -25,13 +25,13 @@ public struct WebhookURL: Sendable, Hashable {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             let host = components.host?.lowercased(), !host.isEmpty
         else {
-            throw .invalidArgument(field: "url", problem: "must be an absolute http(s) URL")
+            throw .unprocessable(field: "url", problem: "must be an absolute http(s) URL")
         }
         guard components.user == nil, components.password == nil else {
-            throw .invalidArgument(field: "url", problem: "must not carry credentials: the signature authenticates")
+            throw .unprocessable(field: "url", problem: "must not carry credentials: the signature authenticates")
         }
         guard components.fragment == nil else {
-            throw .invalidArgument(field: "url", problem: "must not have a fragment")
+            throw .unprocessable(field: "url", problem: "must not have a fragment")
         }
         let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         switch scheme {
@@ -39,7 +39,7 @@ public struct WebhookURL: Sendable, Hashable {
         case "http" where policy.allowedHosts.contains(bareHost) || IPAddress(bareHost).map(policy.listed) == true:
             isHTTPS = false
         case "http": throw .unprocessable(field: "url", problem: "must be https")
-        default: throw .invalidArgument(field: "url", problem: "must be an absolute http(s) URL")
+        default: throw .unprocessable(field: "url", problem: "must be an absolute http(s) URL")
         }
         self.text = text
         self.host = bareHost

@@ -44,7 +44,7 @@ extension GatewayEndToEndTests {
                 // Refused at save time: loopback that is not allowed, private, plain http, a malformed type.
                 for (url, status) in [
                     ("https://127.0.0.2/hook", 422), ("https://10.0.0.7/hook", 422), ("https://[::1]/hook", 422),
-                    ("http://example.com/hook", 422), ("ftp://example.com/", 400),
+                    ("http://example.com/hook", 422), ("ftp://example.com/", 422), ("0", 422),
                 ] {
                     let refused = try await https.json(
                         "POST", "/v1/webhooks", ["url": .string(url), "event_types": ["account.*"]],
@@ -71,6 +71,16 @@ extension GatewayEndToEndTests {
                 #expect(read.status == 200)
                 #expect(read.json?["secret"] == nil)
                 #expect(read.json?["event_types"] == ["account.*"])
+                // A replay (Idempotency-Key) answers the webhook without its secret, which is never kept.
+                let keyed: JSONValue = ["url": .string(receiver.baseURL + "/teams"), "event_types": ["team.*"]]
+                let first = try await https.json(
+                    "POST", "/v1/webhooks", keyed, bearer: north.token, headers: ["Idempotency-Key": "w-1"])
+                let replay = try await https.json(
+                    "POST", "/v1/webhooks", keyed, bearer: north.token, headers: ["Idempotency-Key": "w-1"])
+                #expect(first.json?["secret"]?.stringValue?.hasPrefix("whsec_") == true, "\(first.text)")
+                #expect(replay.headers["idempotent-replayed"] == "true")
+                #expect(replay.json?["public_id"] == first.json?["public_id"])
+                #expect(replay.json?["secret"] == nil)
                 // Another tenant's admin does not see it.
                 let south = try await Self.tenant(
                     https, system, platform: platform, document: "12.ABC.345/01DE-35", email: "admin@sul.com.br")
