@@ -17,8 +17,9 @@ public struct WebhookURL: Sendable, Hashable {
     static let maximumBytes = 2048
 
     public init(_ text: String, policy: DestinationPolicy) throws(ServiceError) {
-        let text = text.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { throw .invalidArgument(field: "url", problem: "is required") }
+        let text = text.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { throw .unprocessable(field: "url", problem: "must be an absolute http(s) URL") }
         guard text.utf8.count <= Self.maximumBytes else {
             throw .invalidArgument(field: "url", problem: "is over \(Self.maximumBytes) bytes")
         }

@@ -97,6 +97,13 @@ struct DeliveryTests {
         #expect(throws: ServiceError.self) { try WebhookURL("https://user:pass@example.com/hook", policy: none) }
         #expect(throws: ServiceError.self) { try WebhookURL("ftp://example.com/hook", policy: none) }
         #expect(throws: ServiceError.self) { try WebhookURL("not a url", policy: none) }
+        // Outside the API's schema (empty) is 400; a string it allows but no URL (blank) is 422.
+        #expect(throws: ServiceError.invalidArgument(field: "url", problem: "is required")) {
+            try WebhookURL("", policy: none)
+        }
+        #expect(throws: ServiceError.unprocessable(field: "url", problem: "must be an absolute http(s) URL")) {
+            try WebhookURL("  ", policy: none)
+        }
         #expect(try WebhookURL("http://127.0.0.1:9/hook", policy: local).port == 9)
         for refused in ["https://127.0.0.1/hook", "https://localhost/hook", "https://[::1]/hook", "https://10.1.2.3/"] {
             await #expect(throws: DestinationRefusal.forbidden, "\(refused)") {
