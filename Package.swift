@@ -228,8 +228,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "BizMail",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "NotificationsService",
             dependencies: [
+                "BizMail", .product(name: "Mustache", package: "swift-mustache"),
                 "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit", "BizMessaging",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -388,6 +398,11 @@ let package = Package(
                 "BizStorage", "BizTesting", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BizMailTests",
+            dependencies: ["BizMail", "BizTesting", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(

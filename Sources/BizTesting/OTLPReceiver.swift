@@ -24,40 +24,32 @@ public final class OTLPReceiver: Sendable {
     public let grpcEndpoint: String
     public let httpEndpoint: String
     let output: String
-    private let process: Process
+    private let script: HelperScript
 
-    private init(grpc: String, http: String, output: String, process: Process) {
+    private init(grpc: String, http: String, output: String, script: HelperScript) {
         self.grpcEndpoint = grpc
         self.httpEndpoint = http
         self.output = output
-        self.process = process
+        self.script = script
     }
 
     /// Starts a receiver writing to `directory`/spans.jsonl.
     public static func start(in directory: String) async throws -> OTLPReceiver {
         let output = directory + "/spans.jsonl"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BizRetailProcess.packageRoot + "/scripts/otlp-receiver")
-        process.arguments = [output]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        var line = ""
-        let deadline = ContinuousClock.now + .seconds(20)
-        while line.isEmpty, process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            line = (try? String(contentsOfFile: output + ".ready", encoding: .utf8)) ?? ""
-        }
+        let script = try await HelperScript.start(
+            "otlp-receiver", arguments: [output], readyFile: output + ".ready",
+            install: "pip install grpcio opentelemetry-proto")
+        let line = script.ready
         var endpoints: [String: String] = [:]
         for part in line.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
             let pair = part.split(separator: "=", maxSplits: 1)
             if pair.count == 2 { endpoints[String(pair[0])] = String(pair[1]) }
         }
         guard let grpc = endpoints["grpc"], let http = endpoints["http"] else {
-            process.terminate()
+            script.stop()
             throw ProcessFailure("the OTLP receiver did not start (pip install grpcio opentelemetry-proto)")
         }
-        return OTLPReceiver(grpc: grpc, http: http, output: output, process: process)
+        return OTLPReceiver(grpc: grpc, http: http, output: output, script: script)
     }
 
     /// Every span received so far.
@@ -67,8 +59,7 @@ public final class OTLPReceiver: Sendable {
         return text.split(separator: "\n").compactMap { try? decoder.decode(Span.self, from: Data($0.utf8)) }
     }
 
-    /// Kills the receiver (Foundation's `waitUntilExit` can spin forever on Linux: it is not waited for).
     public func stop() {
-        kill(process.processIdentifier, SIGKILL)
+        script.stop()
     }
 }

@@ -21,35 +21,22 @@ public final class WebhookReceiver: Sendable {
     /// The receiver's self-signed certificate (for `BIZ_WEBHOOK_CA_FILE`).
     public let certificateFile: String
     let directory: String
-    private let process: Process
+    private let script: HelperScript
 
-    private init(baseURL: String, directory: String, process: Process) {
+    private init(baseURL: String, directory: String, script: HelperScript) {
         self.baseURL = baseURL
         self.directory = directory
         self.certificateFile = directory + "/ca.pem"
-        self.process = process
+        self.script = script
     }
 
     /// Starts a receiver keeping its files in `directory`.
     public static func start(in directory: String) async throws -> WebhookReceiver {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BizRetailProcess.packageRoot + "/scripts/webhook-receiver")
-        process.arguments = [directory]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        var url = ""
-        let deadline = ContinuousClock.now + .seconds(20)
-        while url.isEmpty, process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            url = (try? String(contentsOfFile: directory + "/ready", encoding: .utf8)) ?? ""
-        }
-        guard url.hasPrefix("https://") else {
-            process.terminate()
-            throw ProcessFailure("the webhook receiver did not start (pip install standardwebhooks cryptography)")
-        }
-        return WebhookReceiver(baseURL: url, directory: directory, process: process)
+        let script = try await HelperScript.start(
+            "webhook-receiver", arguments: [directory], readyFile: directory + "/ready",
+            install: "pip install standardwebhooks cryptography")
+        return WebhookReceiver(baseURL: script.ready, directory: directory, script: script)
     }
 
     /// The secrets requests are verified with (a webhook's `whsec_…`).
@@ -79,8 +66,7 @@ public final class WebhookReceiver: Sendable {
         }
     }
 
-    /// SIGKILL: a child of the test process may inherit a mask that blocks SIGTERM.
     public func stop() {
-        kill(process.processIdentifier, SIGKILL)
+        script.stop()
     }
 }
