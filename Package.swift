@@ -292,7 +292,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BizEvents", "BizStorage", "BizMessaging", "BizOutbox", "BizProtos", "AuditService",
                 "BizAuth", "IdentityService", "TeamService", "ClientContractorService", "CostCenterService",
-                "NotificationsService", "APIGateway", "BizKafka", "BizServiceKit",
+                "NotificationsService", "BizMail", "APIGateway", "BizKafka", "BizServiceKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -394,7 +394,7 @@ let package = Package(
         .testTarget(
             name: "NotificationsServiceTests",
             dependencies: [
-                "NotificationsService", "BizAuth", "BizEvents", "BizMessaging", "BizOutbox", "BizServiceKit",
+                "NotificationsService", "BizMail", "BizAuth", "BizEvents", "BizMessaging", "BizOutbox", "BizServiceKit",
                 "BizStorage", "BizTesting", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

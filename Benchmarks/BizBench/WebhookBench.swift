@@ -123,12 +123,21 @@ func webhookBench(_ arguments: ArraySlice<String>) async throws {
     _ = try await webhooks.create(url: url, eventTypes: ["account.*"], enabled: true, caller: admin)
     try await store.transaction { database in
         try await database.raw("UPDATE webhooks SET created_at = '2000-01-01T00:00:00.000Z'").run()
+        // Webhooks only: the tenant's default rules (a welcome email per account) are not made.
+        try await database.raw(
+            "INSERT INTO seeded_tenants (tenant_id, seeded_at) VALUES (\(bind: tenant), '2000-01-01T00:00:00.000Z')"
+        ).run()
     }
     let sender = try WebhookSender(settings: .init(policy: policy))
     let subscription = BusSubscription(
-        bus: bus, consumer: NotificationsConsumer(webhooks: webhooks, deliveries: deliveries, logger: logger),
+        bus: bus,
+        consumer: NotificationsConsumer(
+            webhooks: webhooks, rules: RuleDirectory(outbox: outbox, events: factory), deliveries: deliveries,
+            logger: logger),
         logger: logger)
-    let dispatcher = DeliveryDispatcher(deliveries: deliveries, webhooks: webhooks, sender: sender, logger: logger)
+    let dispatcher = DeliveryDispatcher(
+        deliveries: deliveries, webhooks: webhooks, sender: sender,
+        mailer: EmailSender(client: nil, from: EmailSender.defaultFrom), logger: logger)
     let before = received.value.load(ordering: .relaxed)
     let serviceSeconds = try await measure {
         try await withThrowingTaskGroup(of: Void.self) { group in

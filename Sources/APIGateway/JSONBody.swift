@@ -95,6 +95,55 @@ struct JSONBody {
         }
     }
 
+    /// An array of objects (only `allowed` fields in each); `nil` when absent, `[]` when `null`.
+    func objects(_ name: String, allowed: Set<String>) throws -> [JSONBody]? {
+        let field = prefix + name
+        switch object[name] {
+        case .none: return nil
+        case .null: return []
+        case .array(let values):
+            return try values.enumerated().map { index, value in
+                let place = "\(field)[\(index)]"
+                guard case .object(let nested) = value else {
+                    throw Problem.badRequest("\(place) must be an object, not \(value.typeName)", field: place)
+                }
+                if let unknown = nested.keys.sorted().first(where: { !allowed.contains($0) }) {
+                    throw Problem.badRequest(
+                        "\(place).\(unknown) is not a field of \(field)", field: "\(place).\(unknown)")
+                }
+                return JSONBody(object: nested, prefix: place + ".")
+            }
+        case .some(let other):
+            throw Problem.badRequest("\(field) must be an array, not \(other.typeName)", field: field)
+        }
+    }
+
+    /// An object whose keys are data (a map), each value an object of `allowed` fields or `null`; `nil` when absent.
+    func map(_ name: String, allowed: Set<String>) throws -> [String: JSONBody?]? {
+        let field = prefix + name
+        switch object[name] {
+        case .none, .null: return nil
+        case .object(let entries):
+            var map: [String: JSONBody?] = [:]
+            for (key, value) in entries {
+                let place = "\(field).\(key)"
+                switch value {
+                case .null: map[key] = .some(nil)
+                case .object(let nested):
+                    if let unknown = nested.keys.sorted().first(where: { !allowed.contains($0) }) {
+                        throw Problem.badRequest("\(place).\(unknown) is not a field", field: "\(place).\(unknown)")
+                    }
+                    map[key] = JSONBody(object: nested, prefix: place + ".")
+                default:
+                    throw Problem.badRequest("\(place) must be an object, not \(value.typeName)", field: place)
+                }
+            }
+            return map
+        case .some(let other):
+            throw Problem.badRequest("\(field) must be an object, not \(other.typeName)", field: field)
+        }
+    }
+
     func strings(_ name: String) throws -> [String]? {
         let field = prefix + name
         switch object[name] {

@@ -5,7 +5,8 @@ import Hummingbird
 
 /// `/v1/webhooks` (the caller's tenant, admins): create (201, the `secret` shown once), read, list, JSON merge-patch
 /// update (`If-Match`), delete (204), disable, enable, `POST …/rotate-secret` (a new secret shown once). `/v1/notification-deliveries`:
-/// list (`status`, `webhook_id`, `event_id` filters; newest first), read (with its attempts), `POST …/retry`.
+/// list (`status`, `channel`, `webhook_id`, `rule_id`, `event_id` filters; newest first), read (with its attempts),
+/// `POST …/retry`. `/v1/notification-templates` and `/v1/notification-rules` (below).
 struct NotificationRoutes<Transport: ClientTransport> {
     var clients: ServiceClients<Transport>
 
@@ -99,6 +100,11 @@ struct NotificationRoutes<Transport: ClientTransport> {
             }
             let webhook = request.query("webhook_id") ?? ""
             let event = request.query("event_id") ?? ""
+            let channel = request.query("channel") ?? ""
+            guard request.query("channel") == nil || ["webhook", "email"].contains(channel) else {
+                throw Problem.badRequest("channel must be webhook or email", field: "channel")
+            }
+            let rule = request.query("rule_id") ?? ""
             let page = try await clients.call(context) { metadata in
                 try await deliveries.listDeliveries(
                     .with {
@@ -107,6 +113,8 @@ struct NotificationRoutes<Transport: ClientTransport> {
                         $0.status = status
                         $0.webhookID = webhook
                         $0.eventID = event
+                        $0.channel = channel
+                        $0.ruleID = rule
                     }, metadata: metadata)
             }
             return pageResponse(page.deliveries.map(\.json), next: page.nextPageToken)
@@ -124,6 +132,198 @@ struct NotificationRoutes<Transport: ClientTransport> {
                 try await deliveries.retryDelivery(.with { $0.publicID = id }, metadata: metadata)
             }
             return jsonResponse(retried.json)
+        }
+        registerTemplates(on: v1, connection: connection)
+        registerRules(on: v1, connection: connection)
+    }
+
+    static var contentFields: Set<String> { ["subject", "text", "html"] }
+
+    /// `locales` of a request: each locale's content, or nil (`null`: remove it, in a PATCH).
+    static func locales(_ body: JSONBody) throws -> [String: Bizretail_Notifications_V1_TemplateContent?]? {
+        try body.map("locales", allowed: contentFields)?.mapValues { content in
+            try content.map { content in
+                var message = Bizretail_Notifications_V1_TemplateContent()
+                message.subject = try content.string("subject", required: true)!
+                message.text = try content.string("text", required: true)!
+                if let html = try content.string("html", nullable: true), !html.isEmpty { message.html = html }
+                return message
+            }
+        }
+    }
+
+    /// `/v1/notification-templates` (by key): create (201), read, list, merge-patch (`locales`: a locale's content
+    /// replaced, `null` removes it; `If-Match`), delete (204; 409 while a rule uses it).
+    func registerTemplates(on v1: RouterGroup<GatewayContext>, connection: GRPCClient<Transport>) {
+        let templates = Bizretail_Notifications_V1_NotificationTemplateService.Client(wrapping: connection)
+        v1.post("notification-templates") { request, context in
+            let body = try await JSONBody.read(request, context: context, allowed: ["key", "locales"])
+            var message = Bizretail_Notifications_V1_CreateTemplateRequest()
+            message.key = try body.string("key", required: true)!
+            guard let locales = try Self.locales(body) else {
+                throw Problem.badRequest("locales is required", field: "locales")
+            }
+            for (locale, content) in locales {
+                guard let content else {
+                    throw Problem.badRequest("locales.\(locale) may not be null", field: "locales.\(locale)")
+                }
+                message.locales[locale] = content
+            }
+            let created = try await clients.call(context) { metadata in
+                try await templates.createTemplate(message, metadata: metadata)
+            }
+            var response = resourceResponse(created.json, version: created.version, status: .created)
+            response.headers[.location] = "/v1/notification-templates/\(created.key)"
+            return response
+        }
+        v1.get("notification-templates") { request, context in
+            let (size, token) = try request.page()
+            let page = try await clients.call(context) { metadata in
+                try await templates.listTemplates(
+                    .with {
+                        $0.pageSize = size
+                        $0.pageToken = token
+                    }, metadata: metadata)
+            }
+            return pageResponse(page.templates.map(\.json), next: page.nextPageToken)
+        }
+        v1.get("notification-templates/:key") { _, context in
+            let key = try context.parameters.require("key")
+            let found = try await clients.call(context) { metadata in
+                try await templates.getTemplate(.with { $0.key = key }, metadata: metadata)
+            }
+            return resourceResponse(found.json, version: found.version)
+        }
+        v1.patch("notification-templates/:key") { request, context in
+            let key = try context.parameters.require("key")
+            let body = try await JSONBody.read(request, context: context, allowed: ["locales"])
+            var message = Bizretail_Notifications_V1_UpdateTemplateRequest()
+            message.key = key
+            for (locale, content) in try Self.locales(body) ?? [:] {
+                if let content { message.setLocales[locale] = content } else { message.removeLocales.append(locale) }
+            }
+            if let expected = try request.expectedVersion() { message.expectedVersion = expected }
+            let updated = try await clients.call(context) { metadata in
+                try await templates.updateTemplate(message, metadata: metadata)
+            }
+            return resourceResponse(updated.json, version: updated.version)
+        }
+        v1.delete("notification-templates/:key") { _, context in
+            let key = try context.parameters.require("key")
+            _ = try await clients.call(context) { metadata in
+                try await templates.deleteTemplate(.with { $0.key = key }, metadata: metadata)
+            }
+            return Response(status: .noContent)
+        }
+    }
+
+    static var ruleFields: Set<String> {
+        ["name", "event_types", "channel", "template", "recipients", "locale", "changed", "enabled"]
+    }
+
+    static func recipients(_ body: JSONBody) throws -> [Bizretail_Notifications_V1_Recipient]? {
+        try body.objects("recipients", allowed: ["type", "address", "field", "role"])?.map { recipient in
+            var message = Bizretail_Notifications_V1_Recipient()
+            message.type = try recipient.string("type", required: true)!
+            message.address = try recipient.string("address") ?? ""
+            message.field = try recipient.string("field") ?? ""
+            message.role = try recipient.string("role") ?? ""
+            return message
+        }
+    }
+
+    /// `/v1/notification-rules`: create (201), read, list, merge-patch (`If-Match`), delete (204), disable, enable.
+    func registerRules(on v1: RouterGroup<GatewayContext>, connection: GRPCClient<Transport>) {
+        let rules = Bizretail_Notifications_V1_NotificationRuleService.Client(wrapping: connection)
+        v1.post("notification-rules") { request, context in
+            let body = try await JSONBody.read(request, context: context, allowed: Self.ruleFields)
+            var message = Bizretail_Notifications_V1_CreateRuleRequest()
+            if let name = try body.string("name") { message.name = name }
+            guard let types = try body.strings("event_types") else {
+                throw Problem.badRequest("event_types is required", field: "event_types")
+            }
+            message.eventTypes = types
+            if let channel = try body.string("channel") { message.channel = channel }
+            message.template = try body.string("template", required: true)!
+            guard let recipients = try Self.recipients(body) else {
+                throw Problem.badRequest("recipients is required", field: "recipients")
+            }
+            message.recipients = recipients
+            if let locale = try body.string("locale") { message.locale = locale }
+            message.changed = try body.strings("changed") ?? []
+            if let enabled = try body.bool("enabled") { message.enabled = enabled }
+            let created = try await clients.call(context) { metadata in
+                try await rules.createRule(message, metadata: metadata)
+            }
+            var response = resourceResponse(created.json, version: created.version, status: .created)
+            response.headers[.location] = "/v1/notification-rules/\(created.publicID)"
+            return response
+        }
+        v1.get("notification-rules") { request, context in
+            let (size, token) = try request.page()
+            let page = try await clients.call(context) { metadata in
+                try await rules.listRules(
+                    .with {
+                        $0.pageSize = size
+                        $0.pageToken = token
+                    }, metadata: metadata)
+            }
+            return pageResponse(page.rules.map(\.json), next: page.nextPageToken)
+        }
+        v1.get("notification-rules/:id") { _, context in
+            let id = try context.parameters.require("id")
+            let found = try await clients.call(context) { metadata in
+                try await rules.getRule(.with { $0.publicID = id }, metadata: metadata)
+            }
+            return resourceResponse(found.json, version: found.version)
+        }
+        v1.patch("notification-rules/:id") { request, context in
+            let id = try context.parameters.require("id")
+            let body = try await JSONBody.read(request, context: context, allowed: Self.ruleFields)
+            var message = Bizretail_Notifications_V1_UpdateRuleRequest()
+            message.publicID = id
+            if let name = try body.string("name") { message.name = name }
+            if let types = try body.strings("event_types") {
+                message.eventTypes = types
+                message.setEventTypes = true
+            }
+            if let channel = try body.string("channel") { message.channel = channel }
+            if let template = try body.string("template") { message.template = template }
+            if let recipients = try Self.recipients(body) {
+                message.recipients = recipients
+                message.setRecipients = true
+            }
+            if let locale = try body.string("locale") { message.locale = locale }
+            if let changed = try body.strings("changed") {
+                message.changed = changed
+                message.setChanged = true
+            }
+            if let enabled = try body.bool("enabled") { message.enabled = enabled }
+            if let expected = try request.expectedVersion() { message.expectedVersion = expected }
+            let updated = try await clients.call(context) { metadata in
+                try await rules.updateRule(message, metadata: metadata)
+            }
+            return resourceResponse(updated.json, version: updated.version)
+        }
+        v1.delete("notification-rules/:id") { _, context in
+            let id = try context.parameters.require("id")
+            _ = try await clients.call(context) { metadata in
+                try await rules.deleteRule(.with { $0.publicID = id }, metadata: metadata)
+            }
+            return Response(status: .noContent)
+        }
+        for (action, enabled) in [("disable", false), ("enable", true)] {
+            v1.post("notification-rules/:id/\(action)") { _, context in
+                let id = try context.parameters.require("id")
+                let changed = try await clients.call(context) { metadata in
+                    try await rules.updateRule(
+                        .with {
+                            $0.publicID = id
+                            $0.enabled = enabled
+                        }, metadata: metadata)
+                }
+                return resourceResponse(changed.json, version: changed.version)
+            }
         }
     }
 
@@ -159,7 +359,9 @@ extension Bizretail_Notifications_V1_Delivery {
     var json: JSONValue {
         var object: [String: JSONValue] = [
             "public_id": .string(publicID), "tenant_id": .string(tenantID), "channel": .string(channel),
-            "webhook_id": webhookID.isEmpty ? .null : .string(webhookID), "event_id": .string(eventID),
+            "webhook_id": webhookID.isEmpty ? .null : .string(webhookID),
+            "rule_id": ruleID.isEmpty ? .null : .string(ruleID),
+            "recipient": recipient.isEmpty ? .null : .string(recipient), "event_id": .string(eventID),
             "event_type": .string(eventType), "status": .string(status),
             "attempt_count": .integer(Int64(attemptCount)),
             "next_attempt_at": hasNextAttemptAt ? .string(nextAttemptAt.rfc3339) : .null,
@@ -177,5 +379,43 @@ extension Bizretail_Notifications_V1_Delivery {
                 ]
             })
         return .object(object)
+    }
+}
+
+extension Bizretail_Notifications_V1_Template {
+    var json: JSONValue {
+        [
+            "public_id": .string(publicID), "tenant_id": .string(tenantID), "key": .string(key),
+            "locales": .object(
+                locales.mapValues { content in
+                    [
+                        "subject": .string(content.subject), "text": .string(content.text),
+                        "html": content.hasHtml ? .string(content.html) : .null,
+                    ]
+                }),
+            "version": .integer(version), "created_at": .string(createdAt.rfc3339),
+            "updated_at": .string(updatedAt.rfc3339),
+        ]
+    }
+}
+
+extension Bizretail_Notifications_V1_Rule {
+    var json: JSONValue {
+        [
+            "public_id": .string(publicID), "tenant_id": .string(tenantID), "name": .string(name),
+            "event_types": .array(eventTypes.map(JSONValue.string)), "channel": .string(channel),
+            "template": .string(template),
+            "recipients": .array(
+                recipients.map { recipient in
+                    var object: [String: JSONValue] = ["type": .string(recipient.type)]
+                    if !recipient.address.isEmpty { object["address"] = .string(recipient.address) }
+                    if !recipient.field.isEmpty { object["field"] = .string(recipient.field) }
+                    if !recipient.role.isEmpty { object["role"] = .string(recipient.role) }
+                    return .object(object)
+                }),
+            "locale": .string(locale), "changed": .array(changed.map(JSONValue.string)), "enabled": .bool(enabled),
+            "version": .integer(version), "created_at": .string(createdAt.rfc3339),
+            "updated_at": .string(updatedAt.rfc3339),
+        ]
     }
 }

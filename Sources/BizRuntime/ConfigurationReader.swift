@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizMail
 import BizServiceKit
 import Configuration
 import Foundation
@@ -207,6 +208,19 @@ public struct ConfigurationReader: Sendable {
         result.notifications.retryMaximumMilliseconds = try integer(
             "notifications.retry.max.ms", "BIZ_NOTIFICATIONS_RETRY_MAX_MS",
             default: result.notifications.retryMaximumMilliseconds, in: 1...604_800_000)
+        result.notifications.smtpURL = secret("smtp.url")
+        if let url = result.notifications.smtpURL {
+            do {
+                _ = try SMTPSettings(url: url.value)
+            } catch {
+                throw RuntimeError("BIZ_SMTP_URL \(error.description)")
+            }
+        }
+        result.notifications.smtpFrom = text("smtp.from")
+        if let from = result.notifications.smtpFrom, EmailSender.mailbox(from) == nil {
+            throw RuntimeError("BIZ_SMTP_FROM must be an address or `Name <address>`")
+        }
+        result.notifications.smtpCertificateAuthorities = text("smtp.ca.file")
 
         result.testRelayFault = text("test.relay.fault")
         return result

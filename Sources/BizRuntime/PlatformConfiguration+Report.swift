@@ -1,4 +1,6 @@
+import BizMail
 import BizServiceKit
+import NotificationsService
 
 extension PlatformConfiguration {
     /// Every setting, one `BIZ_NAME = value` per line, with secrets shown as `<redacted>` (or `<unset>`), for
@@ -67,6 +69,12 @@ extension PlatformConfiguration {
             ("BIZ_NOTIFICATIONS_MAX_ATTEMPTS", "\(notifications.maximumAttempts)"),
             ("BIZ_NOTIFICATIONS_RETRY_BASE_MS", "\(notifications.retryBaseMilliseconds)"),
             ("BIZ_NOTIFICATIONS_RETRY_MAX_MS", "\(notifications.retryMaximumMilliseconds)"),
+            (
+                "BIZ_SMTP_URL",
+                notifications.smtpURL.map { (try? SMTPSettings(url: $0.value).redacted) ?? "<redacted>" } ?? "<unset>"
+            ),
+            ("BIZ_SMTP_FROM", notifications.smtpFrom ?? "\(EmailSender.defaultFrom.address) (default)"),
+            ("BIZ_SMTP_CA_FILE", show(notifications.smtpCertificateAuthorities)),
         ]
         if let testRelayFault { lines.append(("BIZ_TEST_RELAY_FAULT", testRelayFault)) }
         return lines.map { "\($0.0) = \($0.1)\n" }.joined()

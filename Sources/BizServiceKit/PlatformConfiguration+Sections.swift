@@ -120,6 +120,14 @@ extension PlatformConfiguration {
         /// `BIZ_NOTIFICATIONS_RETRY_MAX_MS`); each retry waits twice the one before, with jitter.
         public var retryBaseMilliseconds = 5_000
         public var retryMaximumMilliseconds = 3_600_000
+        /// The SMTP server email goes through (`BIZ_SMTP_URL`: `smtp://[user:password@]host[:port]` with STARTTLS
+        /// when offered, `?starttls=required`, or `smtps://`); unset, email deliveries fail saying so.
+        public var smtpURL: Secret?
+        /// The sender (`BIZ_SMTP_FROM`: `address` or `Name <address>`).
+        public var smtpFrom: String?
+        /// A PEM file of certificate authorities the SMTP server may be signed by, beside the system's
+        /// (`BIZ_SMTP_CA_FILE`).
+        public var smtpCertificateAuthorities: String?
 
         public init() {}
     }

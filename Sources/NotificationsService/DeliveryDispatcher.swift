@@ -1,4 +1,5 @@
 import BizEvents
+import BizMail
 import BizMessaging
 import BizServiceKit
 import Foundation
@@ -14,20 +15,32 @@ public struct DeliveryDispatcher: Service {
     var deliveries: DeliveryStore
     var webhooks: WebhookDirectory
     var sender: WebhookSender
+    var mailer: EmailSender
     var concurrency: Int
     var logger: Logger
     private let recorder: AttemptRecorder
-    private let sentCounter = Counter(label: "notifications_sent_total", dimensions: [("channel", "webhook")])
-    private let failedCounter = Counter(label: "notifications_failed_total", dimensions: [("channel", "webhook")])
-    private let attemptTimer = Timer(label: "notification_attempt_duration", dimensions: [("channel", "webhook")])
+    private let metrics = ["webhook": ChannelMetrics("webhook"), "email": ChannelMetrics("email")]
+
+    struct ChannelMetrics {
+        let sent: Counter
+        let failed: Counter
+        let duration: Timer
+
+        init(_ channel: String) {
+            sent = Counter(label: "notifications_sent_total", dimensions: [("channel", channel)])
+            failed = Counter(label: "notifications_failed_total", dimensions: [("channel", channel)])
+            duration = Timer(label: "notification_attempt_duration", dimensions: [("channel", channel)])
+        }
+    }
 
     public init(
-        deliveries: DeliveryStore, webhooks: WebhookDirectory, sender: WebhookSender, concurrency: Int = 64,
-        logger: Logger
+        deliveries: DeliveryStore, webhooks: WebhookDirectory, sender: WebhookSender, mailer: EmailSender,
+        concurrency: Int = 64, logger: Logger
     ) {
         self.deliveries = deliveries
         self.webhooks = webhooks
         self.sender = sender
+        self.mailer = mailer
         self.concurrency = concurrency
         self.logger = logger
         recorder = AttemptRecorder(store: deliveries)
@@ -58,7 +71,7 @@ public struct DeliveryDispatcher: Service {
                     }
                     let targets = await self.targets(of: claimed)
                     for delivery in claimed {
-                        let target = delivery.webhookID.flatMap { targets[$0] } ?? .failure(Self.noWebhook(delivery))
+                        let target = target(of: delivery, webhooks: targets)
                         inFlight.count.add(1, ordering: .relaxed)
                         group.addTask {
                             await attempt(delivery, to: target)
@@ -90,16 +103,23 @@ public struct DeliveryDispatcher: Service {
         return .milliseconds(min(max(wait, 10), 1000))
     }
 
-    /// Where a claimed delivery goes: its webhook and the secrets that sign for it, read once per claim; or the
-    /// outcome that makes sending pointless (a webhook deleted, disabled or unreadable).
-    typealias Target = Result<(webhook: WebhookRecord, secrets: [WebhookSecret]), AttemptFailure>
-
-    struct AttemptFailure: Error {
-        var outcome: AttemptOutcome
+    /// Where a claimed delivery goes: a webhook with the secrets that sign for it (read once per claim), an email;
+    /// or the outcome that makes sending pointless (a webhook deleted, disabled or unreadable, an unknown channel).
+    enum Target: Sendable {
+        case webhook(WebhookRecord, secrets: [WebhookSecret])
+        case email
+        case none(AttemptOutcome)
     }
 
-    static func noWebhook(_ delivery: DeliveryRecord) -> AttemptFailure {
-        AttemptFailure(outcome: .failed(code: 0, error: "channel \(delivery.channel) is not served here"))
+    func target(of delivery: DeliveryRecord, webhooks: [String: Target]) -> Target {
+        switch delivery.channel {
+        case "webhook":
+            delivery.webhookID.flatMap { webhooks[$0] } ?? .none(.failed(code: 0, error: "the webhook was deleted"))
+        case "email":
+            .email
+        default:
+            .none(.failed(code: 0, error: "channel \(delivery.channel) is not served here"))
+        }
     }
 
     func targets(of claimed: [DeliveryRecord]) async -> [String: Target] {
@@ -107,18 +127,18 @@ public struct DeliveryDispatcher: Service {
         guard !claimed.isEmpty else { return targets }
         let now = EventTimestamp.now().millisecondsSinceEpoch
         for delivery in claimed {
-            guard let id = delivery.webhookID, targets[id] == nil else { continue }
+            guard delivery.channel == "webhook", let id = delivery.webhookID, targets[id] == nil else { continue }
             do {
                 let webhook = try await webhooks.webhook(id, tenantID: delivery.tenantID)
                 guard webhook.enabled else {
-                    targets[id] = .failure(.init(outcome: .failed(code: 0, error: "the webhook is disabled")))
+                    targets[id] = .none(.failed(code: 0, error: "the webhook is disabled"))
                     continue
                 }
-                targets[id] = .success((webhook, try webhooks.signingSecrets(of: webhook, now: now)))
+                targets[id] = .webhook(webhook, secrets: try webhooks.signingSecrets(of: webhook, now: now))
             } catch let error as ServiceError where error == .notFound("webhook") {
-                targets[id] = .failure(.init(outcome: .failed(code: 0, error: "the webhook was deleted")))
+                targets[id] = .none(.failed(code: 0, error: "the webhook was deleted"))
             } catch {
-                targets[id] = .failure(.init(outcome: .retry(code: 0, error: "could not read the webhook: \(error)")))
+                targets[id] = .none(.retry(code: 0, error: "could not read the webhook: \(error)"))
             }
         }
         return targets
@@ -133,17 +153,20 @@ public struct DeliveryDispatcher: Service {
             span.attributes["notification.channel"] = delivery.channel
             let outcome: AttemptOutcome
             switch target {
-            case .success(let target):
-                outcome = await send(delivery, to: target.webhook, secrets: target.secrets, at: started)
-            case .failure(let failure):
-                outcome = failure.outcome
+            case .webhook(let webhook, let secrets):
+                outcome = await send(delivery, to: webhook, secrets: secrets, at: started)
+            case .email:
+                outcome = await mailer.send(delivery)
+            case .none(let known):
+                outcome = known
             }
             span.attributes["notification.outcome"] = outcome.name
             return outcome
         }
         let elapsed = ContinuousClock.now - clock
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        attemptTimer.recordNanoseconds(nanoseconds)
+        let metrics = metrics[delivery.channel]
+        metrics?.duration.recordNanoseconds(nanoseconds)
         let duration = nanoseconds / 1_000_000
         do {
             try await Backoff.retrying(logger: logger, what: "record a delivery attempt") {
@@ -154,16 +177,17 @@ public struct DeliveryDispatcher: Service {
             return  // Cancelled: the lease runs out and the attempt is made again.
         }
         switch outcome {
-        case .sent: sentCounter.increment()
-        case .failed: failedCounter.increment()
-        case .retry where delivery.attemptCount + 1 >= delivery.attemptLimit: failedCounter.increment()
+        case .sent: metrics?.sent.increment()
+        case .failed: metrics?.failed.increment()
+        case .retry where delivery.attemptCount + 1 >= delivery.attemptLimit: metrics?.failed.increment()
         case .retry: break
         }
         if case .sent = outcome { return }
         logger.info(
-            "webhook delivery attempt failed",
+            "delivery attempt failed",
             metadata: [
-                "delivery_id": "\(delivery.publicID)", "webhook_id": "\(delivery.webhookID ?? "")",
+                "delivery_id": "\(delivery.publicID)", "channel": "\(delivery.channel)",
+                "destination": "\(delivery.webhookID ?? delivery.recipient.map(MailMask.address) ?? "")",
                 "attempt": "\(delivery.attemptCount + 1)", "outcome": "\(outcome.name)",
                 "error": "\(outcome.error ?? "")",
             ])

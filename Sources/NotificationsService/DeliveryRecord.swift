@@ -1,4 +1,5 @@
 import BizEvents
+import BizMail
 import Foundation
 import SQLKit
 
@@ -16,6 +17,9 @@ public struct DeliveryRecord: Sendable, Hashable {
     public var tenantID: String
     public var channel: String
     public var webhookID: String?
+    /// The rule that made it, and the address it goes to (email).
+    public var ruleID: String?
+    public var recipient: String?
     public var eventID: String
     public var eventType: String
     /// The triggering event's data subject, which the delivery's own events carry.
@@ -32,7 +36,7 @@ public struct DeliveryRecord: Sendable, Hashable {
     public var updatedAt: String
 
     static let columns =
-        "id, public_id, tenant_id, channel, webhook_id, event_id, event_type, ownership_id, body, status, "
+        "id, public_id, tenant_id, channel, webhook_id, rule_id, recipient, event_id, event_type, ownership_id, body, status, "
         + "attempt_count, attempt_limit, next_attempt_at, last_error, created_at, updated_at"
 
     init(row: any SQLRow) throws {
@@ -41,6 +45,8 @@ public struct DeliveryRecord: Sendable, Hashable {
         tenantID = try row.decode(column: "tenant_id", as: String.self)
         channel = try row.decode(column: "channel", as: String.self)
         webhookID = try row.decode(column: "webhook_id", as: String?.self)
+        ruleID = try row.decode(column: "rule_id", as: String?.self)
+        recipient = try row.decode(column: "recipient", as: String?.self)
         eventID = try row.decode(column: "event_id", as: String.self)
         eventType = try row.decode(column: "event_type", as: String.self)
         ownershipID = try row.decode(column: "ownership_id", as: String.self)
@@ -54,11 +60,14 @@ public struct DeliveryRecord: Sendable, Hashable {
         updatedAt = try row.decode(column: "updated_at", as: String.self)
     }
 
-    /// What `notification.sent` / `notification.failed` carry: the delivery, never its body or a secret.
+    /// What `notification.sent` / `notification.failed` carry: the delivery (its recipient masked), never its body
+    /// or a secret.
     func payload(responseCode: Int) -> [String: JSONValue] {
         [
             "id": .integer(id), "public_id": .string(publicID), "tenant_id": .string(tenantID),
             "channel": .string(channel), "webhook_id": webhookID.map(JSONValue.string) ?? .null,
+            "rule_id": ruleID.map(JSONValue.string) ?? .null,
+            "recipient": recipient.map { .string(MailMask.address($0)) } ?? .null,
             "event_id": .string(eventID), "event_type": .string(eventType), "status": .string(status.rawValue),
             "attempt_count": .integer(Int64(attemptCount)), "response_code": .integer(Int64(responseCode)),
             "error": lastError.map(JSONValue.string) ?? .null, "created_at": .string(createdAt),
@@ -94,6 +103,8 @@ struct NewDelivery: Sendable, Hashable {
     var dedupeKey: String
     var channel: String
     var webhookID: String?
+    var ruleID: String?
+    var recipient: String?
     var eventID: String
     var eventType: String
     var ownershipID: String

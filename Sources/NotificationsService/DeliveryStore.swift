@@ -84,10 +84,12 @@ public struct DeliveryStore: Sendable {
         for delivery in deliveries {
             let rows = try await database.raw(
                 """
-                INSERT INTO deliveries (public_id, tenant_id, dedupe_key, channel, webhook_id, event_id, event_type,
-                ownership_id, body, status, attempt_count, attempt_limit, next_attempt_at, created_at, updated_at)
+                INSERT INTO deliveries (public_id, tenant_id, dedupe_key, channel, webhook_id, rule_id, recipient,
+                event_id, event_type, ownership_id, body, status, attempt_count, attempt_limit, next_attempt_at,
+                created_at, updated_at)
                 VALUES (\(bind: EventID.generate()), \(bind: delivery.tenantID), \(bind: delivery.dedupeKey),
-                \(bind: delivery.channel), \(bind: delivery.webhookID), \(bind: delivery.eventID),
+                \(bind: delivery.channel), \(bind: delivery.webhookID), \(bind: delivery.ruleID),
+                \(bind: delivery.recipient), \(bind: delivery.eventID),
                 \(bind: delivery.eventType), \(bind: delivery.ownershipID), \(bind: delivery.body), 'pending', 0,
                 \(bind: schedule.attempts), \(bind: now.millisecondsSinceEpoch), \(bind: now.rfc3339),
                 \(bind: now.rfc3339))
@@ -213,11 +215,18 @@ public struct DeliveryStore: Sendable {
         public var status: DeliveryStatus?
         public var webhookID: String?
         public var eventID: String?
+        public var channel: String?
+        public var ruleID: String?
 
-        public init(status: DeliveryStatus? = nil, webhookID: String? = nil, eventID: String? = nil) {
+        public init(
+            status: DeliveryStatus? = nil, webhookID: String? = nil, eventID: String? = nil, channel: String? = nil,
+            ruleID: String? = nil
+        ) {
             self.status = status
             self.webhookID = webhookID
             self.eventID = eventID
+            self.channel = channel
+            self.ruleID = ruleID
         }
     }
 
@@ -232,6 +241,8 @@ public struct DeliveryStore: Sendable {
             if let status = filter.status { filters.append("status = \(bind: status.rawValue)") }
             if let webhook = filter.webhookID { filters.append("webhook_id = \(bind: webhook)") }
             if let event = filter.eventID { filters.append("event_id = \(bind: event)") }
+            if let channel = filter.channel { filters.append("channel = \(bind: channel)") }
+            if let rule = filter.ruleID { filters.append("rule_id = \(bind: rule)") }
             let query: SQLQueryString =
                 "SELECT \(unsafeRaw: DeliveryRecord.columns) FROM deliveries WHERE "
                 + filters.joined(separator: " AND ") + " ORDER BY id DESC LIMIT \(bind: limit)"

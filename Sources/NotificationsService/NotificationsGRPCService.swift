@@ -102,6 +102,13 @@ public struct DeliveryGRPCService: Bizretail_Notifications_V1_DeliveryService.Si
         }
         if !request.webhookID.isEmpty { filter.webhookID = request.webhookID.lowercased() }
         if !request.eventID.isEmpty { filter.eventID = request.eventID.lowercased() }
+        if !request.channel.isEmpty {
+            guard ["webhook", "email"].contains(request.channel) else {
+                throw ServiceError.invalidArgument(field: "channel", problem: "must be webhook or email")
+            }
+            filter.channel = request.channel
+        }
+        if !request.ruleID.isEmpty { filter.ruleID = request.ruleID.lowercased() }
         let records = try await deliveries.deliveries(
             tenantID: tenant, filter: filter, before: try pageTokens.position(of: request.pageToken),
             limit: size + 1)
@@ -152,6 +159,8 @@ extension Bizretail_Notifications_V1_Delivery {
             $0.tenantID = record.tenantID
             $0.channel = record.channel
             $0.webhookID = record.webhookID ?? ""
+            $0.ruleID = record.ruleID ?? ""
+            $0.recipient = record.recipient ?? ""
             $0.eventID = record.eventID
             $0.eventType = record.eventType
             $0.status = record.status.rawValue
@@ -170,6 +179,202 @@ extension Bizretail_Notifications_V1_Delivery {
                     $0.error = attempt.error ?? ""
                 }
             }
+            $0.createdAt = .init(rfc3339: record.createdAt)
+            $0.updatedAt = .init(rfc3339: record.updatedAt)
+        }
+    }
+}
+
+/// `bizretail.notifications.v1.NotificationTemplateService`: a tenant's templates (admins).
+public struct TemplateGRPCService: Bizretail_Notifications_V1_NotificationTemplateService.SimpleServiceProtocol {
+    var directory: RuleDirectory
+    var pageTokens: PageTokens
+
+    public func createTemplate(request: Bizretail_Notifications_V1_CreateTemplateRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_Template
+    {
+        .init(
+            try await directory.createTemplate(
+                key: request.key, locales: request.locales.mapValues(TemplateContent.init), caller: try Caller.require()
+            ))
+    }
+
+    public func getTemplate(request: Bizretail_Notifications_V1_GetTemplateRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_Template
+    {
+        .init(try await directory.template(request.key, tenantID: try Caller.require().principal.tenantID))
+    }
+
+    public func listTemplates(request: Bizretail_Notifications_V1_ListTemplatesRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_ListTemplatesResponse
+    {
+        let tenant = try Caller.require().principal.tenantID
+        let size = try Pagination.lists.size(request.pageSize)
+        let records = try await directory.templates(
+            tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
+        let page = pageTokens.page(records, size: size, position: \.id)
+        return .with {
+            $0.templates = page.rows.map(Bizretail_Notifications_V1_Template.init)
+            $0.nextPageToken = page.next
+        }
+    }
+
+    public func updateTemplate(request: Bizretail_Notifications_V1_UpdateTemplateRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_Template
+    {
+        .init(
+            try await directory.updateTemplate(
+                request.key, setting: request.setLocales.mapValues(TemplateContent.init),
+                removing: request.removeLocales,
+                expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil,
+                caller: try Caller.require()))
+    }
+
+    public func deleteTemplate(request: Bizretail_Notifications_V1_GetTemplateRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_DeleteTemplateResponse
+    {
+        try await directory.deleteTemplate(request.key, caller: try Caller.require())
+        return .init()
+    }
+}
+
+/// `bizretail.notifications.v1.NotificationRuleService`: a tenant's rules (admins).
+public struct RuleGRPCService: Bizretail_Notifications_V1_NotificationRuleService.SimpleServiceProtocol {
+    var directory: RuleDirectory
+    var pageTokens: PageTokens
+
+    public func createRule(request: Bizretail_Notifications_V1_CreateRuleRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_Rule
+    {
+        var input = RuleDirectory.RuleInput()
+        if request.hasName { input.name = request.name }
+        input.eventTypes = request.eventTypes
+        if request.hasChannel { input.channel = request.channel }
+        input.template = request.template
+        input.recipients = try Self.recipients(request.recipients)
+        if request.hasLocale { input.locale = request.locale }
+        input.changed = request.changed
+        if request.hasEnabled { input.enabled = request.enabled }
+        return .init(try await directory.createRule(input, caller: try Caller.require()))
+    }
+
+    public func getRule(request: Bizretail_Notifications_V1_GetRuleRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_Rule
+    {
+        .init(
+            try await directory.rule(
+                try ServiceError.requiredID(request.publicID), tenantID: try Caller.require().principal.tenantID))
+    }
+
+    public func listRules(request: Bizretail_Notifications_V1_ListRulesRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_ListRulesResponse
+    {
+        let tenant = try Caller.require().principal.tenantID
+        let size = try Pagination.lists.size(request.pageSize)
+        let records = try await directory.rules(
+            tenantID: tenant, after: try pageTokens.position(of: request.pageToken), limit: size + 1)
+        let page = pageTokens.page(records, size: size, position: \.id)
+        return .with {
+            $0.rules = page.rows.map(Bizretail_Notifications_V1_Rule.init)
+            $0.nextPageToken = page.next
+        }
+    }
+
+    public func updateRule(request: Bizretail_Notifications_V1_UpdateRuleRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_Rule
+    {
+        var input = RuleDirectory.RuleInput()
+        if request.hasName { input.name = request.name }
+        if request.setEventTypes { input.eventTypes = request.eventTypes }
+        if request.hasChannel { input.channel = request.channel }
+        if request.hasTemplate { input.template = request.template }
+        if request.setRecipients { input.recipients = try Self.recipients(request.recipients) }
+        if request.hasLocale { input.locale = request.locale }
+        if request.setChanged { input.changed = request.changed }
+        if request.hasEnabled { input.enabled = request.enabled }
+        return .init(
+            try await directory.changeRule(
+                try ServiceError.requiredID(request.publicID), .update(input),
+                expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil,
+                caller: try Caller.require()))
+    }
+
+    public func deleteRule(request: Bizretail_Notifications_V1_GetRuleRequest, context: ServerContext)
+        async throws -> Bizretail_Notifications_V1_DeleteRuleResponse
+    {
+        try await directory.changeRule(
+            try ServiceError.requiredID(request.publicID), .delete, expectedVersion: nil, caller: try Caller.require())
+        return .init()
+    }
+
+    static func recipients(_ messages: [Bizretail_Notifications_V1_Recipient]) throws(ServiceError) -> [Recipient] {
+        var recipients: [Recipient] = []
+        for (index, message) in messages.enumerated() {
+            recipients.append(
+                try Recipient.checked(
+                    type: message.type, address: message.address, field: message.field, role: message.role,
+                    at: "recipients[\(index)]"))
+        }
+        return recipients
+    }
+}
+
+extension TemplateContent {
+    init(_ message: Bizretail_Notifications_V1_TemplateContent) {
+        self.init(subject: message.subject, text: message.text, html: message.hasHtml ? message.html : nil)
+    }
+}
+
+extension Bizretail_Notifications_V1_Template {
+    init(_ record: TemplateRecord) {
+        self = .with {
+            $0.publicID = record.publicID
+            $0.tenantID = record.tenantID
+            $0.key = record.key
+            $0.locales = record.locales.mapValues { content in
+                .with {
+                    $0.subject = content.subject
+                    $0.text = content.text
+                    if let html = content.html { $0.html = html }
+                }
+            }
+            $0.version = record.version
+            $0.createdAt = .init(rfc3339: record.createdAt)
+            $0.updatedAt = .init(rfc3339: record.updatedAt)
+        }
+    }
+}
+
+extension Bizretail_Notifications_V1_Rule {
+    init(_ record: RuleRecord) {
+        self = .with {
+            $0.publicID = record.publicID
+            $0.tenantID = record.tenantID
+            $0.name = record.name
+            $0.eventTypes = record.eventTypes.map(\.text)
+            $0.channel = record.channel
+            $0.template = record.template
+            $0.recipients = record.recipients.map { recipient in
+                .with {
+                    switch recipient {
+                    case .address(let address):
+                        $0.type = "address"
+                        $0.address = address
+                    case .subjectEmail(let field):
+                        $0.type = "subject_email"
+                        $0.field = field
+                    case .contractorContact:
+                        $0.type = "contractor_contact"
+                    case .role(let role):
+                        $0.type = "role"
+                        $0.role = role
+                    }
+                }
+            }
+            $0.locale = record.locale
+            $0.changed = record.changed
+            $0.enabled = record.enabled
+            $0.version = record.version
             $0.createdAt = .init(rfc3339: record.createdAt)
             $0.updatedAt = .init(rfc3339: record.updatedAt)
         }

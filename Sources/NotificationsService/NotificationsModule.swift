@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizMail
 import BizProtos
 import BizServiceKit
 import BizStorage
@@ -16,6 +17,8 @@ public enum NotificationsModule: ServiceModule {
     public static let access = AccessRules(requiredRoles: [
         Bizretail_Notifications_V1_WebhookService.descriptor.fullyQualifiedService: ["admin"],
         Bizretail_Notifications_V1_DeliveryService.descriptor.fullyQualifiedService: ["admin"],
+        Bizretail_Notifications_V1_NotificationTemplateService.descriptor.fullyQualifiedService: ["admin"],
+        Bizretail_Notifications_V1_NotificationRuleService.descriptor.fullyQualifiedService: ["admin"],
     ])
     public static let probe = Bizretail_Notifications_V1_WebhookService.Method.ListWebhooks.descriptor
 
@@ -34,18 +37,31 @@ public enum NotificationsModule: ServiceModule {
                 policy: policy, timeout: Int64(settings.webhookTimeout),
                 certificateAuthorities: settings.webhookCertificateAuthorities))
         context.onShutdown { await sender.shutdown() }
+        let mailer = try EmailSender(
+            client: settings.smtpURL.map { url in
+                var smtp = try SMTPSettings(url: url.value)
+                smtp.certificateAuthorities = settings.smtpCertificateAuthorities
+                return try SMTPClient(settings: smtp)
+            },
+            from: settings.smtpFrom.flatMap(EmailSender.mailbox) ?? EmailSender.defaultFrom)
+        context.onShutdown { mailer.shutdown() }
+        let rules = RuleDirectory(outbox: context.outbox, events: context.events)
         let pageTokens = PageTokens(masterKey: context.masterKey)
         return ServiceParts(
             grpcServices: [
                 WebhookGRPCService(directory: webhooks, pageTokens: pageTokens),
                 DeliveryGRPCService(deliveries: deliveries, pageTokens: pageTokens),
+                TemplateGRPCService(directory: rules, pageTokens: pageTokens),
+                RuleGRPCService(directory: rules, pageTokens: pageTokens),
             ],
             background: [
-                DeliveryDispatcher(deliveries: deliveries, webhooks: webhooks, sender: sender, logger: context.logger)
+                DeliveryDispatcher(
+                    deliveries: deliveries, webhooks: webhooks, sender: sender, mailer: mailer, logger: context.logger)
             ],
             subscriptions: [
                 EventSubscription(
-                    consumer: NotificationsConsumer(webhooks: webhooks, deliveries: deliveries, logger: context.logger))
+                    consumer: NotificationsConsumer(
+                        webhooks: webhooks, rules: rules, deliveries: deliveries, logger: context.logger))
             ])
     }
 }

@@ -1,7 +1,8 @@
 import BizOutbox
 import BizStorage
 
-/// The Notifications service's database: webhook subscriptions, and every delivery with its attempts.
+/// The Notifications service's database: webhook subscriptions, templates and rules, what recipients resolve
+/// against, and every delivery with its attempts.
 public enum NotificationsSchema {
     public static let migrations: [Migration] =
         Outbox.migrations + [
@@ -66,6 +67,76 @@ public enum NotificationsSchema {
                     """,
                     "CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, number)",
                 ]
-            }
+            },
+            Migration(id: "notifications.2.rules") { flavor in
+                [
+                    // `locales`: {"pt-BR": {"subject", "text", "html"}, …}, as JSON.
+                    """
+                    CREATE TABLE notification_templates (
+                        id \(flavor.autoIncrementPrimaryKey),
+                        public_id TEXT NOT NULL UNIQUE,
+                        tenant_id TEXT NOT NULL,
+                        template_key TEXT NOT NULL,
+                        locales TEXT NOT NULL,
+                        version BIGINT NOT NULL,
+                        created_at TEXT NOT NULL,
+                        updated_at TEXT NOT NULL,
+                        deleted_at TEXT)
+                    """,
+                    """
+                    CREATE UNIQUE INDEX notification_templates_key ON notification_templates (tenant_id, template_key)
+                    WHERE deleted_at IS NULL
+                    """,
+                    // `event_types`, `recipients`, `changed_fields`: JSON arrays.
+                    """
+                    CREATE TABLE notification_rules (
+                        id \(flavor.autoIncrementPrimaryKey),
+                        public_id TEXT NOT NULL UNIQUE,
+                        tenant_id TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        event_types TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        template_key TEXT NOT NULL,
+                        recipients TEXT NOT NULL,
+                        locale TEXT NOT NULL,
+                        changed_fields TEXT NOT NULL,
+                        enabled BOOLEAN NOT NULL,
+                        version BIGINT NOT NULL,
+                        created_at TEXT NOT NULL,
+                        updated_at TEXT NOT NULL,
+                        deleted_at TEXT)
+                    """,
+                    "CREATE INDEX notification_rules_tenant ON notification_rules (tenant_id, id)",
+                    // The tenants whose defaults were made (once: a tenant may delete them).
+                    "CREATE TABLE seeded_tenants (tenant_id TEXT PRIMARY KEY, seeded_at TEXT NOT NULL)",
+                    // What recipients resolve against, kept from the events: the users of each tenant (`role`) and
+                    // each tenant's contractor contact (`contractor_contact`).
+                    """
+                    CREATE TABLE known_users (
+                        tenant_id TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        email TEXT NOT NULL,
+                        roles TEXT NOT NULL,
+                        enabled BOOLEAN NOT NULL,
+                        version BIGINT NOT NULL,
+                        PRIMARY KEY (tenant_id, user_id))
+                    """,
+                    """
+                    CREATE TABLE known_contractors (
+                        tenant_id TEXT PRIMARY KEY,
+                        contact_email TEXT NOT NULL,
+                        version BIGINT NOT NULL)
+                    """,
+                    // The last state seen of entities a rule's `changed` watches: a digest per payload field.
+                    """
+                    CREATE TABLE entity_states (
+                        entity_key TEXT PRIMARY KEY,
+                        version BIGINT NOT NULL,
+                        fields TEXT NOT NULL)
+                    """,
+                    "ALTER TABLE deliveries ADD COLUMN rule_id TEXT",
+                    "ALTER TABLE deliveries ADD COLUMN recipient TEXT",
+                ]
+            },
         ]
 }

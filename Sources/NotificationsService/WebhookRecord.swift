@@ -4,7 +4,8 @@ import Foundation
 import SQLKit
 
 /// What a webhook subscribes to: an event type (`account.created`), an entity's every type (`account.*`), or every
-/// type (`*`, but the webhooks' own `webhook.*`, which must be named). Deliveries' events (`notification.*`) never
+/// type (`*`, but the service's own configuration, `webhook.*`, `notification_rule.*` and
+/// `notification_template.*`, which must be named). Deliveries' events (`notification.*`) never
 /// match: a delivery's `notification.sent` would otherwise cause another delivery, and so on.
 public struct EventPattern: Sendable, Hashable, CustomStringConvertible {
     public let text: String
@@ -32,7 +33,10 @@ public struct EventPattern: Sendable, Hashable, CustomStringConvertible {
     public func matches(_ eventType: String) -> Bool {
         guard !eventType.hasPrefix(NotificationsEvents.entity + ".") else { return false }
         // The service's own configuration changes only when named.
-        if text == "*" { return !eventType.hasPrefix(NotificationsEvents.webhookEntity + ".") }
+        if text == "*" {
+            let entity = eventType.split(separator: ".", maxSplits: 1).first.map(String.init) ?? eventType
+            return !NotificationsEvents.configurationEntities.contains(entity)
+        }
         if text.hasSuffix(".*") { return eventType.hasPrefix(text.dropLast()) }
         return eventType == text
     }

@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizMail
 import BizMessaging
 import BizServiceKit
 import BizStorage
@@ -28,6 +29,7 @@ struct DeliveryTests {
 
     struct Pipeline {
         var webhooks: WebhookDirectory
+        var rules: RuleDirectory
         var deliveries: DeliveryStore
         var consumer: NotificationsConsumer
         var dispatcher: DeliveryDispatcher
@@ -35,7 +37,7 @@ struct DeliveryTests {
     }
 
     func withPipeline<T>(
-        _ kind: StoreKind, allow: String = "127.0.0.1", attempts: Int = 3,
+        _ kind: StoreKind, allow: String = "127.0.0.1", attempts: Int = 3, smtp: SMTPClient? = nil,
         _ body: (Pipeline) async throws -> T
     ) async throws -> T {
         try await TestDatabases.withStore(kind, migrations: NotificationsModule.migrations) { store in
@@ -51,12 +53,16 @@ struct DeliveryTests {
                 schedule: RetrySchedule(attempts: attempts, baseDelay: 1, maximumDelay: 5))
             let sender = try WebhookSender(settings: .init(policy: policy, timeout: 5))
             defer { Task { await sender.shutdown() } }
+            let rules = RuleDirectory(outbox: outbox, events: events)
+            let mailer = EmailSender(client: smtp, from: Mailbox("no-reply@biz-retail.test", name: "Biz Retail"))
             return try await body(
                 Pipeline(
-                    webhooks: webhooks, deliveries: deliveries,
-                    consumer: NotificationsConsumer(webhooks: webhooks, deliveries: deliveries, logger: Self.logger),
+                    webhooks: webhooks, rules: rules, deliveries: deliveries,
+                    consumer: NotificationsConsumer(
+                        webhooks: webhooks, rules: rules, deliveries: deliveries, logger: Self.logger),
                     dispatcher: DeliveryDispatcher(
-                        deliveries: deliveries, webhooks: webhooks, sender: sender, logger: Self.logger),
+                        deliveries: deliveries, webhooks: webhooks, sender: sender, mailer: mailer,
+                        logger: Self.logger),
                     outbox: outbox))
         }
     }
@@ -321,7 +327,8 @@ struct DeliveryTests {
                 strict.webhooks.policy = DestinationPolicy()
                 let sender = try WebhookSender(settings: .init(policy: DestinationPolicy(), timeout: 5))
                 strict.dispatcher = DeliveryDispatcher(
-                    deliveries: pipeline.deliveries, webhooks: strict.webhooks, sender: sender, logger: Self.logger)
+                    deliveries: pipeline.deliveries, webhooks: strict.webhooks, sender: sender,
+                    mailer: pipeline.dispatcher.mailer, logger: Self.logger)
                 let event = Self.event("team.created", tenant: tenant)
                 try await strict.consumer.handle([
                     DeliveredMessage(

@@ -2102,3 +2102,2243 @@ extension Bizretail_Notifications_V1_DeliveryService.ClientProtocol {
         )
     }
 }
+
+// MARK: - bizretail.notifications.v1.NotificationTemplateService
+
+/// Namespace containing generated types for the "bizretail.notifications.v1.NotificationTemplateService" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Bizretail_Notifications_V1_NotificationTemplateService: Sendable {
+    /// Service descriptor for the "bizretail.notifications.v1.NotificationTemplateService" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationTemplateService")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "CreateTemplate" metadata.
+        public enum CreateTemplate: Sendable {
+            /// Request type for "CreateTemplate".
+            public typealias Input = Bizretail_Notifications_V1_CreateTemplateRequest
+            /// Response type for "CreateTemplate".
+            public typealias Output = Bizretail_Notifications_V1_Template
+            /// Descriptor for "CreateTemplate".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationTemplateService"),
+                method: "CreateTemplate",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetTemplate" metadata.
+        public enum GetTemplate: Sendable {
+            /// Request type for "GetTemplate".
+            public typealias Input = Bizretail_Notifications_V1_GetTemplateRequest
+            /// Response type for "GetTemplate".
+            public typealias Output = Bizretail_Notifications_V1_Template
+            /// Descriptor for "GetTemplate".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationTemplateService"),
+                method: "GetTemplate",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListTemplates" metadata.
+        public enum ListTemplates: Sendable {
+            /// Request type for "ListTemplates".
+            public typealias Input = Bizretail_Notifications_V1_ListTemplatesRequest
+            /// Response type for "ListTemplates".
+            public typealias Output = Bizretail_Notifications_V1_ListTemplatesResponse
+            /// Descriptor for "ListTemplates".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationTemplateService"),
+                method: "ListTemplates",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateTemplate" metadata.
+        public enum UpdateTemplate: Sendable {
+            /// Request type for "UpdateTemplate".
+            public typealias Input = Bizretail_Notifications_V1_UpdateTemplateRequest
+            /// Response type for "UpdateTemplate".
+            public typealias Output = Bizretail_Notifications_V1_Template
+            /// Descriptor for "UpdateTemplate".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationTemplateService"),
+                method: "UpdateTemplate",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteTemplate" metadata.
+        public enum DeleteTemplate: Sendable {
+            /// Request type for "DeleteTemplate".
+            public typealias Input = Bizretail_Notifications_V1_GetTemplateRequest
+            /// Response type for "DeleteTemplate".
+            public typealias Output = Bizretail_Notifications_V1_DeleteTemplateResponse
+            /// Descriptor for "DeleteTemplate".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationTemplateService"),
+                method: "DeleteTemplate",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "bizretail.notifications.v1.NotificationTemplateService" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            CreateTemplate.descriptor,
+            GetTemplate.descriptor,
+            ListTemplates.descriptor,
+            UpdateTemplate.descriptor,
+            DeleteTemplate.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "bizretail.notifications.v1.NotificationTemplateService" service.
+    public static let bizretail_notifications_v1_NotificationTemplateService = GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationTemplateService")
+}
+
+// MARK: bizretail.notifications.v1.NotificationTemplateService (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationTemplateService {
+    /// Streaming variant of the service protocol for the "bizretail.notifications.v1.NotificationTemplateService" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's message templates, by key: Mustache per locale (pt-BR, the default, which every template has; en),
+    /// > rendered from the event (`{{event.type}}`, `{{event.id}}`, `{{event.timestamp}}`, `{{tenant_id}}`, and the
+    /// > entity's state under `data`). A template that does not parse is INVALID_ARGUMENT when saved. Admins only.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "CreateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_CreateTemplateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_Template` messages.
+        func createTemplate(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_CreateTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Template>
+
+        /// Handle the "GetTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_GetTemplateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_Template` messages.
+        func getTemplate(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Template>
+
+        /// Handle the "ListTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_ListTemplatesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_ListTemplatesResponse` messages.
+        func listTemplates(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_ListTemplatesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_ListTemplatesResponse>
+
+        /// Handle the "UpdateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_UpdateTemplateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_Template` messages.
+        func updateTemplate(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_UpdateTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Template>
+
+        /// Handle the "DeleteTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ALREADY_EXISTS (a conflict) while a rule uses it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_GetTemplateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_DeleteTemplateResponse` messages.
+        func deleteTemplate(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_DeleteTemplateResponse>
+    }
+
+    /// Service protocol for the "bizretail.notifications.v1.NotificationTemplateService" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's message templates, by key: Mustache per locale (pt-BR, the default, which every template has; en),
+    /// > rendered from the event (`{{event.type}}`, `{{event.id}}`, `{{event.timestamp}}`, `{{tenant_id}}`, and the
+    /// > entity's state under `data`). A template that does not parse is INVALID_ARGUMENT when saved. Admins only.
+    public protocol ServiceProtocol: Bizretail_Notifications_V1_NotificationTemplateService.StreamingServiceProtocol {
+        /// Handle the "CreateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_CreateTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_Template` message.
+        func createTemplate(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_CreateTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Template>
+
+        /// Handle the "GetTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_Template` message.
+        func getTemplate(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Template>
+
+        /// Handle the "ListTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_ListTemplatesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_ListTemplatesResponse` message.
+        func listTemplates(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_ListTemplatesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_ListTemplatesResponse>
+
+        /// Handle the "UpdateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_UpdateTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_Template` message.
+        func updateTemplate(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_UpdateTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Template>
+
+        /// Handle the "DeleteTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ALREADY_EXISTS (a conflict) while a rule uses it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_DeleteTemplateResponse` message.
+        func deleteTemplate(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_DeleteTemplateResponse>
+    }
+
+    /// Simple service protocol for the "bizretail.notifications.v1.NotificationTemplateService" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's message templates, by key: Mustache per locale (pt-BR, the default, which every template has; en),
+    /// > rendered from the event (`{{event.type}}`, `{{event.id}}`, `{{event.timestamp}}`, `{{tenant_id}}`, and the
+    /// > entity's state under `data`). A template that does not parse is INVALID_ARGUMENT when saved. Admins only.
+    public protocol SimpleServiceProtocol: Bizretail_Notifications_V1_NotificationTemplateService.ServiceProtocol {
+        /// Handle the "CreateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_CreateTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_Template` to respond with.
+        func createTemplate(
+            request: Bizretail_Notifications_V1_CreateTemplateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_Template
+
+        /// Handle the "GetTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_GetTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_Template` to respond with.
+        func getTemplate(
+            request: Bizretail_Notifications_V1_GetTemplateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_Template
+
+        /// Handle the "ListTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_ListTemplatesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_ListTemplatesResponse` to respond with.
+        func listTemplates(
+            request: Bizretail_Notifications_V1_ListTemplatesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_ListTemplatesResponse
+
+        /// Handle the "UpdateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_UpdateTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_Template` to respond with.
+        func updateTemplate(
+            request: Bizretail_Notifications_V1_UpdateTemplateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_Template
+
+        /// Handle the "DeleteTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ALREADY_EXISTS (a conflict) while a rule uses it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_GetTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_DeleteTemplateResponse` to respond with.
+        func deleteTemplate(
+            request: Bizretail_Notifications_V1_GetTemplateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_DeleteTemplateResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationTemplateService.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationTemplateService.Method.CreateTemplate.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_CreateTemplateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_Template>(),
+            handler: { request, context in
+                try await self.createTemplate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationTemplateService.Method.GetTemplate.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_GetTemplateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_Template>(),
+            handler: { request, context in
+                try await self.getTemplate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationTemplateService.Method.ListTemplates.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_ListTemplatesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_ListTemplatesResponse>(),
+            handler: { request, context in
+                try await self.listTemplates(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationTemplateService.Method.UpdateTemplate.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_UpdateTemplateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_Template>(),
+            handler: { request, context in
+                try await self.updateTemplate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationTemplateService.Method.DeleteTemplate.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_GetTemplateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_DeleteTemplateResponse>(),
+            handler: { request, context in
+                try await self.deleteTemplate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationTemplateService.ServiceProtocol {
+    public func createTemplate(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_CreateTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Template> {
+        let response = try await self.createTemplate(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getTemplate(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Template> {
+        let response = try await self.getTemplate(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listTemplates(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_ListTemplatesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_ListTemplatesResponse> {
+        let response = try await self.listTemplates(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateTemplate(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_UpdateTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Template> {
+        let response = try await self.updateTemplate(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteTemplate(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_DeleteTemplateResponse> {
+        let response = try await self.deleteTemplate(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationTemplateService.SimpleServiceProtocol {
+    public func createTemplate(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_CreateTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Template> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_Template>(
+            message: try await self.createTemplate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getTemplate(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Template> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_Template>(
+            message: try await self.getTemplate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listTemplates(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_ListTemplatesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_ListTemplatesResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_ListTemplatesResponse>(
+            message: try await self.listTemplates(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateTemplate(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_UpdateTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Template> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_Template>(
+            message: try await self.updateTemplate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteTemplate(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_DeleteTemplateResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_DeleteTemplateResponse>(
+            message: try await self.deleteTemplate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: bizretail.notifications.v1.NotificationTemplateService (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationTemplateService {
+    /// Generated client protocol for the "bizretail.notifications.v1.NotificationTemplateService" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's message templates, by key: Mustache per locale (pt-BR, the default, which every template has; en),
+    /// > rendered from the event (`{{event.type}}`, `{{event.id}}`, `{{event.timestamp}}`, `{{tenant_id}}`, and the
+    /// > entity's state under `data`). A template that does not parse is INVALID_ARGUMENT when saved. Admins only.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "CreateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_CreateTemplateRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_CreateTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Template` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createTemplate<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_CreateTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_CreateTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Template>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetTemplateRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_GetTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Template` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getTemplate<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_GetTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Template>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_ListTemplatesRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_ListTemplatesRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_ListTemplatesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listTemplates<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListTemplatesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_ListTemplatesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_ListTemplatesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListTemplatesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_UpdateTemplateRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_UpdateTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Template` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateTemplate<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_UpdateTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_UpdateTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Template>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ALREADY_EXISTS (a conflict) while a rule uses it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetTemplateRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_GetTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_DeleteTemplateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteTemplate<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_GetTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_DeleteTemplateResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_DeleteTemplateResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "bizretail.notifications.v1.NotificationTemplateService" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's message templates, by key: Mustache per locale (pt-BR, the default, which every template has; en),
+    /// > rendered from the event (`{{event.type}}`, `{{event.id}}`, `{{event.timestamp}}`, `{{tenant_id}}`, and the
+    /// > entity's state under `data`). A template that does not parse is INVALID_ARGUMENT when saved. Admins only.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "CreateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_CreateTemplateRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_CreateTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Template` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createTemplate<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_CreateTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_CreateTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Template>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationTemplateService.Method.CreateTemplate.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetTemplateRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_GetTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Template` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getTemplate<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_GetTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Template>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationTemplateService.Method.GetTemplate.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_ListTemplatesRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_ListTemplatesRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_ListTemplatesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listTemplates<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListTemplatesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_ListTemplatesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_ListTemplatesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListTemplatesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationTemplateService.Method.ListTemplates.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateTemplate" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_UpdateTemplateRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_UpdateTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Template` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateTemplate<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_UpdateTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_UpdateTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Template>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationTemplateService.Method.UpdateTemplate.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ALREADY_EXISTS (a conflict) while a rule uses it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetTemplateRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_GetTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_DeleteTemplateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteTemplate<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_GetTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_DeleteTemplateResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_DeleteTemplateResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationTemplateService.Method.DeleteTemplate.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationTemplateService.ClientProtocol {
+    /// Call the "CreateTemplate" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_CreateTemplateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createTemplate<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_CreateTemplateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createTemplate(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_CreateTemplateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_Template>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetTemplate" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_GetTemplateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTemplate<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getTemplate(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_GetTemplateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_Template>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTemplates" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_ListTemplatesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTemplates<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListTemplatesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListTemplatesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listTemplates(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_ListTemplatesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_ListTemplatesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateTemplate" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_UpdateTemplateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateTemplate<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_UpdateTemplateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateTemplate(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_UpdateTemplateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_Template>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteTemplate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ALREADY_EXISTS (a conflict) while a rule uses it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_GetTemplateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteTemplate<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetTemplateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_DeleteTemplateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteTemplate(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_GetTemplateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_DeleteTemplateResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationTemplateService.ClientProtocol {
+    /// Call the "CreateTemplate" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createTemplate<Result>(
+        _ message: Bizretail_Notifications_V1_CreateTemplateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_CreateTemplateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createTemplate(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetTemplate" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTemplate<Result>(
+        _ message: Bizretail_Notifications_V1_GetTemplateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetTemplateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getTemplate(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTemplates" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTemplates<Result>(
+        _ message: Bizretail_Notifications_V1_ListTemplatesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListTemplatesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListTemplatesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listTemplates(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateTemplate" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateTemplate<Result>(
+        _ message: Bizretail_Notifications_V1_UpdateTemplateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Template>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_UpdateTemplateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateTemplate(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteTemplate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ALREADY_EXISTS (a conflict) while a rule uses it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteTemplate<Result>(
+        _ message: Bizretail_Notifications_V1_GetTemplateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_DeleteTemplateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetTemplateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteTemplate(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// MARK: - bizretail.notifications.v1.NotificationRuleService
+
+/// Namespace containing generated types for the "bizretail.notifications.v1.NotificationRuleService" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Bizretail_Notifications_V1_NotificationRuleService: Sendable {
+    /// Service descriptor for the "bizretail.notifications.v1.NotificationRuleService" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationRuleService")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "CreateRule" metadata.
+        public enum CreateRule: Sendable {
+            /// Request type for "CreateRule".
+            public typealias Input = Bizretail_Notifications_V1_CreateRuleRequest
+            /// Response type for "CreateRule".
+            public typealias Output = Bizretail_Notifications_V1_Rule
+            /// Descriptor for "CreateRule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationRuleService"),
+                method: "CreateRule",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetRule" metadata.
+        public enum GetRule: Sendable {
+            /// Request type for "GetRule".
+            public typealias Input = Bizretail_Notifications_V1_GetRuleRequest
+            /// Response type for "GetRule".
+            public typealias Output = Bizretail_Notifications_V1_Rule
+            /// Descriptor for "GetRule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationRuleService"),
+                method: "GetRule",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListRules" metadata.
+        public enum ListRules: Sendable {
+            /// Request type for "ListRules".
+            public typealias Input = Bizretail_Notifications_V1_ListRulesRequest
+            /// Response type for "ListRules".
+            public typealias Output = Bizretail_Notifications_V1_ListRulesResponse
+            /// Descriptor for "ListRules".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationRuleService"),
+                method: "ListRules",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateRule" metadata.
+        public enum UpdateRule: Sendable {
+            /// Request type for "UpdateRule".
+            public typealias Input = Bizretail_Notifications_V1_UpdateRuleRequest
+            /// Response type for "UpdateRule".
+            public typealias Output = Bizretail_Notifications_V1_Rule
+            /// Descriptor for "UpdateRule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationRuleService"),
+                method: "UpdateRule",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteRule" metadata.
+        public enum DeleteRule: Sendable {
+            /// Request type for "DeleteRule".
+            public typealias Input = Bizretail_Notifications_V1_GetRuleRequest
+            /// Response type for "DeleteRule".
+            public typealias Output = Bizretail_Notifications_V1_DeleteRuleResponse
+            /// Descriptor for "DeleteRule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationRuleService"),
+                method: "DeleteRule",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "bizretail.notifications.v1.NotificationRuleService" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            CreateRule.descriptor,
+            GetRule.descriptor,
+            ListRules.descriptor,
+            UpdateRule.descriptor,
+            DeleteRule.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "bizretail.notifications.v1.NotificationRuleService" service.
+    public static let bizretail_notifications_v1_NotificationRuleService = GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.NotificationRuleService")
+}
+
+// MARK: bizretail.notifications.v1.NotificationRuleService (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationRuleService {
+    /// Streaming variant of the service protocol for the "bizretail.notifications.v1.NotificationRuleService" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's rules: events of these types send this template on this channel to these recipients, once per event,
+    /// > rule and recipient. Every tenant starts with two (a welcome email on `account.created`; a message to the
+    /// > contractor's contact when its contract changes), its own to change. Admins only.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "CreateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_CreateRuleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_Rule` messages.
+        func createRule(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_CreateRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Rule>
+
+        /// Handle the "GetRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_GetRuleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_Rule` messages.
+        func getRule(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Rule>
+
+        /// Handle the "ListRules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_ListRulesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_ListRulesResponse` messages.
+        func listRules(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_ListRulesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_ListRulesResponse>
+
+        /// Handle the "UpdateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_UpdateRuleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_Rule` messages.
+        func updateRule(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_UpdateRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Rule>
+
+        /// Handle the "DeleteRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_GetRuleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_DeleteRuleResponse` messages.
+        func deleteRule(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_DeleteRuleResponse>
+    }
+
+    /// Service protocol for the "bizretail.notifications.v1.NotificationRuleService" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's rules: events of these types send this template on this channel to these recipients, once per event,
+    /// > rule and recipient. Every tenant starts with two (a welcome email on `account.created`; a message to the
+    /// > contractor's contact when its contract changes), its own to change. Admins only.
+    public protocol ServiceProtocol: Bizretail_Notifications_V1_NotificationRuleService.StreamingServiceProtocol {
+        /// Handle the "CreateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_CreateRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_Rule` message.
+        func createRule(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_CreateRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Rule>
+
+        /// Handle the "GetRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_Rule` message.
+        func getRule(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Rule>
+
+        /// Handle the "ListRules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_ListRulesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_ListRulesResponse` message.
+        func listRules(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_ListRulesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_ListRulesResponse>
+
+        /// Handle the "UpdateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_UpdateRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_Rule` message.
+        func updateRule(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_UpdateRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Rule>
+
+        /// Handle the "DeleteRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_DeleteRuleResponse` message.
+        func deleteRule(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_DeleteRuleResponse>
+    }
+
+    /// Simple service protocol for the "bizretail.notifications.v1.NotificationRuleService" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's rules: events of these types send this template on this channel to these recipients, once per event,
+    /// > rule and recipient. Every tenant starts with two (a welcome email on `account.created`; a message to the
+    /// > contractor's contact when its contract changes), its own to change. Admins only.
+    public protocol SimpleServiceProtocol: Bizretail_Notifications_V1_NotificationRuleService.ServiceProtocol {
+        /// Handle the "CreateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_CreateRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_Rule` to respond with.
+        func createRule(
+            request: Bizretail_Notifications_V1_CreateRuleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_Rule
+
+        /// Handle the "GetRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_GetRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_Rule` to respond with.
+        func getRule(
+            request: Bizretail_Notifications_V1_GetRuleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_Rule
+
+        /// Handle the "ListRules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_ListRulesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_ListRulesResponse` to respond with.
+        func listRules(
+            request: Bizretail_Notifications_V1_ListRulesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_ListRulesResponse
+
+        /// Handle the "UpdateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_UpdateRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_Rule` to respond with.
+        func updateRule(
+            request: Bizretail_Notifications_V1_UpdateRuleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_Rule
+
+        /// Handle the "DeleteRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_GetRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_DeleteRuleResponse` to respond with.
+        func deleteRule(
+            request: Bizretail_Notifications_V1_GetRuleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_DeleteRuleResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationRuleService.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationRuleService.Method.CreateRule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_CreateRuleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_Rule>(),
+            handler: { request, context in
+                try await self.createRule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationRuleService.Method.GetRule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_GetRuleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_Rule>(),
+            handler: { request, context in
+                try await self.getRule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationRuleService.Method.ListRules.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_ListRulesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_ListRulesResponse>(),
+            handler: { request, context in
+                try await self.listRules(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationRuleService.Method.UpdateRule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_UpdateRuleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_Rule>(),
+            handler: { request, context in
+                try await self.updateRule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_NotificationRuleService.Method.DeleteRule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_GetRuleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_DeleteRuleResponse>(),
+            handler: { request, context in
+                try await self.deleteRule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationRuleService.ServiceProtocol {
+    public func createRule(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_CreateRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Rule> {
+        let response = try await self.createRule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getRule(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Rule> {
+        let response = try await self.getRule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listRules(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_ListRulesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_ListRulesResponse> {
+        let response = try await self.listRules(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateRule(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_UpdateRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_Rule> {
+        let response = try await self.updateRule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteRule(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_DeleteRuleResponse> {
+        let response = try await self.deleteRule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationRuleService.SimpleServiceProtocol {
+    public func createRule(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_CreateRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Rule> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_Rule>(
+            message: try await self.createRule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getRule(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Rule> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_Rule>(
+            message: try await self.getRule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listRules(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_ListRulesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_ListRulesResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_ListRulesResponse>(
+            message: try await self.listRules(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateRule(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_UpdateRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_Rule> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_Rule>(
+            message: try await self.updateRule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteRule(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_DeleteRuleResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_DeleteRuleResponse>(
+            message: try await self.deleteRule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: bizretail.notifications.v1.NotificationRuleService (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationRuleService {
+    /// Generated client protocol for the "bizretail.notifications.v1.NotificationRuleService" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's rules: events of these types send this template on this channel to these recipients, once per event,
+    /// > rule and recipient. Every tenant starts with two (a welcome email on `account.created`; a message to the
+    /// > contractor's contact when its contract changes), its own to change. Admins only.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "CreateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_CreateRuleRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_CreateRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Rule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createRule<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_CreateRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_CreateRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Rule>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetRuleRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_GetRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Rule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getRule<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_GetRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Rule>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListRules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_ListRulesRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_ListRulesRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_ListRulesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listRules<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListRulesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_ListRulesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_ListRulesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListRulesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_UpdateRuleRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_UpdateRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Rule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateRule<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_UpdateRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_UpdateRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Rule>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetRuleRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_GetRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_DeleteRuleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteRule<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_GetRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_DeleteRuleResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_DeleteRuleResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "bizretail.notifications.v1.NotificationRuleService" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A tenant's rules: events of these types send this template on this channel to these recipients, once per event,
+    /// > rule and recipient. Every tenant starts with two (a welcome email on `account.created`; a message to the
+    /// > contractor's contact when its contract changes), its own to change. Admins only.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "CreateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_CreateRuleRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_CreateRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Rule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createRule<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_CreateRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_CreateRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Rule>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationRuleService.Method.CreateRule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetRuleRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_GetRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Rule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getRule<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_GetRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Rule>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationRuleService.Method.GetRule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListRules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_ListRulesRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_ListRulesRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_ListRulesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listRules<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListRulesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_ListRulesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_ListRulesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListRulesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationRuleService.Method.ListRules.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_UpdateRuleRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_UpdateRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_Rule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateRule<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_UpdateRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_UpdateRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_Rule>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationRuleService.Method.UpdateRule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteRule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_GetRuleRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_GetRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_DeleteRuleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteRule<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_GetRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_DeleteRuleResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_DeleteRuleResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_NotificationRuleService.Method.DeleteRule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationRuleService.ClientProtocol {
+    /// Call the "CreateRule" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_CreateRuleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createRule<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_CreateRuleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createRule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_CreateRuleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_Rule>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRule" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_GetRuleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRule<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getRule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_GetRuleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_Rule>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListRules" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_ListRulesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listRules<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListRulesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListRulesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listRules(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_ListRulesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_ListRulesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateRule" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_UpdateRuleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateRule<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_UpdateRuleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateRule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_UpdateRuleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_Rule>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteRule" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_GetRuleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteRule<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetRuleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_DeleteRuleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteRule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_GetRuleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_DeleteRuleResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_NotificationRuleService.ClientProtocol {
+    /// Call the "CreateRule" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createRule<Result>(
+        _ message: Bizretail_Notifications_V1_CreateRuleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_CreateRuleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createRule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRule" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRule<Result>(
+        _ message: Bizretail_Notifications_V1_GetRuleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetRuleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getRule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListRules" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listRules<Result>(
+        _ message: Bizretail_Notifications_V1_ListRulesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListRulesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListRulesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listRules(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateRule" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateRule<Result>(
+        _ message: Bizretail_Notifications_V1_UpdateRuleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_Rule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_UpdateRuleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateRule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteRule" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteRule<Result>(
+        _ message: Bizretail_Notifications_V1_GetRuleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_DeleteRuleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_GetRuleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteRule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}

@@ -261,71 +261,111 @@ public nonisolated struct Bizretail_Notifications_V1_DeliveryAttempt: Sendable {
   fileprivate var _startedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
-public nonisolated struct Bizretail_Notifications_V1_Delivery: Sendable {
+public nonisolated struct Bizretail_Notifications_V1_Delivery: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var publicID: String = String()
+  public var publicID: String {
+    get {_storage._publicID}
+    set {_uniqueStorage()._publicID = newValue}
+  }
 
-  public var tenantID: String = String()
+  public var tenantID: String {
+    get {_storage._tenantID}
+    set {_uniqueStorage()._tenantID = newValue}
+  }
 
-  /// `webhook`.
-  public var channel: String = String()
+  /// `webhook` or `email`.
+  public var channel: String {
+    get {_storage._channel}
+    set {_uniqueStorage()._channel = newValue}
+  }
 
   /// The webhook's public id.
-  public var webhookID: String = String()
+  public var webhookID: String {
+    get {_storage._webhookID}
+    set {_uniqueStorage()._webhookID = newValue}
+  }
 
   /// The event that caused it.
-  public var eventID: String = String()
+  public var eventID: String {
+    get {_storage._eventID}
+    set {_uniqueStorage()._eventID = newValue}
+  }
 
-  public var eventType: String = String()
+  public var eventType: String {
+    get {_storage._eventType}
+    set {_uniqueStorage()._eventType = newValue}
+  }
 
   /// `pending`, `sent` or `failed`.
-  public var status: String = String()
+  public var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
-  public var attemptCount: Int32 = 0
+  public var attemptCount: Int32 {
+    get {_storage._attemptCount}
+    set {_uniqueStorage()._attemptCount = newValue}
+  }
 
   /// When it is tried next (pending).
   public var nextAttemptAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_nextAttemptAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_nextAttemptAt = newValue}
+    get {_storage._nextAttemptAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._nextAttemptAt = newValue}
   }
   /// Returns true if `nextAttemptAt` has been explicitly set.
-  public var hasNextAttemptAt: Bool {self._nextAttemptAt != nil}
+  public var hasNextAttemptAt: Bool {_storage._nextAttemptAt != nil}
   /// Clears the value of `nextAttemptAt`. Subsequent reads from it will return its default value.
-  public mutating func clearNextAttemptAt() {self._nextAttemptAt = nil}
+  public mutating func clearNextAttemptAt() {_uniqueStorage()._nextAttemptAt = nil}
 
   /// Why it failed (failed), or the last attempt's error.
-  public var lastError: String = String()
+  public var lastError: String {
+    get {_storage._lastError}
+    set {_uniqueStorage()._lastError = newValue}
+  }
 
-  public var attempts: [Bizretail_Notifications_V1_DeliveryAttempt] = []
+  public var attempts: [Bizretail_Notifications_V1_DeliveryAttempt] {
+    get {_storage._attempts}
+    set {_uniqueStorage()._attempts = newValue}
+  }
 
   public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_createdAt = newValue}
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
   }
   /// Returns true if `createdAt` has been explicitly set.
-  public var hasCreatedAt: Bool {self._createdAt != nil}
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  public mutating func clearCreatedAt() {self._createdAt = nil}
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
   public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_updatedAt = newValue}
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
   }
   /// Returns true if `updatedAt` has been explicitly set.
-  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  /// The rule that made it (email).
+  public var ruleID: String {
+    get {_storage._ruleID}
+    set {_uniqueStorage()._ruleID = newValue}
+  }
+
+  /// The address it goes to (email).
+  public var recipient: String {
+    get {_storage._recipient}
+    set {_uniqueStorage()._recipient = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _nextAttemptAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Bizretail_Notifications_V1_ListDeliveriesRequest: Sendable {
@@ -343,6 +383,11 @@ public nonisolated struct Bizretail_Notifications_V1_ListDeliveriesRequest: Send
   public var webhookID: String = String()
 
   public var eventID: String = String()
+
+  /// Only these: `webhook`, `email`.
+  public var channel: String = String()
+
+  public var ruleID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -370,6 +415,439 @@ public nonisolated struct Bizretail_Notifications_V1_GetDeliveryRequest: Sendabl
   // methods supported on all messages.
 
   public var publicID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_TemplateContent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// An email's subject (one line once rendered).
+  public var subject: String = String()
+
+  /// The plain-text body (not HTML-escaped).
+  public var text: String = String()
+
+  /// The HTML body (values HTML-escaped); optional.
+  public var html: String {
+    get {_html ?? String()}
+    set {_html = newValue}
+  }
+  /// Returns true if `html` has been explicitly set.
+  public var hasHtml: Bool {self._html != nil}
+  /// Clears the value of `html`. Subsequent reads from it will return its default value.
+  public mutating func clearHtml() {self._html = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _html: String? = nil
+}
+
+public nonisolated struct Bizretail_Notifications_V1_Template: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var publicID: String = String()
+
+  public var tenantID: String = String()
+
+  public var key: String = String()
+
+  public var locales: Dictionary<String,Bizretail_Notifications_V1_TemplateContent> = [:]
+
+  public var version: Int64 = 0
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Bizretail_Notifications_V1_CreateTemplateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var key: String = String()
+
+  public var locales: Dictionary<String,Bizretail_Notifications_V1_TemplateContent> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_GetTemplateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var key: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_ListTemplatesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: Int32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_ListTemplatesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var templates: [Bizretail_Notifications_V1_Template] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_UpdateTemplateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var key: String = String()
+
+  /// Replaces these locales' content.
+  public var setLocales: Dictionary<String,Bizretail_Notifications_V1_TemplateContent> = [:]
+
+  /// Removes these locales (never the default one).
+  public var removeLocales: [String] = []
+
+  public var expectedVersion: Int64 {
+    get {_expectedVersion ?? 0}
+    set {_expectedVersion = newValue}
+  }
+  /// Returns true if `expectedVersion` has been explicitly set.
+  public var hasExpectedVersion: Bool {self._expectedVersion != nil}
+  /// Clears the value of `expectedVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearExpectedVersion() {self._expectedVersion = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _expectedVersion: Int64? = nil
+}
+
+public nonisolated struct Bizretail_Notifications_V1_DeleteTemplateResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_Recipient: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// `address` (a fixed one), `subject_email` (the payload's own address: `field`, `email` by default),
+  /// `contractor_contact` (the tenant's contractor's contact), `role` (the tenant's enabled users with `role`).
+  public var type: String = String()
+
+  public var address: String = String()
+
+  public var field: String = String()
+
+  public var role: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_Rule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var publicID: String = String()
+
+  public var tenantID: String = String()
+
+  public var name: String = String()
+
+  public var eventTypes: [String] = []
+
+  /// `email`.
+  public var channel: String = String()
+
+  /// A template's key.
+  public var template: String = String()
+
+  public var recipients: [Bizretail_Notifications_V1_Recipient] = []
+
+  /// `pt-BR` or `en`.
+  public var locale: String = String()
+
+  /// Payload fields of which one must differ from the entity's last state seen for an event to fire the rule.
+  public var changed: [String] = []
+
+  public var enabled: Bool = false
+
+  public var version: Int64 = 0
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Bizretail_Notifications_V1_CreateRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String {
+    get {_name ?? String()}
+    set {_name = newValue}
+  }
+  /// Returns true if `name` has been explicitly set.
+  public var hasName: Bool {self._name != nil}
+  /// Clears the value of `name`. Subsequent reads from it will return its default value.
+  public mutating func clearName() {self._name = nil}
+
+  public var eventTypes: [String] = []
+
+  public var channel: String {
+    get {_channel ?? String()}
+    set {_channel = newValue}
+  }
+  /// Returns true if `channel` has been explicitly set.
+  public var hasChannel: Bool {self._channel != nil}
+  /// Clears the value of `channel`. Subsequent reads from it will return its default value.
+  public mutating func clearChannel() {self._channel = nil}
+
+  public var template: String = String()
+
+  public var recipients: [Bizretail_Notifications_V1_Recipient] = []
+
+  public var locale: String {
+    get {_locale ?? String()}
+    set {_locale = newValue}
+  }
+  /// Returns true if `locale` has been explicitly set.
+  public var hasLocale: Bool {self._locale != nil}
+  /// Clears the value of `locale`. Subsequent reads from it will return its default value.
+  public mutating func clearLocale() {self._locale = nil}
+
+  public var changed: [String] = []
+
+  public var enabled: Bool {
+    get {_enabled ?? false}
+    set {_enabled = newValue}
+  }
+  /// Returns true if `enabled` has been explicitly set.
+  public var hasEnabled: Bool {self._enabled != nil}
+  /// Clears the value of `enabled`. Subsequent reads from it will return its default value.
+  public mutating func clearEnabled() {self._enabled = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _name: String? = nil
+  fileprivate var _channel: String? = nil
+  fileprivate var _locale: String? = nil
+  fileprivate var _enabled: Bool? = nil
+}
+
+public nonisolated struct Bizretail_Notifications_V1_GetRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var publicID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_ListRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: Int32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_ListRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Bizretail_Notifications_V1_Rule] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Bizretail_Notifications_V1_UpdateRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var publicID: String = String()
+
+  public var name: String {
+    get {_name ?? String()}
+    set {_name = newValue}
+  }
+  /// Returns true if `name` has been explicitly set.
+  public var hasName: Bool {self._name != nil}
+  /// Clears the value of `name`. Subsequent reads from it will return its default value.
+  public mutating func clearName() {self._name = nil}
+
+  public var eventTypes: [String] = []
+
+  public var setEventTypes: Bool = false
+
+  public var channel: String {
+    get {_channel ?? String()}
+    set {_channel = newValue}
+  }
+  /// Returns true if `channel` has been explicitly set.
+  public var hasChannel: Bool {self._channel != nil}
+  /// Clears the value of `channel`. Subsequent reads from it will return its default value.
+  public mutating func clearChannel() {self._channel = nil}
+
+  public var template: String {
+    get {_template ?? String()}
+    set {_template = newValue}
+  }
+  /// Returns true if `template` has been explicitly set.
+  public var hasTemplate: Bool {self._template != nil}
+  /// Clears the value of `template`. Subsequent reads from it will return its default value.
+  public mutating func clearTemplate() {self._template = nil}
+
+  public var recipients: [Bizretail_Notifications_V1_Recipient] = []
+
+  public var setRecipients: Bool = false
+
+  public var locale: String {
+    get {_locale ?? String()}
+    set {_locale = newValue}
+  }
+  /// Returns true if `locale` has been explicitly set.
+  public var hasLocale: Bool {self._locale != nil}
+  /// Clears the value of `locale`. Subsequent reads from it will return its default value.
+  public mutating func clearLocale() {self._locale = nil}
+
+  public var changed: [String] = []
+
+  public var setChanged: Bool = false
+
+  public var enabled: Bool {
+    get {_enabled ?? false}
+    set {_enabled = newValue}
+  }
+  /// Returns true if `enabled` has been explicitly set.
+  public var hasEnabled: Bool {self._enabled != nil}
+  /// Clears the value of `enabled`. Subsequent reads from it will return its default value.
+  public mutating func clearEnabled() {self._enabled = nil}
+
+  public var expectedVersion: Int64 {
+    get {_expectedVersion ?? 0}
+    set {_expectedVersion = newValue}
+  }
+  /// Returns true if `expectedVersion` has been explicitly set.
+  public var hasExpectedVersion: Bool {self._expectedVersion != nil}
+  /// Clears the value of `expectedVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearExpectedVersion() {self._expectedVersion = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _name: String? = nil
+  fileprivate var _channel: String? = nil
+  fileprivate var _template: String? = nil
+  fileprivate var _locale: String? = nil
+  fileprivate var _enabled: Bool? = nil
+  fileprivate var _expectedVersion: Int64? = nil
+}
+
+public nonisolated struct Bizretail_Notifications_V1_DeleteRuleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -806,93 +1284,167 @@ nonisolated extension Bizretail_Notifications_V1_DeliveryAttempt: SwiftProtobuf.
 
 nonisolated extension Bizretail_Notifications_V1_Delivery: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Delivery"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{3}tenant_id\0\u{1}channel\0\u{3}webhook_id\0\u{3}event_id\0\u{3}event_type\0\u{1}status\0\u{3}attempt_count\0\u{3}next_attempt_at\0\u{3}last_error\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{3}tenant_id\0\u{1}channel\0\u{3}webhook_id\0\u{3}event_id\0\u{3}event_type\0\u{1}status\0\u{3}attempt_count\0\u{3}next_attempt_at\0\u{3}last_error\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}rule_id\0\u{1}recipient\0")
+
+  fileprivate class _StorageClass {
+    var _publicID: String = String()
+    var _tenantID: String = String()
+    var _channel: String = String()
+    var _webhookID: String = String()
+    var _eventID: String = String()
+    var _eventType: String = String()
+    var _status: String = String()
+    var _attemptCount: Int32 = 0
+    var _nextAttemptAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _lastError: String = String()
+    var _attempts: [Bizretail_Notifications_V1_DeliveryAttempt] = []
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _ruleID: String = String()
+    var _recipient: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _publicID = source._publicID
+      _tenantID = source._tenantID
+      _channel = source._channel
+      _webhookID = source._webhookID
+      _eventID = source._eventID
+      _eventType = source._eventType
+      _status = source._status
+      _attemptCount = source._attemptCount
+      _nextAttemptAt = source._nextAttemptAt
+      _lastError = source._lastError
+      _attempts = source._attempts
+      _createdAt = source._createdAt
+      _updatedAt = source._updatedAt
+      _ruleID = source._ruleID
+      _recipient = source._recipient
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.publicID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.channel) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.webhookID) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.eventType) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.status) }()
-      case 8: try { try decoder.decodeSingularInt32Field(value: &self.attemptCount) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._nextAttemptAt) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.lastError) }()
-      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.attempts) }()
-      case 12: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
-      case 13: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._publicID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._tenantID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._channel) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._webhookID) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._eventID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._eventType) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._attemptCount) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._nextAttemptAt) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._lastError) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._attempts) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._ruleID) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._recipient) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.publicID.isEmpty {
-      try visitor.visitSingularStringField(value: self.publicID, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._publicID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._publicID, fieldNumber: 1)
+      }
+      if !_storage._tenantID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._tenantID, fieldNumber: 2)
+      }
+      if !_storage._channel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._channel, fieldNumber: 3)
+      }
+      if !_storage._webhookID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._webhookID, fieldNumber: 4)
+      }
+      if !_storage._eventID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._eventID, fieldNumber: 5)
+      }
+      if !_storage._eventType.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._eventType, fieldNumber: 6)
+      }
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 7)
+      }
+      if _storage._attemptCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._attemptCount, fieldNumber: 8)
+      }
+      try { if let v = _storage._nextAttemptAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._lastError.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lastError, fieldNumber: 10)
+      }
+      if !_storage._attempts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._attempts, fieldNumber: 11)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._ruleID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ruleID, fieldNumber: 14)
+      }
+      if !_storage._recipient.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._recipient, fieldNumber: 15)
+      }
     }
-    if !self.tenantID.isEmpty {
-      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 2)
-    }
-    if !self.channel.isEmpty {
-      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 3)
-    }
-    if !self.webhookID.isEmpty {
-      try visitor.visitSingularStringField(value: self.webhookID, fieldNumber: 4)
-    }
-    if !self.eventID.isEmpty {
-      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 5)
-    }
-    if !self.eventType.isEmpty {
-      try visitor.visitSingularStringField(value: self.eventType, fieldNumber: 6)
-    }
-    if !self.status.isEmpty {
-      try visitor.visitSingularStringField(value: self.status, fieldNumber: 7)
-    }
-    if self.attemptCount != 0 {
-      try visitor.visitSingularInt32Field(value: self.attemptCount, fieldNumber: 8)
-    }
-    try { if let v = self._nextAttemptAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
-    if !self.lastError.isEmpty {
-      try visitor.visitSingularStringField(value: self.lastError, fieldNumber: 10)
-    }
-    if !self.attempts.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.attempts, fieldNumber: 11)
-    }
-    try { if let v = self._createdAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    } }()
-    try { if let v = self._updatedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Bizretail_Notifications_V1_Delivery, rhs: Bizretail_Notifications_V1_Delivery) -> Bool {
-    if lhs.publicID != rhs.publicID {return false}
-    if lhs.tenantID != rhs.tenantID {return false}
-    if lhs.channel != rhs.channel {return false}
-    if lhs.webhookID != rhs.webhookID {return false}
-    if lhs.eventID != rhs.eventID {return false}
-    if lhs.eventType != rhs.eventType {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.attemptCount != rhs.attemptCount {return false}
-    if lhs._nextAttemptAt != rhs._nextAttemptAt {return false}
-    if lhs.lastError != rhs.lastError {return false}
-    if lhs.attempts != rhs.attempts {return false}
-    if lhs._createdAt != rhs._createdAt {return false}
-    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._publicID != rhs_storage._publicID {return false}
+        if _storage._tenantID != rhs_storage._tenantID {return false}
+        if _storage._channel != rhs_storage._channel {return false}
+        if _storage._webhookID != rhs_storage._webhookID {return false}
+        if _storage._eventID != rhs_storage._eventID {return false}
+        if _storage._eventType != rhs_storage._eventType {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._attemptCount != rhs_storage._attemptCount {return false}
+        if _storage._nextAttemptAt != rhs_storage._nextAttemptAt {return false}
+        if _storage._lastError != rhs_storage._lastError {return false}
+        if _storage._attempts != rhs_storage._attempts {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._ruleID != rhs_storage._ruleID {return false}
+        if _storage._recipient != rhs_storage._recipient {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -900,7 +1452,7 @@ nonisolated extension Bizretail_Notifications_V1_Delivery: SwiftProtobuf.Message
 
 nonisolated extension Bizretail_Notifications_V1_ListDeliveriesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListDeliveriesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0\u{1}status\0\u{3}webhook_id\0\u{3}event_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0\u{1}status\0\u{3}webhook_id\0\u{3}event_id\0\u{1}channel\0\u{3}rule_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -913,6 +1465,8 @@ nonisolated extension Bizretail_Notifications_V1_ListDeliveriesRequest: SwiftPro
       case 3: try { try decoder.decodeSingularStringField(value: &self.status) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.webhookID) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.ruleID) }()
       default: break
       }
     }
@@ -934,6 +1488,12 @@ nonisolated extension Bizretail_Notifications_V1_ListDeliveriesRequest: SwiftPro
     if !self.eventID.isEmpty {
       try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 5)
     }
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 6)
+    }
+    if !self.ruleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ruleID, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -943,6 +1503,8 @@ nonisolated extension Bizretail_Notifications_V1_ListDeliveriesRequest: SwiftPro
     if lhs.status != rhs.status {return false}
     if lhs.webhookID != rhs.webhookID {return false}
     if lhs.eventID != rhs.eventID {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.ruleID != rhs.ruleID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1008,6 +1570,738 @@ nonisolated extension Bizretail_Notifications_V1_GetDeliveryRequest: SwiftProtob
 
   public static func ==(lhs: Bizretail_Notifications_V1_GetDeliveryRequest, rhs: Bizretail_Notifications_V1_GetDeliveryRequest) -> Bool {
     if lhs.publicID != rhs.publicID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_TemplateContent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TemplateContent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}subject\0\u{1}text\0\u{1}html\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.subject) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self._html) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.subject.isEmpty {
+      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 1)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 2)
+    }
+    try { if let v = self._html {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_TemplateContent, rhs: Bizretail_Notifications_V1_TemplateContent) -> Bool {
+    if lhs.subject != rhs.subject {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs._html != rhs._html {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_Template: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Template"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{3}tenant_id\0\u{1}key\0\u{1}locales\0\u{1}version\0\u{3}created_at\0\u{3}updated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.publicID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Bizretail_Notifications_V1_TemplateContent>.self, value: &self.locales) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.publicID.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicID, fieldNumber: 1)
+    }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 2)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 3)
+    }
+    if !self.locales.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Bizretail_Notifications_V1_TemplateContent>.self, value: self.locales, fieldNumber: 4)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 5)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_Template, rhs: Bizretail_Notifications_V1_Template) -> Bool {
+    if lhs.publicID != rhs.publicID {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.locales != rhs.locales {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_CreateTemplateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateTemplateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}locales\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Bizretail_Notifications_V1_TemplateContent>.self, value: &self.locales) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.locales.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Bizretail_Notifications_V1_TemplateContent>.self, value: self.locales, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_CreateTemplateRequest, rhs: Bizretail_Notifications_V1_CreateTemplateRequest) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.locales != rhs.locales {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_GetTemplateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTemplateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_GetTemplateRequest, rhs: Bizretail_Notifications_V1_GetTemplateRequest) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_ListTemplatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTemplatesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_ListTemplatesRequest, rhs: Bizretail_Notifications_V1_ListTemplatesRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_ListTemplatesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTemplatesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}templates\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.templates) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.templates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.templates, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_ListTemplatesResponse, rhs: Bizretail_Notifications_V1_ListTemplatesResponse) -> Bool {
+    if lhs.templates != rhs.templates {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_UpdateTemplateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateTemplateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}set_locales\0\u{3}remove_locales\0\u{3}expected_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Bizretail_Notifications_V1_TemplateContent>.self, value: &self.setLocales) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.removeLocales) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self._expectedVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.setLocales.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Bizretail_Notifications_V1_TemplateContent>.self, value: self.setLocales, fieldNumber: 2)
+    }
+    if !self.removeLocales.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.removeLocales, fieldNumber: 3)
+    }
+    try { if let v = self._expectedVersion {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_UpdateTemplateRequest, rhs: Bizretail_Notifications_V1_UpdateTemplateRequest) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.setLocales != rhs.setLocales {return false}
+    if lhs.removeLocales != rhs.removeLocales {return false}
+    if lhs._expectedVersion != rhs._expectedVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_DeleteTemplateResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteTemplateResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_DeleteTemplateResponse, rhs: Bizretail_Notifications_V1_DeleteTemplateResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_Recipient: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Recipient"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}address\0\u{1}field\0\u{1}role\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.type) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.address) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.field) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.role) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.type.isEmpty {
+      try visitor.visitSingularStringField(value: self.type, fieldNumber: 1)
+    }
+    if !self.address.isEmpty {
+      try visitor.visitSingularStringField(value: self.address, fieldNumber: 2)
+    }
+    if !self.field.isEmpty {
+      try visitor.visitSingularStringField(value: self.field, fieldNumber: 3)
+    }
+    if !self.role.isEmpty {
+      try visitor.visitSingularStringField(value: self.role, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_Recipient, rhs: Bizretail_Notifications_V1_Recipient) -> Bool {
+    if lhs.type != rhs.type {return false}
+    if lhs.address != rhs.address {return false}
+    if lhs.field != rhs.field {return false}
+    if lhs.role != rhs.role {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_Rule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Rule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{3}tenant_id\0\u{1}name\0\u{3}event_types\0\u{1}channel\0\u{1}template\0\u{1}recipients\0\u{1}locale\0\u{1}changed\0\u{1}enabled\0\u{1}version\0\u{3}created_at\0\u{3}updated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.publicID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.eventTypes) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.template) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.recipients) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.locale) }()
+      case 9: try { try decoder.decodeRepeatedStringField(value: &self.changed) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 13: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.publicID.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicID, fieldNumber: 1)
+    }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    if !self.eventTypes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.eventTypes, fieldNumber: 4)
+    }
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 5)
+    }
+    if !self.template.isEmpty {
+      try visitor.visitSingularStringField(value: self.template, fieldNumber: 6)
+    }
+    if !self.recipients.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.recipients, fieldNumber: 7)
+    }
+    if !self.locale.isEmpty {
+      try visitor.visitSingularStringField(value: self.locale, fieldNumber: 8)
+    }
+    if !self.changed.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.changed, fieldNumber: 9)
+    }
+    if self.enabled != false {
+      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 10)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 11)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_Rule, rhs: Bizretail_Notifications_V1_Rule) -> Bool {
+    if lhs.publicID != rhs.publicID {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.eventTypes != rhs.eventTypes {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.template != rhs.template {return false}
+    if lhs.recipients != rhs.recipients {return false}
+    if lhs.locale != rhs.locale {return false}
+    if lhs.changed != rhs.changed {return false}
+    if lhs.enabled != rhs.enabled {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_CreateRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}event_types\0\u{1}channel\0\u{1}template\0\u{1}recipients\0\u{1}locale\0\u{1}changed\0\u{1}enabled\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self._name) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.eventTypes) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self._channel) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.template) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.recipients) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self._locale) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.changed) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self._enabled) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._name {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
+    if !self.eventTypes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.eventTypes, fieldNumber: 2)
+    }
+    try { if let v = self._channel {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    } }()
+    if !self.template.isEmpty {
+      try visitor.visitSingularStringField(value: self.template, fieldNumber: 4)
+    }
+    if !self.recipients.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.recipients, fieldNumber: 5)
+    }
+    try { if let v = self._locale {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    } }()
+    if !self.changed.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.changed, fieldNumber: 7)
+    }
+    try { if let v = self._enabled {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 8)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_CreateRuleRequest, rhs: Bizretail_Notifications_V1_CreateRuleRequest) -> Bool {
+    if lhs._name != rhs._name {return false}
+    if lhs.eventTypes != rhs.eventTypes {return false}
+    if lhs._channel != rhs._channel {return false}
+    if lhs.template != rhs.template {return false}
+    if lhs.recipients != rhs.recipients {return false}
+    if lhs._locale != rhs._locale {return false}
+    if lhs.changed != rhs.changed {return false}
+    if lhs._enabled != rhs._enabled {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_GetRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.publicID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.publicID.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_GetRuleRequest, rhs: Bizretail_Notifications_V1_GetRuleRequest) -> Bool {
+    if lhs.publicID != rhs.publicID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_ListRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_ListRulesRequest, rhs: Bizretail_Notifications_V1_ListRulesRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_ListRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_ListRulesResponse, rhs: Bizretail_Notifications_V1_ListRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_UpdateRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_id\0\u{1}name\0\u{3}event_types\0\u{3}set_event_types\0\u{1}channel\0\u{1}template\0\u{1}recipients\0\u{3}set_recipients\0\u{1}locale\0\u{1}changed\0\u{3}set_changed\0\u{1}enabled\0\u{3}expected_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.publicID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._name) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.eventTypes) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.setEventTypes) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self._channel) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self._template) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.recipients) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.setRecipients) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self._locale) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.changed) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.setChanged) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self._enabled) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self._expectedVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.publicID.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicID, fieldNumber: 1)
+    }
+    try { if let v = self._name {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    if !self.eventTypes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.eventTypes, fieldNumber: 3)
+    }
+    if self.setEventTypes != false {
+      try visitor.visitSingularBoolField(value: self.setEventTypes, fieldNumber: 4)
+    }
+    try { if let v = self._channel {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._template {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    } }()
+    if !self.recipients.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.recipients, fieldNumber: 7)
+    }
+    if self.setRecipients != false {
+      try visitor.visitSingularBoolField(value: self.setRecipients, fieldNumber: 8)
+    }
+    try { if let v = self._locale {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 9)
+    } }()
+    if !self.changed.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.changed, fieldNumber: 10)
+    }
+    if self.setChanged != false {
+      try visitor.visitSingularBoolField(value: self.setChanged, fieldNumber: 11)
+    }
+    try { if let v = self._enabled {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 12)
+    } }()
+    try { if let v = self._expectedVersion {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 13)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_UpdateRuleRequest, rhs: Bizretail_Notifications_V1_UpdateRuleRequest) -> Bool {
+    if lhs.publicID != rhs.publicID {return false}
+    if lhs._name != rhs._name {return false}
+    if lhs.eventTypes != rhs.eventTypes {return false}
+    if lhs.setEventTypes != rhs.setEventTypes {return false}
+    if lhs._channel != rhs._channel {return false}
+    if lhs._template != rhs._template {return false}
+    if lhs.recipients != rhs.recipients {return false}
+    if lhs.setRecipients != rhs.setRecipients {return false}
+    if lhs._locale != rhs._locale {return false}
+    if lhs.changed != rhs.changed {return false}
+    if lhs.setChanged != rhs.setChanged {return false}
+    if lhs._enabled != rhs._enabled {return false}
+    if lhs._expectedVersion != rhs._expectedVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bizretail_Notifications_V1_DeleteRuleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteRuleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bizretail_Notifications_V1_DeleteRuleResponse, rhs: Bizretail_Notifications_V1_DeleteRuleResponse) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
