@@ -322,7 +322,7 @@ let package = Package(
             name: "BizBench",
             dependencies: [
                 "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway", "BizProtos", "BizKafka",
-                "BizOutbox", "BizTesting", "BizRuntime", "BizTelemetry", "BizAuth", "NotificationsService",
+                "BizOutbox", "BizTesting", "BizRuntime", "BizTelemetry", "BizAuth", "NotificationsService", "BizMail",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -48,18 +48,7 @@ func webhookBench(_ arguments: ArraySlice<String>) async throws {
 
     // The events, and the body each delivery carries.
     let tenant = EventID.generate()
-    let events = (0..<count).map { index in
-        EventEnvelope(
-            producerService: "team_service", producerServiceID: EventID.generate(),
-            traceID: TraceContext.random().traceID, eventType: EventType("account.updated")!,
-            payload: [
-                "public_id": .string(EventID.generate()), "tenant_id": .string(tenant),
-                "name": .string("Pessoa \(index)"), "email": .string("p\(index)@loja.example"), "version": 2,
-            ],
-            metadata: EventMetadata(
-                ownerID: "admin-1", ownerIP: "203.0.113.7", ownerRole: "admin", ownerType: .user,
-                ownershipID: EventID.generate(), environment: "bench", tenantID: tenant))
-    }
+    let events = benchAccountEvents(count, type: "account.updated", tenant: tenant)
 
     // Baseline: a bare AsyncHTTPClient loop, 64 at once.
     let secret = WebhookSecret.generate()
@@ -96,22 +85,7 @@ func webhookBench(_ arguments: ArraySlice<String>) async throws {
     print(String(format: "  bare AsyncHTTPClient:   %8.0f posts/s       (%.2f s)  <- baseline", bareRate, bareSeconds))
 
     // The service: events on the bus → consumer → deliveries → dispatcher → receiver.
-    let busStore = try await SQLiteStore.open(
-        path: directory + "/bus.sqlite", migrations: DurableBus.migrations, logger: logger)
-    let store = try await SQLiteStore.open(
-        path: directory + "/notifications.sqlite", migrations: NotificationsModule.migrations, logger: logger)
-    let bus = DurableBus(store: busStore)
-    for start in stride(from: 0, to: events.count, by: 1000) {
-        _ = try await bus.publish(
-            events[start..<min(start + 1000, events.count)].map {
-                OutgoingMessage(
-                    key: $0.entityID, eventID: $0.eventID, eventType: $0.eventType.description, body: $0.encoded())
-            })
-    }
-    let outbox = Outbox(store: store)
-    let factory = EventFactory(
-        producerService: "notifications_service", producerServiceID: EventID.generate(), environment: "bench",
-        serviceOwnerID: ServiceAccount.publicID(of: "notifications"))
+    let (bus, busStore, store, outbox, factory) = try await notificationsBench(events, directory: directory)
     let policy = try DestinationPolicy(allowList: "127.0.0.1")
     let webhooks = WebhookDirectory(outbox: outbox, events: factory, masterKey: .generate(), policy: policy)
     let deliveries = DeliveryStore(outbox: outbox, events: factory, schedule: RetrySchedule())
@@ -162,7 +136,46 @@ func webhookBench(_ arguments: ArraySlice<String>) async throws {
     try? FileManager.default.removeItem(atPath: directory)
 }
 
-private func sentCount(_ store: any SQLStore) async throws -> Int {
+/// `count` events of one tenant's accounts (each with a name and an address).
+func benchAccountEvents(_ count: Int, type: String, tenant: String) -> [EventEnvelope] {
+    (0..<count).map { index in
+        EventEnvelope(
+            producerService: "team_service", producerServiceID: EventID.generate(),
+            traceID: TraceContext.random().traceID, eventType: EventType(type)!,
+            payload: [
+                "public_id": .string(EventID.generate()), "tenant_id": .string(tenant),
+                "name": .string("Pessoa \(index)"), "email": .string("p\(index)@loja.example"), "version": 1,
+            ],
+            metadata: EventMetadata(
+                ownerID: "admin-1", ownerIP: "203.0.113.7", ownerRole: "admin", ownerType: .user,
+                ownershipID: EventID.generate(), environment: "bench", tenantID: tenant))
+    }
+}
+
+/// A fresh durable bus holding `events`, and a fresh Notifications database with its outbox and event factory.
+func notificationsBench(_ events: [EventEnvelope], directory: String) async throws
+    -> (DurableBus, any SQLStore, any SQLStore, Outbox, EventFactory)
+{
+    let logger = Logger(label: "biz-bench") { _ in SwiftLogNoOpLogHandler() }
+    let busStore = try await SQLiteStore.open(
+        path: directory + "/bus.sqlite", migrations: DurableBus.migrations, logger: logger)
+    let store = try await SQLiteStore.open(
+        path: directory + "/notifications.sqlite", migrations: NotificationsModule.migrations, logger: logger)
+    let bus = DurableBus(store: busStore)
+    for start in stride(from: 0, to: events.count, by: 1000) {
+        _ = try await bus.publish(
+            events[start..<min(start + 1000, events.count)].map {
+                OutgoingMessage(
+                    key: $0.entityID, eventID: $0.eventID, eventType: $0.eventType.description, body: $0.encoded())
+            })
+    }
+    let factory = EventFactory(
+        producerService: "notifications_service", producerServiceID: EventID.generate(), environment: "bench",
+        serviceOwnerID: ServiceAccount.publicID(of: "notifications"))
+    return (bus, busStore, store, Outbox(store: store), factory)
+}
+
+func sentCount(_ store: any SQLStore) async throws -> Int {
     try await store.read { database in
         try await database.raw("SELECT COUNT(*) AS sent FROM deliveries WHERE status = 'sent'").first()?
             .decode(column: "sent", as: Int.self) ?? 0

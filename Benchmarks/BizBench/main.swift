@@ -258,6 +258,8 @@ case "token-verify":
     try await tokenVerifyBench(arguments.dropFirst())
 case "webhook-deliveries":
     try await webhookBench(arguments.dropFirst())
+case "email-deliveries":
+    try await emailBench(arguments.dropFirst())
 #if Kafka
     case "kafka-relay":
         try await kafkaRelay(try KafkaBenchOptions(arguments.dropFirst()))
@@ -274,6 +276,7 @@ default:
     print("       biz-bench inprocess-load [--seconds N] [--concurrency N]")
     print("       biz-bench token-verify [--tokens N]")
     print("       biz-bench webhook-deliveries [--deliveries N] [--dir PATH]")
+    print("       biz-bench email-deliveries [--emails N] [--dir PATH]   (needs PyPI's aiosmtpd)")
     print("       biz-bench otlp-sink [--port N]")
     print("       biz-bench log-shipping [--rate N] [--seconds N] [--url ELASTICSEARCH]")
     print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")

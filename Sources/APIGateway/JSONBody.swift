@@ -122,7 +122,8 @@ struct JSONBody {
     func map(_ name: String, allowed: Set<String>) throws -> [String: JSONBody?]? {
         let field = prefix + name
         switch object[name] {
-        case .none, .null: return nil
+        case .none: return nil
+        case .null: throw Problem.badRequest("\(field) may not be null", field: field)
         case .object(let entries):
             var map: [String: JSONBody?] = [:]
             for (key, value) in entries {

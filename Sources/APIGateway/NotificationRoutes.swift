@@ -221,10 +221,28 @@ struct NotificationRoutes<Transport: ClientTransport> {
         ["name", "event_types", "channel", "template", "recipients", "locale", "changed", "enabled"]
     }
 
+    /// The fields each kind of recipient has.
+    static var recipientFields: [String: Set<String>] {
+        [
+            "address": ["type", "address"], "subject_email": ["type", "field"], "contractor_contact": ["type"],
+            "role": ["type", "role"],
+        ]
+    }
+
     static func recipients(_ body: JSONBody) throws -> [Bizretail_Notifications_V1_Recipient]? {
         try body.objects("recipients", allowed: ["type", "address", "field", "role"])?.map { recipient in
             var message = Bizretail_Notifications_V1_Recipient()
             message.type = try recipient.string("type", required: true)!
+            guard let fields = recipientFields[message.type] else {
+                throw Problem.badRequest(
+                    "\(recipient.prefix)type must be one of address, subject_email, contractor_contact, role",
+                    field: recipient.prefix + "type")
+            }
+            if let extra = recipient.object.keys.sorted().first(where: { !fields.contains($0) }) {
+                throw Problem.badRequest(
+                    "\(recipient.prefix)\(extra) is not a field of a \(message.type) recipient",
+                    field: recipient.prefix + extra)
+            }
             message.address = try recipient.string("address") ?? ""
             message.field = try recipient.string("field") ?? ""
             message.role = try recipient.string("role") ?? ""

@@ -219,8 +219,9 @@ enum OpenAPIDocument {
                 method: "get", path: "/v1/notification-deliveries", id: "listNotificationDeliveries",
                 summary: "The tenant's deliveries, newest first (admins)", success: ("200", "DeliveryPage"),
                 query: [
-                    ("status", ["type": "string", "enum": ["pending", "sent", "failed"]]), filter("webhook_id"),
-                    filter("event_id"),
+                    ("status", ["type": "string", "enum": ["pending", "sent", "failed"]]),
+                    ("channel", ["type": "string", "enum": ["webhook", "email"]]), filter("webhook_id"),
+                    filter("rule_id"), filter("event_id"),
                 ] + page),
             Operation(
                 method: "get", path: "/v1/notification-deliveries/{id}", id: "getNotificationDelivery",
@@ -229,7 +230,28 @@ enum OpenAPIDocument {
                 method: "post", path: "/v1/notification-deliveries/{id}/retry", id: "retryNotificationDelivery",
                 summary: "Send a failed delivery again, with a new round of attempts", success: ("200", "Delivery"),
                 errors: ["409"]),
+            Operation(
+                method: "post", path: "/v1/notification-templates", id: "createNotificationTemplate",
+                summary: "Create a message template (admins; checked when saved)", body: "NotificationTemplateInput",
+                success: ("201", "NotificationTemplate"), errors: ["409"], versioned: true),
+            Operation(
+                method: "get", path: "/v1/notification-templates", id: "listNotificationTemplates",
+                summary: "List the tenant's message templates (admins)", success: ("200", "NotificationTemplatePage"),
+                query: page),
+            Operation(
+                method: "get", path: "/v1/notification-templates/{key}", id: "getNotificationTemplate",
+                summary: "Read a message template", success: ("200", "NotificationTemplate"), versioned: true),
+            Operation(
+                method: "patch", path: "/v1/notification-templates/{key}", id: "updateNotificationTemplate",
+                summary: "Update a template's locales (JSON merge patch: null removes a locale; If-Match honoured)",
+                body: "NotificationTemplatePatch", success: ("200", "NotificationTemplate"), errors: ["412"],
+                versioned: true),
+            Operation(
+                method: "delete", path: "/v1/notification-templates/{key}", id: "deleteNotificationTemplate",
+                summary: "Delete a message template no rule uses", success: ("204", nil), errors: ["409"]),
         ]
+        + resource(
+            "notification-rules", "NotificationRule", name: "notification rule", who: " (admins)")
 
     /// A `/v1/<plural>` resource's create, list, read, merge-patch update, delete, disable and enable.
     static func resource(
@@ -316,11 +338,43 @@ enum OpenAPIDocument {
     ]
     static let webhookFields: [String: JSONValue] = [
         "url": ["type": "string", "minLength": 1, "maxLength": 2048],
-        "event_types": [
-            "type": "array", "minItems": 1, "maxItems": 100,
-            "items": ["type": "string", "pattern": #"^(\*|[a-z0-9_]{1,64}\.(\*|[a-z0-9_]{1,64}))$"#],
+        "event_types": eventTypes, "enabled": boolean,
+    ]
+    static let templateKey: JSONValue = ["type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"]
+    static let templateContent: JSONValue = object(
+        [
+            "subject": ["type": "string", "minLength": 1, "maxLength": 500],
+            "text": ["type": "string", "minLength": 1, "maxLength": 65_536],
+            "html": ["type": ["string", "null"], "maxLength": 65_536],
+        ], required: ["subject", "text"], closed: true)
+
+    /// pt-BR (the default: required in a new template) and en.
+    static func templateLocales(nullable: Bool) -> JSONValue {
+        let content: JSONValue = nullable ? ["oneOf": [templateContent, ["type": "null"]]] : templateContent
+        return object(["pt-BR": content, "en": content], required: nullable ? [] : ["pt-BR"], closed: true)
+    }
+
+    static let eventTypes: JSONValue = [
+        "type": "array", "minItems": 1, "maxItems": 100,
+        "items": ["type": "string", "pattern": #"^(\*|[a-z0-9_]{1,64}\.(\*|[a-z0-9_]{1,64}))$"#],
+    ]
+    static let fieldName: JSONValue = ["type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"]
+    static let ruleFields: [String: JSONValue] = [
+        "name": requiredText(200), "event_types": eventTypes, "channel": ["type": "string", "enum": ["email"]],
+        "template": templateKey, "locale": ["type": "string", "enum": ["pt-BR", "en"]],
+        "changed": ["type": "array", "maxItems": 20, "items": fieldName], "enabled": boolean,
+        "recipients": [
+            "type": "array", "minItems": 1, "maxItems": 20,
+            "items": [
+                "oneOf": [
+                    object(
+                        ["type": ["const": "address"], "address": email], required: ["type", "address"], closed: true),
+                    object(["type": ["const": "subject_email"], "field": fieldName], required: ["type"], closed: true),
+                    object(["type": ["const": "contractor_contact"]], required: ["type"], closed: true),
+                    object(["type": ["const": "role"], "role": fieldName], required: ["type", "role"], closed: true),
+                ]
+            ],
         ],
-        "enabled": boolean,
     ]
     static let password: JSONValue = ["type": "string", "minLength": 12, "maxLength": 72]
     /// Absent, null or empty: one is generated and shown once.
@@ -499,7 +553,7 @@ enum OpenAPIDocument {
         "Delivery": object(
             [
                 "public_id": string, "tenant_id": string, "channel": string, "webhook_id": nullableString,
-                "event_id": string, "event_type": string,
+                "rule_id": nullableString, "recipient": nullableString, "event_id": string, "event_type": string,
                 "status": ["type": "string", "enum": ["pending", "sent", "failed"]], "attempt_count": integer,
                 "next_attempt_at": ["type": ["string", "null"], "format": "date-time"],
                 "last_error": nullableString, "created_at": timestamp, "updated_at": timestamp,
@@ -514,6 +568,30 @@ enum OpenAPIDocument {
                         ], required: ["number", "started_at", "outcome"]),
                 ],
             ], required: ["public_id", "tenant_id", "channel", "event_id", "event_type", "status", "attempt_count"]),
+        "NotificationTemplateInput": object(
+            ["key": templateKey, "locales": templateLocales(nullable: false)], required: ["key", "locales"],
+            closed: true),
+        "NotificationTemplatePatch": object(["locales": templateLocales(nullable: true)], closed: true),
+        "NotificationTemplate": object(
+            [
+                "public_id": string, "tenant_id": string, "key": string,
+                "locales": ["type": "object", "additionalProperties": templateContent],
+                "version": integer, "created_at": timestamp, "updated_at": timestamp,
+            ], required: ["public_id", "tenant_id", "key", "locales", "version"]),
+        "NotificationRuleInput": object(ruleFields, required: ["event_types", "template", "recipients"], closed: true),
+        "NotificationRulePatch": object(ruleFields, closed: true),
+        "NotificationRule": object(
+            [
+                "public_id": string, "tenant_id": string, "name": string, "event_types": strings,
+                "channel": string, "template": string, "recipients": ["type": "array", "items": anyObject],
+                "locale": string, "changed": strings, "enabled": boolean, "version": integer,
+                "created_at": timestamp, "updated_at": timestamp,
+            ],
+            required: [
+                "public_id", "tenant_id", "name", "event_types", "channel", "template", "recipients", "locale",
+                "enabled", "version",
+            ]),
+        "NotificationTemplatePage": page("NotificationTemplate"), "NotificationRulePage": page("NotificationRule"),
         "WebhookPage": page("Webhook"), "DeliveryPage": page("Delivery"),
         "TeamPage": page("Team"), "AccountPage": page("Account"), "ContractorPage": page("Contractor"),
         "UserPage": page("User"), "ClientPage": page("Client"), "CostCenterPage": page("CostCenter"),

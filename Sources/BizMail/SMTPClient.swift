@@ -5,13 +5,13 @@ import NIOSSL
 import Synchronization
 
 /// A small SMTP client (RFC 5321) on SwiftNIO: EHLO, STARTTLS (RFC 3207) or TLS from the first byte, AUTH PLAIN or
-/// LOGIN (RFC 4954), one message per MAIL transaction. Connections are kept open between messages (up to
-/// ``SMTPSettings/idleConnections``) and reset with RSET; one that the server closed meanwhile is replaced.
+/// LOGIN (RFC 4954), one message per MAIL transaction. At most ``SMTPSettings/maximumConnections`` are open at once,
+/// kept between messages and reset with RSET after a refusal; one that the server closed meanwhile is replaced.
 public final class SMTPClient: Sendable {
     public let settings: SMTPSettings
     private let tls: NIOSSLContext
     private let group: any EventLoopGroup
-    private let idle = Mutex<[SMTPConnection]>([])
+    private let pool = Mutex(Pool())
 
     public init(settings: SMTPSettings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.settings = settings
@@ -24,49 +24,88 @@ public final class SMTPClient: Sendable {
     }
 
     /// Sends `message` to every one of its recipients (`to`), or fails without sending it to any: a recipient the
-    /// server refuses fails the message.
+    /// server refuses fails the message. Waits for a connection when ``SMTPSettings/maximumConnections`` are busy.
     public func send(_ message: MailMessage) async throws(SMTPError) {
         for mailbox in [message.from] + message.to where !mailbox.isValid {
             throw .invalidAddress(mailbox.address)
         }
-        // A kept connection the server has dropped meanwhile fails at once: once, a new one is tried.
-        if let reused = idle.withLock({ $0.popLast() }) {
+        if let reused = await acquire() {
             do {
                 try await reused.transaction(message)
-                keep(reused)
+                release(reused)
                 return
             } catch .closed, .timeout {
+                // The server dropped a kept connection meanwhile: once, a new one is tried (in the same slot).
                 reused.close()
             } catch {
-                reused.reset(keeping: error, in: self)
+                release(await reused.recovered(after: error))
                 throw error
             }
         }
-        let connection = try await open()
+        let connection: SMTPConnection
+        do {
+            connection = try await open()
+        } catch {
+            release(nil)
+            throw error
+        }
         do {
             try await connection.transaction(message)
         } catch {
-            connection.reset(keeping: error, in: self)
+            release(await connection.recovered(after: error))
             throw error
         }
-        keep(connection)
+        release(connection)
     }
 
-    fileprivate func keep(_ connection: SMTPConnection) {
-        let surplus = idle.withLock { idle -> SMTPConnection? in
-            guard idle.count < settings.idleConnections else { return connection }
-            idle.append(connection)
-            return nil
+    /// The connections: those kept open between messages, how many exist (kept, in use or being opened), and the
+    /// senders waiting for one.
+    struct Pool {
+        var idle: [SMTPConnection] = []
+        var open = 0
+        var waiting: [CheckedContinuation<SMTPConnection?, Never>] = []
+    }
+
+    /// A kept connection; or nil, with a slot to open one in.
+    func acquire() async -> SMTPConnection? {
+        let maximum = max(settings.maximumConnections, 1)
+        return await withCheckedContinuation { continuation in
+            pool.withLock { pool in
+                if let connection = pool.idle.popLast() {
+                    continuation.resume(returning: connection)
+                } else if pool.open < maximum {
+                    pool.open += 1
+                    continuation.resume(returning: nil)
+                } else {
+                    pool.waiting.append(continuation)
+                }
+            }
         }
-        surplus?.quit()
+    }
+
+    /// Hands a connection (or, nil, the slot of one that was closed) to the next sender waiting, else keeps it.
+    func release(_ connection: SMTPConnection?) {
+        pool.withLock { pool in
+            if !pool.waiting.isEmpty {
+                pool.waiting.removeFirst().resume(returning: connection)
+            } else if let connection {
+                pool.idle.append(connection)
+            } else {
+                pool.open -= 1
+            }
+        }
     }
 
     /// Closes the kept connections.
     public func shutdown() {
-        for connection in idle.withLock({ idle in
-            defer { idle = [] }
-            return idle
-        }) { connection.quit() }
+        let idle = pool.withLock { pool in
+            defer {
+                pool.open -= pool.idle.count
+                pool.idle = []
+            }
+            return pool.idle
+        }
+        for connection in idle { connection.quit() }
     }
 
     /// A connection greeted, secured and authenticated as the settings say.
@@ -255,20 +294,19 @@ final class SMTPConnection: Sendable {
         return out
     }
 
-    /// After a failed transaction: a connection that still answers (the server refused one command) is reset and
-    /// kept; any other is closed.
-    func reset(keeping error: SMTPError, in client: SMTPClient) {
+    /// After a failed transaction: the connection, reset, when it still answers (the server refused one command);
+    /// else nil, closed.
+    func recovered(after error: SMTPError) async -> SMTPConnection? {
         guard case .refused = error, channel.isActive else {
             close()
-            return
+            return nil
         }
-        Task {
-            do {
-                try await command("RSET", stage: "RSET", expecting: 250)
-                client.keep(self)
-            } catch {
-                close()
-            }
+        do {
+            try await command("RSET", stage: "RSET", expecting: 250)
+            return self
+        } catch {
+            close()
+            return nil
         }
     }
 

@@ -28,8 +28,8 @@ public struct SMTPSettings: Sendable, Hashable {
     public var timeout: Int64 = 30
     /// The name given in EHLO.
     public var heloName: String = "biz-retail"
-    /// Connections kept open between messages.
-    public var idleConnections: Int = 8
+    /// Connections open at once (kept between messages); more senders wait for one.
+    public var maximumConnections: Int = 10
 
     public init(
         host: String, port: Int, security: Security, user: String? = nil, password: String? = nil,

@@ -1,3 +1,4 @@
+import BizEvents
 import Foundation
 
 /// A test server run from one of the project's scripts (`scripts/…`), which writes a file once it is ready.
@@ -35,5 +36,24 @@ struct HelperScript: Sendable {
     /// `waitUntilExit` can spin forever on Linux (it is not waited for).
     func stop() {
         kill(process.processIdentifier, SIGKILL)
+    }
+
+    /// Each line of a JSON-lines file a script appends to, with its `headers` object as a dictionary; none when
+    /// the file is not there yet.
+    static func records(_ path: String) throws -> [(value: JSONValue, headers: [String: String])] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return try text.split(separator: "\n").map { line in
+            let value = try JSONParser.parse(Array(line.utf8))
+            var headers: [String: String] = [:]
+            if case .object(let object)? = value["headers"] {
+                for (name, header) in object { headers[name] = header.stringValue }
+            }
+            return (value, headers)
+        }
+    }
+
+    /// Writes the codes a script answers its next requests with (a JSON list).
+    static func writeAnswers(_ codes: [Int], to path: String) throws {
+        try Data("[\(codes.map(String.init).joined(separator: ","))]".utf8).write(to: URL(fileURLWithPath: path))
     }
 }

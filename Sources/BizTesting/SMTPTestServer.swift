@@ -63,18 +63,11 @@ public final class SMTPTestServer: Sendable {
 
     /// The SMTP codes the next recipients get, in order (then 250).
     public func answer(_ codes: [Int]) throws {
-        try Data("[\(codes.map(String.init).joined(separator: ","))]".utf8).write(
-            to: URL(fileURLWithPath: directory + "/answers"))
+        try HelperScript.writeAnswers(codes, to: directory + "/answers")
     }
 
     public func received() throws -> [Message] {
-        guard let text = try? String(contentsOfFile: directory + "/received.jsonl", encoding: .utf8) else { return [] }
-        return try text.split(separator: "\n").map { line in
-            let value = try JSONParser.parse(Array(line.utf8))
-            var headers: [String: String] = [:]
-            if case .object(let object)? = value["headers"] {
-                for (name, header) in object { headers[name] = header.stringValue }
-            }
+        try HelperScript.records(directory + "/received.jsonl").map { value, headers in
             return Message(
                 mailFrom: value["mail_from"]?.stringValue ?? "",
                 recipients: value["rcpt_tos"]?.arrayValue?.compactMap(\.stringValue) ?? [],

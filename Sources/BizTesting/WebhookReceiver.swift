@@ -46,18 +46,11 @@ public final class WebhookReceiver: Sendable {
 
     /// The statuses the next requests get, in order.
     public func answer(_ statuses: [Int]) throws {
-        try Data("[\(statuses.map(String.init).joined(separator: ","))]".utf8).write(
-            to: URL(fileURLWithPath: directory + "/answers"))
+        try HelperScript.writeAnswers(statuses, to: directory + "/answers")
     }
 
     public func received() throws -> [Request] {
-        guard let text = try? String(contentsOfFile: directory + "/received.jsonl", encoding: .utf8) else { return [] }
-        return try text.split(separator: "\n").map { line in
-            let value = try JSONParser.parse(Array(line.utf8))
-            var headers: [String: String] = [:]
-            if case .object(let object)? = value["headers"] {
-                for (name, header) in object { headers[name] = header.stringValue }
-            }
+        try HelperScript.records(directory + "/received.jsonl").map { value, headers in
             return Request(
                 path: value["path"]?.stringValue ?? "", headers: headers,
                 body: value["body"]?.stringValue.flatMap { try? JSONParser.parse(Array($0.utf8)) },

@@ -10,7 +10,7 @@ public enum MessageLocale {
     public static let `default` = "pt-BR"
 
     static func checked(_ text: String, field: String) throws(ServiceError) -> String {
-        guard let locale = all.first(where: { $0.lowercased() == text.lowercased() }) else {
+        guard let locale = all.first(where: { $0 == text }) else {
             throw .invalidArgument(field: field, problem: "must be one of \(all.joined(separator: ", "))")
         }
         return locale
@@ -53,18 +53,19 @@ public struct CompiledContent: Sendable {
 
     /// Compiles `content`; a failure names the field (`locales.pt-BR.text`) and where the template breaks.
     init(_ content: TemplateContent, field: String) throws(ServiceError) {
-        guard !content.subject.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw .invalidArgument(field: field + ".subject", problem: "is required")
-        }
-        guard !content.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw .invalidArgument(field: field + ".text", problem: "is required")
+        // Empty is outside the API's schema (400); blank, or too many bytes of UTF-8, is not (422).
+        for (name, value) in [("subject", content.subject), ("text", content.text)] {
+            guard !value.isEmpty else { throw .invalidArgument(field: field + "." + name, problem: "is required") }
+            guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw .unprocessable(field: field + "." + name, problem: "may not be blank")
+            }
         }
         guard content.subject.utf8.count <= Self.subjectBytes else {
-            throw .invalidArgument(field: field + ".subject", problem: "may hold at most \(Self.subjectBytes) bytes")
+            throw .unprocessable(field: field + ".subject", problem: "may hold at most \(Self.subjectBytes) bytes")
         }
         for (name, value) in [("text", content.text), ("html", content.html ?? "")]
         where value.utf8.count > Self.bodyBytes {
-            throw .invalidArgument(field: field + "." + name, problem: "may hold at most \(Self.bodyBytes) bytes")
+            throw .unprocessable(field: field + "." + name, problem: "may hold at most \(Self.bodyBytes) bytes")
         }
         subject = try Self.compile(content.subject, escaping: false, field: field + ".subject")
         text = try Self.compile(content.text, escaping: false, field: field + ".text")
@@ -218,7 +219,7 @@ public struct TemplateRecord: Sendable, Hashable {
             checked[locale] = content
         }
         guard checked[MessageLocale.default] != nil else {
-            throw .invalidArgument(
+            throw .unprocessable(
                 field: "locales", problem: "must include \(MessageLocale.default), the default locale")
         }
         return checked

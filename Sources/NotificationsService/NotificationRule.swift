@@ -1,3 +1,4 @@
+import BizAuth
 import BizEvents
 import BizMail
 import BizServiceKit
@@ -33,12 +34,14 @@ public enum Recipient: Sendable, Hashable {
     ) throws(ServiceError) -> Recipient {
         switch type {
         case "address":
-            let text = (address ?? "").trimmingCharacters(in: .whitespaces).lowercased()
-            guard !text.isEmpty else { throw .invalidArgument(field: place + ".address", problem: "is required") }
-            guard Mailbox(text).isValid else {
-                throw .invalidArgument(field: place + ".address", problem: "is not an email address")
+            guard let text = address, !text.isEmpty else {
+                throw .invalidArgument(field: place + ".address", problem: "is required")
             }
-            return .address(text)
+            // An address the API's pattern allows may still be one no SMTP envelope can carry.
+            guard let normalized = EmailAddress.normalize(text), Mailbox(normalized).isValid else {
+                throw .unprocessable(field: place + ".address", problem: "is not an email address mail can go to")
+            }
+            return .address(normalized)
         case "subject_email":
             let name = (field ?? "").isEmpty ? "email" : field!
             guard name.utf8.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
@@ -49,9 +52,12 @@ public enum Recipient: Sendable, Hashable {
         case "contractor_contact":
             return .contractorContact
         case "role":
-            let name = (role ?? "").trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty, name.utf8.count <= 64 else {
-                throw .invalidArgument(field: place + ".role", problem: "is required (at most 64 bytes)")
+            guard let name = role, !name.isEmpty else {
+                throw .invalidArgument(field: place + ".role", problem: "is required")
+            }
+            guard name.utf8.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+            else {
+                throw .invalidArgument(field: place + ".role", problem: "must be a role name (letters, digits, '_')")
             }
             return .role(name)
         default:

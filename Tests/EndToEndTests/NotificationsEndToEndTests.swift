@@ -6,21 +6,39 @@ import Testing
 extension GatewayEndToEndTests {
     /// What the webhook tests give the system: the receiver's address allowed (it is loopback) and its certificate
     /// trusted, and short retries.
-    static func webhookEnvironment(_ receiver: WebhookReceiver) -> [String: String] {
-        [
+    static func webhookEnvironment(_ receiver: WebhookReceiver, smtp: SMTPTestServer? = nil) -> [String: String] {
+        var environment = [
             "BIZ_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "BIZ_WEBHOOK_CA_FILE": receiver.certificateFile,
             "BIZ_NOTIFICATIONS_MAX_ATTEMPTS": "3", "BIZ_NOTIFICATIONS_RETRY_BASE_MS": "200",
             "BIZ_NOTIFICATIONS_RETRY_MAX_MS": "1000",
         ]
+        if let smtp {
+            // STARTTLS (required, as credentials are given) and AUTH; the password needs percent-encoding.
+            environment["BIZ_SMTP_URL"] = "smtp://mailer:p%40ss@127.0.0.1:\(smtp.port)"
+            environment["BIZ_SMTP_CA_FILE"] = smtp.certificateFile
+            environment["BIZ_SMTP_FROM"] = "Biz Retail <no-reply@biz-retail.test>"
+        }
+        return environment
+    }
+
+    /// The messages the SMTP server accepted, once there are `count`.
+    static func mails(_ smtp: SMTPTestServer, count: Int) async throws -> [SMTPTestServer.Message] {
+        var found: [SMTPTestServer.Message] = []
+        try await BizRetailProcess.eventually(timeout: .seconds(30), "\(count) emails") {
+            found = try smtp.received()
+            return found.count >= count
+        }
+        return found
     }
 
     /// The tenant's deliveries for one event, once there is at least one in `status`.
     static func deliveries(
-        _ https: HTTPSClient, _ token: String, event: String? = nil, status: String, count: Int = 1
+        _ https: HTTPSClient, _ token: String, event: String? = nil, status: String, count: Int = 1,
+        channel: String = "webhook"
     ) async throws -> [JSONValue] {
         var found: [JSONValue] = []
         try await BizRetailProcess.eventually(timeout: .seconds(30), "\(count) \(status) deliveries") {
-            var path = "/v1/notification-deliveries?status=\(status)"
+            var path = "/v1/notification-deliveries?status=\(status)&channel=\(channel)"
             if let event { path += "&event_id=\(event)" }
             let page = try await https.request("GET", path, bearer: token)
             guard case .array(let items)? = page.json?["items"] else { return false }
@@ -31,13 +49,16 @@ extension GatewayEndToEndTests {
     }
 
     @Test(
-        "webhooks: signed (PyPI's standardwebhooks verifies, over HTTPS), retried, failed, retried by hand, disabled by 410, audited; private addresses refused at save time",
+        "notifications: webhooks signed (PyPI's standardwebhooks verifies, over HTTPS), retried, failed, retried by hand, disabled by 410, audited, private addresses refused at save time; the welcome email and a rule's email through aiosmtpd (STARTTLS, AUTH); templates checked at save",
         arguments: Topology.allCases)
     func webhooks(_ topology: Topology) async throws {
         try await withTemporaryDirectory { scratch in
             let receiver = try await WebhookReceiver.start(in: scratch + "/receiver")
             defer { receiver.stop() }
-            try await withSystem(topology, environment: Self.webhookEnvironment(receiver)) { system, https, platform in
+            let smtp = try await SMTPTestServer.start(in: scratch + "/smtp", user: "mailer", password: "p@ss")
+            defer { smtp.stop() }
+            let environment = Self.webhookEnvironment(receiver, smtp: smtp)
+            try await withSystem(topology, environment: environment) { system, https, platform in
                 let north = try await Self.tenant(
                     https, system, platform: platform, document: "11.222.333/0001-81", email: "admin@norte.com.br")
 
@@ -81,6 +102,9 @@ extension GatewayEndToEndTests {
                 #expect(replay.headers["idempotent-replayed"] == "true")
                 #expect(replay.json?["public_id"] == first.json?["public_id"])
                 #expect(replay.json?["secret"] == nil)
+                let teamHook = try #require(first.json?["public_id"]?.stringValue)
+                #expect(
+                    try await https.request("DELETE", "/v1/webhooks/\(teamHook)", bearer: north.token).status == 204)
                 // Another tenant's admin does not see it.
                 let south = try await Self.tenant(
                     https, system, platform: platform, document: "12.ABC.345/01DE-35", email: "admin@sul.com.br")
@@ -107,6 +131,21 @@ extension GatewayEndToEndTests {
                 #expect(detail.json?["attempts"] == .array([try #require(detail.json?["attempts"]?.arrayValue?.first)]))
                 #expect(detail.json?["attempts"]?.arrayValue?.first?["response_code"] == 200, "\(detail.text)")
                 #expect(detail.json?["webhook_id"] == .string(webhookID))
+
+                // The account's welcome email (the tenant's default rule), rendered in pt-BR, over STARTTLS with AUTH.
+                let welcome = try await Self.mails(smtp, count: 1)
+                #expect(welcome.count == 1)
+                let mail = try #require(welcome.first)
+                #expect(mail.tls && mail.user == "mailer")
+                #expect(mail.recipients == ["maria@example.com"])
+                #expect(mail.headers["From"] == "Biz Retail <no-reply@biz-retail.test>")
+                #expect(mail.headers["Subject"] == "Boas-vindas à Biz Retail, Maria Silva")
+                #expect(mail.text?.contains("Olá, Maria Silva!") == true, "\(mail.text ?? "")")
+                let emailSent = try await Self.deliveries(https, north.token, status: "sent", channel: "email")
+                let emailID = try #require(emailSent.first?["public_id"]?.stringValue)
+                #expect(mail.headers["Message-ID"] == "<\(emailID)@biz-retail.test>")
+                #expect(emailSent.first?["recipient"] == "maria@example.com")
+                try await Self.templatesAndRules(https, north.token, smtp: smtp)
 
                 // 500 until the attempts run out: failed, each attempt recorded; then retried by hand, and sent.
                 try receiver.answer([500, 500, 500])
@@ -151,7 +190,8 @@ extension GatewayEndToEndTests {
                     guard case .array(let sent)? = sentEvents.json?["items"],
                         case .array(let failed)? = failedEvents.json?["items"]
                     else { return false }
-                    return sent.count == 2 && failed.count == 2
+                    // Two webhooks and two emails sent; two webhooks failed.
+                    return sent.count == 4 && failed.count == 2
                 }
                 let webhookEvents = try await https.request(
                     "GET", "/v1/audit/events?event_type=webhook.disabled", bearer: north.token)
@@ -166,6 +206,66 @@ extension GatewayEndToEndTests {
 }
 
 extension GatewayEndToEndTests {
+    /// Templates and rules through the gateway: the defaults listed, a broken template refused at save time naming
+    /// its field, and a rule of the tenant's own sending its template to a fixed address.
+    static func templatesAndRules(_ https: HTTPSClient, _ token: String, smtp: SMTPTestServer) async throws {
+        let defaults = try await https.request("GET", "/v1/notification-rules", bearer: token)
+        #expect(
+            defaults.json?["items"]?.arrayValue?.compactMap { $0["template"]?.stringValue }.sorted()
+                == ["contract-changed", "welcome"], "\(defaults.text)")
+        let welcome = try await https.request("GET", "/v1/notification-templates/welcome", bearer: token)
+        #expect(welcome.json?["locales"]?["en"]?["subject"] == "Welcome to Biz Retail, {{data.name}}")
+
+        let broken = try await https.json(
+            "POST", "/v1/notification-templates",
+            ["key": "team-news", "locales": ["pt-BR": ["subject": "Equipe {{data.name}}", "text": "{{#data}}"]]],
+            bearer: token)
+        #expect(broken.status == 422, "\(broken.text)")
+        #expect(broken.json?["field"] == "locales.pt-BR.text")
+        let noDefault = try await https.json(
+            "POST", "/v1/notification-templates",
+            ["key": "team-news", "locales": ["en": ["subject": "Team", "text": "New"]]], bearer: token)
+        #expect(noDefault.status == 422, "\(noDefault.text)")
+        let template = try await https.json(
+            "POST", "/v1/notification-templates",
+            [
+                "key": "team-news",
+                "locales": [
+                    "pt-BR": [
+                        "subject": "Nova equipe: {{data.name}}", "text": "A equipe {{data.name}} foi criada.",
+                        "html": "<p>A equipe <b>{{data.name}}</b> foi criada.</p>",
+                    ],
+                    "en": ["subject": "New team: {{data.name}}", "text": "Team {{data.name}} was created."],
+                ],
+            ], bearer: token)
+        #expect(template.status == 201, "\(template.text)")
+        #expect(template.headers["location"] == "/v1/notification-templates/team-news")
+        let badRule = try await https.json(
+            "POST", "/v1/notification-rules",
+            ["event_types": ["team.created"], "template": "team-news", "recipients": [["type": "pager"]]],
+            bearer: token)
+        #expect(badRule.status == 400 && badRule.json?["field"] == "recipients[0].type", "\(badRule.text)")
+        let rule = try await https.json(
+            "POST", "/v1/notification-rules",
+            [
+                "name": "Team news", "event_types": ["team.created"], "template": "team-news", "locale": "en",
+                "recipients": [["type": "address", "address": "Ops@Norte.example"]],
+            ], bearer: token)
+        #expect(rule.status == 201, "\(rule.text)")
+        #expect(rule.json?["recipients"] == [["type": "address", "address": "ops@norte.example"]])
+        let inUse = try await https.request("DELETE", "/v1/notification-templates/team-news", bearer: token)
+        #expect(inUse.status == 409, "\(inUse.text)")
+
+        let before = try smtp.received().count
+        let team = try await https.json("POST", "/v1/teams", ["name": "Loja & Cia"], bearer: token)
+        #expect(team.status == 201, "\(team.text)")
+        let mails = try await mails(smtp, count: before + 1)
+        let news = try #require(mails.last)
+        #expect(news.recipients == ["ops@norte.example"])
+        #expect(news.headers["Subject"] == "New team: Loja & Cia")
+        #expect(news.text?.contains("Team Loja & Cia was created.") == true, "\(news.text ?? "")")
+    }
+
     @Test(
         "webhooks across restarts: redelivered events send nothing twice; without the allow-list a saved loopback URL is refused at send time"
     )
