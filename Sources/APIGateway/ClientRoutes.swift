@@ -85,14 +85,9 @@ struct ClientRoutes<Transport: ClientTransport> {
     static func secretShown(_ answer: Bizretail_Identity_V1_CreateClientResponse, status: HTTPResponse.Status)
         -> Response
     {
-        var json = answer.client.json
-        if case .object(var object) = json, !answer.clientSecret.isEmpty {
-            object["client_secret"] = .string(answer.clientSecret)
-            json = .object(object)
-        }
-        var headers: HTTPFields = [.cacheControl: "no-store"]
-        if status == .created { headers[.location] = "/v1/oauth-clients/\(answer.publicID)" }
-        return jsonResponse(json, status: status, headers: headers)
+        secretShownResponse(
+            answer.client.json, secret: ("client_secret", answer.clientSecret), status: status,
+            location: "/v1/oauth-clients/\(answer.publicID)")
     }
 }
 

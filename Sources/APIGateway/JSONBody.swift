@@ -170,6 +170,23 @@ func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers
 }
 
 /// A list's page: `{"items": […], "next_page_token": "…" | null}`.
+/// A resource with a secret shown once (`name`: the secret, when there is one): in this body only, which no cache may
+/// keep; `location` when it was just made.
+func secretShownResponse(
+    _ json: JSONValue, secret: (name: String, value: String)?, status: HTTPResponse.Status, location: String?,
+    version: Int64? = nil
+) -> Response {
+    var json = json
+    if case .object(var object) = json, let secret, !secret.value.isEmpty {
+        object[secret.name] = .string(secret.value)
+        json = .object(object)
+    }
+    var headers: HTTPFields = [.cacheControl: "no-store"]
+    if let version { headers[.eTag] = "\"\(version)\"" }
+    if status == .created, let location { headers[.location] = location }
+    return jsonResponse(json, status: status, headers: headers)
+}
+
 func pageResponse(_ items: [JSONValue], next: String) -> Response {
     var body: [String: JSONValue] = ["items": .array(items)]
     body["next_page_token"] = next.isEmpty ? .null : .string(next)

@@ -2,6 +2,7 @@ import BizEvents
 import BizProtos
 import GRPCCore
 import Hummingbird
+import ServiceLifecycle
 
 /// `/v1/webhooks` (the caller's tenant, admins): create (201, the `secret` shown once), read, list, JSON merge-patch
 /// update (`If-Match`), delete (204), disable, enable, `POST …/rotate-secret` (a new secret shown once). `/v1/notification-deliveries`:
@@ -135,6 +136,94 @@ struct NotificationRoutes<Transport: ClientTransport> {
         }
         registerTemplates(on: v1, connection: connection)
         registerRules(on: v1, connection: connection)
+        registerInbox(on: v1, connection: connection)
+    }
+
+    /// `/v1/notifications` (any signed-in user, their own): list (newest first; `unread=true`; with
+    /// `unread_count`), `POST …/{id}/read`, `POST …/read-all`, and `GET …/stream`: Server-Sent Events, one
+    /// `notification` event per new one as it is made, and a comment every 15 s to keep the connection.
+    func registerInbox(on v1: RouterGroup<GatewayContext>, connection: GRPCClient<Transport>) {
+        let inbox = Bizretail_Notifications_V1_InboxService.Client(wrapping: connection)
+        v1.get("notifications") { request, context in
+            let (size, token) = try request.page()
+            let unread = request.query("unread")
+            guard unread == nil || unread == "true" || unread == "false" else {
+                throw Problem.badRequest("unread must be true or false", field: "unread")
+            }
+            let page = try await clients.call(context) { metadata in
+                try await inbox.listNotifications(
+                    .with {
+                        $0.pageSize = size
+                        $0.pageToken = token
+                        $0.unreadOnly = unread == "true"
+                    }, metadata: metadata)
+            }
+            return jsonResponse(
+                [
+                    "items": .array(page.notifications.map(\.json)),
+                    "next_page_token": page.nextPageToken.isEmpty ? .null : .string(page.nextPageToken),
+                    "unread_count": .integer(page.unreadCount),
+                ])
+        }
+        v1.post("notifications/read-all") { _, context in
+            let marked = try await clients.call(context) { metadata in
+                try await inbox.markAllNotificationsRead(.init(), metadata: metadata)
+            }
+            return jsonResponse(["marked": .integer(marked.marked)])
+        }
+        v1.post("notifications/:id/read") { _, context in
+            let id = try context.parameters.require("id")
+            let read = try await clients.call(context) { metadata in
+                try await inbox.markNotificationRead(.with { $0.publicID = id }, metadata: metadata)
+            }
+            return jsonResponse(read.json)
+        }
+        v1.get("notifications/stream") { _, context in
+            // The caller is checked before the stream opens, so a bad token is a 401, not a stream that ends.
+            _ = try await clients.call(context) { metadata in
+                try await inbox.listNotifications(.with { $0.pageSize = 1 }, metadata: metadata)
+            }
+            let metadata = try await clients.metadata(for: context)
+            let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    let (chunks, sink) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingNewest(1000))
+                    // The gateway's shutdown ends the stream (it waits for every request to end).
+                    let shutdown = Task {
+                        try? await gracefulShutdown()
+                        sink.finish()
+                    }
+                    defer { shutdown.cancel() }
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            defer { sink.finish() }
+                            try await inbox.watchNotifications(.init(), metadata: metadata) { response in
+                                for try await message in response.messages {
+                                    sink.yield(ByteBuffer(string: Self.serverSentEvent(message)))
+                                }
+                            }
+                        }
+                        group.addTask {
+                            while true {
+                                try await Task.sleep(for: .seconds(15))
+                                sink.yield(ByteBuffer(string: ": keep-alive\n\n"))
+                            }
+                        }
+                        sink.yield(ByteBuffer(string: ": connected\n\n"))
+                        // Ends when the watch does, or when a write fails (the client went away).
+                        for await chunk in chunks { try await writer.write(chunk) }
+                        group.cancelAll()
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+
+    /// One notification as an SSE event: `id`, `event: notification`, and its JSON on one `data` line.
+    static func serverSentEvent(_ notification: Bizretail_Notifications_V1_InAppNotification) -> String {
+        let data = String(decoding: notification.json.canonicalBytes(), as: UTF8.self)
+        return "id: \(notification.publicID)\nevent: notification\ndata: \(data)\n\n"
     }
 
     static var contentFields: Set<String> { ["subject", "text", "html"] }
@@ -225,17 +314,17 @@ struct NotificationRoutes<Transport: ClientTransport> {
     static var recipientFields: [String: Set<String>] {
         [
             "address": ["type", "address"], "subject_email": ["type", "field"], "contractor_contact": ["type"],
-            "role": ["type", "role"],
+            "role": ["type", "role"], "user": ["type", "user_id"],
         ]
     }
 
     static func recipients(_ body: JSONBody) throws -> [Bizretail_Notifications_V1_Recipient]? {
-        try body.objects("recipients", allowed: ["type", "address", "field", "role"])?.map { recipient in
+        try body.objects("recipients", allowed: ["type", "address", "field", "role", "user_id"])?.map { recipient in
             var message = Bizretail_Notifications_V1_Recipient()
             message.type = try recipient.string("type", required: true)!
             guard let fields = recipientFields[message.type] else {
                 throw Problem.badRequest(
-                    "\(recipient.prefix)type must be one of address, subject_email, contractor_contact, role",
+                    "\(recipient.prefix)type must be one of address, subject_email, contractor_contact, role, user",
                     field: recipient.prefix + "type")
             }
             if let extra = recipient.object.keys.sorted().first(where: { !fields.contains($0) }) {
@@ -246,6 +335,7 @@ struct NotificationRoutes<Transport: ClientTransport> {
             message.address = try recipient.string("address") ?? ""
             message.field = try recipient.string("field") ?? ""
             message.role = try recipient.string("role") ?? ""
+            message.userID = try recipient.string("user_id") ?? ""
             return message
         }
     }
@@ -349,14 +439,9 @@ struct NotificationRoutes<Transport: ClientTransport> {
     static func secretShown(_ answer: Bizretail_Notifications_V1_CreatedWebhook, status: HTTPResponse.Status)
         -> Response
     {
-        var json = answer.webhook.json
-        if case .object(var object) = json {
-            object["secret"] = .string(answer.secret)
-            json = .object(object)
-        }
-        var headers: HTTPFields = [.cacheControl: "no-store", .eTag: "\"\(answer.webhook.version)\""]
-        if status == .created { headers[.location] = "/v1/webhooks/\(answer.webhook.publicID)" }
-        return jsonResponse(json, status: status, headers: headers)
+        secretShownResponse(
+            answer.webhook.json, secret: ("secret", answer.secret), status: status,
+            location: "/v1/webhooks/\(answer.webhook.publicID)", version: answer.webhook.version)
     }
 }
 
@@ -429,11 +514,23 @@ extension Bizretail_Notifications_V1_Rule {
                     if !recipient.address.isEmpty { object["address"] = .string(recipient.address) }
                     if !recipient.field.isEmpty { object["field"] = .string(recipient.field) }
                     if !recipient.role.isEmpty { object["role"] = .string(recipient.role) }
+                    if !recipient.userID.isEmpty { object["user_id"] = .string(recipient.userID) }
                     return .object(object)
                 }),
             "locale": .string(locale), "changed": .array(changed.map(JSONValue.string)), "enabled": .bool(enabled),
             "version": .integer(version), "created_at": .string(createdAt.rfc3339),
             "updated_at": .string(updatedAt.rfc3339),
+        ]
+    }
+}
+
+extension Bizretail_Notifications_V1_InAppNotification {
+    var json: JSONValue {
+        [
+            "public_id": .string(publicID), "tenant_id": .string(tenantID), "user_id": .string(userID),
+            "rule_id": .string(ruleID), "event_id": .string(eventID), "event_type": .string(eventType),
+            "title": .string(title), "body": .string(body), "read": .bool(hasReadAt),
+            "read_at": hasReadAt ? .string(readAt.rfc3339) : .null, "created_at": .string(createdAt.rfc3339),
         ]
     }
 }

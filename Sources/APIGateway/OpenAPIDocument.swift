@@ -252,6 +252,23 @@ enum OpenAPIDocument {
         ]
         + resource(
             "notification-rules", "NotificationRule", name: "notification rule", who: " (admins)")
+        + [
+            Operation(
+                method: "get", path: "/v1/notifications", id: "listNotifications",
+                summary: "The caller's in-app notifications, newest first, with the unread count",
+                success: ("200", "InAppNotificationPage"),
+                query: [("unread", ["type": "string", "enum": ["true", "false"]])] + page),
+            Operation(
+                method: "post", path: "/v1/notifications/{id}/read", id: "markNotificationRead",
+                summary: "Mark one of the caller's notifications read", success: ("200", "InAppNotification")),
+            Operation(
+                method: "post", path: "/v1/notifications/read-all", id: "markAllNotificationsRead",
+                summary: "Mark every one of the caller's notifications read", success: ("200", "MarkedCount")),
+            Operation(
+                method: "get", path: "/v1/notifications/stream", id: "streamNotifications",
+                summary: "The caller's new notifications as Server-Sent Events (`event: notification`)",
+                success: ("200", nil), successType: "text/event-stream"),
+        ]
 
     /// A `/v1/<plural>` resource's create, list, read, merge-patch update, delete, disable and enable.
     static func resource(
@@ -360,7 +377,8 @@ enum OpenAPIDocument {
     ]
     static let fieldName: JSONValue = ["type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"]
     static let ruleFields: [String: JSONValue] = [
-        "name": requiredText(200), "event_types": eventTypes, "channel": ["type": "string", "enum": ["email"]],
+        "name": requiredText(200), "event_types": eventTypes,
+        "channel": ["type": "string", "enum": ["email", "in_app"]],
         "template": templateKey, "locale": ["type": "string", "enum": ["pt-BR", "en"]],
         "changed": ["type": "array", "maxItems": 20, "items": fieldName], "enabled": boolean,
         "recipients": [
@@ -372,6 +390,7 @@ enum OpenAPIDocument {
                     object(["type": ["const": "subject_email"], "field": fieldName], required: ["type"], closed: true),
                     object(["type": ["const": "contractor_contact"]], required: ["type"], closed: true),
                     object(["type": ["const": "role"], "role": fieldName], required: ["type", "role"], closed: true),
+                    object(["type": ["const": "user"], "user_id": uuid], required: ["type", "user_id"], closed: true),
                 ]
             ],
         ],
@@ -591,6 +610,18 @@ enum OpenAPIDocument {
                 "public_id", "tenant_id", "name", "event_types", "channel", "template", "recipients", "locale",
                 "enabled", "version",
             ]),
+        "InAppNotification": object(
+            [
+                "public_id": string, "tenant_id": string, "user_id": string, "rule_id": string, "event_id": string,
+                "event_type": string, "title": string, "body": string, "read": boolean,
+                "read_at": ["type": ["string", "null"], "format": "date-time"], "created_at": timestamp,
+            ], required: ["public_id", "title", "body", "read", "created_at"]),
+        "InAppNotificationPage": object(
+            [
+                "items": ["type": "array", "items": ["$ref": "#/components/schemas/InAppNotification"]],
+                "next_page_token": nullableString, "unread_count": integer,
+            ], required: ["items", "next_page_token", "unread_count"]),
+        "MarkedCount": object(["marked": integer], required: ["marked"]),
         "NotificationTemplatePage": page("NotificationTemplate"), "NotificationRulePage": page("NotificationRule"),
         "WebhookPage": page("Webhook"), "DeliveryPage": page("Delivery"),
         "TeamPage": page("Team"), "AccountPage": page("Account"), "ContractorPage": page("Contractor"),

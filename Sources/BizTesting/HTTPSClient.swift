@@ -121,3 +121,50 @@ public struct HTTPSClient: Sendable {
         return token
     }
 }
+
+/// A streamed response (Server-Sent Events) read by curl into a file as it comes.
+public final class HTTPSStream: Sendable {
+    let process: Process
+    let file: String
+
+    init(process: Process, file: String) {
+        self.process = process
+        self.file = file
+    }
+
+    /// Everything received so far.
+    public var text: String { (try? String(contentsOfFile: file, encoding: .utf8)) ?? "" }
+
+    /// Waits until what was received satisfies `done`, at most `timeout`.
+    public func wait(timeout: Duration = .seconds(10), until done: (String) -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if done(text) { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return done(text)
+    }
+
+    public func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        try? FileManager.default.removeItem(atPath: file)
+    }
+}
+
+extension HTTPSClient {
+    /// Starts a GET whose body streams in (`curl -N`), for at most `seconds`.
+    public func stream(_ path: String, bearer: String, seconds: Int = 120) throws -> HTTPSStream {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: file, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = [
+            "-sS", "-N", "--cacert", caFile, "--max-time", String(seconds), "-H", "Authorization: Bearer \(bearer)",
+            "-H", "Accept: text/event-stream", "-o", file, baseURL + path,
+        ]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        return HTTPSStream(process: process, file: file)
+    }
+}

@@ -106,7 +106,7 @@ public struct DeliveryDispatcher: Service {
     /// Where a claimed delivery goes: a webhook with the secrets that sign for it (read once per claim), an email;
     /// or the outcome that makes sending pointless (a webhook deleted, disabled or unreadable, an unknown channel).
     enum Target: Sendable {
-        case webhook(WebhookRecord, secrets: [WebhookSecret])
+        case webhook(WebhookRecord, url: WebhookURL, secrets: [WebhookSecret])
         case email
         case none(AttemptOutcome)
     }
@@ -134,7 +134,15 @@ public struct DeliveryDispatcher: Service {
                     targets[id] = .none(.failed(code: 0, error: "the webhook is disabled"))
                     continue
                 }
-                targets[id] = .webhook(webhook, secrets: try webhooks.signingSecrets(of: webhook, now: now))
+                let url: WebhookURL
+                do {
+                    url = try WebhookURL(webhook.url, policy: webhooks.policy)
+                } catch {
+                    targets[id] = .none(.failed(code: 0, error: "refused: \(error)"))
+                    continue
+                }
+                targets[id] = .webhook(
+                    webhook, url: url, secrets: try webhooks.signingSecrets(of: webhook, now: now))
             } catch let error as ServiceError where error == .notFound("webhook") {
                 targets[id] = .none(.failed(code: 0, error: "the webhook was deleted"))
             } catch {
@@ -153,8 +161,8 @@ public struct DeliveryDispatcher: Service {
             span.attributes["notification.channel"] = delivery.channel
             let outcome: AttemptOutcome
             switch target {
-            case .webhook(let webhook, let secrets):
-                outcome = await send(delivery, to: webhook, secrets: secrets, at: started)
+            case .webhook(let webhook, let url, let secrets):
+                outcome = await send(delivery, to: webhook, at: url, secrets: secrets, time: started)
             case .email:
                 outcome = await mailer.send(delivery)
             case .none(let known):
@@ -176,11 +184,10 @@ public struct DeliveryDispatcher: Service {
         } catch {
             return  // Cancelled: the lease runs out and the attempt is made again.
         }
-        switch outcome {
+        switch DeliveryStore.status(after: outcome, of: delivery) {
         case .sent: metrics?.sent.increment()
         case .failed: metrics?.failed.increment()
-        case .retry where delivery.attemptCount + 1 >= delivery.attemptLimit: metrics?.failed.increment()
-        case .retry: break
+        case .pending: break
         }
         if case .sent = outcome { return }
         logger.info(
@@ -194,15 +201,10 @@ public struct DeliveryDispatcher: Service {
     }
 
     /// Posts a webhook delivery, signed with the webhook's secrets; a 410 disables the webhook.
-    func send(_ delivery: DeliveryRecord, to webhook: WebhookRecord, secrets: [WebhookSecret], at now: Int64) async
-        -> AttemptOutcome
-    {
-        let url: WebhookURL
-        do {
-            url = try WebhookURL(webhook.url, policy: webhooks.policy)
-        } catch {
-            return .failed(code: 0, error: "refused: \(error)")
-        }
+    func send(
+        _ delivery: DeliveryRecord, to webhook: WebhookRecord, at url: WebhookURL, secrets: [WebhookSecret],
+        time now: Int64
+    ) async -> AttemptOutcome {
         let signature = WebhookSignature(
             id: delivery.publicID, timestamp: now / 1000, body: delivery.body, secrets: secrets)
         switch await sender.post(url, body: delivery.body, headers: signature.headers) {

@@ -145,16 +145,13 @@ public struct DeliveryStore: Sendable {
             updated.attemptCount += 1
             updated.updatedAt = now.rfc3339
             updated.lastError = outcome.error.map { String($0.prefix(500)) }
-            switch outcome {
-            case .sent:
-                updated.status = .sent
-            case .retry where updated.attemptCount >= updated.attemptLimit:
-                updated.status = .failed
-                updated.lastError = "gave up after \(updated.attemptCount) attempts: " + (updated.lastError ?? "")
-            case .retry:
-                updated.nextAttemptAt = now.millisecondsSinceEpoch + schedule.delay(after: updated.attemptCount)
-            case .failed:
-                updated.status = .failed
+            updated.status = Self.status(after: outcome, of: attempt.delivery)
+            if case .retry = outcome {
+                if updated.status == .failed {
+                    updated.lastError = "gave up after \(updated.attemptCount) attempts: " + (updated.lastError ?? "")
+                } else {
+                    updated.nextAttemptAt = now.millisecondsSinceEpoch + schedule.delay(after: updated.attemptCount)
+                }
             }
             rows.append((attempt, updated))
             if updated.status != .pending {
@@ -189,16 +186,29 @@ public struct DeliveryStore: Sendable {
         }
     }
 
+    /// What a delivery becomes after an attempt's `outcome`: a retry past its last attempt fails it.
+    static func status(after outcome: AttemptOutcome, of delivery: DeliveryRecord) -> DeliveryStatus {
+        switch outcome {
+        case .sent: .sent
+        case .failed: .failed
+        case .retry: delivery.attemptCount + 1 >= delivery.attemptLimit ? .failed : .pending
+        }
+    }
+
+    static func load(_ publicID: String, tenantID: String, on database: any SQLDatabase) async throws
+        -> DeliveryRecord?
+    {
+        try await database.raw(
+            """
+            SELECT \(unsafeRaw: DeliveryRecord.columns) FROM deliveries
+            WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenantID)
+            """
+        ).first().map(DeliveryRecord.init(row:))
+    }
+
     public func delivery(_ publicID: String, tenantID: String) async throws -> (DeliveryRecord, [DeliveryAttempt]) {
         let found = try await store.read { database -> (DeliveryRecord, [DeliveryAttempt])? in
-            guard
-                let record = try await database.raw(
-                    """
-                    SELECT \(unsafeRaw: DeliveryRecord.columns) FROM deliveries
-                    WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenantID)
-                    """
-                ).first().map(DeliveryRecord.init(row:))
-            else { return nil }
+            guard let record = try await Self.load(publicID, tenantID: tenantID, on: database) else { return nil }
             let attempts = try await database.raw(
                 """
                 SELECT number, started_at, duration_ms, response_code, outcome, error FROM delivery_attempts
@@ -255,14 +265,9 @@ public struct DeliveryStore: Sendable {
         let now = EventTimestamp.now()
         let attempts = schedule.attempts
         try await store.transaction { database in
-            guard
-                let record = try await database.raw(
-                    """
-                    SELECT \(unsafeRaw: DeliveryRecord.columns) FROM deliveries
-                    WHERE public_id = \(bind: publicID) AND tenant_id = \(bind: tenantID)
-                    """
-                ).first().map(DeliveryRecord.init(row:))
-            else { throw ServiceError.notFound("delivery") }
+            guard let record = try await Self.load(publicID, tenantID: tenantID, on: database) else {
+                throw ServiceError.notFound("delivery")
+            }
             guard record.status == .failed else {
                 throw ServiceError.conflict(
                     field: "status", problem: "is \(record.status.rawValue): only a failed delivery is retried")

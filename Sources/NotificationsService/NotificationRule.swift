@@ -15,6 +15,16 @@ public enum Recipient: Sendable, Hashable {
     case contractorContact
     /// Every enabled user of the tenant with the role.
     case role(String)
+    /// One user of the tenant (by public id).
+    case user(String)
+
+    /// Whether it names people by user (which in-app notifications need), not only by address.
+    var reachesUsers: Bool {
+        switch self {
+        case .role, .user: true
+        case .address, .subjectEmail, .contractorContact: false
+        }
+    }
 
     var json: JSONValue {
         switch self {
@@ -22,17 +32,26 @@ public enum Recipient: Sendable, Hashable {
         case .subjectEmail(let field): ["type": "subject_email", "field": .string(field)]
         case .contractorContact: ["type": "contractor_contact"]
         case .role(let role): ["type": "role", "role": .string(role)]
+        case .user(let user): ["type": "user", "user_id": .string(user)]
         }
     }
 
     /// The kinds, as the API names them.
-    public static let kinds = ["address", "subject_email", "contractor_contact", "role"]
+    public static let kinds = ["address", "subject_email", "contractor_contact", "role", "user"]
 
     /// One recipient of a request, checked; `field` is its place (`recipients[0]`).
     public static func checked(
-        type: String, address: String?, field: String?, role: String?, at place: String
+        type: String, address: String?, field: String?, role: String?, userID: String? = nil, at place: String
     ) throws(ServiceError) -> Recipient {
         switch type {
+        case "user":
+            guard let user = userID, !user.isEmpty else {
+                throw .invalidArgument(field: place + ".user_id", problem: "is required")
+            }
+            guard let id = UUID(uuidString: user) else {
+                throw .invalidArgument(field: place + ".user_id", problem: "must be a user's public_id (a UUID)")
+            }
+            return .user(id.uuidString.lowercased())
         case "address":
             guard let text = address, !text.isEmpty else {
                 throw .invalidArgument(field: place + ".address", problem: "is required")
@@ -71,6 +90,7 @@ public enum Recipient: Sendable, Hashable {
         case "subject_email": self = .subjectEmail(field: json["field"]?.stringValue ?? "email")
         case "contractor_contact": self = .contractorContact
         case "role": self = .role(json["role"]?.stringValue ?? "")
+        case "user": self = .user(json["user_id"]?.stringValue ?? "")
         default: return nil
         }
     }
@@ -83,7 +103,7 @@ public struct RuleRecord: Sendable, Hashable {
     public var tenantID: String
     public var name: String
     public var eventTypes: [EventPattern]
-    /// `email` (the only channel of rules so far; webhooks have their own subscriptions).
+    /// `email` or `in_app` (webhooks have their own subscriptions).
     public var channel: String
     public var template: String
     public var recipients: [Recipient]
@@ -97,7 +117,7 @@ public struct RuleRecord: Sendable, Hashable {
     public var createdAt: String
     public var updatedAt: String
 
-    public static let channels = ["email"]
+    public static let channels = ["email", "in_app"]
 
     static let columns =
         "id, public_id, tenant_id, name, event_types, channel, template_key, recipients, locale, changed_fields, "

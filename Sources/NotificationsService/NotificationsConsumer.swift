@@ -24,16 +24,18 @@ public struct NotificationsConsumer: EventConsumer {
     var webhooks: WebhookDirectory
     var rules: RuleDirectory
     var deliveries: DeliveryStore
+    var inbox: Inbox
     var logger: Logger
 
     public init(
         name: String = "notifications", webhooks: WebhookDirectory, rules: RuleDirectory, deliveries: DeliveryStore,
-        logger: Logger
+        inbox: Inbox? = nil, logger: Logger
     ) {
         self.name = name
         self.webhooks = webhooks
         self.rules = rules
         self.deliveries = deliveries
+        self.inbox = inbox ?? Inbox(store: deliveries.store)
         self.logger = logger
     }
 
@@ -53,14 +55,17 @@ public struct NotificationsConsumer: EventConsumer {
         let tenants = Set(since.keys)
         let earliest = since
         let logger = logger
-        let made = try await deliveries.outbox.perform { database in
+        let (made, notified) = try await deliveries.outbox.perform { database in
             let seeding = try await rules.seed(tenants, since: earliest, on: database)
             try await Projections.apply(events, on: database)
             var new = try await webhookDeliveries(events, tenants: tenants, on: database)
-            new += try await ruleDeliveries(events, tenants: tenants, logger: logger, on: database)
-            return (try await deliveries.enqueue(new, on: database), seeding)
+            let messages = try await ruleMessages(events, tenants: tenants, logger: logger, on: database)
+            new += messages.deliveries
+            let notified = try await inbox.insert(messages.inbox, on: database)
+            return ((try await deliveries.enqueue(new, on: database), notified), seeding)
         }
         rules.markSeeded(tenants)
+        inbox.feed.publish(notified)
         if made > 0 {
             deliveries.due.signal()
             logger.debug("deliveries made", metadata: ["count": "\(made)"])
@@ -87,14 +92,16 @@ public struct NotificationsConsumer: EventConsumer {
         return new
     }
 
-    func ruleDeliveries(
+    /// The rules' messages: email deliveries, and in-app notifications (stored at once: there is nothing to send).
+    func ruleMessages(
         _ events: [EventEnvelope], tenants: Set<String>, logger: Logger, on database: any SQLDatabase
-    ) async throws -> [NewDelivery] {
+    ) async throws -> (deliveries: [NewDelivery], inbox: [NewInboxItem]) {
         let byTenant = Dictionary(
             grouping: try await rules.enabledRules(tenants: tenants, on: database), by: \.tenantID)
-        guard !byTenant.isEmpty else { return [] }
+        guard !byTenant.isEmpty else { return ([], []) }
         var templates: [String: TemplateRecord]?
         var new: [NewDelivery] = []
+        var inboxItems: [NewInboxItem] = []
         for event in events {
             let tenant = Self.tenant(of: event)
             let entity = event.eventType.entityType
@@ -119,6 +126,17 @@ public struct NotificationsConsumer: EventConsumer {
                     logger.warning("a template did not render", metadata: ["rule_id": "\(rule.publicID)"])
                     continue
                 }
+                if rule.channel == "in_app" {
+                    for user in try await Recipients.users(rule.recipients, tenant: tenant, on: database) {
+                        inboxItems.append(
+                            NewInboxItem(
+                                tenantID: tenant, userID: user,
+                                dedupeKey: "\(event.eventID)/rule/\(rule.publicID)/\(user)", ruleID: rule.publicID,
+                                eventID: event.eventID, eventType: event.eventType.description,
+                                ownershipID: event.metadata.ownershipID, title: message.subject, body: message.text))
+                    }
+                    continue
+                }
                 for address in try await Recipients.resolve(rule.recipients, for: event, tenant: tenant, on: database) {
                     new.append(
                         NewDelivery(
@@ -129,7 +147,7 @@ public struct NotificationsConsumer: EventConsumer {
                 }
             }
         }
-        return new
+        return (new, inboxItems)
     }
 
     /// The tenant whose webhooks and rules see an event: its own, and the platform's for events of no tenant.
@@ -198,21 +216,61 @@ enum Recipients {
                     try await database.raw(
                         "SELECT contact_email FROM known_contractors WHERE tenant_id = \(bind: tenant)"
                     ).first()?.decode(column: "contact_email", as: String.self))
+            case .user(let user):
+                add(
+                    try await database.raw(
+                        """
+                        SELECT email FROM known_users WHERE tenant_id = \(bind: tenant) AND user_id = \(bind: user)
+                        AND enabled = \(bind: true)
+                        """
+                    ).first()?.decode(column: "email", as: String.self))
             case .role(let role):
-                let rows = try await database.raw(
-                    """
-                    SELECT email, roles FROM known_users WHERE tenant_id = \(bind: tenant)
-                    AND enabled = \(bind: true) ORDER BY user_id
-                    """
-                ).all()
-                for row in rows {
-                    let roles = try row.decode(column: "roles", as: String.self)
-                    let names = (try? JSONParser.parse(Array(roles.utf8)))?.arrayValue?.compactMap(\.stringValue) ?? []
-                    if names.contains(role) { add(try row.decode(column: "email", as: String.self)) }
-                }
+                for user in try await knownUsers(withRole: role, tenant: tenant, on: database) { add(user.email) }
             }
         }
         return addresses
+    }
+}
+
+extension Recipients {
+    /// The users an in-app rule reaches: each named one, and the enabled users with each role, each once.
+    static func users(_ recipients: [Recipient], tenant: String, on database: any SQLDatabase) async throws
+        -> [String]
+    {
+        var users: [String] = []
+        for recipient in recipients {
+            switch recipient {
+            case .user(let user):
+                if !users.contains(user) { users.append(user) }
+            case .role(let role):
+                for user in try await knownUsers(withRole: role, tenant: tenant, on: database)
+                where !users.contains(user.id) {
+                    users.append(user.id)
+                }
+            case .address, .subjectEmail, .contractorContact:
+                continue
+            }
+        }
+        return users
+    }
+
+    /// The tenant's enabled users with `role`, as the users' events left them.
+    static func knownUsers(withRole role: String, tenant: String, on database: any SQLDatabase) async throws
+        -> [(id: String, email: String)]
+    {
+        try await database.raw(
+            """
+            SELECT user_id, email, roles FROM known_users WHERE tenant_id = \(bind: tenant) AND enabled = \(bind: true)
+            ORDER BY user_id
+            """
+        ).all().compactMap { row in
+            let roles = try row.decode(column: "roles", as: String.self)
+            let names = (try? JSONParser.parse(Array(roles.utf8)))?.arrayValue?.compactMap(\.stringValue) ?? []
+            guard names.contains(role) else { return nil }
+            return (
+                try row.decode(column: "user_id", as: String.self), try row.decode(column: "email", as: String.self)
+            )
+        }
     }
 }
 

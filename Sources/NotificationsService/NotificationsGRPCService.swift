@@ -3,6 +3,7 @@ import BizEvents
 import BizProtos
 import BizServiceKit
 import GRPCCore
+import ServiceLifecycle
 
 /// `bizretail.notifications.v1.WebhookService`: a tenant's webhook subscriptions (admins, within the token's
 /// tenant).
@@ -313,7 +314,7 @@ public struct RuleGRPCService: Bizretail_Notifications_V1_NotificationRuleServic
             recipients.append(
                 try Recipient.checked(
                     type: message.type, address: message.address, field: message.field, role: message.role,
-                    at: "recipients[\(index)]"))
+                    userID: message.userID, at: "recipients[\(index)]"))
         }
         return recipients
     }
@@ -368,6 +369,9 @@ extension Bizretail_Notifications_V1_Rule {
                     case .role(let role):
                         $0.type = "role"
                         $0.role = role
+                    case .user(let user):
+                        $0.type = "user"
+                        $0.userID = user
                     }
                 }
             }
@@ -377,6 +381,91 @@ extension Bizretail_Notifications_V1_Rule {
             $0.version = record.version
             $0.createdAt = .init(rfc3339: record.createdAt)
             $0.updatedAt = .init(rfc3339: record.updatedAt)
+        }
+    }
+}
+
+/// `bizretail.notifications.v1.InboxService`: the caller's own in-app notifications (any signed-in user).
+public struct InboxGRPCService: Bizretail_Notifications_V1_InboxService.SimpleServiceProtocol {
+    var inbox: Inbox
+    var pageTokens: PageTokens
+
+    public func listNotifications(
+        request: Bizretail_Notifications_V1_ListNotificationsRequest, context: ServerContext
+    ) async throws -> Bizretail_Notifications_V1_ListNotificationsResponse {
+        let principal = try Caller.require().principal
+        let size = try Pagination.lists.size(request.pageSize)
+        let items = try await inbox.items(
+            tenantID: principal.tenantID, userID: principal.subject, unreadOnly: request.unreadOnly,
+            before: try pageTokens.position(of: request.pageToken), limit: size + 1)
+        let page = pageTokens.page(items, size: size, position: \.id)
+        let unread = try await inbox.unreadCount(tenantID: principal.tenantID, userID: principal.subject)
+        return .with {
+            $0.notifications = page.rows.map(Bizretail_Notifications_V1_InAppNotification.init)
+            $0.nextPageToken = page.next
+            $0.unreadCount = unread
+        }
+    }
+
+    public func markNotificationRead(
+        request: Bizretail_Notifications_V1_MarkNotificationReadRequest, context: ServerContext
+    ) async throws -> Bizretail_Notifications_V1_InAppNotification {
+        let principal = try Caller.require().principal
+        return .init(
+            try await inbox.markRead(
+                try ServiceError.requiredID(request.publicID), tenantID: principal.tenantID,
+                userID: principal.subject))
+    }
+
+    public func markAllNotificationsRead(
+        request: Bizretail_Notifications_V1_MarkAllNotificationsReadRequest, context: ServerContext
+    ) async throws -> Bizretail_Notifications_V1_MarkAllNotificationsReadResponse {
+        let principal = try Caller.require().principal
+        let marked = try await inbox.markAllRead(tenantID: principal.tenantID, userID: principal.subject)
+        return .with { $0.marked = marked }
+    }
+
+    /// Streams the caller's new notifications until the call is cancelled. The caller is read here, where the auth
+    /// interceptor's scope holds: a streaming response's body runs after it.
+    public func watchNotifications(
+        request: ServerRequest<Bizretail_Notifications_V1_WatchNotificationsRequest>, context: ServerContext
+    ) async throws -> StreamingServerResponse<Bizretail_Notifications_V1_InAppNotification> {
+        let principal = try Caller.require().principal
+        let feed = inbox.feed.watch(tenantID: principal.tenantID, userID: principal.subject)
+        return StreamingServerResponse { writer in
+            // Ends when the caller goes, and when the service shuts down (which waits for every call to end).
+            try? await cancelWhenGracefulShutdown {
+                for await item in feed { try await writer.write(.init(item)) }
+            }
+            return [:]
+        }
+    }
+
+    /// The simple form, which the streaming one above replaces (it is never called by the generated service).
+    public func watchNotifications(
+        request: Bizretail_Notifications_V1_WatchNotificationsRequest,
+        response: RPCWriter<Bizretail_Notifications_V1_InAppNotification>, context: ServerContext
+    ) async throws {
+        let principal = try Caller.require().principal
+        for await item in inbox.feed.watch(tenantID: principal.tenantID, userID: principal.subject) {
+            try await response.write(.init(item))
+        }
+    }
+}
+
+extension Bizretail_Notifications_V1_InAppNotification {
+    init(_ item: InboxItem) {
+        self = .with {
+            $0.publicID = item.publicID
+            $0.tenantID = item.tenantID
+            $0.userID = item.userID
+            $0.ruleID = item.ruleID
+            $0.eventID = item.eventID
+            $0.eventType = item.eventType
+            $0.title = item.title
+            $0.body = item.body
+            $0.createdAt = .init(rfc3339: item.createdAt)
+            if let read = item.readAt { $0.readAt = .init(rfc3339: read) }
         }
     }
 }

@@ -13,7 +13,7 @@ public enum NotificationsModule: ServiceModule {
     public static let producerService = "notifications_service"
     public static let migrations = NotificationsSchema.migrations
     public static let producedEvents = NotificationsEvents.produced
-    /// A tenant's admins, within their tenant.
+    /// A tenant's admins, within their tenant; the inbox is every signed-in user's own.
     public static let access = AccessRules(requiredRoles: [
         Bizretail_Notifications_V1_WebhookService.descriptor.fullyQualifiedService: ["admin"],
         Bizretail_Notifications_V1_DeliveryService.descriptor.fullyQualifiedService: ["admin"],
@@ -46,6 +46,7 @@ public enum NotificationsModule: ServiceModule {
             from: settings.smtpFrom.flatMap(EmailSender.mailbox) ?? EmailSender.defaultFrom)
         context.onShutdown { mailer.shutdown() }
         let rules = RuleDirectory(outbox: context.outbox, events: context.events)
+        let inbox = Inbox(store: context.outbox.store)
         let pageTokens = PageTokens(masterKey: context.masterKey)
         return ServiceParts(
             grpcServices: [
@@ -53,6 +54,7 @@ public enum NotificationsModule: ServiceModule {
                 DeliveryGRPCService(deliveries: deliveries, pageTokens: pageTokens),
                 TemplateGRPCService(directory: rules, pageTokens: pageTokens),
                 RuleGRPCService(directory: rules, pageTokens: pageTokens),
+                InboxGRPCService(inbox: inbox, pageTokens: pageTokens),
             ],
             background: [
                 DeliveryDispatcher(
@@ -61,7 +63,7 @@ public enum NotificationsModule: ServiceModule {
             subscriptions: [
                 EventSubscription(
                     consumer: NotificationsConsumer(
-                        webhooks: webhooks, rules: rules, deliveries: deliveries, logger: context.logger))
+                        webhooks: webhooks, rules: rules, deliveries: deliveries, inbox: inbox, logger: context.logger))
             ])
     }
 }

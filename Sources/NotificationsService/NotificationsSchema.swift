@@ -138,5 +138,27 @@ public enum NotificationsSchema {
                     "ALTER TABLE deliveries ADD COLUMN recipient TEXT",
                 ]
             },
+            Migration(id: "notifications.3.inbox") { flavor in
+                [
+                    // In-app notifications: one per event, rule and user (`dedupe_key`), read when `read_at` is set.
+                    """
+                    CREATE TABLE inbox (
+                        id \(flavor.autoIncrementPrimaryKey),
+                        public_id TEXT NOT NULL UNIQUE,
+                        tenant_id TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        dedupe_key TEXT NOT NULL UNIQUE,
+                        rule_id TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        event_type TEXT NOT NULL,
+                        ownership_id TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        created_at TEXT NOT NULL,
+                        read_at TEXT)
+                    """,
+                    "CREATE INDEX inbox_user ON inbox (tenant_id, user_id, id)",
+                ]
+            },
         ]
 }

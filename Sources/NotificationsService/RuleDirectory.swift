@@ -286,6 +286,10 @@ public struct RuleDirectory: Sendable {
         if let locale = input.locale { record.locale = try MessageLocale.checked(locale, field: "locale") }
         if let changed = input.changed { record.changed = try RuleRecord.checkedChanged(changed) }
         if let enabled = input.enabled { record.enabled = enabled }
+        if record.channel == "in_app", let other = record.recipients.firstIndex(where: { !$0.reachesUsers }) {
+            throw ServiceError.unprocessable(
+                field: "recipients[\(other)]", problem: "in-app notifications go to users: use role or user")
+        }
     }
 
     func requireTemplate(_ key: String, tenant: String, on database: any SQLDatabase) async throws {

@@ -120,7 +120,7 @@ public struct WebhookRecord: Sendable, Hashable {
 
     init(row: any SQLRow) throws {
         let types = try row.decode(column: "event_types", as: String.self)
-        let texts = (try? JSONDecoder().decode([String].self, from: Data(types.utf8))) ?? []
+        let texts = (try? JSONParser.parse(Array(types.utf8)))?.arrayValue?.compactMap(\.stringValue) ?? []
         self.init(
             publicID: try row.decode(column: "public_id", as: String.self),
             tenantID: try row.decode(column: "tenant_id", as: String.self),
@@ -139,6 +139,6 @@ public struct WebhookRecord: Sendable, Hashable {
 
     /// The stored form of ``eventTypes``: a JSON array of strings.
     var eventTypesText: String {
-        (try? JSONEncoder().encode(eventTypes.map(\.text))).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        RuleRecord.text(.array(eventTypes.map { .string($0.text) }))
     }
 }

@@ -264,6 +264,45 @@ extension GatewayEndToEndTests {
         #expect(news.recipients == ["ops@norte.example"])
         #expect(news.headers["Subject"] == "New team: Loja & Cia")
         #expect(news.text?.contains("Team Loja & Cia was created.") == true, "\(news.text ?? "")")
+        try await inApp(https, token, team: try #require(team.json?["public_id"]?.stringValue))
+    }
+
+    /// An in-app rule: the admin's live stream (Server-Sent Events) gets the notification within a second of the
+    /// change; the list has it unread until it is marked read.
+    static func inApp(_ https: HTTPSClient, _ token: String, team: String) async throws {
+        let rule = try await https.json(
+            "POST", "/v1/notification-rules",
+            [
+                "event_types": ["team.updated"], "channel": "in_app", "template": "team-news",
+                "recipients": [["type": "role", "role": "admin"]],
+            ], bearer: token)
+        #expect(rule.status == 201, "\(rule.text)")
+        let wrong = try await https.json(
+            "POST", "/v1/notification-rules",
+            [
+                "event_types": ["team.updated"], "channel": "in_app", "template": "team-news",
+                "recipients": [["type": "address", "address": "ops@norte.example"]],
+            ], bearer: token)
+        #expect(wrong.status == 422 && wrong.json?["field"] == "recipients[0]", "\(wrong.text)")
+        let refused = try await https.request("GET", "/v1/notifications/stream", bearer: "not-a-token")
+        #expect(refused.status == 401, "\(refused.text)")
+        let stream = try https.stream("/v1/notifications/stream", bearer: token)
+        defer { stream.stop() }
+        #expect(try await stream.wait { $0.contains(": connected") }, "\(stream.text)")
+        let renamed = try await https.json("PATCH", "/v1/teams/\(team)", ["name": "Loja & Cia 2"], bearer: token)
+        #expect(renamed.status == 200, "\(renamed.text)")
+        let changed = ContinuousClock.now
+        #expect(try await stream.wait(timeout: .seconds(5)) { $0.contains("event: notification") }, "\(stream.text)")
+        let latency = ContinuousClock.now - changed
+        #expect(latency < .seconds(1), "the stream got it after \(latency)")
+        #expect(stream.text.contains("New team: Loja & Cia 2") || stream.text.contains("Nova equipe: Loja & Cia 2"))
+        let list = try await https.request("GET", "/v1/notifications", bearer: token)
+        #expect(list.json?["unread_count"] == 1, "\(list.text)")
+        let id = try #require(list.json?["items"]?.arrayValue?.first?["public_id"]?.stringValue)
+        let read = try await https.request("POST", "/v1/notifications/\(id)/read", bearer: token)
+        #expect(read.json?["read"] == true, "\(read.text)")
+        let after = try await https.request("GET", "/v1/notifications?unread=true", bearer: token)
+        #expect(after.json?["unread_count"] == 0 && after.json?["items"] == [], "\(after.text)")
     }
 
     @Test(

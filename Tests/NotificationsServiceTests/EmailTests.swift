@@ -309,4 +309,60 @@ struct EmailTests {
             #expect(types.filter { $0 == "notification_template.created" }.count == 2)
         }
     }
+
+    @Test("in-app: a rule's notifications go to the users with the role, once, live to a watcher; read one or all")
+    func inApp() async throws {
+        try await base.withPipeline(.sqlite) { pipeline in
+            let tenant = EventID.generate()
+            let admin = DeliveryTests.admin(of: tenant)
+            let inbox = pipeline.consumer.inbox
+            let ana = EventID.generate()
+            let bruno = EventID.generate()
+            for (user, roles) in [(ana, ["admin"]), (bruno, ["viewer"])] {
+                try await consume(
+                    pipeline,
+                    Self.event(
+                        "user.created", tenant: tenant,
+                        payload: [
+                            "public_id": .string(user), "email": .string("\(user)@norte.example"),
+                            "roles": .array(roles.map(JSONValue.string)), "enabled": true, "version": 1,
+                        ]))
+            }
+            var input = RuleDirectory.RuleInput()
+            input.eventTypes = ["team.created"]
+            input.channel = "in_app"
+            input.template = "welcome"
+            input.recipients = [.role("admin"), .user(bruno)]
+            let rule = try await pipeline.rules.createRule(input, caller: admin)
+            var wrong = input
+            wrong.recipients = [.address("ops@norte.example")]
+            await #expect(throws: ServiceError.self) { try await pipeline.rules.createRule(wrong, caller: admin) }
+
+            let watching = inbox.feed.watch(tenantID: tenant, userID: ana)
+            let team = Self.event(
+                "team.created", tenant: tenant, payload: ["public_id": "t1", "name": "Vendas", "version": 1])
+            try await consume(pipeline, team)
+            try await consume(pipeline, team)
+            var iterator = watching.makeAsyncIterator()
+            let live = try #require(await iterator.next())
+            #expect(live.ruleID == rule.publicID && live.title.hasPrefix("Boas-vindas"))
+            let anas = try await inbox.items(tenantID: tenant, userID: ana, unreadOnly: false, before: nil, limit: 10)
+            #expect(anas.map(\.publicID) == [live.publicID])
+            #expect(
+                try await inbox.items(tenantID: tenant, userID: bruno, unreadOnly: false, before: nil, limit: 10).count
+                    == 1)
+            #expect(try await inbox.unreadCount(tenantID: tenant, userID: ana) == 1)
+            // Another user cannot read it.
+            await #expect(throws: ServiceError.notFound("notification")) {
+                try await inbox.markRead(live.publicID, tenantID: tenant, userID: bruno)
+            }
+            let read = try await inbox.markRead(live.publicID, tenantID: tenant, userID: ana)
+            #expect(read.readAt != nil)
+            #expect(try await inbox.unreadCount(tenantID: tenant, userID: ana) == 0)
+            #expect(
+                try await inbox.items(tenantID: tenant, userID: ana, unreadOnly: true, before: nil, limit: 10).isEmpty)
+            #expect(try await inbox.markAllRead(tenantID: tenant, userID: bruno) == 1)
+            #expect(try await inbox.markAllRead(tenantID: tenant, userID: bruno) == 0)
+        }
+    }
 }

@@ -4342,3 +4342,937 @@ extension Bizretail_Notifications_V1_NotificationRuleService.ClientProtocol {
         )
     }
 }
+
+// MARK: - bizretail.notifications.v1.InboxService
+
+/// Namespace containing generated types for the "bizretail.notifications.v1.InboxService" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Bizretail_Notifications_V1_InboxService: Sendable {
+    /// Service descriptor for the "bizretail.notifications.v1.InboxService" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.InboxService")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "ListNotifications" metadata.
+        public enum ListNotifications: Sendable {
+            /// Request type for "ListNotifications".
+            public typealias Input = Bizretail_Notifications_V1_ListNotificationsRequest
+            /// Response type for "ListNotifications".
+            public typealias Output = Bizretail_Notifications_V1_ListNotificationsResponse
+            /// Descriptor for "ListNotifications".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.InboxService"),
+                method: "ListNotifications",
+                type: .unary
+            )
+        }
+        /// Namespace for "MarkNotificationRead" metadata.
+        public enum MarkNotificationRead: Sendable {
+            /// Request type for "MarkNotificationRead".
+            public typealias Input = Bizretail_Notifications_V1_MarkNotificationReadRequest
+            /// Response type for "MarkNotificationRead".
+            public typealias Output = Bizretail_Notifications_V1_InAppNotification
+            /// Descriptor for "MarkNotificationRead".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.InboxService"),
+                method: "MarkNotificationRead",
+                type: .unary
+            )
+        }
+        /// Namespace for "MarkAllNotificationsRead" metadata.
+        public enum MarkAllNotificationsRead: Sendable {
+            /// Request type for "MarkAllNotificationsRead".
+            public typealias Input = Bizretail_Notifications_V1_MarkAllNotificationsReadRequest
+            /// Response type for "MarkAllNotificationsRead".
+            public typealias Output = Bizretail_Notifications_V1_MarkAllNotificationsReadResponse
+            /// Descriptor for "MarkAllNotificationsRead".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.InboxService"),
+                method: "MarkAllNotificationsRead",
+                type: .unary
+            )
+        }
+        /// Namespace for "WatchNotifications" metadata.
+        public enum WatchNotifications: Sendable {
+            /// Request type for "WatchNotifications".
+            public typealias Input = Bizretail_Notifications_V1_WatchNotificationsRequest
+            /// Response type for "WatchNotifications".
+            public typealias Output = Bizretail_Notifications_V1_InAppNotification
+            /// Descriptor for "WatchNotifications".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.InboxService"),
+                method: "WatchNotifications",
+                type: .serverStreaming
+            )
+        }
+        /// Descriptors for all methods in the "bizretail.notifications.v1.InboxService" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            ListNotifications.descriptor,
+            MarkNotificationRead.descriptor,
+            MarkAllNotificationsRead.descriptor,
+            WatchNotifications.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "bizretail.notifications.v1.InboxService" service.
+    public static let bizretail_notifications_v1_InboxService = GRPCCore.ServiceDescriptor(fullyQualifiedService: "bizretail.notifications.v1.InboxService")
+}
+
+// MARK: bizretail.notifications.v1.InboxService (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_InboxService {
+    /// Streaming variant of the service protocol for the "bizretail.notifications.v1.InboxService" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's own in-app notifications (any signed-in user of a tenant; a user sees only their own): made by the
+    /// > tenant's `in_app` rules, newest first, each unread until marked read.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "ListNotifications" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_ListNotificationsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_ListNotificationsResponse` messages.
+        func listNotifications(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_ListNotificationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_ListNotificationsResponse>
+
+        /// Handle the "MarkNotificationRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_MarkNotificationReadRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_InAppNotification` messages.
+        func markNotificationRead(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_MarkNotificationReadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_InAppNotification>
+
+        /// Handle the "MarkAllNotificationsRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_MarkAllNotificationsReadRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_MarkAllNotificationsReadResponse` messages.
+        func markAllNotificationsRead(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>
+
+        /// Handle the "WatchNotifications" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's new notifications as they are made, until the call ends.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Bizretail_Notifications_V1_WatchNotificationsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_InAppNotification` messages.
+        func watchNotifications(
+            request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_WatchNotificationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_InAppNotification>
+    }
+
+    /// Service protocol for the "bizretail.notifications.v1.InboxService" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's own in-app notifications (any signed-in user of a tenant; a user sees only their own): made by the
+    /// > tenant's `in_app` rules, newest first, each unread until marked read.
+    public protocol ServiceProtocol: Bizretail_Notifications_V1_InboxService.StreamingServiceProtocol {
+        /// Handle the "ListNotifications" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_ListNotificationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_ListNotificationsResponse` message.
+        func listNotifications(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_ListNotificationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_ListNotificationsResponse>
+
+        /// Handle the "MarkNotificationRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_MarkNotificationReadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_InAppNotification` message.
+        func markNotificationRead(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_MarkNotificationReadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_InAppNotification>
+
+        /// Handle the "MarkAllNotificationsRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_MarkAllNotificationsReadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Bizretail_Notifications_V1_MarkAllNotificationsReadResponse` message.
+        func markAllNotificationsRead(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>
+
+        /// Handle the "WatchNotifications" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's new notifications as they are made, until the call ends.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_WatchNotificationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Bizretail_Notifications_V1_InAppNotification` messages.
+        func watchNotifications(
+            request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_WatchNotificationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_InAppNotification>
+    }
+
+    /// Simple service protocol for the "bizretail.notifications.v1.InboxService" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's own in-app notifications (any signed-in user of a tenant; a user sees only their own): made by the
+    /// > tenant's `in_app` rules, newest first, each unread until marked read.
+    public protocol SimpleServiceProtocol: Bizretail_Notifications_V1_InboxService.ServiceProtocol {
+        /// Handle the "ListNotifications" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_ListNotificationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_ListNotificationsResponse` to respond with.
+        func listNotifications(
+            request: Bizretail_Notifications_V1_ListNotificationsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_ListNotificationsResponse
+
+        /// Handle the "MarkNotificationRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_MarkNotificationReadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_InAppNotification` to respond with.
+        func markNotificationRead(
+            request: Bizretail_Notifications_V1_MarkNotificationReadRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_InAppNotification
+
+        /// Handle the "MarkAllNotificationsRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_MarkAllNotificationsReadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Bizretail_Notifications_V1_MarkAllNotificationsReadResponse` to respond with.
+        func markAllNotificationsRead(
+            request: Bizretail_Notifications_V1_MarkAllNotificationsReadRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Bizretail_Notifications_V1_MarkAllNotificationsReadResponse
+
+        /// Handle the "WatchNotifications" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's new notifications as they are made, until the call ends.
+        ///
+        /// - Parameters:
+        ///   - request: A `Bizretail_Notifications_V1_WatchNotificationsRequest` message.
+        ///   - response: A response stream of `Bizretail_Notifications_V1_InAppNotification` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchNotifications(
+            request: Bizretail_Notifications_V1_WatchNotificationsRequest,
+            response: GRPCCore.RPCWriter<Bizretail_Notifications_V1_InAppNotification>,
+            context: GRPCCore.ServerContext
+        ) async throws
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_InboxService.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_InboxService.Method.ListNotifications.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_ListNotificationsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_ListNotificationsResponse>(),
+            handler: { request, context in
+                try await self.listNotifications(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_InboxService.Method.MarkNotificationRead.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_MarkNotificationReadRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_InAppNotification>(),
+            handler: { request, context in
+                try await self.markNotificationRead(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_InboxService.Method.MarkAllNotificationsRead.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>(),
+            handler: { request, context in
+                try await self.markAllNotificationsRead(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Bizretail_Notifications_V1_InboxService.Method.WatchNotifications.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_WatchNotificationsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_InAppNotification>(),
+            handler: { request, context in
+                try await self.watchNotifications(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_InboxService.ServiceProtocol {
+    public func listNotifications(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_ListNotificationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_ListNotificationsResponse> {
+        let response = try await self.listNotifications(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func markNotificationRead(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_MarkNotificationReadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_InAppNotification> {
+        let response = try await self.markNotificationRead(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func markAllNotificationsRead(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse> {
+        let response = try await self.markAllNotificationsRead(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchNotifications(
+        request: GRPCCore.StreamingServerRequest<Bizretail_Notifications_V1_WatchNotificationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_InAppNotification> {
+        let response = try await self.watchNotifications(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_InboxService.SimpleServiceProtocol {
+    public func listNotifications(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_ListNotificationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_ListNotificationsResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_ListNotificationsResponse>(
+            message: try await self.listNotifications(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func markNotificationRead(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_MarkNotificationReadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_InAppNotification> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_InAppNotification>(
+            message: try await self.markNotificationRead(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func markAllNotificationsRead(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse> {
+        return GRPCCore.ServerResponse<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>(
+            message: try await self.markAllNotificationsRead(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func watchNotifications(
+        request: GRPCCore.ServerRequest<Bizretail_Notifications_V1_WatchNotificationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_InAppNotification> {
+        return GRPCCore.StreamingServerResponse<Bizretail_Notifications_V1_InAppNotification>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchNotifications(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+}
+
+// MARK: bizretail.notifications.v1.InboxService (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_InboxService {
+    /// Generated client protocol for the "bizretail.notifications.v1.InboxService" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's own in-app notifications (any signed-in user of a tenant; a user sees only their own): made by the
+    /// > tenant's `in_app` rules, newest first, each unread until marked read.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "ListNotifications" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_ListNotificationsRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_ListNotificationsRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_ListNotificationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listNotifications<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListNotificationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_ListNotificationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_ListNotificationsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListNotificationsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "MarkNotificationRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_MarkNotificationReadRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_MarkNotificationReadRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_InAppNotification` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func markNotificationRead<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_MarkNotificationReadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_MarkNotificationReadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_InAppNotification>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_InAppNotification>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "MarkAllNotificationsRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_MarkAllNotificationsReadRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_MarkAllNotificationsReadRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_MarkAllNotificationsReadResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func markAllNotificationsRead<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchNotifications" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's new notifications as they are made, until the call ends.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_WatchNotificationsRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_WatchNotificationsRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_InAppNotification` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchNotifications<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_WatchNotificationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_WatchNotificationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_InAppNotification>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Bizretail_Notifications_V1_InAppNotification>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "bizretail.notifications.v1.InboxService" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's own in-app notifications (any signed-in user of a tenant; a user sees only their own): made by the
+    /// > tenant's `in_app` rules, newest first, each unread until marked read.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "ListNotifications" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_ListNotificationsRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_ListNotificationsRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_ListNotificationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listNotifications<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListNotificationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_ListNotificationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_ListNotificationsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListNotificationsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_InboxService.Method.ListNotifications.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "MarkNotificationRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_MarkNotificationReadRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_MarkNotificationReadRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_InAppNotification` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func markNotificationRead<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_MarkNotificationReadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_MarkNotificationReadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_InAppNotification>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_InAppNotification>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_InboxService.Method.MarkNotificationRead.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "MarkAllNotificationsRead" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_MarkAllNotificationsReadRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_MarkAllNotificationsReadRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_MarkAllNotificationsReadResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func markAllNotificationsRead<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_InboxService.Method.MarkAllNotificationsRead.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "WatchNotifications" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's new notifications as they are made, until the call ends.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Bizretail_Notifications_V1_WatchNotificationsRequest` message.
+        ///   - serializer: A serializer for `Bizretail_Notifications_V1_WatchNotificationsRequest` messages.
+        ///   - deserializer: A deserializer for `Bizretail_Notifications_V1_InAppNotification` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchNotifications<Result>(
+            request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_WatchNotificationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Bizretail_Notifications_V1_WatchNotificationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Bizretail_Notifications_V1_InAppNotification>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Bizretail_Notifications_V1_InAppNotification>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Bizretail_Notifications_V1_InboxService.Method.WatchNotifications.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_InboxService.ClientProtocol {
+    /// Call the "ListNotifications" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_ListNotificationsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listNotifications<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListNotificationsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListNotificationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listNotifications(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_ListNotificationsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_ListNotificationsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MarkNotificationRead" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_MarkNotificationReadRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func markNotificationRead<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_MarkNotificationReadRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_InAppNotification>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.markNotificationRead(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_MarkNotificationReadRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_InAppNotification>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MarkAllNotificationsRead" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_MarkAllNotificationsReadRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func markAllNotificationsRead<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.markAllNotificationsRead(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchNotifications" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's new notifications as they are made, until the call ends.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Bizretail_Notifications_V1_WatchNotificationsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchNotifications<Result>(
+        request: GRPCCore.ClientRequest<Bizretail_Notifications_V1_WatchNotificationsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Bizretail_Notifications_V1_InAppNotification>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchNotifications(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Bizretail_Notifications_V1_WatchNotificationsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Bizretail_Notifications_V1_InAppNotification>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Bizretail_Notifications_V1_InboxService.ClientProtocol {
+    /// Call the "ListNotifications" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listNotifications<Result>(
+        _ message: Bizretail_Notifications_V1_ListNotificationsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_ListNotificationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_ListNotificationsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listNotifications(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MarkNotificationRead" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func markNotificationRead<Result>(
+        _ message: Bizretail_Notifications_V1_MarkNotificationReadRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_InAppNotification>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_MarkNotificationReadRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.markNotificationRead(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MarkAllNotificationsRead" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func markAllNotificationsRead<Result>(
+        _ message: Bizretail_Notifications_V1_MarkAllNotificationsReadRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Bizretail_Notifications_V1_MarkAllNotificationsReadResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_MarkAllNotificationsReadRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.markAllNotificationsRead(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchNotifications" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's new notifications as they are made, until the call ends.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchNotifications<Result>(
+        _ message: Bizretail_Notifications_V1_WatchNotificationsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Bizretail_Notifications_V1_InAppNotification>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Bizretail_Notifications_V1_WatchNotificationsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchNotifications(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
