@@ -81,22 +81,22 @@ public struct DeliveryStore: Sendable {
     func enqueue(_ deliveries: [NewDelivery], on database: any SQLDatabase) async throws -> Int {
         var made = 0
         let now = EventTimestamp.now()
-        for delivery in deliveries {
-            let rows = try await database.raw(
-                """
-                INSERT INTO deliveries (public_id, tenant_id, dedupe_key, channel, webhook_id, rule_id, recipient,
-                event_id, event_type, ownership_id, body, status, attempt_count, attempt_limit, next_attempt_at,
-                created_at, updated_at)
-                VALUES (\(bind: EventID.generate()), \(bind: delivery.tenantID), \(bind: delivery.dedupeKey),
-                \(bind: delivery.channel), \(bind: delivery.webhookID), \(bind: delivery.ruleID),
-                \(bind: delivery.recipient), \(bind: delivery.eventID),
-                \(bind: delivery.eventType), \(bind: delivery.ownershipID), \(bind: delivery.body), 'pending', 0,
-                \(bind: schedule.attempts), \(bind: now.millisecondsSinceEpoch), \(bind: now.rfc3339),
-                \(bind: now.rfc3339))
-                ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
-                """
-            ).all()
-            made += rows.count
+        // Many rows to a statement (17 binds each: well inside SQLite's and PostgreSQL's limits).
+        for chunk in deliveries.chunked(by: 200) {
+            var insert = database.insert(into: "deliveries").columns(
+                "public_id", "tenant_id", "dedupe_key", "channel", "webhook_id", "rule_id", "recipient", "event_id",
+                "event_type", "ownership_id", "body", "status", "attempt_count", "attempt_limit", "next_attempt_at",
+                "created_at", "updated_at")
+            for delivery in chunk {
+                insert = insert.values(
+                    SQLBind(EventID.generate()), SQLBind(delivery.tenantID), SQLBind(delivery.dedupeKey),
+                    SQLBind(delivery.channel), SQLBind(delivery.webhookID), SQLBind(delivery.ruleID),
+                    SQLBind(delivery.recipient), SQLBind(delivery.eventID), SQLBind(delivery.eventType),
+                    SQLBind(delivery.ownershipID), SQLBind(delivery.body), SQLBind("pending"), SQLBind(0),
+                    SQLBind(schedule.attempts), SQLBind(now.millisecondsSinceEpoch), SQLBind(now.rfc3339),
+                    SQLBind(now.rfc3339))
+            }
+            made += try await insert.ignoringConflicts(with: ["dedupe_key"]).returning("id").all().count
         }
         return made
     }
@@ -164,23 +164,32 @@ public struct DeliveryStore: Sendable {
         let written = rows
         let events = terminal
         try await outbox.perform { database in
-            for (attempt, record) in written {
-                try await database.raw(
+            // Two statements for the whole batch: the attempts, and every delivery's new state (UPDATE … FROM
+            // VALUES, whose columns both databases name column1…).
+            for chunk in written.chunked(by: 200) {
+                var insert = database.insert(into: "delivery_attempts").columns(
+                    "delivery_id", "number", "started_at", "duration_ms", "response_code", "outcome", "error")
+                var rows: [SQLQueryString] = []
+                for (attempt, record) in chunk {
+                    insert = insert.values(
+                        SQLBind(record.id), SQLBind(record.attemptCount),
+                        SQLBind(EventTimestamp(millisecondsSinceEpoch: attempt.started).rfc3339),
+                        SQLBind(attempt.duration), SQLBind(attempt.outcome.code), SQLBind(attempt.outcome.name),
+                        SQLBind(record.lastError))
+                    rows.append(
+                        """
+                        (CAST(\(bind: record.id) AS BIGINT), CAST(\(bind: record.status.rawValue) AS TEXT),
+                        CAST(\(bind: record.attemptCount) AS INTEGER), CAST(\(bind: record.nextAttemptAt) AS BIGINT),
+                        CAST(\(bind: record.lastError) AS TEXT), CAST(\(bind: record.updatedAt) AS TEXT))
+                        """)
+                }
+                try await insert.run()
+                let update: SQLQueryString =
                     """
-                    INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, response_code,
-                    outcome, error) VALUES (\(bind: record.id), \(bind: record.attemptCount),
-                    \(bind: EventTimestamp(millisecondsSinceEpoch: attempt.started).rfc3339), \(bind: attempt.duration),
-                    \(bind: attempt.outcome.code), \(bind: attempt.outcome.name), \(bind: record.lastError))
-                    """
-                ).run()
-                try await database.raw(
-                    """
-                    UPDATE deliveries SET status = \(bind: record.status.rawValue),
-                    attempt_count = \(bind: record.attemptCount), next_attempt_at = \(bind: record.nextAttemptAt),
-                    lease_until = NULL, last_error = \(bind: record.lastError), updated_at = \(bind: record.updatedAt)
-                    WHERE id = \(bind: record.id)
-                    """
-                ).run()
+                    UPDATE deliveries SET status = v.column2, attempt_count = v.column3, next_attempt_at = v.column4,
+                    lease_until = NULL, last_error = v.column5, updated_at = v.column6 FROM (VALUES
+                    """ + rows.joined(separator: ", ") + ") AS v WHERE deliveries.id = v.column1"
+                try await database.raw(update).run()
             }
             return ((), events)
         }
