@@ -111,7 +111,8 @@ func webhookBench(_ arguments: ArraySlice<String>) async throws {
         logger: logger)
     let dispatcher = DeliveryDispatcher(
         deliveries: deliveries, webhooks: webhooks, sender: sender,
-        mailer: EmailSender(client: nil, from: EmailSender.defaultFrom), logger: logger)
+        mailer: EmailSender(client: nil, from: EmailSender.defaultFrom),
+        concurrency: Int(ProcessInfo.processInfo.environment["BIZ_BENCH_CONCURRENCY"] ?? "") ?? 64, logger: logger)
     let before = received.value.load(ordering: .relaxed)
     let serviceSeconds = try await measure {
         try await withThrowingTaskGroup(of: Void.self) { group in
