@@ -314,17 +314,18 @@ struct NotificationRoutes<Transport: ClientTransport> {
     static var recipientFields: [String: Set<String>] {
         [
             "address": ["type", "address"], "subject_email": ["type", "field"], "contractor_contact": ["type"],
-            "role": ["type", "role"], "user": ["type", "user_id"],
+            "role": ["type", "role"], "user": ["type", "user_id"], "webhook": ["type", "webhook_id"],
         ]
     }
 
     static func recipients(_ body: JSONBody) throws -> [Bizretail_Notifications_V1_Recipient]? {
-        try body.objects("recipients", allowed: ["type", "address", "field", "role", "user_id"])?.map { recipient in
+        try body.objects("recipients", allowed: ["type", "address", "field", "role", "user_id", "webhook_id"])?.map {
+            recipient in
             var message = Bizretail_Notifications_V1_Recipient()
             message.type = try recipient.string("type", required: true)!
             guard let fields = recipientFields[message.type] else {
                 throw Problem.badRequest(
-                    "\(recipient.prefix)type must be one of address, subject_email, contractor_contact, role, user",
+                    "\(recipient.prefix)type must be one of address, subject_email, contractor_contact, role, user, webhook",
                     field: recipient.prefix + "type")
             }
             if let extra = recipient.object.keys.sorted().first(where: { !fields.contains($0) }) {
@@ -336,6 +337,7 @@ struct NotificationRoutes<Transport: ClientTransport> {
             message.field = try recipient.string("field") ?? ""
             message.role = try recipient.string("role") ?? ""
             message.userID = try recipient.string("user_id") ?? ""
+            message.webhookID = try recipient.string("webhook_id") ?? ""
             return message
         }
     }
@@ -352,7 +354,7 @@ struct NotificationRoutes<Transport: ClientTransport> {
             }
             message.eventTypes = types
             if let channel = try body.string("channel") { message.channel = channel }
-            message.template = try body.string("template", required: true)!
+            if let template = try body.string("template") { message.template = template }
             guard let recipients = try Self.recipients(body) else {
                 throw Problem.badRequest("recipients is required", field: "recipients")
             }
@@ -507,7 +509,7 @@ extension Bizretail_Notifications_V1_Rule {
         [
             "public_id": .string(publicID), "tenant_id": .string(tenantID), "name": .string(name),
             "event_types": .array(eventTypes.map(JSONValue.string)), "channel": .string(channel),
-            "template": .string(template),
+            "template": template.isEmpty ? .null : .string(template),
             "recipients": .array(
                 recipients.map { recipient in
                     var object: [String: JSONValue] = ["type": .string(recipient.type)]
@@ -515,6 +517,7 @@ extension Bizretail_Notifications_V1_Rule {
                     if !recipient.field.isEmpty { object["field"] = .string(recipient.field) }
                     if !recipient.role.isEmpty { object["role"] = .string(recipient.role) }
                     if !recipient.userID.isEmpty { object["user_id"] = .string(recipient.userID) }
+                    if !recipient.webhookID.isEmpty { object["webhook_id"] = .string(recipient.webhookID) }
                     return .object(object)
                 }),
             "locale": .string(locale), "changed": .array(changed.map(JSONValue.string)), "enabled": .bool(enabled),

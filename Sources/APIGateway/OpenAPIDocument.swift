@@ -378,7 +378,7 @@ enum OpenAPIDocument {
     static let fieldName: JSONValue = ["type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"]
     static let ruleFields: [String: JSONValue] = [
         "name": requiredText(200), "event_types": eventTypes,
-        "channel": ["type": "string", "enum": ["email", "in_app"]],
+        "channel": ["type": "string", "enum": ["email", "in_app", "webhook"]],
         "template": templateKey, "locale": ["type": "string", "enum": ["pt-BR", "en"]],
         "changed": ["type": "array", "maxItems": 20, "items": fieldName], "enabled": boolean,
         "recipients": [
@@ -391,6 +391,9 @@ enum OpenAPIDocument {
                     object(["type": ["const": "contractor_contact"]], required: ["type"], closed: true),
                     object(["type": ["const": "role"], "role": fieldName], required: ["type", "role"], closed: true),
                     object(["type": ["const": "user"], "user_id": uuid], required: ["type", "user_id"], closed: true),
+                    object(
+                        ["type": ["const": "webhook"], "webhook_id": uuid], required: ["type", "webhook_id"],
+                        closed: true),
                 ]
             ],
         ],
@@ -597,12 +600,12 @@ enum OpenAPIDocument {
                 "locales": ["type": "object", "additionalProperties": templateContent],
                 "version": integer, "created_at": timestamp, "updated_at": timestamp,
             ], required: ["public_id", "tenant_id", "key", "locales", "version"]),
-        "NotificationRuleInput": object(ruleFields, required: ["event_types", "template", "recipients"], closed: true),
+        "NotificationRuleInput": object(ruleFields, required: ["event_types", "recipients"], closed: true),
         "NotificationRulePatch": object(ruleFields, closed: true),
         "NotificationRule": object(
             [
                 "public_id": string, "tenant_id": string, "name": string, "event_types": strings,
-                "channel": string, "template": string, "recipients": ["type": "array", "items": anyObject],
+                "channel": string, "template": nullableString, "recipients": ["type": "array", "items": anyObject],
                 "locale": string, "changed": strings, "enabled": boolean, "version": integer,
                 "created_at": timestamp, "updated_at": timestamp,
             ],

@@ -17,12 +17,14 @@ public enum Recipient: Sendable, Hashable {
     case role(String)
     /// One user of the tenant (by public id).
     case user(String)
+    /// One of the tenant's webhooks (by public id): it is sent the event as its subscriptions are.
+    case webhook(String)
 
     /// Whether it names people by user (which in-app notifications need), not only by address.
     var reachesUsers: Bool {
         switch self {
         case .role, .user: true
-        case .address, .subjectEmail, .contractorContact: false
+        case .address, .subjectEmail, .contractorContact, .webhook: false
         }
     }
 
@@ -33,17 +35,27 @@ public enum Recipient: Sendable, Hashable {
         case .contractorContact: ["type": "contractor_contact"]
         case .role(let role): ["type": "role", "role": .string(role)]
         case .user(let user): ["type": "user", "user_id": .string(user)]
+        case .webhook(let webhook): ["type": "webhook", "webhook_id": .string(webhook)]
         }
     }
 
     /// The kinds, as the API names them.
-    public static let kinds = ["address", "subject_email", "contractor_contact", "role", "user"]
+    public static let kinds = ["address", "subject_email", "contractor_contact", "role", "user", "webhook"]
 
     /// One recipient of a request, checked; `field` is its place (`recipients[0]`).
     public static func checked(
-        type: String, address: String?, field: String?, role: String?, userID: String? = nil, at place: String
+        type: String, address: String?, field: String?, role: String?, userID: String? = nil,
+        webhookID: String? = nil, at place: String
     ) throws(ServiceError) -> Recipient {
         switch type {
+        case "webhook":
+            guard let webhook = webhookID, !webhook.isEmpty else {
+                throw .invalidArgument(field: place + ".webhook_id", problem: "is required")
+            }
+            guard let id = UUID(uuidString: webhook) else {
+                throw .invalidArgument(field: place + ".webhook_id", problem: "must be a webhook's public_id (a UUID)")
+            }
+            return .webhook(id.uuidString.lowercased())
         case "user":
             guard let user = userID, !user.isEmpty else {
                 throw .invalidArgument(field: place + ".user_id", problem: "is required")
@@ -91,6 +103,7 @@ public enum Recipient: Sendable, Hashable {
         case "contractor_contact": self = .contractorContact
         case "role": self = .role(json["role"]?.stringValue ?? "")
         case "user": self = .user(json["user_id"]?.stringValue ?? "")
+        case "webhook": self = .webhook(json["webhook_id"]?.stringValue ?? "")
         default: return nil
         }
     }
@@ -103,7 +116,7 @@ public struct RuleRecord: Sendable, Hashable {
     public var tenantID: String
     public var name: String
     public var eventTypes: [EventPattern]
-    /// `email` or `in_app` (webhooks have their own subscriptions).
+    /// `email`, `in_app`, or `webhook` (its recipients are webhooks; it has no template).
     public var channel: String
     public var template: String
     public var recipients: [Recipient]
@@ -117,7 +130,7 @@ public struct RuleRecord: Sendable, Hashable {
     public var createdAt: String
     public var updatedAt: String
 
-    public static let channels = ["email", "in_app"]
+    public static let channels = ["email", "in_app", "webhook"]
 
     static let columns =
         "id, public_id, tenant_id, name, event_types, channel, template_key, recipients, locale, changed_fields, "

@@ -58,8 +58,10 @@ public struct NotificationsConsumer: EventConsumer {
         let (made, notified) = try await deliveries.outbox.perform { database in
             let seeding = try await rules.seed(tenants, since: earliest, on: database)
             try await Projections.apply(events, on: database)
-            var new = try await webhookDeliveries(events, tenants: tenants, on: database)
-            let messages = try await ruleMessages(events, tenants: tenants, logger: logger, on: database)
+            let enabled = try await webhooks.subscribers(tenants: tenants, on: database)
+            var new = webhookDeliveries(events, webhooks: enabled)
+            let messages = try await ruleMessages(
+                events, tenants: tenants, webhooks: Set(enabled.map(\.publicID)), logger: logger, on: database)
             new += messages.deliveries
             let notified = try await inbox.insert(messages.inbox, on: database)
             return ((try await deliveries.enqueue(new, on: database), notified), seeding)
@@ -72,11 +74,9 @@ public struct NotificationsConsumer: EventConsumer {
         }
     }
 
-    func webhookDeliveries(_ events: [EventEnvelope], tenants: Set<String>, on database: any SQLDatabase)
-        async throws -> [NewDelivery]
-    {
-        let subscribers = Dictionary(
-            grouping: try await webhooks.subscribers(tenants: tenants, on: database), by: \.tenantID)
+    /// Every enabled webhook whose types match an event gets it.
+    func webhookDeliveries(_ events: [EventEnvelope], webhooks: [WebhookRecord]) -> [NewDelivery] {
+        let subscribers = Dictionary(grouping: webhooks, by: \.tenantID)
         var new: [NewDelivery] = []
         for event in events {
             for webhook in subscribers[Self.tenant(of: event)] ?? []
@@ -92,9 +92,11 @@ public struct NotificationsConsumer: EventConsumer {
         return new
     }
 
-    /// The rules' messages: email deliveries, and in-app notifications (stored at once: there is nothing to send).
+    /// The rules' messages: email and webhook deliveries (a webhook rule's to the named webhooks that are enabled),
+    /// and in-app notifications (stored at once: there is nothing to send).
     func ruleMessages(
-        _ events: [EventEnvelope], tenants: Set<String>, logger: Logger, on database: any SQLDatabase
+        _ events: [EventEnvelope], tenants: Set<String>, webhooks enabled: Set<String>, logger: Logger,
+        on database: any SQLDatabase
     ) async throws -> (deliveries: [NewDelivery], inbox: [NewInboxItem]) {
         let byTenant = Dictionary(
             grouping: try await rules.enabledRules(tenants: tenants, on: database), by: \.tenantID)
@@ -113,6 +115,17 @@ public struct NotificationsConsumer: EventConsumer {
             guard !matching.isEmpty else { continue }
             if templates == nil { templates = try await rules.templates(tenants: tenants, on: database) }
             for rule in matching where rule.changed.isEmpty || !changes.isDisjoint(with: rule.changed) {
+                if rule.channel == "webhook" {
+                    for case .webhook(let id) in rule.recipients where enabled.contains(id) {
+                        new.append(
+                            NewDelivery(
+                                tenantID: tenant, dedupeKey: "\(event.eventID)/rule/\(rule.publicID)/webhook/\(id)",
+                                channel: "webhook", webhookID: id, ruleID: rule.publicID, eventID: event.eventID,
+                                eventType: event.eventType.description, ownershipID: event.metadata.ownershipID,
+                                body: Self.webhookBody(event)))
+                    }
+                    continue
+                }
                 guard let template = templates?["\(tenant)/\(rule.template)"] else {
                     logger.warning(
                         "a notification rule names no template", metadata: ["rule_id": "\(rule.publicID)"])
@@ -226,6 +239,8 @@ enum Recipients {
                     ).first()?.decode(column: "email", as: String.self))
             case .role(let role):
                 for user in try await knownUsers(withRole: role, tenant: tenant, on: database) { add(user.email) }
+            case .webhook:
+                continue
             }
         }
         return addresses
@@ -247,7 +262,7 @@ extension Recipients {
                 where !users.contains(user.id) {
                     users.append(user.id)
                 }
-            case .address, .subjectEmail, .contractorContact:
+            case .address, .subjectEmail, .contractorContact, .webhook:
                 continue
             }
         }

@@ -251,7 +251,7 @@ public struct RuleGRPCService: Bizretail_Notifications_V1_NotificationRuleServic
         if request.hasName { input.name = request.name }
         input.eventTypes = request.eventTypes
         if request.hasChannel { input.channel = request.channel }
-        input.template = request.template
+        if !request.template.isEmpty { input.template = request.template }
         input.recipients = try Self.recipients(request.recipients)
         if request.hasLocale { input.locale = request.locale }
         input.changed = request.changed
@@ -314,7 +314,7 @@ public struct RuleGRPCService: Bizretail_Notifications_V1_NotificationRuleServic
             recipients.append(
                 try Recipient.checked(
                     type: message.type, address: message.address, field: message.field, role: message.role,
-                    userID: message.userID, at: "recipients[\(index)]"))
+                    userID: message.userID, webhookID: message.webhookID, at: "recipients[\(index)]"))
         }
         return recipients
     }
@@ -372,6 +372,9 @@ extension Bizretail_Notifications_V1_Rule {
                     case .user(let user):
                         $0.type = "user"
                         $0.userID = user
+                    case .webhook(let webhook):
+                        $0.type = "webhook"
+                        $0.webhookID = webhook
                     }
                 }
             }

@@ -247,16 +247,13 @@ public struct RuleDirectory: Sendable {
         guard input.eventTypes != nil else {
             throw ServiceError.invalidArgument(field: "event_types", problem: "is required")
         }
-        guard input.template != nil else {
-            throw ServiceError.invalidArgument(field: "template", problem: "is required")
-        }
         guard input.recipients != nil else {
             throw ServiceError.invalidArgument(field: "recipients", problem: "is required")
         }
         try apply(input, to: &record)
         let checked = record
         return try await withDefaults(tenant) { database in
-            try await requireTemplate(checked.template, tenant: tenant, on: database)
+            try await requireReferences(of: checked, on: database)
             let stored = try await insert(checked, on: database)
             return (stored, [ruleEvent(.created, stored, caller: caller)])
         }
@@ -266,7 +263,7 @@ public struct RuleDirectory: Sendable {
         if let name = input.name {
             record.name = try TextInput.required(name, field: "name", limit: 200)
         } else if record.name.isEmpty {
-            record.name = input.template ?? record.template
+            record.name = input.template ?? (input.channel == "webhook" ? "webhook" : record.template)
         }
         if let types = input.eventTypes { record.eventTypes = try EventPattern.list(types) }
         if let channel = input.channel {
@@ -286,15 +283,47 @@ public struct RuleDirectory: Sendable {
         if let locale = input.locale { record.locale = try MessageLocale.checked(locale, field: "locale") }
         if let changed = input.changed { record.changed = try RuleRecord.checkedChanged(changed) }
         if let enabled = input.enabled { record.enabled = enabled }
-        if record.channel == "in_app", let other = record.recipients.firstIndex(where: { !$0.reachesUsers }) {
-            throw ServiceError.unprocessable(
-                field: "recipients[\(other)]", problem: "in-app notifications go to users: use role or user")
+        try Self.checkChannel(of: record)
+    }
+
+    /// What a channel needs: in-app rules reach users, webhook rules webhooks (and have no template), the others
+    /// a template and no webhook.
+    static func checkChannel(of record: RuleRecord) throws(ServiceError) {
+        let webhook: (Recipient) -> Bool = { if case .webhook = $0 { true } else { false } }
+        switch record.channel {
+        case "in_app":
+            if let other = record.recipients.firstIndex(where: { !$0.reachesUsers }) {
+                throw .unprocessable(
+                    field: "recipients[\(other)]", problem: "in-app notifications go to users: use role or user")
+            }
+        case "webhook":
+            if let other = record.recipients.firstIndex(where: { !webhook($0) }) {
+                throw .unprocessable(field: "recipients[\(other)]", problem: "a webhook rule sends to webhooks only")
+            }
+            return
+        default:
+            if let other = record.recipients.firstIndex(where: webhook) {
+                throw .unprocessable(field: "recipients[\(other)]", problem: "only a webhook rule sends to a webhook")
+            }
+        }
+        guard !record.template.isEmpty else {
+            throw .unprocessable(field: "template", problem: "is required (but for a webhook rule)")
         }
     }
 
-    func requireTemplate(_ key: String, tenant: String, on database: any SQLDatabase) async throws {
-        guard try await Self.loadTemplate(key, tenant: tenant, on: database) != nil else {
+    /// The rule's template (but for a webhook rule) and webhooks exist in its tenant.
+    func requireReferences(of record: RuleRecord, on database: any SQLDatabase) async throws {
+        if record.channel != "webhook",
+            try await Self.loadTemplate(record.template, tenant: record.tenantID, on: database) == nil
+        {
             throw ServiceError.unprocessable(field: "template", problem: "names no template of the tenant")
+        }
+        for (index, recipient) in record.recipients.enumerated() {
+            guard case .webhook(let id) = recipient else { continue }
+            guard try await WebhookDirectory.load(id, tenant: record.tenantID, on: database) != nil else {
+                throw ServiceError.unprocessable(
+                    field: "recipients[\(index)].webhook_id", problem: "names no webhook of the tenant")
+            }
         }
     }
 
@@ -341,7 +370,9 @@ public struct RuleDirectory: Sendable {
             case .update(let input):
                 let wasEnabled = record.enabled
                 try apply(input, to: &record)
-                if input.template != nil { try await requireTemplate(record.template, tenant: tenant, on: database) }
+                if input.template != nil || input.channel != nil || input.recipients != nil {
+                    try await requireReferences(of: record, on: database)
+                }
                 verb =
                     input.setsOnlyEnabled && wasEnabled != record.enabled
                     ? (record.enabled ? .enabled : .disabled) : .updated

@@ -253,6 +253,20 @@ extension GatewayEndToEndTests {
             ], bearer: token)
         #expect(rule.status == 201, "\(rule.text)")
         #expect(rule.json?["recipients"] == [["type": "address", "address": "ops@norte.example"]])
+        // A rule without a template is a webhook rule, which names webhooks of the tenant.
+        let noTemplate = try await https.json(
+            "POST", "/v1/notification-rules",
+            ["event_types": ["team.created"], "recipients": [["type": "address", "address": "a@norte.example"]]],
+            bearer: token)
+        #expect(noTemplate.status == 422 && noTemplate.json?["field"] == "template", "\(noTemplate.text)")
+        let noWebhook = try await https.json(
+            "POST", "/v1/notification-rules",
+            [
+                "event_types": ["team.created"], "channel": "webhook",
+                "recipients": [["type": "webhook", "webhook_id": .string(UUID().uuidString.lowercased())]],
+            ], bearer: token)
+        #expect(noWebhook.status == 422, "\(noWebhook.text)")
+        #expect(noWebhook.json?["field"] == "recipients[0].webhook_id")
         let inUse = try await https.request("DELETE", "/v1/notification-templates/team-news", bearer: token)
         #expect(inUse.status == 409, "\(inUse.text)")
 

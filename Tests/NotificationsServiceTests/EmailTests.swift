@@ -365,4 +365,50 @@ struct EmailTests {
             #expect(try await inbox.markAllRead(tenantID: tenant, userID: bruno) == 0)
         }
     }
+
+    @Test("a webhook rule: the event goes to the named webhook once, not when it is disabled; no template needed")
+    func webhookRule() async throws {
+        try await base.withPipeline(.sqlite) { pipeline in
+            let tenant = EventID.generate()
+            let admin = DeliveryTests.admin(of: tenant)
+            // Its own subscription names nothing these events match.
+            let (webhook, _) = try await pipeline.webhooks.create(
+                url: "http://127.0.0.1:9/hook", eventTypes: ["cost_center.deleted"], enabled: true, caller: admin)
+            var input = RuleDirectory.RuleInput()
+            input.eventTypes = ["team.created"]
+            input.channel = "webhook"
+            input.recipients = [.webhook(webhook.publicID)]
+            let rule = try await pipeline.rules.createRule(input, caller: admin)
+            #expect(rule.template.isEmpty && rule.name == "webhook")
+            var missing = input
+            missing.recipients = [.webhook(EventID.generate())]
+            await #expect(throws: ServiceError.self) { try await pipeline.rules.createRule(missing, caller: admin) }
+            var mixed = input
+            mixed.recipients = [.webhook(webhook.publicID), .address("ops@norte.example")]
+            await #expect(throws: ServiceError.self) { try await pipeline.rules.createRule(mixed, caller: admin) }
+            var email = RuleDirectory.RuleInput()
+            email.eventTypes = ["team.created"]
+            email.recipients = [.address("ops@norte.example")]
+            await #expect(
+                throws: ServiceError.unprocessable(field: "template", problem: "is required (but for a webhook rule)")
+            ) { try await pipeline.rules.createRule(email, caller: admin) }
+
+            let team = Self.event("team.created", tenant: tenant, payload: ["public_id": "t1", "name": "Vendas"])
+            try await consume(pipeline, team)
+            try await consume(pipeline, team)
+            let made = try await pipeline.deliveries.deliveries(
+                tenantID: tenant, filter: .init(channel: "webhook"), before: nil, limit: 10)
+            #expect(made.count == 1)
+            #expect(made.first?.ruleID == rule.publicID && made.first?.webhookID == webhook.publicID)
+            #expect(made.first.flatMap { try? JSONParser.parse(Array($0.body)) }?["type"] == "team.created")
+            try await pipeline.webhooks.change(
+                webhook.publicID, .update(url: nil, eventTypes: nil, enabled: false), tenantID: tenant, caller: admin)
+            try await consume(
+                pipeline, Self.event("team.created", tenant: tenant, payload: ["public_id": "t2", "name": "Caixa"]))
+            #expect(
+                try await pipeline.deliveries.deliveries(
+                    tenantID: tenant, filter: .init(channel: "webhook"), before: nil, limit: 10
+                ).count == 1)
+        }
+    }
 }

@@ -590,7 +590,8 @@ public nonisolated struct Bizretail_Notifications_V1_Recipient: Sendable {
 
   /// `address` (a fixed one), `subject_email` (the payload's own address: `field`, `email` by default),
   /// `contractor_contact` (the tenant's contractor's contact), `role` (the tenant's enabled users with `role`),
-  /// `user` (one user, `user_id`). In-app rules take `role` and `user` only.
+  /// `user` (one user, `user_id`), `webhook` (one of the tenant's webhooks, `webhook_id`). In-app rules take `role`
+  /// and `user` only; webhook rules `webhook` only.
   public var type: String = String()
 
   public var address: String = String()
@@ -600,6 +601,8 @@ public nonisolated struct Bizretail_Notifications_V1_Recipient: Sendable {
   public var role: String = String()
 
   public var userID: String = String()
+
+  public var webhookID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -619,10 +622,10 @@ public nonisolated struct Bizretail_Notifications_V1_Rule: Sendable {
 
   public var eventTypes: [String] = []
 
-  /// `email` or `in_app`.
+  /// `email`, `in_app` or `webhook`.
   public var channel: String = String()
 
-  /// A template's key.
+  /// A template's key (none for a webhook rule).
   public var template: String = String()
 
   public var recipients: [Bizretail_Notifications_V1_Recipient] = []
@@ -2017,7 +2020,7 @@ nonisolated extension Bizretail_Notifications_V1_DeleteTemplateResponse: SwiftPr
 
 nonisolated extension Bizretail_Notifications_V1_Recipient: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Recipient"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}address\0\u{1}field\0\u{1}role\0\u{3}user_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}address\0\u{1}field\0\u{1}role\0\u{3}user_id\0\u{3}webhook_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2030,6 +2033,7 @@ nonisolated extension Bizretail_Notifications_V1_Recipient: SwiftProtobuf.Messag
       case 3: try { try decoder.decodeSingularStringField(value: &self.field) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.role) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.webhookID) }()
       default: break
       }
     }
@@ -2051,6 +2055,9 @@ nonisolated extension Bizretail_Notifications_V1_Recipient: SwiftProtobuf.Messag
     if !self.userID.isEmpty {
       try visitor.visitSingularStringField(value: self.userID, fieldNumber: 5)
     }
+    if !self.webhookID.isEmpty {
+      try visitor.visitSingularStringField(value: self.webhookID, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2060,6 +2067,7 @@ nonisolated extension Bizretail_Notifications_V1_Recipient: SwiftProtobuf.Messag
     if lhs.field != rhs.field {return false}
     if lhs.role != rhs.role {return false}
     if lhs.userID != rhs.userID {return false}
+    if lhs.webhookID != rhs.webhookID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
