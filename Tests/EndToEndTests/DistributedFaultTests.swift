@@ -188,9 +188,10 @@ extension TopologySuites {
                 let id = try #require(after?.json?["public_id"]?.stringValue)
                 // Eventually, not quickly: after a long outage (a full parallel run on two cores) the audit store has
                 // been seen to recover a minute after the server is back (PostgresNIO's pool backs off its reconnects
-                // up to 60 s); how exactly is still open.
+                // up to 60 s), and once more than two minutes (2026-12-02, with seven service processes); how
+                // exactly is still open.
                 try await BizRetailProcess.eventually(
-                    timeout: .seconds(120), "the write after the restart to be audited"
+                    timeout: .seconds(240), "the write after the restart to be audited"
                 ) {
                     try await https.request("GET", "/v1/audit/entities/team/\(id)/versions", bearer: token).json?[
                         "items"]?

@@ -131,8 +131,13 @@ struct GatewayEndToEndTests {
             // The ownership row links the person to the producing service.
             let ownershipID = try #require(metadata["ownership_id"]?.stringValue)
             let ownership = try await https.request("GET", "/v1/audit/ownerships/\(ownershipID)", bearer: token)
-            #expect(ownership.json?["event_count"] == 3)
-            #expect(ownership.json?["producer_services"] == ["team_service"])
+            // The account's three events; the outcome of its welcome email (the tenant's default rule, which fails
+            // here: no SMTP server is configured) joins the person's trail when it has been audited.
+            let producers = ownership.json?["producer_services"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(producers.contains("team_service"), "\(ownership.text)")
+            #expect(Set(producers).isSubset(of: ["team_service", "notifications_service"]), "\(ownership.text)")
+            let count = ownership.json?["event_count"]?.integerValue ?? 0
+            #expect(count == 3 || (count == 4 && producers.contains("notifications_service")), "\(ownership.text)")
             let byTrace = try await https.request("GET", "/v1/audit/events?trace_id=\(traceID)", bearer: token)
             guard case .array(let traced)? = byTrace.json?["items"] else {
                 Issue.record("no events by trace")
