@@ -102,6 +102,7 @@ public struct NotificationsConsumer: EventConsumer {
             grouping: try await rules.enabledRules(tenants: tenants, on: database), by: \.tenantID)
         guard !byTenant.isEmpty else { return ([], []) }
         var templates: [String: TemplateRecord]?
+        var compiled: [String: CompiledContent] = [:]
         var new: [NewDelivery] = []
         var inboxItems: [NewInboxItem] = []
         for event in events {
@@ -114,6 +115,7 @@ public struct NotificationsConsumer: EventConsumer {
             let matching = candidates.filter { $0.matches(event.eventType.description) && $0.createdBefore(event) }
             guard !matching.isEmpty else { continue }
             if templates == nil { templates = try await rules.templates(tenants: tenants, on: database) }
+            var context: [String: Any]?
             for rule in matching where rule.changed.isEmpty || !changes.isDisjoint(with: rule.changed) {
                 if rule.channel == "webhook" {
                     for case .webhook(let id) in rule.recipients where enabled.contains(id) {
@@ -133,8 +135,13 @@ public struct NotificationsConsumer: EventConsumer {
                 }
                 let message: RenderedMessage
                 do {
-                    message = try template.compiled(for: rule.locale).render(
-                        CompiledContent.context(of: event, tenantID: tenant))
+                    // Each template is parsed once per batch, and each event's context made once.
+                    let key = "\(tenant)/\(rule.template)/\(rule.locale)"
+                    let content = try compiled[key] ?? template.compiled(for: rule.locale)
+                    compiled[key] = content
+                    let eventContext = context ?? CompiledContent.context(of: event, tenantID: tenant)
+                    context = eventContext
+                    message = content.render(eventContext)
                 } catch {
                     logger.warning("a template did not render", metadata: ["rule_id": "\(rule.publicID)"])
                     continue
