@@ -228,6 +228,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "BizFlags",
+            dependencies: [
+                "BizEvents",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "BizMail",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -399,6 +408,11 @@ let package = Package(
                 "BizStorage", "BizTesting", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BizFlagsTests",
+            dependencies: ["BizFlags", "BizEvents", "BizTesting"],
             swiftSettings: strict
         ),
         .testTarget(

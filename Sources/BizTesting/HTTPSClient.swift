@@ -155,7 +155,7 @@ extension HTTPSClient {
     /// Starts a GET whose body streams in (`curl -N`), for at most `seconds`.
     public func stream(_ path: String, bearer: String, seconds: Int = 120) throws -> HTTPSStream {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: file, contents: nil)
+        _ = FileManager.default.createFile(atPath: file, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         process.arguments = [
