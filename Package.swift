@@ -156,7 +156,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BizTelemetry",
                 "BizAuth", "BizEvents", "BizStorage", "BizMessaging", "BizProtos", "BizAWS", "BizOutbox",
-                "BizServiceKit",
+                "BizServiceKit", "BizFlags", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -179,7 +179,7 @@ let package = Package(
         .target(
             name: "BizServiceKit",
             dependencies: [
-                "BizTelemetry",
+                "BizTelemetry", "BizFlags",
                 "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizMessaging", "BizProtos",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -190,7 +190,7 @@ let package = Package(
         .target(
             name: "IdentityService",
             dependencies: [
-                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit",
+                "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit", "BizFlags",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -248,7 +248,7 @@ let package = Package(
         .target(
             name: "NotificationsService",
             dependencies: [
-                "BizMail", .product(name: "Mustache", package: "swift-mustache"),
+                "BizMail", .product(name: "Mustache", package: "swift-mustache"), "BizFlags",
                 "BizAuth", "BizEvents", "BizStorage", "BizOutbox", "BizProtos", "BizServiceKit", "BizMessaging",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -272,7 +272,7 @@ let package = Package(
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "ServiceContextModule", package: "swift-service-context"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                "BizTelemetry",
+                "BizTelemetry", "BizFlags",
                 "BizAuth", "BizEvents", "BizProtos", "BizStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -296,7 +296,7 @@ let package = Package(
         .target(
             name: "BizRuntime",
             dependencies: [
-                "BizTelemetry", .product(name: "OTel", package: "swift-otel"),
+                "BizTelemetry", "BizAWS", .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -457,7 +457,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "BizTesting", "BizKafka", "BizEvents", "BizMessaging", "BizStorage", "BizProtos", "BizAuth",
-                "BizOutbox",
+                "BizOutbox", "BizFlags",
                 "IdentityService",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,4 +1,5 @@
 import BizAuth
+import BizFlags
 import BizStorage
 import Foundation
 import GRPCCore
@@ -86,7 +87,7 @@ public func serveGateway(
 /// in-process (`app.test(.router)`).
 public func buildRouter<Transport: ClientTransport>(
     _ configuration: GatewayConfiguration, clients: ServiceClients<Transport>, verifier: TokenVerifier,
-    store: any SQLStore, logger: Logger
+    store: any SQLStore, flags: FeatureFlags = FeatureFlags(), logger: Logger
 ) -> Router<GatewayContext> {
     let router = Router(context: GatewayContext.self)
     // RED metrics per route (`hb_requests` by status, `http_server_request_duration`); the request's span is
@@ -110,6 +111,7 @@ public func buildRouter<Transport: ClientTransport>(
     UserRoutes(clients: clients).register(on: v1)
     ClientRoutes(clients: clients).register(on: v1)
     AuditRoutes(clients: clients).register(on: v1)
-    NotificationRoutes(clients: clients).register(on: v1)
+    NotificationRoutes(clients: clients, flags: flags).register(on: v1)
+    FeatureFlagRoutes(flags: flags).register(on: v1)
     return router
 }

@@ -1,4 +1,5 @@
 import BizEvents
+import BizFlags
 import BizProtos
 import GRPCCore
 import Hummingbird
@@ -10,6 +11,7 @@ import ServiceLifecycle
 /// `POST …/retry`. `/v1/notification-templates` and `/v1/notification-rules` (below).
 struct NotificationRoutes<Transport: ClientTransport> {
     var clients: ServiceClients<Transport>
+    var flags: FeatureFlags
 
     func register(on v1: RouterGroup<GatewayContext>) {
         guard let connection = clients.connection(to: "notifications") else { return }
@@ -164,6 +166,18 @@ struct NotificationRoutes<Transport: ClientTransport> {
                     "next_page_token": page.nextPageToken.isEmpty ? .null : .string(page.nextPageToken),
                     "unread_count": .integer(page.unreadCount),
                 ])
+        }
+        // Rolled out by the flag `unread-count-route` (by tenant): where it is off, the route does not exist.
+        v1.get("notifications/unread-count") { _, context in
+            guard
+                flags.boolean(
+                    GatewayFlags.unreadCountRoute, default: false, context: EvaluationContext(caller: context.principal)
+                )
+            else { throw Problem.notFound() }
+            let page = try await clients.call(context) { metadata in
+                try await inbox.listNotifications(.with { $0.pageSize = 1 }, metadata: metadata)
+            }
+            return jsonResponse(["unread_count": .integer(page.unreadCount)])
         }
         v1.post("notifications/read-all") { _, context in
             let marked = try await clients.call(context) { metadata in

@@ -265,6 +265,14 @@ enum OpenAPIDocument {
                 method: "post", path: "/v1/notifications/read-all", id: "markAllNotificationsRead",
                 summary: "Mark every one of the caller's notifications read", success: ("200", "MarkedCount")),
             Operation(
+                method: "get", path: "/v1/notifications/unread-count", id: "countUnreadNotifications",
+                summary:
+                    "How many of the caller's notifications are unread (rolled out by the flag unread-count-route: 404 where it is off)",
+                success: ("200", "UnreadCount"), errors: ["404"]),
+            Operation(
+                method: "get", path: "/v1/feature-flags", id: "listFeatureFlags",
+                summary: "Every feature flag of the flag file, evaluated for the caller", success: ("200", "FlagList")),
+            Operation(
                 method: "get", path: "/v1/notifications/stream", id: "streamNotifications",
                 summary: "The caller's new notifications as Server-Sent Events (`event: notification`)",
                 success: ("200", nil), successType: "text/event-stream"),
@@ -625,6 +633,23 @@ enum OpenAPIDocument {
                 "next_page_token": nullableString, "unread_count": integer,
             ], required: ["items", "next_page_token", "unread_count"]),
         "MarkedCount": object(["marked": integer], required: ["marked"]),
+        "UnreadCount": object(["unread_count": integer], required: ["unread_count"]),
+        "FlagList": object(
+            [
+                "items": [
+                    "type": "array",
+                    "items": object(
+                        [
+                            "key": string, "value": [:], "variant": nullableString,
+                            "reason": [
+                                "type": "string",
+                                "enum": ["STATIC", "TARGETING_MATCH", "DEFAULT", "DISABLED", "ERROR"],
+                            ],
+                            "error_code": ["type": "string", "enum": ["FLAG_NOT_FOUND", "TYPE_MISMATCH", "GENERAL"]],
+                            "metadata": anyObject,
+                        ], required: ["key", "value", "variant", "reason", "metadata"]),
+                ]
+            ], required: ["items"]),
         "NotificationTemplatePage": page("NotificationTemplate"), "NotificationRulePage": page("NotificationRule"),
         "WebhookPage": page("Webhook"), "DeliveryPage": page("Delivery"),
         "TeamPage": page("Team"), "AccountPage": page("Account"), "ContractorPage": page("Contractor"),

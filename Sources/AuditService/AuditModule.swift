@@ -16,7 +16,7 @@ public enum AuditModule: ServiceModule {
     /// operator-published events.
     public static let migrations = SQLAuditStore.migrations + Outbox.migrations
     /// It stores the others' events; what operators publish keeps its own `event_type`.
-    public static let producedEvents: [EventType] = []
+    public static let producedEvents: [EventType] = [FeatureFlagEvents.changed]
     /// Admins only. The trail is sealed per tenant (a tenant's admins read their own tenant's part, see
     /// ``AuditGRPCService``); the event bus spans every tenant: platform administrators only.
     public static let access = AccessRules(
@@ -30,6 +30,7 @@ public enum AuditModule: ServiceModule {
     public static func assemble(_ context: ServiceContext) async throws -> ServiceParts {
         let store = try await openStore(context)
         let pageTokens = PageTokens(masterKey: context.masterKey)
+        FeatureFlagEvents(context).record()
         return ServiceParts(
             grpcServices: [
                 AuditGRPCService(store: store, pageTokens: pageTokens),

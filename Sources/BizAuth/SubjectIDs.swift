@@ -21,17 +21,11 @@ public struct SubjectIDs: Sendable {
     /// A company's id, from the 14 normalised characters of the CNPJ.
     public func company(cnpj: String) -> String { id(of: "company:cnpj:\(cnpj)") }
 
+    /// A feature flag's `ownership_id`: a flag is nobody's personal data, but every event names a subject.
+    public func featureFlag(key: String) -> String { id(of: "feature_flag:\(key)") }
+
     /// A UUIDv8 (custom, name-based) from the HMAC of `name`.
     private func id(of name: String) -> String {
-        let digest = Array(HMAC<SHA256>.authenticationCode(for: Data(name.utf8), using: key))
-        var bytes = Array(digest.prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x80
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.hexString
-        let parts = [
-            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
-            hex.dropFirst(20),
-        ]
-        return parts.joined(separator: "-")
+        EventID.nameBased(Array(HMAC<SHA256>.authenticationCode(for: Data(name.utf8), using: key)))
     }
 }

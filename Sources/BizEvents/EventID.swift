@@ -29,6 +29,19 @@ public enum EventID {
     }
 
     /// Whether `text` is a UUID in its 8-4-4-4-12 hexadecimal form (either case).
+    /// A UUIDv8 (custom, name-based) from the first 16 bytes of `digest` (a hash of the name).
+    public static func nameBased(_ digest: [UInt8]) -> String {
+        var bytes = Array(digest.prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.hexString
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
+            hex.dropFirst(20),
+        ]
+        return parts.joined(separator: "-")
+    }
+
     public static func isUUID(_ text: String) -> Bool {
         let utf8 = text.utf8
         guard utf8.count == 36 else { return false }

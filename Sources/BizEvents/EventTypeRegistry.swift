@@ -9,11 +9,11 @@ public struct EventTypeRegistry: Sendable {
 
     /// The verbs of the brief: `created→new`, `updated→update`, `deleted→delete`, `removed→delete`,
     /// `disabled→disable`, `enabled→enable`, `secret_rotated→update`, `locked→update`, `unlocked→update`,
-    /// `sent→update` and `failed→update` (README lists them).
+    /// `sent→update`, `failed→update` and `changed→update` (README lists them).
     public static let standard = EventTypeRegistry(verbs: [
         .created: .new, .updated: .update, .deleted: .delete, .removed: .delete, .disabled: .disable,
         .enabled: .enable, .secretRotated: .update, .locked: .update, .unlocked: .update,
-        .sent: .update, .failed: .update,
+        .sent: .update, .failed: .update, .changed: .update,
     ])
 
     public mutating func declare(verb: EventVerb, as action: ActionType) {

@@ -19,6 +19,8 @@ public struct EventVerb: RawRepresentable, Sendable, Hashable, CustomStringConve
     public static let sent = EventVerb(rawValue: "sent")
     /// A notification's delivery gave up: its attempts ran out, or the destination refused it for good.
     public static let failed = EventVerb(rawValue: "failed")
+    /// A definition was replaced from outside the services (a feature flag, by its flag file).
+    public static let changed = EventVerb(rawValue: "changed")
 
     public var description: String { rawValue }
 }

@@ -63,9 +63,20 @@ extension FlagResolution: Equatable where Value: Equatable {}
 /// evaluation sees one flag set or the next, never a mixture.
 public final class FeatureFlags: Sendable {
     private let current: Mutex<FlagSet>
+    private let observers = Mutex<[@Sendable ([FlagChange]) async -> Void]>([])
 
     public init(_ flags: FlagSet = .empty) {
         current = Mutex(flags)
+    }
+
+    /// Calls `observer` with what changed each time the flags in force change (the Audit service records it).
+    public func observe(_ observer: @escaping @Sendable ([FlagChange]) async -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    /// Hands `changes` to every observer, in the order they registered.
+    func notify(_ changes: [FlagChange]) async {
+        for observer in observers.withLock({ $0 }) { await observer(changes) }
     }
 
     /// The flags in force.

@@ -4,24 +4,20 @@ import Logging
 import ServiceLifecycle
 
 /// Keeps ``FeatureFlags`` in step with a flag file (`BIZ_FLAGS_FILE`): reads it every `interval` and, when its bytes
-/// differ from those of the flags in force, puts the new flags in force and hands the changes to `onChange`. A file that does not parse is refused
+/// differ from those of the flags in force, puts the new flags in force and hands the changes to the flags'
+/// observers. A file that does not parse is refused
 /// with an error in the log, once per version of it, and the flags in force stay; so does a file that went missing.
 public struct FlagFileWatcher: Service {
     public let path: String
     let flags: FeatureFlags
     let interval: Duration
     let logger: Logger
-    let onChange: @Sendable ([FlagChange]) async -> Void
 
-    public init(
-        path: String, flags: FeatureFlags, interval: Duration = .seconds(1), logger: Logger,
-        onChange: @escaping @Sendable ([FlagChange]) async -> Void = { _ in }
-    ) {
+    public init(path: String, flags: FeatureFlags, interval: Duration = .seconds(1), logger: Logger) {
         self.path = path
         self.flags = flags
         self.interval = interval
         self.logger = logger
-        self.onChange = onChange
     }
 
     /// Reads and parses the file once.
@@ -57,13 +53,18 @@ public struct FlagFileWatcher: Service {
             }
             guard bytes != refused, bytes != flags.flagSet.source else { continue }
             do {
-                let changes = flags.replace(with: try FlagSet.parse(bytes))
+                let revision = Self.modificationTime(path)
+                let changes = flags.replace(with: try FlagSet.parse(bytes)).map {
+                    var change = $0
+                    change.revision = revision
+                    return change
+                }
                 logger.notice(
                     "flag file reloaded",
                     metadata: [
                         "file.path": "\(path)", "flags.changed": "\(changes.map(\.key).joined(separator: ","))",
                     ])
-                if !changes.isEmpty { await onChange(changes) }
+                if !changes.isEmpty { await flags.notify(changes) }
             } catch {
                 refused = bytes
                 logger.error(
@@ -71,5 +72,11 @@ public struct FlagFileWatcher: Service {
                     metadata: ["file.path": "\(path)", "error.message": "\(error.description)"])
             }
         }
+    }
+
+    static func modificationTime(_ path: String) -> String {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return "" }
+        return "\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)"
     }
 }

@@ -177,4 +177,7 @@ public struct FlagChange: Sendable, Hashable {
     public var key: String
     public var before: JSONValue?
     public var after: JSONValue?
+    /// The flag file's modification time (`seconds.nanoseconds`) when the change was read: the processes that
+    /// watch the same file see the same revision, and the same edit made again is a new one.
+    public var revision = ""
 }

@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizFlags
 import BizMail
 import BizServiceKit
 import Configuration
@@ -37,24 +38,65 @@ public struct ConfigurationReader: Sendable {
                 .prefixKeys(with: "biz"),
         ]
         let file = commandLine["config_file"] ?? environment["BIZ_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let variables = Self.secretVariables(environment)
         if let file {
+            let provider: FileProvider<JSONSnapshot>
             do {
-                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+                provider = try await FileProvider<JSONSnapshot>(filePath: FilePath(file))
             } catch {
                 throw RuntimeError("cannot read the configuration file \(file): \(error)")
             }
+            let fileOnly = ConfigReader(provider: provider)
+            for variable in variables where variable.hasPrefix("BIZ_") {
+                let key = ConfigKey(variable.dropFirst(4).lowercased().replacingOccurrences(of: "_", with: "."))
+                if fileOnly.string(forKey: key, isSecret: true) != nil {
+                    throw RuntimeError(
+                        "the configuration file \(file) holds \(key), a secret: give it as \(variable), "
+                            + "\(variable)_FILE or a secretsmanager:// reference in either")
+                }
+            }
+            providers.append(provider)
         }
-        return try Self.configuration(from: ConfigReader(providers: providers), environment: environment)
+        let secrets = PlatformSecrets(environment: environment)
+        var resolved: [String: (Secret, SecretSource)] = [:]
+        for variable in variables {
+            do {
+                resolved[variable] = try await secrets.secret(variable)
+            } catch let error as SecretError {
+                throw RuntimeError(error.description)
+            }
+        }
+        await secrets.shutdown()
+        var result = try Self.configuration(
+            from: ConfigReader(providers: providers), environment: environment, secrets: resolved.mapValues(\.0))
+        result.secretSources = resolved.mapValues(\.1)
+        return result
     }
 
-    static func configuration(from config: ConfigReader, environment: [String: String]) throws
-        -> PlatformConfiguration
-    {
+    /// The variables that hold secrets: read only through the ``SecretProvider`` (the variable, its `_FILE`, or a
+    /// `secretsmanager://` reference in either).
+    static func secretVariables(_ environment: [String: String]) -> [String] {
+        var variables = [
+            "BIZ_MASTER_KEY", "BIZ_DATABASE_URL", "BIZ_ELASTICSEARCH_URL", "BIZ_BOOTSTRAP_ADMIN_PASSWORD",
+            "BIZ_BOOTSTRAP_CLIENT_SECRET", "BIZ_OPERATOR_CLIENT_SECRET", "BIZ_AUDIT_STORE", "BIZ_SMTP_URL",
+        ]
+        variables += ServiceRegistry.servable.map { ServiceRegistry.variable($0, "CLIENT_SECRET") }
+        variables += ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+        let kafka = Set(
+            environment.keys.filter { $0.hasPrefix(kafkaPropertyPrefix) }.map {
+                $0.hasSuffix("_FILE") ? String($0.dropLast(5)) : $0
+            })
+        return variables + kafka.sorted()
+    }
+
+    static let kafkaPropertyPrefix = "BIZ_KAFKA_PROPERTY_"
+
+    static func configuration(
+        from config: ConfigReader, environment: [String: String], secrets: [String: Secret] = [:]
+    ) throws -> PlatformConfiguration {
         var result = PlatformConfiguration()
         func text(_ key: ConfigKey) -> String? { config.string(forKey: key).flatMap { $0.isEmpty ? nil : $0 } }
-        func secret(_ key: ConfigKey) -> Secret? {
-            config.string(forKey: key, isSecret: true).flatMap { $0.isEmpty ? nil : Secret($0) }
-        }
+        func secret(_ variable: String) -> Secret? { secrets[variable] }
         func integer(_ key: ConfigKey, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
             guard let given = text(key) else { return value }
             guard let number = Int(given), range.contains(number) else {
@@ -80,7 +122,7 @@ public struct ConfigurationReader: Sendable {
         }
         result.telemetry.metricsPort = try integer(
             "metrics.port", "BIZ_METRICS_PORT (--metrics-port)", default: result.telemetry.metricsPort, in: 0...65535)
-        result.telemetry.elasticsearchURL = secret("elasticsearch.url")
+        result.telemetry.elasticsearchURL = secret("BIZ_ELASTICSEARCH_URL")
         result.telemetry.elasticsearchNamespace =
             text("elasticsearch.namespace") ?? result.telemetry.elasticsearchNamespace
         guard
@@ -100,12 +142,12 @@ public struct ConfigurationReader: Sendable {
                 throw RuntimeError(error.description)
             }
         }
-        result.masterKey = secret("master.key")
+        result.masterKey = secret("BIZ_MASTER_KEY")
         result.instanceID = text("instance.id")
         if let instance = result.instanceID, !EventID.isUUID(instance) {
             throw RuntimeError("BIZ_INSTANCE_ID must be a UUID (it becomes producer_service_id)")
         }
-        result.databaseURL = secret("database.url")
+        result.databaseURL = secret("BIZ_DATABASE_URL")
         switch (text("grpc.tls.cert"), text("grpc.tls.key"), text("grpc.tls.ca")) {
         case (nil, nil, nil): break
         case (let certificate?, let key?, let ca?):
@@ -120,8 +162,7 @@ public struct ConfigurationReader: Sendable {
         default: throw RuntimeError("BIZ_GRPC_PLAINTEXT must be true or false")
         }
         for service in ServiceRegistry.servable {
-            let name = service.replacingOccurrences(of: "-", with: "_")
-            result.serviceClientSecrets[service] = secret(ConfigKey([name, "client", "secret"]))
+            result.serviceClientSecrets[service] = secret(ServiceRegistry.variable(service, "CLIENT_SECRET"))
         }
         for module in ServiceRegistry.modules {
             let name = module.name.replacingOccurrences(of: "-", with: "_")
@@ -139,10 +180,9 @@ public struct ConfigurationReader: Sendable {
             "kafka.replication.factor", "BIZ_KAFKA_REPLICATION_FACTOR", default: result.kafka.replicationFactor,
             in: 1...100)
         result.kafka.topicPrefix = text("kafka.topic.prefix") ?? ""
-        let propertyPrefix = "BIZ_KAFKA_PROPERTY_"
-        for (name, value) in environment where name.hasPrefix(propertyPrefix) && !value.isEmpty {
-            let key = String(name.dropFirst(propertyPrefix.count).lowercased().map { $0 == "_" ? "." : $0 })
-            result.kafka.properties[key] = Secret(value)
+        for (name, value) in secrets where name.hasPrefix(kafkaPropertyPrefix) {
+            let key = String(name.dropFirst(kafkaPropertyPrefix.count).lowercased().map { $0 == "_" ? "." : $0 })
+            result.kafka.properties[key] = value
         }
 
         result.gateway.tlsCertificate = text("tls.cert")
@@ -162,10 +202,10 @@ public struct ConfigurationReader: Sendable {
         result.identity.bcryptCost = try integer(
             "bcrypt.cost", "BIZ_BCRYPT_COST", default: result.identity.bcryptCost, in: 4...31)
         result.identity.bootstrapAdminEmail = text("bootstrap.admin.email")
-        result.identity.bootstrapAdminPassword = secret("bootstrap.admin.password")
+        result.identity.bootstrapAdminPassword = secret("BIZ_BOOTSTRAP_ADMIN_PASSWORD")
         result.identity.bootstrapClientID = text("bootstrap.client.id")
-        result.identity.bootstrapClientSecret = secret("bootstrap.client.secret")
-        result.identity.operatorClientSecret = secret("operator.client.secret")
+        result.identity.bootstrapClientSecret = secret("BIZ_BOOTSTRAP_CLIENT_SECRET")
+        result.identity.operatorClientSecret = secret("BIZ_OPERATOR_CLIENT_SECRET")
         result.identity.loginDelayAfter = try integer(
             "login.delay.after", "BIZ_LOGIN_DELAY_AFTER", default: result.identity.loginDelayAfter, in: 1...1_000_000)
         result.identity.loginLockoutAfter = try integer(
@@ -184,11 +224,12 @@ public struct ConfigurationReader: Sendable {
             "login.address.delay.after", "BIZ_LOGIN_ADDRESS_DELAY_AFTER",
             default: result.identity.loginAddressDelayAfter, in: 1...1_000_000)
 
-        result.audit.store = secret("audit.store")
+        result.audit.store = secret("BIZ_AUDIT_STORE")
         func aws(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         result.audit.awsAccessKeyID = aws("AWS_ACCESS_KEY_ID")
-        result.audit.awsSecretAccessKey = aws("AWS_SECRET_ACCESS_KEY").map(Secret.init)
-        result.audit.awsSessionToken = aws("AWS_SESSION_TOKEN").map(Secret.init)
+        result.audit.awsSecretAccessKey =
+            secret("AWS_SECRET_ACCESS_KEY") ?? aws("AWS_SECRET_ACCESS_KEY").map(Secret.init)
+        result.audit.awsSessionToken = secret("AWS_SESSION_TOKEN") ?? aws("AWS_SESSION_TOKEN").map(Secret.init)
 
         result.notifications.webhookAllowedHosts = text("webhook.allowed.hosts") ?? ""
         do {
@@ -208,7 +249,7 @@ public struct ConfigurationReader: Sendable {
         result.notifications.retryMaximumMilliseconds = try integer(
             "notifications.retry.max.ms", "BIZ_NOTIFICATIONS_RETRY_MAX_MS",
             default: result.notifications.retryMaximumMilliseconds, in: 1...604_800_000)
-        result.notifications.smtpURL = secret("smtp.url")
+        result.notifications.smtpURL = secret("BIZ_SMTP_URL")
         if let url = result.notifications.smtpURL {
             do {
                 _ = try SMTPSettings(url: url.value)
@@ -221,6 +262,17 @@ public struct ConfigurationReader: Sendable {
             throw RuntimeError("BIZ_SMTP_FROM must be an address or `Name <address>`")
         }
         result.notifications.smtpCertificateAuthorities = text("smtp.ca.file")
+
+        result.flagsFile = text("flags.file")
+        if let file = result.flagsFile {
+            do {
+                _ = try FlagFileWatcher.load(file)
+            } catch {
+                throw RuntimeError("BIZ_FLAGS_FILE \(file) is refused: \(error.description)")
+            }
+        }
+        result.flagsPollMilliseconds = try integer(
+            "flags.poll.ms", "BIZ_FLAGS_POLL_MS", default: result.flagsPollMilliseconds, in: 50...3_600_000)
 
         result.testRelayFault = text("test.relay.fault")
         return result

@@ -1,5 +1,6 @@
 import APIGateway
 import BizAuth
+import BizFlags
 import BizMessaging
 import BizOutbox
 import BizProtos
@@ -70,9 +71,17 @@ struct NodeAssembly {
                         + ": the services authenticate to each other with their accounts' secrets")
             }
         }
+        var flags = FlagSet.empty
+        if let file = configuration.flagsFile {
+            do {
+                flags = try FlagFileWatcher.load(file)
+            } catch {
+                throw RuntimeError("BIZ_FLAGS_FILE \(file) is refused: \(error.description)")
+            }
+        }
         var process = ProcessParts(
             configuration: configuration, embedded: embedded, pools: pools, directory: directory, masterKey: masterKey,
-            endpoints: EndpointsFile(url: directory.file("endpoints.json")), logger: logger)
+            endpoints: EndpointsFile(url: directory.file("endpoints.json")), flags: FeatureFlags(flags), logger: logger)
         process.listeners = listeners
         if let telemetry { process.addTelemetry(telemetry) }
         do {

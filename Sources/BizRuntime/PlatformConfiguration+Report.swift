@@ -8,17 +8,22 @@ extension PlatformConfiguration {
     public func report() -> String {
         func show(_ value: String?) -> String { value ?? "<unset>" }
         func show(_ value: Secret?) -> String { value == nil ? "<unset>" : "<redacted>" }
+        /// A secret setting: unset, or redacted with where it came from.
+        func hidden(_ variable: String, _ value: Secret?) -> String {
+            guard value != nil else { return "<unset>" }
+            return "<redacted> " + (secretSources[variable] ?? .environment(variable: variable)).description
+        }
         var lines: [(String, String)] = [
             ("BIZ_DATA_DIR", dataDirectory), ("BIZ_GRPC_HOST", grpcHost), ("BIZ_GRPC_PORT", "\(grpcPort)"),
             ("BIZ_HTTPS_HOST", httpsHost), ("BIZ_HTTPS_PORT", "\(httpsPort)"), ("BIZ_LOG_LEVEL", logLevel),
             ("BIZ_LOG_FORMAT", telemetry.logFormat ?? "<terminal: text, else ecs>"),
             ("BIZ_METRICS_PORT", "\(telemetry.metricsPort)"),
-            ("BIZ_ELASTICSEARCH_URL", show(telemetry.elasticsearchURL)),
+            ("BIZ_ELASTICSEARCH_URL", hidden("BIZ_ELASTICSEARCH_URL", telemetry.elasticsearchURL)),
             ("BIZ_ELASTICSEARCH_NAMESPACE", telemetry.elasticsearchNamespace),
             ("BIZ_ENVIRONMENT", environmentName), ("BIZ_ISSUER", issuer ?? "\(effectiveIssuer) (default)"),
             ("BIZ_EXTERNAL_ISSUERS", externalIssuers.map(\.issuer).joined(separator: ", ")),
-            ("BIZ_MASTER_KEY", show(masterKey)), ("BIZ_INSTANCE_ID", show(instanceID)),
-            ("BIZ_DATABASE_URL", show(databaseURL)),
+            ("BIZ_MASTER_KEY", hidden("BIZ_MASTER_KEY", masterKey)), ("BIZ_INSTANCE_ID", show(instanceID)),
+            ("BIZ_DATABASE_URL", hidden("BIZ_DATABASE_URL", databaseURL)),
         ]
         for module in ServiceRegistry.modules {
             lines.append(
@@ -28,7 +33,9 @@ extension PlatformConfiguration {
             lines.append(
                 (
                     ServiceRegistry.variable(service, "CLIENT_SECRET"),
-                    serviceClientSecrets[service] == nil ? "<derived from the master key>" : "<redacted>"
+                    serviceClientSecrets[service] == nil
+                        ? "<derived from the master key>"
+                        : hidden(ServiceRegistry.variable(service, "CLIENT_SECRET"), serviceClientSecrets[service])
                 ))
         }
         lines += [
@@ -37,8 +44,8 @@ extension PlatformConfiguration {
             ("BIZ_KAFKA_TOPIC_PREFIX", kafka.topicPrefix),
         ]
         for key in kafka.properties.keys.sorted() {
-            lines.append(
-                ("BIZ_KAFKA_PROPERTY_" + key.uppercased().replacingOccurrences(of: ".", with: "_"), "<redacted>"))
+            let variable = "BIZ_KAFKA_PROPERTY_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+            lines.append((variable, hidden(variable, kafka.properties[key])))
         }
         lines += [
             ("BIZ_TLS_CERT", show(gateway.tlsCertificate)), ("BIZ_TLS_KEY", show(gateway.tlsPrivateKey)),
@@ -50,19 +57,20 @@ extension PlatformConfiguration {
             ("BIZ_GATEWAY_MAX_CONNECTIONS", "\(gateway.maximumConnections)"),
             ("BIZ_BCRYPT_COST", "\(identity.bcryptCost)"),
             ("BIZ_BOOTSTRAP_ADMIN_EMAIL", show(identity.bootstrapAdminEmail)),
-            ("BIZ_BOOTSTRAP_ADMIN_PASSWORD", show(identity.bootstrapAdminPassword)),
+            ("BIZ_BOOTSTRAP_ADMIN_PASSWORD", hidden("BIZ_BOOTSTRAP_ADMIN_PASSWORD", identity.bootstrapAdminPassword)),
             ("BIZ_BOOTSTRAP_CLIENT_ID", show(identity.bootstrapClientID)),
-            ("BIZ_BOOTSTRAP_CLIENT_SECRET", show(identity.bootstrapClientSecret)),
-            ("BIZ_OPERATOR_CLIENT_SECRET", show(identity.operatorClientSecret)),
+            ("BIZ_BOOTSTRAP_CLIENT_SECRET", hidden("BIZ_BOOTSTRAP_CLIENT_SECRET", identity.bootstrapClientSecret)),
+            ("BIZ_OPERATOR_CLIENT_SECRET", hidden("BIZ_OPERATOR_CLIENT_SECRET", identity.operatorClientSecret)),
             ("BIZ_LOGIN_DELAY_AFTER", "\(identity.loginDelayAfter)"),
             ("BIZ_LOGIN_LOCKOUT_AFTER", "\(identity.loginLockoutAfter)"),
             ("BIZ_LOGIN_LOCKOUT_SECONDS", "\(identity.loginLockoutSeconds)"),
             ("BIZ_LOGIN_ADDRESS_DELAY_AFTER", "\(identity.loginAddressDelayAfter)"),
             ("BIZ_SIGNING_KEY_ROTATION_DAYS", "\(identity.signingKeyRotationDays)"),
             ("BIZ_ACCESS_TOKEN_LIFETIME", "\(identity.accessTokenLifetime)"),
-            ("BIZ_AUDIT_STORE", show(audit.store)), ("AWS_ACCESS_KEY_ID", show(audit.awsAccessKeyID)),
-            ("AWS_SECRET_ACCESS_KEY", show(audit.awsSecretAccessKey)),
-            ("AWS_SESSION_TOKEN", show(audit.awsSessionToken)),
+            ("BIZ_AUDIT_STORE", hidden("BIZ_AUDIT_STORE", audit.store)),
+            ("AWS_ACCESS_KEY_ID", show(audit.awsAccessKeyID)),
+            ("AWS_SECRET_ACCESS_KEY", hidden("AWS_SECRET_ACCESS_KEY", audit.awsSecretAccessKey)),
+            ("AWS_SESSION_TOKEN", hidden("AWS_SESSION_TOKEN", audit.awsSessionToken)),
             ("BIZ_WEBHOOK_ALLOWED_HOSTS", notifications.webhookAllowedHosts),
             ("BIZ_WEBHOOK_TIMEOUT", "\(notifications.webhookTimeout)"),
             ("BIZ_WEBHOOK_CA_FILE", show(notifications.webhookCertificateAuthorities)),
@@ -71,10 +79,15 @@ extension PlatformConfiguration {
             ("BIZ_NOTIFICATIONS_RETRY_MAX_MS", "\(notifications.retryMaximumMilliseconds)"),
             (
                 "BIZ_SMTP_URL",
-                notifications.smtpURL.map { (try? SMTPSettings(url: $0.value).redacted) ?? "<redacted>" } ?? "<unset>"
+                notifications.smtpURL.map {
+                    ((try? SMTPSettings(url: $0.value).redacted) ?? "<redacted>") + " "
+                        + (secretSources["BIZ_SMTP_URL"] ?? .environment(variable: "BIZ_SMTP_URL")).description
+                } ?? "<unset>"
             ),
             ("BIZ_SMTP_FROM", notifications.smtpFrom ?? "\(EmailSender.defaultFrom.address) (default)"),
             ("BIZ_SMTP_CA_FILE", show(notifications.smtpCertificateAuthorities)),
+            ("BIZ_FLAGS_FILE", flagsFile ?? "<unset: every flag has the code's default>"),
+            ("BIZ_FLAGS_POLL_MS", "\(flagsPollMilliseconds)"),
         ]
         if let testRelayFault { lines.append(("BIZ_TEST_RELAY_FAULT", testRelayFault)) }
         return lines.map { "\($0.0) = \($0.1)\n" }.joined()

@@ -1,5 +1,6 @@
 import APIGateway
 import BizAuth
+import BizFlags
 import BizMessaging
 import BizOutbox
 import BizProtos
@@ -27,6 +28,8 @@ struct ProcessParts {
     /// Every service's account; this process's services authenticate with theirs.
     let accounts: [ServiceAccount]
     let endpoints: EndpointsFile
+    /// The process's feature flags, kept in step with `BIZ_FLAGS_FILE` by a watcher among the workers.
+    let flags: FeatureFlags
     let logger: Logger
     /// Telemetry (exporters, the log shipper, the metrics listener): started before everything, stopped after.
     var telemetry: [any Service] = []
@@ -55,7 +58,7 @@ struct ProcessParts {
 
     init(
         configuration: PlatformConfiguration, embedded: Bool, pools: PoolRunner, directory: DataDirectory,
-        masterKey: MasterKey, endpoints: EndpointsFile, logger: Logger
+        masterKey: MasterKey, endpoints: EndpointsFile, flags: FeatureFlags = FeatureFlags(), logger: Logger
     ) {
         self.configuration = configuration
         self.embedded = embedded
@@ -64,7 +67,14 @@ struct ProcessParts {
         self.masterKey = masterKey
         self.accounts = ServiceRegistry.accounts(configuration, masterKey: masterKey)
         self.endpoints = endpoints
+        self.flags = flags
         self.logger = logger
+        if let file = configuration.flagsFile {
+            workers.append(
+                FlagFileWatcher(
+                    path: file, flags: flags, interval: .milliseconds(configuration.flagsPollMilliseconds),
+                    logger: logger))
+        }
         let keys = SigningKeySource()
         self.keys = keys
         self.verifier = TokenVerifier(
@@ -197,7 +207,7 @@ struct ProcessParts {
                 },
                 connections: try connections(module), identity: identities[module.name]!,
                 serviceAccounts: accounts,
-                onShutdown: { close in resources.append(ClosingService(close: close)) },
+                onShutdown: { close in resources.append(ClosingService(close: close)) }, flags: flags,
                 logger: logger.with("service", module.name))
             let parts = try await module.assemble(context)
             workers.append(
@@ -249,7 +259,8 @@ struct ProcessParts {
         gateway.handshakeTimeout = .seconds(settings.handshakeTimeout)
         gateway.idleTimeout = .seconds(settings.idleTimeout)
         gateway.maximumConnections = settings.maximumConnections
-        let router = buildRouter(gateway, clients: clients, verifier: verifier, store: store, logger: logger)
+        let router = buildRouter(
+            gateway, clients: clients, verifier: verifier, store: store, flags: flags, logger: logger)
         self.router = router
         guard listeners else { return }
         front.append(

@@ -41,6 +41,13 @@ public struct PlatformConfiguration: Sendable {
     public var identity = Identity()
     public var audit = Audit()
     public var notifications = Notifications()
+    /// Feature flags in flagd's format (`BIZ_FLAGS_FILE`), reloaded when the file changes; none: every flag
+    /// evaluates to the code's default.
+    public var flagsFile: String?
+    /// How often the flag file is read for changes, in milliseconds (`BIZ_FLAGS_POLL_MS`).
+    public var flagsPollMilliseconds = 1_000
+    /// Where each secret setting came from, by variable (`biz-retail config` shows it, never the value).
+    public var secretSources: [String: SecretSource] = [:]
     /// Test-only fault of the outbox relays (`BIZ_TEST_RELAY_FAULT`: `hold`, `kill-after-publish`).
     public var testRelayFault: String?
 

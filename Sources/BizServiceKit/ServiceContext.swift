@@ -1,4 +1,5 @@
 import BizAuth
+import BizFlags
 import BizMessaging
 import BizOutbox
 import BizStorage
@@ -33,6 +34,8 @@ public struct ServiceContext: Sendable {
     public var serviceAccounts: [ServiceAccount]
     /// Runs `close` when the process stops, after every service that may use the resource.
     public var onShutdown: @Sendable (_ close: @escaping @Sendable () async -> Void) -> Void
+    /// The process's feature flags (`BIZ_FLAGS_FILE`), always the ones in force.
+    public var flags: FeatureFlags
     public var logger: Logger
 
     public init(
@@ -41,7 +44,8 @@ public struct ServiceContext: Sendable {
         openDatabase: @escaping @Sendable (String, [Migration], String) async throws -> any SQLStore,
         connections: ServiceConnections = ServiceConnections(), identity: ServiceIdentity,
         serviceAccounts: [ServiceAccount] = [],
-        onShutdown: @escaping @Sendable (@escaping @Sendable () async -> Void) -> Void, logger: Logger
+        onShutdown: @escaping @Sendable (@escaping @Sendable () async -> Void) -> Void,
+        flags: FeatureFlags = FeatureFlags(), logger: Logger
     ) {
         self.configuration = configuration
         self.database = database
@@ -55,6 +59,7 @@ public struct ServiceContext: Sendable {
         self.identity = identity
         self.serviceAccounts = serviceAccounts
         self.onShutdown = onShutdown
+        self.flags = flags
         self.logger = logger
     }
 

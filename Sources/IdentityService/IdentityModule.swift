@@ -38,6 +38,7 @@ public enum IdentityModule: ServiceModule {
                 delayAfter: settings.loginDelayAfter, lockoutAfter: settings.loginLockoutAfter,
                 lockoutSeconds: settings.loginLockoutSeconds, addressDelayAfter: settings.loginAddressDelayAfter))
         issuer.accessTokenLifetime = TimeInterval(settings.accessTokenLifetime)
+        issuer.flags = context.flags
         issuer.serviceAudiences = Dictionary(
             uniqueKeysWithValues: context.serviceAccounts.map { ($0.clientID, $0.audiences) })
         let bootstrap = IdentityBootstrap(

@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizFlags
 import BizProtos
 import BizStorage
 import Foundation
@@ -28,6 +29,11 @@ public struct TokenIssuer: Sendable {
     /// The audiences of the services' accounts' tokens, by client id (``ServiceAccount/audiences``); every other
     /// client's token is for the API.
     public var serviceAudiences: [String: [String]] = [:]
+    /// The flag `password-grant` (on by default) turns the password grant off per client: its context carries
+    /// `client_id`, the client's `tenant_id` and `service` `identity`.
+    public var flags = FeatureFlags()
+
+    public static let passwordGrantFlag = "password-grant"
 
     public static let knownScopes: Set<String> = ["openid", "profile", "email", "api"]
 
@@ -65,6 +71,12 @@ public struct TokenIssuer: Sendable {
         case "password":
             guard client.firstParty else {
                 throw OAuthError.unauthorizedClient("only first-party clients may use the password grant")
+            }
+            var context = EvaluationContext(
+                user: nil, tenant: client.tenantID.isEmpty ? nil : client.tenantID, service: "identity")
+            context.attributes["client_id"] = .string(client.clientID)
+            guard flags.boolean(Self.passwordGrantFlag, default: true, context: context) else {
+                throw OAuthError.unauthorizedClient("the password grant is turned off for this client")
             }
             guard !request.username.isEmpty, !request.password.isEmpty else {
                 throw OAuthError.invalidRequest("username and password are required")

@@ -1,5 +1,6 @@
 import BizAuth
 import BizEvents
+import BizFlags
 import BizMail
 import BizMessaging
 import Crypto
@@ -19,23 +20,34 @@ import SQLKit
 /// way, the users' and contractors' events keep what recipients resolve against. A tenant seen for the first time
 /// gets its default templates and rules. Events that fail validation are the Audit service's to dead-letter: here
 /// they cause nothing. Notifications' own events never cause deliveries.
+///
+/// The flags `notifications-email`, `notifications-webhook` and `notifications-in-app` (on by default; context:
+/// the event's `tenant_id`, `service` `notifications`) turn a channel off per tenant: while one is off, the tenant's
+/// events make nothing on it.
 public struct NotificationsConsumer: EventConsumer {
     public let name: String
     var webhooks: WebhookDirectory
     var rules: RuleDirectory
     var deliveries: DeliveryStore
     var inbox: Inbox
+    var flags: FeatureFlags
     var logger: Logger
+
+    /// The flag of each channel.
+    static let channelFlags = [
+        "email": "notifications-email", "webhook": "notifications-webhook", "in_app": "notifications-in-app",
+    ]
 
     public init(
         name: String = "notifications", webhooks: WebhookDirectory, rules: RuleDirectory, deliveries: DeliveryStore,
-        inbox: Inbox? = nil, logger: Logger
+        inbox: Inbox? = nil, flags: FeatureFlags = FeatureFlags(), logger: Logger
     ) {
         self.name = name
         self.webhooks = webhooks
         self.rules = rules
         self.deliveries = deliveries
         self.inbox = inbox ?? Inbox(store: deliveries.store)
+        self.flags = flags
         self.logger = logger
     }
 
@@ -55,6 +67,7 @@ public struct NotificationsConsumer: EventConsumer {
         let tenants = Set(since.keys)
         let earliest = since
         let logger = logger
+        let off = channelsOff(tenants)
         let (made, notified) = try await deliveries.outbox.perform { database in
             let seeding = try await rules.seed(tenants, since: earliest, on: database)
             try await Projections.apply(events, on: database)
@@ -63,7 +76,9 @@ public struct NotificationsConsumer: EventConsumer {
             let messages = try await ruleMessages(
                 events, tenants: tenants, webhooks: Set(enabled.map(\.publicID)), logger: logger, on: database)
             new += messages.deliveries
-            let notified = try await inbox.insert(messages.inbox, on: database)
+            new.removeAll { off.contains("\($0.tenantID)/\($0.channel)") }
+            let notified = try await inbox.insert(
+                messages.inbox.filter { !off.contains("\($0.tenantID)/in_app") }, on: database)
             return ((try await deliveries.enqueue(new, on: database), notified), seeding)
         }
         rules.markSeeded(tenants)
@@ -72,6 +87,18 @@ public struct NotificationsConsumer: EventConsumer {
             deliveries.due.signal()
             logger.debug("deliveries made", metadata: ["count": "\(made)"])
         }
+    }
+
+    /// `tenant/channel` for each channel its flag turns off for the tenant.
+    func channelsOff(_ tenants: Set<String>) -> Set<String> {
+        var off: Set<String> = []
+        for tenant in tenants {
+            let context = EvaluationContext(user: nil, tenant: tenant, service: "notifications")
+            for (channel, flag) in Self.channelFlags where !flags.boolean(flag, default: true, context: context) {
+                off.insert("\(tenant)/\(channel)")
+            }
+        }
+        return off
     }
 
     /// Every enabled webhook whose types match an event gets it.

@@ -63,7 +63,8 @@ public enum NotificationsModule: ServiceModule {
             subscriptions: [
                 EventSubscription(
                     consumer: NotificationsConsumer(
-                        webhooks: webhooks, rules: rules, deliveries: deliveries, inbox: inbox, logger: context.logger))
+                        webhooks: webhooks, rules: rules, deliveries: deliveries, inbox: inbox, flags: context.flags,
+                        logger: context.logger))
             ])
     }
 }

@@ -239,9 +239,9 @@ struct FlagEvaluationTests {
             try write(enabled)
             let flags = FeatureFlags(try FlagFileWatcher.load(path))
             let changes = Changes()
+            flags.observe { await changes.add($0) }
             let watcher = FlagFileWatcher(
-                path: path, flags: flags, interval: .milliseconds(50), logger: .init(label: "test")
-            ) { await changes.add($0) }
+                path: path, flags: flags, interval: .milliseconds(50), logger: .init(label: "test"))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await watcher.run() }
                 defer { group.cancelAll() }

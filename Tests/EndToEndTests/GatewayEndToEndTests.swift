@@ -623,6 +623,7 @@ struct GatewayEndToEndTests {
                 "/v1/notification-rules/{id}/disable": ["post"], "/v1/notification-rules/{id}/enable": ["post"],
                 "/v1/notifications": ["get"], "/v1/notifications/{id}/read": ["post"],
                 "/v1/notifications/read-all": ["post"], "/v1/notifications/stream": ["get"],
+                "/v1/notifications/unread-count": ["get"], "/v1/feature-flags": ["get"],
                 "/oauth2/token": ["post"], "/oauth2/jwks": ["get"],
                 "/oauth2/revoke": ["post"], "/oauth2/introspect": ["post"], "/oauth2/authorize": ["get", "post"],
                 "/oauth2/logout": ["get", "post"], "/oauth2/userinfo": ["get"],
