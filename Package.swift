@@ -436,7 +436,7 @@ let package = Package(
         .testTarget(
             name: "BizRuntimeTests",
             dependencies: [
-                "BizRuntime", "BizServiceKit", "BizAuth", "BizEvents", "BizProtos", "BizTesting",
+                "BizRuntime", "BizServiceKit", "BizAuth", "BizEvents", "BizProtos", "BizTesting", "BizAWS",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

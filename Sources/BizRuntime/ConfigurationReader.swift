@@ -59,14 +59,13 @@ public struct ConfigurationReader: Sendable {
         }
         let secrets = PlatformSecrets(environment: environment)
         var resolved: [String: (Secret, SecretSource)] = [:]
-        for variable in variables {
-            do {
-                resolved[variable] = try await secrets.secret(variable)
-            } catch let error as SecretError {
-                throw RuntimeError(error.description)
-            }
+        do {
+            for variable in variables { resolved[variable] = try await secrets.secret(variable) }
+            await secrets.shutdown()
+        } catch {
+            await secrets.shutdown()
+            throw (error as? SecretError).map { RuntimeError($0.description) } ?? error
         }
-        await secrets.shutdown()
         var result = try Self.configuration(
             from: ConfigReader(providers: providers), environment: environment, secrets: resolved.mapValues(\.0))
         result.secretSources = resolved.mapValues(\.1)

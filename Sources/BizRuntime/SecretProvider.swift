@@ -45,11 +45,8 @@ public struct FileSecrets: SecretProvider {
         guard var text = String(data: data, encoding: .utf8) else {
             throw SecretError("\(variable)_FILE names \(path), which is not UTF-8 text")
         }
-        if text.hasSuffix("\r\n") {
-            text.removeLast(2)
-        } else if text.hasSuffix("\n") {
-            text.removeLast()
-        }
+        // "\r\n" is one Character.
+        if text.hasSuffix("\r\n") || text.hasSuffix("\n") { text.removeLast() }
         guard !text.isEmpty else { throw SecretError("\(variable)_FILE names \(path), which is empty") }
         return (Secret(text), .file(variable: variable, path: path))
     }
