@@ -332,7 +332,7 @@ let package = Package(
             name: "BizBench",
             dependencies: [
                 "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway", "BizProtos", "BizKafka",
-                "BizOutbox", "BizTesting", "BizRuntime", "BizTelemetry", "BizAuth", "NotificationsService", "BizMail",
+                "BizOutbox", "BizTesting", "BizRuntime", "BizTelemetry", "BizAuth", "NotificationsService", "BizMail", "BizFlags",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -260,6 +260,8 @@ case "webhook-deliveries":
     try await webhookBench(arguments.dropFirst())
 case "email-deliveries":
     try await emailBench(arguments.dropFirst())
+case "flags":
+    try await flagsBench(arguments.dropFirst())
 #if Kafka
     case "kafka-relay":
         try await kafkaRelay(try KafkaBenchOptions(arguments.dropFirst()))
@@ -275,6 +277,7 @@ default:
     print("       biz-bench trivial-grpc [--port N] [--body-bytes N]")
     print("       biz-bench inprocess-load [--seconds N] [--concurrency N]")
     print("       biz-bench token-verify [--tokens N]")
+    print("       biz-bench flags [--evaluations N]")
     print("       biz-bench webhook-deliveries [--deliveries N] [--dir PATH]")
     print("       biz-bench email-deliveries [--emails N] [--dir PATH]   (needs PyPI's aiosmtpd)")
     print("       biz-bench otlp-sink [--port N]")

@@ -167,7 +167,7 @@ public final class FeatureFlags: Sendable {
             resolution.errorMessage = "no flag \(key) is defined"
             return resolution
         }
-        resolution.metadata = flags.metadata.merging(flag.metadata) { $1 }
+        resolution.metadata = flag.resolvedMetadata
         guard flag.enabled else {
             resolution.reason = .disabled
             return resolution
@@ -175,7 +175,7 @@ public final class FeatureFlags: Sendable {
         var variant = flag.defaultVariant
         resolution.reason = .static
         if let targeting = flag.targeting {
-            let data = RuleData(context: context, flagKey: key, timestamp: Int64(time(nil)))
+            let data = RuleData(context: context, flagKey: key)
             switch targeting.evaluate(data) {
             case .null: resolution.reason = .default
             case .string(let chosen):

@@ -20,6 +20,8 @@ public struct FlagDefinition: Sendable {
     public var variants: [String: JSONValue]
     public var defaultVariant: String?
     public var metadata: [String: JSONValue]
+    /// The flag set's metadata overlaid with the flag's own: what an evaluation reports.
+    var resolvedMetadata: [String: JSONValue] = [:]
     /// The definition as the file gave it, with every `$ref` replaced: what a change event shows.
     public var json: JSONValue
     let targeting: Rule?
@@ -77,7 +79,9 @@ public final class FlagSet: Sendable {
         for (key, value) in flagObjects {
             guard !key.isEmpty else { throw FlagSetError("flags", "a flag key cannot be empty") }
             let resolved = try Self.replacingReferences(in: value, evaluators, at: "flags.\(key)", depth: 0)
-            flags[key] = try Self.flag(key, resolved)
+            var flag = try Self.flag(key, resolved)
+            flag.resolvedMetadata = metadata.merging(flag.metadata) { $1 }
+            flags[key] = flag
         }
         return FlagSet(flags: flags, metadata: metadata, source: Array(bytes))
     }

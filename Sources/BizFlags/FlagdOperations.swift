@@ -54,6 +54,10 @@ enum Flagd {
             let left = SemanticVersion(JSLogic.string(arguments[0])),
             let right = SemanticVersion(JSLogic.string(arguments[2]))
         else { return .null }
+        return compare(left, operation, right)
+    }
+
+    static func compare(_ left: SemanticVersion, _ operation: String, _ right: SemanticVersion) -> JSONValue {
         switch operation {
         case "=": return .bool(left == right)
         case "!=": return .bool(left != right)

@@ -16,6 +16,8 @@ indirect enum Rule: Sendable {
     /// `{"var": <rule>}`: the path is computed.
     case computedVariable(Rule, fallback: Rule?)
     case operation(Operation, [Rule])
+    /// `sem_ver` against a literal version, parsed once.
+    case semVer(Rule, String, SemanticVersion)
 
     enum Operation: String, Sendable, CaseIterable {
         case equal = "=="
@@ -108,6 +110,11 @@ indirect enum Rule: Sendable {
                         ? "at least \(arity.lowerBound)" : "\(arity.lowerBound) or \(arity.upperBound)"
                 throw FlagSetError(path, "\"\(name)\" takes \(expected) argument(s), not \(arguments.count)")
             }
+            if operation == .semVer, case .literal(.string(let comparison)) = arguments[1],
+                case .literal(let literal) = arguments[2], let version = SemanticVersion(JSLogic.string(literal))
+            {
+                return .semVer(arguments[0], comparison, version)
+            }
             return .operation(operation, arguments)
         default:
             return .literal(json)
@@ -144,11 +151,12 @@ struct RuleData {
     /// The top: the context, with `targetingKey` and `$flagd` (`flagKey`, `timestamp`) beside its attributes.
     var context: EvaluationContext?
     var flagKey: String
-    var timestamp: Int64
+    /// Unix seconds; nil: now, read only when a rule asks for it.
+    var timestamp: Int64?
     /// Inside an iteration: the element.
     var value: JSONValue
 
-    init(context: EvaluationContext, flagKey: String, timestamp: Int64) {
+    init(context: EvaluationContext, flagKey: String, timestamp: Int64? = nil) {
         self.context = context
         self.flagKey = flagKey
         self.timestamp = timestamp
@@ -168,7 +176,7 @@ struct RuleData {
         if let context {
             switch first {
             case "targetingKey": current = context.targetingKey.map(JSONValue.string) ?? .null
-            case "$flagd": current = ["flagKey": .string(flagKey), "timestamp": .integer(timestamp)]
+            case "$flagd": current = flagd
             default: current = context.attributes[first] ?? .null
             }
         } else {
@@ -176,6 +184,10 @@ struct RuleData {
         }
         for segment in path.dropFirst() { current = Self.step(current, segment) }
         return current
+    }
+
+    private var flagd: JSONValue {
+        ["flagKey": .string(flagKey), "timestamp": .integer(timestamp ?? Int64(time(nil)))]
     }
 
     private static func step(_ value: JSONValue, _ segment: String) -> JSONValue {
@@ -192,7 +204,7 @@ struct RuleData {
         guard let context else { return value }
         var object = context.attributes
         object["targetingKey"] = context.targetingKey.map(JSONValue.string) ?? .null
-        object["$flagd"] = ["flagKey": .string(flagKey), "timestamp": .integer(timestamp)]
+        object["$flagd"] = flagd
         return .object(object)
     }
 }
@@ -219,6 +231,9 @@ extension Rule {
             return found
         case .operation(let operation, let arguments):
             return operation.apply(arguments, data)
+        case .semVer(let rule, let comparison, let version):
+            guard let left = SemanticVersion(JSLogic.string(rule.evaluate(data))) else { return .null }
+            return Flagd.compare(left, comparison, version)
         }
     }
 }
