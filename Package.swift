@@ -332,7 +332,8 @@ let package = Package(
             name: "BizBench",
             dependencies: [
                 "BizEvents", "BizStorage", "BizMessaging", "AuditService", "APIGateway", "BizProtos", "BizKafka",
-                "BizOutbox", "BizTesting", "BizRuntime", "BizTelemetry", "BizAuth", "NotificationsService", "BizMail", "BizFlags",
+                "BizOutbox", "BizTesting", "BizRuntime", "BizTelemetry", "BizAuth", "NotificationsService", "BizMail",
+                "BizFlags",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
