@@ -346,6 +346,7 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
             ],
             path: "Benchmarks/BizBench",
@@ -372,7 +373,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "BizAuthTests", dependencies: ["BizAuth"], swiftSettings: strict),
+        .testTarget(
+            name: "BizAuthTests",
+            dependencies: ["BizAuth", "BizProtos", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "BizEventsTests", dependencies: ["BizEvents", "BizTesting"], swiftSettings: strict),
         .testTarget(
             name: "AuditServiceTests",
@@ -438,6 +443,7 @@ let package = Package(
             name: "BizRuntimeTests",
             dependencies: [
                 "BizRuntime", "BizServiceKit", "BizAuth", "BizEvents", "BizProtos", "BizTesting", "BizAWS",
+                "BizStorage",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

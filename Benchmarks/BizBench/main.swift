@@ -262,6 +262,8 @@ case "email-deliveries":
     try await emailBench(arguments.dropFirst())
 case "flags":
     try await flagsBench(arguments.dropFirst())
+case "gateway-flags":
+    try await gatewayFlagsBench(arguments.dropFirst())
 #if Kafka
     case "kafka-relay":
         try await kafkaRelay(try KafkaBenchOptions(arguments.dropFirst()))
@@ -278,6 +280,7 @@ default:
     print("       biz-bench inprocess-load [--seconds N] [--concurrency N]")
     print("       biz-bench token-verify [--tokens N]")
     print("       biz-bench flags [--evaluations N]")
+    print("       biz-bench gateway-flags [--requests N] [--rounds N]")
     print("       biz-bench webhook-deliveries [--deliveries N] [--dir PATH]")
     print("       biz-bench email-deliveries [--emails N] [--dir PATH]   (needs PyPI's aiosmtpd)")
     print("       biz-bench otlp-sink [--port N]")

@@ -37,6 +37,11 @@ public struct ServiceAccount: Sendable, Hashable, CustomStringConvertible {
 
     public static func clientID(of service: String) -> String { clientIDPrefix + service }
 
+    /// The setting of its secret: `BIZ_COST_CENTER_CLIENT_SECRET`.
+    public var secretVariable: String {
+        "BIZ_" + service.uppercased().replacingOccurrences(of: "-", with: "_") + "_CLIENT_SECRET"
+    }
+
     /// The audience a token must carry for `service` to accept it from another service: `biz-retail:team`.
     public static func audience(of service: String) -> String { "biz-retail:\(service)" }
 

@@ -14,6 +14,9 @@ public final class ServiceIdentity: Sendable {
     private let issue:
         @Sendable (Bizretail_Identity_V1_IssueTokenRequest) async throws -> Bizretail_Identity_V1_IssueTokenResponse
     private let cached = Mutex<(token: String, expiresAt: ContinuousClock.Instant)?>(nil)
+    /// The account's secret, and the one it replaced while that may still be the only one the Identity Provider
+    /// knows (it reads a rotated secret on its own interval).
+    private let secrets: Mutex<(current: String, previous: String?, previousUntil: ContinuousClock.Instant)>
 
     /// - Parameter issue: the Identity Provider's token endpoint (its gRPC `IssueToken`).
     public init(
@@ -24,23 +27,42 @@ public final class ServiceIdentity: Sendable {
     ) {
         self.account = account
         self.issue = issue
+        self.secrets = Mutex((account.secret, nil, .now))
+    }
+
+    /// The account's secret rotated: tokens are asked with `secret` from now on, falling back on the previous one
+    /// for `grace` while the Identity Provider refuses the new one. The token in hand stays valid until it expires.
+    public func rotate(to secret: String, keepingPreviousFor grace: Duration) {
+        secrets.withLock { secrets in
+            guard secrets.current != secret else { return }
+            secrets = (secret, secrets.current, .now + grace)
+        }
     }
 
     /// The service's current access token.
     public func token() async throws -> String {
         let now = ContinuousClock.now
         if let token = cached.withLock({ $0.flatMap { now < $0.expiresAt ? $0.token : nil } }) { return token }
-        let response = try await issue(
-            .with {
-                $0.grantType = "client_credentials"
-                $0.clientID = account.clientID
-                $0.clientSecret = account.secret
-            }
-        )
+        let (secret, previous) = secrets.withLock { ($0.current, now < $0.previousUntil ? $0.previous : nil) }
+        let response: Bizretail_Identity_V1_IssueTokenResponse
+        do {
+            response = try await issue(request(secret: secret))
+        } catch let error as RPCError where error.code == .unauthenticated && previous != nil {
+            // The Identity Provider has not read the rotated secret yet.
+            response = try await issue(request(secret: previous!))
+        }
         let lifetime = response.expiresIn
         let expiresAt = ContinuousClock.now + .seconds(lifetime > 120 ? lifetime - 60 : lifetime / 2)
         cached.withLock { $0 = (response.accessToken, expiresAt) }
         return response.accessToken
+    }
+
+    private func request(secret: String) -> Bizretail_Identity_V1_IssueTokenRequest {
+        .with {
+            $0.grantType = "client_credentials"
+            $0.clientID = account.clientID
+            $0.clientSecret = secret
+        }
     }
 
     /// The metadata of a call to another service: always the service's own token (`x-biz-service-authorization`),

@@ -69,6 +69,10 @@ public struct ConfigurationReader: Sendable {
         var result = try Self.configuration(
             from: ConfigReader(providers: providers), environment: environment, secrets: resolved.mapValues(\.0))
         result.secretSources = resolved.mapValues(\.1)
+        result.secretValues = resolved.mapValues(\.0)
+        result.secretEnvironment = environment.filter { name, _ in
+            name.hasPrefix("AWS_") || variables.contains { name == $0 || name == $0 + "_FILE" }
+        }
         return result
     }
 
@@ -265,13 +269,26 @@ public struct ConfigurationReader: Sendable {
         result.flagsFile = text("flags.file")
         if let file = result.flagsFile {
             do {
-                _ = try FlagFileWatcher.load(file)
+                result.flagsAtStart = try FlagFileWatcher.load(file)
             } catch {
                 throw RuntimeError("BIZ_FLAGS_FILE \(file) is refused: \(error.description)")
             }
         }
         result.flagsPollMilliseconds = try integer(
             "flags.poll.ms", "BIZ_FLAGS_POLL_MS", default: result.flagsPollMilliseconds, in: 50...3_600_000)
+        result.secretsRefreshSeconds = try integer(
+            "secrets.refresh.seconds", "BIZ_SECRETS_REFRESH_SECONDS", default: result.secretsRefreshSeconds,
+            in: 0...86_400)
+        result.secretsGraceSeconds = try integer(
+            "secrets.grace.seconds", "BIZ_SECRETS_GRACE_SECONDS", default: result.secretsGraceSeconds,
+            in: 1...604_800)
+        if result.secretsRefreshSeconds > 0, result.secretsGraceSeconds < 2 * result.secretsRefreshSeconds {
+            // Every process reads a rotated secret within one interval of the others: a shorter grace would refuse
+            // a process that has not read it yet.
+            throw RuntimeError(
+                "BIZ_SECRETS_GRACE_SECONDS (\(result.secretsGraceSeconds)) must be at least twice "
+                    + "BIZ_SECRETS_REFRESH_SECONDS (\(result.secretsRefreshSeconds))")
+        }
 
         result.testRelayFault = text("test.relay.fault")
         return result

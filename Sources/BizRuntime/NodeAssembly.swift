@@ -72,7 +72,9 @@ struct NodeAssembly {
             }
         }
         var flags = FlagSet.empty
-        if let file = configuration.flagsFile {
+        if let read = configuration.flagsAtStart {
+            flags = read
+        } else if let file = configuration.flagsFile {
             do {
                 flags = try FlagFileWatcher.load(file)
             } catch {

@@ -88,6 +88,8 @@ extension PlatformConfiguration {
             ("BIZ_SMTP_CA_FILE", show(notifications.smtpCertificateAuthorities)),
             ("BIZ_FLAGS_FILE", flagsFile ?? "<unset: every flag has the code's default>"),
             ("BIZ_FLAGS_POLL_MS", "\(flagsPollMilliseconds)"),
+            ("BIZ_SECRETS_REFRESH_SECONDS", secretsRefreshSeconds == 0 ? "0 (never)" : "\(secretsRefreshSeconds)"),
+            ("BIZ_SECRETS_GRACE_SECONDS", "\(secretsGraceSeconds)"),
         ]
         if let testRelayFault { lines.append(("BIZ_TEST_RELAY_FAULT", testRelayFault)) }
         return lines.map { "\($0.0) = \($0.1)\n" }.joined()

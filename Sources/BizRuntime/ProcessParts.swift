@@ -55,6 +55,8 @@ struct ProcessParts {
     let keys: SigningKeySource
     /// One verifier for the whole process: a token the gateway verified is not verified again by the service.
     let verifier: TokenVerifier
+    /// What takes a rotated secret while the process runs (``SecretRotation``, among the workers).
+    let secretRotation = SecretRotationHooks()
 
     init(
         configuration: PlatformConfiguration, embedded: Bool, pools: PoolRunner, directory: DataDirectory,
@@ -75,6 +77,7 @@ struct ProcessParts {
                     path: file, flags: flags, interval: .milliseconds(configuration.flagsPollMilliseconds),
                     logger: logger))
         }
+        workers.append(SecretRotation(configuration: configuration, hooks: secretRotation, logger: logger))
         let keys = SigningKeySource()
         self.keys = keys
         self.verifier = TokenVerifier(
@@ -118,17 +121,30 @@ struct ProcessParts {
 
     func open(_ url: String, migrations: [Migration], setting: String) async throws -> any SQLStore {
         try await Self.open(
-            url, migrations: migrations, setting: setting, resources: resources, pools: pools, logger: logger)
+            url, migrations: migrations, setting: setting, resources: resources, pools: pools,
+            rotation: secretRotation, logger: logger)
     }
 
-    /// Opens a store the process owns: it closes at shutdown, after everything that uses it.
+    /// Opens a store the process owns: it closes at shutdown, after everything that uses it. A PostgreSQL pool
+    /// takes the new credentials of a rotated `setting` for its new connections.
     static func open(
         _ url: String, migrations: [Migration], setting: String, resources: ResourceList, pools: PoolRunner,
-        logger: Logger
+        rotation: SecretRotationHooks, logger: Logger
     ) async throws -> any SQLStore {
         let store = try await DatabaseURL.open(
             url, migrations: migrations, setting: setting, pools: pools, logger: logger)
         resources.append(ClosingService(store: store))
+        if let postgres = store as? PostgresStore {
+            rotation.on(setting) { secret in
+                do {
+                    try postgres.reconnect(url: secret.value)
+                } catch {
+                    logger.error(
+                        "a rotated database URL is refused; the pool keeps its credentials until the next start",
+                        metadata: ["setting": "\(setting)", "error": "\(error)"])
+                }
+            }
+        }
         return store
     }
 
@@ -152,6 +168,13 @@ struct ProcessParts {
         }
         if gateway {
             try await assembleGateway(connect: connect, identity: identities["gateway"]!)
+        }
+        // A configured account secret that rotates: asked with from now on, the previous one kept to fall back on.
+        let grace = Duration.seconds(configuration.secretsGraceSeconds)
+        for (service, identity) in identities where configuration.serviceClientSecrets[service] != nil {
+            secretRotation.on(identity.account.secretVariable) { secret in
+                identity.rotate(to: secret.value, keepingPreviousFor: grace)
+            }
         }
         // An external issuer's token names a tenant: the process asks the Client Contractor service (as its gateway,
         // else as its first service) whether it exists, so each service refuses a token of an unknown tenant too.
@@ -192,8 +215,8 @@ struct ProcessParts {
         for module in modules {
             let store = try await openDatabase(named: module.name, migrations: module.migrations)
             let outbox = Outbox(store: store)
-            let (resources, pools, logger) = (self.resources, self.pools, self.logger)
-            let context = ServiceContext(
+            let (resources, pools, logger, rotation) = (self.resources, self.pools, self.logger, secretRotation)
+            var context = ServiceContext(
                 configuration: configuration, database: store, outbox: outbox,
                 events: EventFactory(
                     producerService: module.producerService, producerServiceID: instanceID,
@@ -203,12 +226,13 @@ struct ProcessParts {
                 openDatabase: { url, migrations, setting in
                     try await Self.open(
                         url, migrations: migrations, setting: setting, resources: resources, pools: pools,
-                        logger: logger)
+                        rotation: rotation, logger: logger)
                 },
                 connections: try connections(module), identity: identities[module.name]!,
                 serviceAccounts: accounts,
                 onShutdown: { close in resources.append(ClosingService(close: close)) }, flags: flags,
                 logger: logger.with("service", module.name))
+            context.secretRotation = secretRotation
             let parts = try await module.assemble(context)
             workers.append(
                 OutboxRelay(

@@ -121,6 +121,13 @@ public final class SecretsManagerSecrets: Sendable {
     }
 }
 
+/// What a ``PlatformSecrets/refresh()`` found: the secrets whose value changed, and those it could not read (why,
+/// never a value).
+public struct SecretRefresh: Sendable {
+    public var changed: [String: Secret] = [:]
+    public var failed: [String: String] = [:]
+}
+
 /// The platform's provider: `<variable>_FILE` first, else the variable; a value that is a `secretsmanager://`
 /// reference is then resolved through AWS Secrets Manager. Every secret read is kept, so a lookup after the first
 /// costs a dictionary read; ``refresh()`` reads them all again (rotation).
@@ -130,9 +137,11 @@ public final class PlatformSecrets: SecretProvider {
     private let secretsManager = Mutex<SecretsManagerSecrets?>(nil)
     private let cache = Mutex<[String: (Secret, SecretSource)]>([:])
 
-    public init(environment: [String: String]) {
+    /// - Parameter seed: secrets already read (the configuration's), kept as if this provider had read them.
+    public init(environment: [String: String], seed: [String: (Secret, SecretSource)] = [:]) {
         self.environment = environment
         self.providers = [FileSecrets(environment: environment), EnvironmentSecrets(environment: environment)]
+        cache.withLock { $0 = seed }
     }
 
     public func secret(_ variable: String) async throws -> (Secret, SecretSource)? {
@@ -147,15 +156,23 @@ public final class PlatformSecrets: SecretProvider {
         cache.withLock { $0[variable] }
     }
 
-    /// Reads every secret read so far again; returns the variables whose value changed.
-    public func refresh() async throws -> [String] {
-        var changed: [String] = []
+    /// Reads every secret read so far again. A secret that cannot be read now (its file gone, Secrets Manager
+    /// unreachable) keeps its last value and is named among the failures.
+    public func refresh() async -> SecretRefresh {
+        var result = SecretRefresh()
         for (variable, old) in cache.withLock({ $0 }) {
-            guard let new = try await read(variable) else { continue }
-            if new.0 != old.0 { changed.append(variable) }
-            cache.withLock { $0[variable] = new }
+            do {
+                guard let new = try await read(variable) else {
+                    result.failed[variable] = "\(variable) is no longer set; its last value stays in force"
+                    continue
+                }
+                if new.0 != old.0 { result.changed[variable] = new.0 }
+                cache.withLock { $0[variable] = new }
+            } catch {
+                result.failed[variable] = (error as? SecretError)?.description ?? "\(variable): \(type(of: error))"
+            }
         }
-        return changed.sorted()
+        return result
     }
 
     private func read(_ variable: String) async throws -> (Secret, SecretSource)? {

@@ -1,4 +1,5 @@
 import BizAuth
+import BizFlags
 
 /// The platform's whole configuration as typed values, read once at start (`BizRuntime.ConfigurationReader`: command
 /// line, then environment, then an optional JSON file) and passed down. The defaults are the same in both modes.
@@ -44,10 +45,24 @@ public struct PlatformConfiguration: Sendable {
     /// Feature flags in flagd's format (`BIZ_FLAGS_FILE`), reloaded when the file changes; none: every flag
     /// evaluates to the code's default.
     public var flagsFile: String?
+    /// ``flagsFile`` as read and checked at start (nil when the configuration was not read from one).
+    public var flagsAtStart: FlagSet?
     /// How often the flag file is read for changes, in milliseconds (`BIZ_FLAGS_POLL_MS`).
     public var flagsPollMilliseconds = 1_000
     /// Where each secret setting came from, by variable (`biz-retail config` shows it, never the value).
     public var secretSources: [String: SecretSource] = [:]
+    /// Every secret as read at start, by variable: the seed of the process's rotation (``secretEnvironment``).
+    public var secretValues: [String: Secret] = [:]
+    /// The environment the secrets were read from (the secret variables, their `_FILE`s, AWS's variables): the
+    /// process reads them again from there every ``secretsRefreshSeconds``.
+    public var secretEnvironment: [String: String] = [:]
+    /// How often every secret is read again, in seconds (`BIZ_SECRETS_REFRESH_SECONDS`; 0: never). A rotated
+    /// database password is then used for new connections, a rotated service-account secret accepted beside the
+    /// previous one for ``secretsGraceSeconds``; any other rotated secret takes effect at the next start.
+    public var secretsRefreshSeconds = 60
+    /// How long the Identity Provider keeps accepting a service account's previous secret after it rotated, and the
+    /// service keeps it to fall back on, in seconds (`BIZ_SECRETS_GRACE_SECONDS`).
+    public var secretsGraceSeconds = 900
     /// Test-only fault of the outbox relays (`BIZ_TEST_RELAY_FAULT`: `hold`, `kill-after-publish`).
     public var testRelayFault: String?
 

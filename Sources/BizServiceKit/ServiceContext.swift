@@ -36,6 +36,8 @@ public struct ServiceContext: Sendable {
     public var onShutdown: @Sendable (_ close: @escaping @Sendable () async -> Void) -> Void
     /// The process's feature flags (`BIZ_FLAGS_FILE`), always the ones in force.
     public var flags: FeatureFlags
+    /// Where the module registers for the secrets it can take new values of while running.
+    public var secretRotation = SecretRotationHooks()
     public var logger: Logger
 
     public init(

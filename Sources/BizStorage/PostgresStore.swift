@@ -15,25 +15,67 @@ import Synchronization
 /// ``withStore(url:migrations:maximumConnections:logger:_:)``); cancelling that task closes it.
 public final class PostgresStore: SQLStore {
     public let flavor = SQLFlavor.postgres
-    private let client: PostgresClient
+    /// The pool new leases come from; ``reconnect(url:)`` replaces it.
+    private let current: Mutex<Pool>
+    private let added: AsyncStream<Pool>
+    private let addedContinuation: AsyncStream<Pool>.Continuation
+    private let target: PostgresURL
+    private let maximumConnections: Int
     private let logger: Logger
     private let instruments: StoreInstruments
 
     /// A pool for the database `url` names (`postgres://user:password@host:port/database`); nothing connects until
     /// ``run()`` runs.
     public init(url: String, maximumConnections: Int = 8, logger: Logger) throws {
-        var configuration = try PostgresURL(url).clientConfiguration
-        configuration.options.maximumConnections = maximumConnections
-        configuration.options.connectTimeout = .seconds(5)
-        self.client = PostgresClient(configuration: configuration)
+        let target = try PostgresURL(url)
+        self.target = target
+        self.maximumConnections = maximumConnections
+        let pool = Pool(Self.client(target, maximumConnections: maximumConnections))
+        self.current = Mutex(pool)
+        (added, addedContinuation) = AsyncStream.makeStream()
+        addedContinuation.yield(pool)
         self.logger = logger
         self.instruments = StoreInstruments(
-            system: "postgresql", database: configuration.database ?? "", connections: maximumConnections)
+            system: "postgresql", database: target.clientConfiguration.database ?? "",
+            connections: maximumConnections)
     }
 
-    /// Runs the pool until the task is cancelled.
+    private static func client(_ url: PostgresURL, maximumConnections: Int) -> PostgresClient {
+        var configuration = url.clientConfiguration
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(5)
+        return PostgresClient(configuration: configuration)
+    }
+
+    /// Runs the pool (and the one each ``reconnect(url:)`` makes) until the task is cancelled.
     public func run() async {
-        await client.run()
+        await withDiscardingTaskGroup { group in
+            for await pool in added {
+                group.addTask { await pool.run() }
+            }
+        }
+    }
+
+    /// New connections log in with the credentials of `url` (a rotated password) from now on: a new pool takes every
+    /// new lease, and the previous one closes once the transactions it lent connections to have ended. `url` must
+    /// name the same server and database; only the user name and password may differ.
+    public func reconnect(url: String) throws {
+        let next = try PostgresURL(url)
+        let (old, new) = (target.clientConfiguration, next.clientConfiguration)
+        guard old.host == new.host, old.port == new.port, old.database == new.database, next.sslMode == target.sslMode
+        else {
+            throw StorageError(
+                code: .failure,
+                reason: "the new URL names another server or database: only its credentials can change while running")
+        }
+        let pool = Pool(Self.client(next, maximumConnections: maximumConnections))
+        addedContinuation.yield(pool)
+        let previous = current.withLock { current in
+            defer { current = pool }
+            return current
+        }
+        previous.retire()
+        logger.notice("PostgreSQL pool replaced for new credentials", metadata: ["database": "\(new.database ?? "")"])
     }
 
     /// A store for `url` with `migrations` applied, running for the duration of `body`.
@@ -107,7 +149,9 @@ public final class PostgresStore: SQLStore {
         operation: String, _ body: @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let race = LeaseRace()
-        let client = self.client
+        let pool = current.withLock { $0.lease() }
+        defer { pool.release() }
+        let client = pool.client
         return try await withoutActuallyEscaping(body) {
             (body: @escaping @Sendable (PostgresConnection) async throws -> T) in
             try await withThrowingTaskGroup(of: T?.self) { group in
@@ -144,6 +188,41 @@ public final class PostgresStore: SQLStore {
             // Replicas starting together would race to create the same tables; the first one in migrates.
             try await database.raw("SELECT pg_advisory_xact_lock(7236025418)").run()
             try await Migrator.applyPending(migrations, flavor: .postgres, on: database, logger: logger)
+        }
+    }
+}
+
+/// One `PostgresClient` and the leases taken from it. A retired pool runs until its last lease is released.
+private final class Pool: Sendable {
+    let client: PostgresClient
+    private let leases = Atomic<Int>(0)
+    private let retirement: AsyncStream<Void>
+    private let retirementContinuation: AsyncStream<Void>.Continuation
+
+    init(_ client: PostgresClient) {
+        self.client = client
+        (retirement, retirementContinuation) = AsyncStream.makeStream()
+    }
+
+    /// Taken while the store's lock is held, so that a pool no longer current gains no lease.
+    func lease() -> Pool {
+        leases.add(1, ordering: .relaxed)
+        return self
+    }
+
+    func release() { leases.subtract(1, ordering: .releasing) }
+
+    func retire() { retirementContinuation.finish() }
+
+    /// Runs the client until the pool is retired and its leases released, or the task is cancelled.
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            for await _ in retirement {}
+            while !Task.isCancelled, leases.load(ordering: .acquiring) > 0 {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            group.cancelAll()
         }
     }
 }

@@ -68,10 +68,17 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
         return result.output.split(separator: "\n").map(String.init)
     }()
 
+    /// With `secretFiles`, every process reads its database URL and the gateway's client secret from files
+    /// (`BIZ_DATABASE_URL_FILE`, `BIZ_GATEWAY_CLIENT_SECRET_FILE`, as a Kubernetes secret mount gives them), which a
+    /// test rewrites to rotate them (``secretFile(_:)``, ``writeSecret(_:_:)``).
+    public let secretFiles: Bool
+
     /// `postgres` and `kafka` name servers of the test's own; by default the shared test servers.
     public init(
-        directory: String, environment given: [String: String] = [:], postgres: String? = nil, kafka: String? = nil
+        directory: String, environment given: [String: String] = [:], postgres: String? = nil, kafka: String? = nil,
+        secretFiles: Bool = false
     ) async throws {
+        self.secretFiles = secretFiles
         guard let kafka = kafka ?? ProcessInfo.processInfo.environment["BIZ_TEST_KAFKA_BROKERS"] else {
             throw ProcessFailure("BIZ_TEST_KAFKA_BROKERS is not set (scripts/test starts Kafka and sets it)")
         }
@@ -92,6 +99,12 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
         // Every process must name the same issuer; the gateway's port is only known once it runs.
         environment["BIZ_ISSUER"] = environment["BIZ_ISSUER"] ?? "https://biz-retail.test"
         self.environment = environment
+        if secretFiles {
+            try FileManager.default.createDirectory(
+                atPath: directory + "/secrets", withIntermediateDirectories: true)
+            try writeSecret("gateway-client-secret", environment["BIZ_GATEWAY_CLIENT_SECRET"]!)
+            for (service, url) in databases { try writeSecret(service + "-database-url", url) }
+        }
         // Mutual TLS between the processes, as `scripts/cluster` sets it up (unless the caller gave its own).
         if environment["BIZ_GRPC_TLS_CA"] == nil {
             let certificates = try await BizRetailProcess.run(["certs", "--out", directory + "/certs"])
@@ -116,7 +129,12 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
     /// The environment a service process gets: the cluster's, its database, and where the others listen.
     func environment(of service: String) -> [String: String] {
         var environment = self.environment.merging(tlsEnvironment(as: service)) { _, tls in tls }
-        environment["BIZ_DATABASE_URL"] = databases[service]
+        if secretFiles {
+            environment["BIZ_DATABASE_URL_FILE"] = secretFile(service + "-database-url")
+            environment["BIZ_GATEWAY_CLIENT_SECRET_FILE"] = secretFile("gateway-client-secret")
+        } else {
+            environment["BIZ_DATABASE_URL"] = databases[service]
+        }
         for (other, process) in processes where Self.services.contains(other) && other != "gateway" {
             if let address = process.endpoint("grpc") {
                 environment["BIZ_\(other.uppercased().replacingOccurrences(of: "-", with: "_"))_ADDRESS"] = address
@@ -138,6 +156,22 @@ public final class BizRetailCluster: RunningSystem, @unchecked Sendable {
     }
 
     public func process(_ service: String) -> BizRetailProcess { processes[service]! }
+
+    /// The file a secret is read from with `secretFiles`: `gateway-client-secret`, `team-database-url`.
+    public func secretFile(_ name: String) -> String { directory + "/secrets/" + name }
+
+    /// Replaces a secret file whole (by rename, as a secret mount changes), readable by its owner only.
+    public func writeSecret(_ name: String, _ value: String) throws {
+        let path = secretFile(name)
+        let staged = path + ".new"
+        guard
+            FileManager.default.createFile(
+                atPath: staged, contents: Data((value + "\n").utf8),
+                attributes: [
+                    .posixPermissions: 0o600
+                ]), rename(staged, path) == 0
+        else { throw ProcessFailure("cannot write \(path)") }
+    }
 
     /// The environment every service process gets (Kafka brokers, topic prefix, shared secrets).
     public var sharedEnvironment: [String: String] { environment }

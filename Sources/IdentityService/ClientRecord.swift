@@ -20,6 +20,10 @@ public struct ClientRecord: Sendable, Hashable {
     public var redirectURIs: [String] = []
     public var enabled: Bool
     public var createdAt: String
+    /// A platform client's secret before the configuration rotated it, accepted until ``previousSecretUntil``
+    /// (seconds since 1970) so that processes which have not read the new one yet keep working; empty otherwise.
+    public var previousSecretHash = ""
+    public var previousSecretUntil: Int64 = 0
 
     /// A public client (a browser or mobile app) has no secret to authenticate with (RFC 6749 §2.1); PKCE binds its
     /// codes instead.
@@ -38,5 +42,12 @@ public struct ClientRecord: Sendable, Hashable {
 
     static let columns =
         "public_id, client_id, secret_hash, name, tenant_id, roles, grant_types, first_party, enabled, created_at, "
-        + "redirect_uris"
+        + "redirect_uris, previous_secret_hash, previous_secret_until"
+
+    /// Whether `secret` is the client's, or its previous one still within its grace period at `now`.
+    func accepts(secret: String, now: Int64) -> Bool {
+        if Secrets.matches(secret, hash: secretHash) { return true }
+        return now < previousSecretUntil && !previousSecretHash.isEmpty
+            && Secrets.matches(secret, hash: previousSecretHash)
+    }
 }

@@ -39,6 +39,10 @@ public struct IdentityBootstrap: Sendable {
     public var directory: IdentityDirectory
     public var dataDirectory: URL
     public var logger: Logger
+    /// How long a platform client's previous secret stays accepted once the configuration gave it a new one, in
+    /// seconds (`BIZ_SECRETS_GRACE_SECONDS`): other processes read the rotated secret within their own refresh
+    /// interval.
+    public var secretGraceSeconds: Int64 = 900
 
     public init(directory: IdentityDirectory, dataDirectory: URL, logger: Logger) {
         self.directory = directory
@@ -132,16 +136,31 @@ public struct IdentityBootstrap: Sendable {
         }
     }
 
-    /// Creates the service client, or replaces its secret when it changed; true when this call created it.
+    /// A platform client's secret rotated in the configuration (read again while running): the new one is accepted
+    /// from now on, the previous one for ``secretGraceSeconds`` more.
+    public func rotateSecret(of clientID: String, to secret: String) async throws {
+        guard let existing = try await directory.client(id: clientID) else { return }
+        try await replaceSecret(of: existing, with: secret)
+    }
+
+    private func replaceSecret(of existing: ClientRecord, with secret: String) async throws {
+        guard !Secrets.matches(secret, hash: existing.secretHash) else { return }
+        let until = Int64(Date().timeIntervalSince1970) + secretGraceSeconds
+        try await directory.replaceClientSecret(
+            clientID: existing.clientID, secret: secret, keepingPreviousUntil: until)
+        logger.notice(
+            "client secret replaced from the configuration; the previous one is accepted for the grace period",
+            metadata: ["client_id": "\(existing.clientID)", "grace_seconds": "\(secretGraceSeconds)"])
+    }
+
+    /// Creates the service client, or replaces its secret when it changed (the previous one accepted for the grace
+    /// period); true when this call created it.
     @discardableResult
     private func ensureServiceClient(
         _ clientID: String, name: String, role: String, secret: String, publicID: String? = nil
     ) async throws -> Bool {
         if let existing = try await directory.client(id: clientID) {
-            if !Secrets.matches(secret, hash: existing.secretHash) {
-                try await directory.replaceClientSecret(clientID: clientID, secret: secret)
-                logger.notice("client secret replaced from the configuration", metadata: ["client_id": "\(clientID)"])
-            }
+            try await replaceSecret(of: existing, with: secret)
             return false
         }
         do {

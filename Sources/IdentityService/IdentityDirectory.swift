@@ -108,17 +108,24 @@ public struct IdentityDirectory: Sendable {
         return client
     }
 
-    /// Replaces a client's secret (stored hashed); emits `client.updated`, which carries no secret.
-    public func replaceClientSecret(clientID: String, secret: String) async throws {
+    /// Replaces a client's secret (stored hashed); emits `client.updated`, which carries no secret. With
+    /// `keepingPreviousUntil` (seconds since 1970), the secret it replaces is accepted until then too.
+    public func replaceClientSecret(clientID: String, secret: String, keepingPreviousUntil until: Int64? = nil)
+        async throws
+    {
         guard var client = try await client(id: clientID) else {
             throw IdentityError.notFound("no client \(clientID)")
         }
         let secretHash = Secrets.hash(secret)
+        let previous = until == nil ? "" : client.secretHash
         client.secretHash = secretHash
         let event = events.systemEvent(.client(.updated), payload: client.payload, ownershipID: client.publicID)
         try await outbox.perform { database in
             try await database.raw(
-                "UPDATE oauth_clients SET secret_hash = \(bind: secretHash) WHERE client_id = \(bind: clientID)"
+                """
+                UPDATE oauth_clients SET secret_hash = \(bind: secretHash), previous_secret_hash = \(bind: previous),
+                previous_secret_until = \(bind: until ?? 0) WHERE client_id = \(bind: clientID)
+                """
             ).run()
             return ((), [event])
         }
@@ -173,7 +180,9 @@ public struct IdentityDirectory: Sendable {
             firstParty: try row.decode(column: "first_party", as: Bool.self),
             redirectURIs: Self.words(try row.decode(column: "redirect_uris", as: String.self)),
             enabled: try row.decode(column: "enabled", as: Bool.self),
-            createdAt: try row.decode(column: "created_at", as: String.self)
+            createdAt: try row.decode(column: "created_at", as: String.self),
+            previousSecretHash: try row.decode(column: "previous_secret_hash", as: String.self),
+            previousSecretUntil: try row.decode(column: "previous_secret_until", as: Int64.self)
         )
     }
 

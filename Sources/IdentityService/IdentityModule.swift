@@ -41,8 +41,9 @@ public enum IdentityModule: ServiceModule {
         issuer.flags = context.flags
         issuer.serviceAudiences = Dictionary(
             uniqueKeysWithValues: context.serviceAccounts.map { ($0.clientID, $0.audiences) })
-        let bootstrap = IdentityBootstrap(
+        var bootstrap = IdentityBootstrap(
             directory: directory, dataDirectory: context.dataDirectory, logger: context.logger)
+        bootstrap.secretGraceSeconds = Int64(context.configuration.secretsGraceSeconds)
         try await bootstrap.run(
             .init(
                 adminEmail: settings.bootstrapAdminEmail, adminPassword: settings.bootstrapAdminPassword?.value,
@@ -50,6 +51,26 @@ public enum IdentityModule: ServiceModule {
         try await bootstrap.separateClientKinds()
         try await bootstrap.ensureServiceAccounts(context.serviceAccounts)
         try await bootstrap.ensureOperatorClient(secret: settings.operatorClientSecret?.value)
+        // A configured secret read again with a new value (rotation): accepted at once, the previous one for the
+        // grace period. (A secret derived from the master key changes only with it, at a restart.)
+        var rotating = context.serviceAccounts.compactMap { account in
+            context.configuration.serviceClientSecrets[account.service] == nil
+                ? nil : (account.secretVariable, account.clientID)
+        }
+        if settings.operatorClientSecret != nil {
+            rotating.append(("BIZ_OPERATOR_CLIENT_SECRET", IdentityBootstrap.operatorClientID))
+        }
+        for (variable, clientID) in rotating {
+            context.secretRotation.on(variable) { [bootstrap, logger = context.logger] secret in
+                do {
+                    try await bootstrap.rotateSecret(of: clientID, to: secret.value)
+                } catch {
+                    logger.error(
+                        "could not store a rotated client secret; the previous one stays in force",
+                        metadata: ["client_id": "\(clientID)", "error": "\(error)"])
+                }
+            }
+        }
         let rotation: [any Service] =
             settings.signingKeyRotationDays > 0
             ? [

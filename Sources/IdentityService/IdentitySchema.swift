@@ -115,5 +115,12 @@ public enum IdentitySchema {
                     """
                 ]
             },
+            // A platform client's secret rotated by the configuration stays accepted for a grace period.
+            Migration(id: "identity.7.previous-secret") { _ in
+                [
+                    "ALTER TABLE oauth_clients ADD COLUMN previous_secret_hash TEXT NOT NULL DEFAULT ''",
+                    "ALTER TABLE oauth_clients ADD COLUMN previous_secret_until BIGINT NOT NULL DEFAULT 0",
+                ]
+            },
         ]
 }

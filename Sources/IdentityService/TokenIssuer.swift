@@ -135,7 +135,9 @@ public struct TokenIssuer: Sendable {
         if client.publicClient {
             guard publicAllowed, secret.isEmpty else { throw OAuthError.invalidClient() }
         } else {
-            guard Secrets.matches(secret, hash: client.secretHash) else { throw OAuthError.invalidClient() }
+            guard client.accepts(secret: secret, now: Int64(Date().timeIntervalSince1970)) else {
+                throw OAuthError.invalidClient()
+            }
         }
         return client
     }

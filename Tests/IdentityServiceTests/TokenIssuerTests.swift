@@ -58,6 +58,52 @@ struct TokenIssuerTests {
         }
     }
 
+    @Test(
+        "a service account's secret rotated by the configuration: the previous one is accepted beside the new one for the grace period, then refused"
+    )
+    func rotatedServiceSecret() async throws {
+        try await withIssuer { fixture in
+            var bootstrap = IdentityBootstrap(
+                directory: fixture.directory, dataDirectory: URL(fileURLWithPath: NSTemporaryDirectory()),
+                logger: Logger(label: "test.bootstrap"))
+            bootstrap.secretGraceSeconds = 1
+            let account = ServiceAccount(service: "gateway", calls: ["team"], secret: "first-secret-0123456789")
+            try await bootstrap.ensureServiceAccounts([account])
+            func issue(_ secret: String) async -> String? {
+                do {
+                    _ = try await fixture.issuer.issue(
+                        TokenRequest(grantType: "client_credentials", clientID: account.clientID, clientSecret: secret))
+                    return nil
+                } catch let error as OAuthError {
+                    return error.code
+                } catch {
+                    return "\(error)"
+                }
+            }
+            #expect(await issue("first-secret-0123456789") == nil)
+            #expect(await issue("second-secret-0123456789") == "invalid_client")
+
+            try await bootstrap.rotateSecret(of: account.clientID, to: "second-secret-0123456789")
+            #expect(await issue("second-secret-0123456789") == nil)
+            #expect(await issue("first-secret-0123456789") == nil)
+            #expect(await issue("some-other-secret") == "invalid_client")
+            // Rotating again to the same value changes nothing (every refresh of every replica hands it over).
+            try await bootstrap.rotateSecret(of: account.clientID, to: "second-secret-0123456789")
+            #expect(await issue("first-secret-0123456789") == nil)
+
+            // Once the grace period is over, only the new secret.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while await issue("first-secret-0123456789") == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(await issue("first-secret-0123456789") == "invalid_client")
+            #expect(await issue("second-secret-0123456789") == nil)
+            // An API-made client's secret has no grace period: it is not rotated this way.
+            let client = try #require(try await fixture.directory.client(id: "service-a"))
+            #expect(client.previousSecretHash.isEmpty)
+        }
+    }
+
     @Test("a wrong client secret is invalid_client, and says nothing about the secret")
     func wrongSecret() async throws {
         try await withIssuer { fixture in
