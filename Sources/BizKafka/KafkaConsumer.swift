@@ -30,12 +30,14 @@
                 ("auto.commit.interval.ms", "1000"),
                 ("enable.partition.eof", "false"),
                 // A member that died (SIGKILL) holds its partitions until the group gives up on it: keep that
-                // short, so a restarted or surviving replica takes over within seconds. A batch that cannot be
-                // applied for longer than the poll interval (a database outage) makes this member leave and rejoin
-                // the group, which only causes a redelivery.
+                // short, so a restarted or surviving replica takes over within seconds.
                 ("session.timeout.ms", "10000"),
                 ("heartbeat.interval.ms", "2000"),
-                ("max.poll.interval.ms", "30000"),
+                // A batch that cannot be applied (its database is down) is retried without polling: a member that
+                // goes longer than this without a poll is put out of the group, and a static member that then
+                // rejoins is fenced for good by librdkafka (a fatal error). Five minutes (Kafka's default) rides out
+                // an outage of the database; past it the process stops, to be started again (`fatalError`).
+                ("max.poll.interval.ms", "300000"),
             ]
             if let instanceID { properties.append(("group.instance.id", instanceID)) }
             let client = try RdKafkaClient(kind: .consumer, properties: properties)
@@ -104,6 +106,20 @@
             public func makeAsyncIterator() -> AsyncIterator {
                 AsyncIterator(consumer: consumer, maximum: maximum)
             }
+        }
+
+        /// librdkafka's fatal error, once the consumer has one (a static member fenced off): it serves nothing more.
+        public var fatalError: KafkaError? {
+            var buffer = [CChar](repeating: 0, count: 512)
+            let code = rd_kafka_fatal_error(client.handle, &buffer, buffer.count)
+            guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+            return KafkaError(code: code.rawValue, reason: String(cString: buffer))
+        }
+
+        /// Puts the consumer in librdkafka's fatal state, as a fenced static member would be: for tests of what
+        /// follows.
+        public func simulateFatalError(reason: String) {
+            _ = rd_kafka_test_fatal_error(client.handle, RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID, reason)
         }
 
         /// Marks `messages` processed: their offsets (+1) will be committed. Never blocks.

@@ -14,7 +14,10 @@
 
         public func next(maximum: Int) async throws -> (messages: [DeliveredMessage], receipt: [KafkaMessage])? {
             let messages = await kafka.poll(maximum: maximum, timeout: .milliseconds(500))
-            guard !messages.isEmpty else { return nil }
+            guard !messages.isEmpty else {
+                if let fatal = kafka.fatalError { throw FatalConsumerError(underlying: fatal) }
+                return nil
+            }
             let delivered = messages.map { message in
                 DeliveredMessage(
                     offset: message.offset, key: String(decoding: message.key, as: UTF8.self),
@@ -35,6 +38,12 @@
         public func wake() {}
 
         public func close() async { await kafka.close() }
+    }
+
+    /// The consumer cannot go on (librdkafka's fatal error): no retry helps, the process must start again.
+    public struct FatalConsumerError: Backoff.Unrecoverable, CustomStringConvertible {
+        public var underlying: KafkaError
+        public var description: String { "the Kafka consumer failed for good: \(underlying)" }
     }
 
     /// A Kafka consumer group's subscription.

@@ -60,6 +60,22 @@ public struct Subscription<Source: MessageSource, Consumer: EventConsumer>: Serv
     }
 
     public func run() async throws {
+        do {
+            try await consume()
+        } catch let stopped as Backoff.StoppedByShutdown {
+            // The batch was not committed: it is delivered again at the next start.
+            logger.warning(
+                "consumer stopped at shutdown before its batch was committed; it is delivered again at the next start",
+                metadata: ["consumer": "\(consumer.name)", "error": "\(stopped)"])
+        } catch let failure as any Backoff.Unrecoverable {
+            logger.critical(
+                "consumer failed for good; the process stops so that it is started again",
+                metadata: ["consumer": "\(consumer.name)", "error": "\(failure)"])
+            throw failure
+        }
+    }
+
+    private func consume() async throws {
         let position = try await Backoff.retrying(logger: logger, what: "start the consumer") {
             try await source.start(consumer: consumer.name)
         }

@@ -48,7 +48,14 @@ public struct OutboxRelay: Service {
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await measureBacklog() }
-            try await relay()
+            do {
+                try await relay()
+            } catch let stopped as Backoff.StoppedByShutdown {
+                // The rows stay pending (or published but unmarked, to be published again): nothing is lost.
+                logger.warning(
+                    "outbox relay stopped at shutdown with events still pending; they are published at the next start",
+                    metadata: ["outbox": "\(name)", "error": "\(stopped)"])
+            }
             group.cancelAll()
         }
     }

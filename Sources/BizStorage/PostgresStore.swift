@@ -100,14 +100,16 @@ public final class PostgresStore: SQLStore {
         async throws -> T
     {
         try await withConnection(operation: "run a transaction") { connection in
-            let database = connection.sql(queryLogLevel: nil)
-            _ = try await connection.query("BEGIN", logger: logger)
+            let open = OpenConnection(connection: connection, operation: "run a transaction")
+            let database = open.sql(queryLogLevel: nil)
+            try await open.run("BEGIN")
             do {
                 let result = try await body(database)
-                _ = try await connection.query("COMMIT", logger: logger)
+                try await open.run("COMMIT")
                 return result
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                // A closed connection is refused at once (the server rolled the transaction back as it went away).
+                try? await open.run("ROLLBACK")
                 throw error
             }
         }
@@ -116,7 +118,7 @@ public final class PostgresStore: SQLStore {
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await instruments.holding {
             try await withConnection(operation: "read") { connection in
-                try await body(connection.sql(queryLogLevel: nil))
+                try await body(OpenConnection(connection: connection, operation: "read").sql(queryLogLevel: nil))
             }
         }
     }

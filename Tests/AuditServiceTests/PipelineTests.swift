@@ -192,24 +192,78 @@ struct PipelineTests {
         }
     }
 
+    /// A bus whose database is full: SQLite's own page limit stands in for a full disk (writes fail with
+    /// SQLITE_FULL) until `PRAGMA max_page_count` is raised.
+    static func fullBus(in directory: String) async throws -> (SQLiteStore, DurableBus) {
+        let busStore = try await SQLiteStore.open(
+            path: directory + "/bus.sqlite", migrations: DurableBus.migrations, logger: testLogger
+        )
+        let pages = try await busStore.transaction { database in
+            try await database.raw("PRAGMA page_count").first()!.decode(column: "page_count", as: Int.self)
+        }
+        _ = try await busStore.transaction { database in
+            try await database.raw("PRAGMA max_page_count = \(unsafeRaw: String(pages))").all()
+        }
+        return (busStore, DurableBus(store: busStore))
+    }
+
+    /// `count` events of 20 kB each, too large for a full bus.
+    static func largeEvents(_ count: Int, prefix: String) -> [EventEnvelope] {
+        let big: [String: JSONValue] = ["notes": .string(String(repeating: "n", count: 20_000))]
+        return (0..<count).map { SampleEvents.envelope(entityID: prefix + "\($0)", payload: big) }
+    }
+
+    @Test("a relay that cannot publish stops at a graceful shutdown, its events pending, and delivers them next time")
+    func shutdownWhileFailing() async throws {
+        try await withTemporaryDirectory { directory in
+            let (busStore, bus) = try await Self.fullBus(in: directory)
+            let events = Self.largeEvents(3, prefix: "00000000-0000-4000-8000-00000000030")
+            let serviceStore = try await SQLiteStore.open(
+                path: directory + "/svc.sqlite", migrations: Outbox.migrations, logger: testLogger
+            )
+            let outbox = Outbox(store: serviceStore)
+            try await outbox.perform { _ in ((), events) }
+            let group = ServiceGroup(
+                services: [OutboxRelay(outbox: outbox, publisher: bus, logger: testLogger)], logger: testLogger
+            )
+            // The relay is retrying (its backoff reaches 5 s) when the shutdown comes; it must stop, not retry on.
+            let stopped = try await withThrowingTaskGroup { tasks in
+                tasks.addTask {
+                    try await group.run()
+                    return true
+                }
+                tasks.addTask {
+                    try await Task.sleep(for: .seconds(30))
+                    return false
+                }
+                try await Task.sleep(for: .seconds(3))
+                await group.triggerGracefulShutdown()
+                let first = try await tasks.next()!
+                tasks.cancelAll()
+                return first
+            }
+            #expect(stopped, "the relay went on retrying after the graceful shutdown")
+            #expect(try await outbox.pendingCount() == 3)
+            #expect(try await bus.count() == 0)
+            _ = try await busStore.transaction { database in
+                try await database.raw("PRAGMA max_page_count = 1000000").all()
+            }
+            try await serviceStore.close()
+            try await withRelay(directory: directory, events: [], bus: bus) { outbox in
+                try await BizRetailProcess.eventually("delivery at the next start") {
+                    try await outbox.pendingCount() == 0
+                }
+            }
+            #expect(try await bus.count() == 3)
+            try await busStore.close()
+        }
+    }
+
     @Test("a full bus database makes the relay retry until space returns, then delivers each event once")
     func fullDatabase() async throws {
         try await withTemporaryDirectory { directory in
-            let busStore = try await SQLiteStore.open(
-                path: directory + "/bus.sqlite", migrations: DurableBus.migrations, logger: testLogger
-            )
-            let bus = DurableBus(store: busStore)
-            // SQLite's own limit stands in for a full disk: writes fail with SQLITE_FULL.
-            let pages = try await busStore.transaction { database in
-                try await database.raw("PRAGMA page_count").first()!.decode(column: "page_count", as: Int.self)
-            }
-            _ = try await busStore.transaction { database in
-                try await database.raw("PRAGMA max_page_count = \(unsafeRaw: String(pages))").all()
-            }
-            let big: [String: JSONValue] = ["notes": .string(String(repeating: "n", count: 20_000))]
-            let events = (0..<5).map {
-                SampleEvents.envelope(entityID: "00000000-0000-4000-8000-00000000020\($0)", payload: big)
-            }
+            let (busStore, bus) = try await Self.fullBus(in: directory)
+            let events = Self.largeEvents(5, prefix: "00000000-0000-4000-8000-00000000020")
             try await withRelay(directory: directory, events: events, bus: bus) { outbox in
                 try await Task.sleep(for: .milliseconds(500))
                 #expect(try await outbox.pendingCount() == 5)

@@ -262,6 +262,9 @@ struct FlagEvaluationTests {
                 try await eventually {
                     flags.booleanDetails("f", default: true, context: context).errorCode == .flagNotFound
                 }
+                // The observers hear of a change after it is in force.
+                try await eventually { await changes.all.count == 2 }
+                #expect(await changes.all.last?.key == "f")
                 #expect(await changes.all.last?.after == nil)
             }
         }

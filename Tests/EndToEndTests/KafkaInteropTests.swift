@@ -62,7 +62,7 @@ extension TopologySuites {
                     let summary = try #require(
                         try? JSONParser.parse(Array(result.output.utf8)), "\(result.output)\n\(result.error)")
                     #expect(result.status == 0, "\(summary["problems"] ?? .null)")
-                    #expect(summary["validated"] == .integer(Int64(count)))
+                    #expect((summary["validated"]?.integerValue ?? 0) >= Int64(count))
                     #expect(summary["event_types"]?.arrayValue?.contains("account.updated") == true)
 
                     let entity = try #require(summary["produced_entity"]?.stringValue)

@@ -46,6 +46,12 @@
         }
     }
 
+    /// Drops what it is given.
+    struct Discarding: EventConsumer {
+        var name: String { "discarding" }
+        func apply(_ prepared: [DeliveredMessage]) async throws {}
+    }
+
     @Suite("Kafka through librdkafka, against a real Kafka endpoint")
     struct KafkaTests {
         @Test("records keep key order, headers and bytes; committed offsets are not redelivered to the group")
@@ -89,6 +95,25 @@
             let redelivered = await consume(again, count: 1, timeout: .seconds(6))
             #expect(redelivered.isEmpty)
             await again.close()
+        }
+
+        @Test("a consumer in librdkafka's fatal state stops its subscription with the error instead of polling on")
+        func fatalConsumer() async throws {
+            let configuration = try brokers()
+            let topic = uniqueTopic()
+            try await KafkaAdmin.ensureTopics(
+                [KafkaTopic(name: topic, partitions: 1)], configuration: configuration, logger: logger)
+            let consumer = try KafkaConsumer(
+                configuration: configuration, groupID: "group-" + topic, instanceID: "replica-1", topics: [topic],
+                logger: logger)
+            #expect(consumer.fatalError == nil)
+            consumer.simulateFatalError(reason: "fenced in a test")
+            #expect(consumer.fatalError?.reason.contains("fenced in a test") == true)
+            let subscription = KafkaSubscription(kafka: consumer, consumer: Discarding(), logger: logger)
+            // Not retried: the subscription (and with it the process) stops, so that a supervisor starts it again.
+            await #expect(throws: FatalConsumerError.self) {
+                try await subscription.run()
+            }
         }
 
         @Test("the audit consumer stores valid events from the topic and sends a poison message to the DLQ")
