@@ -10,6 +10,7 @@ import Tracing
 
 extension HTTPField.Name {
     static let traceparent = Self("traceparent")!
+    static let tracestate = Self("tracestate")!
     static let xForwardedFor = Self("X-Forwarded-For")!
     static let pragma = Self("Pragma")!
 }
@@ -26,81 +27,103 @@ struct RequestScopeMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     var trustedProxies: Set<String>
     var logger: Logger
+    let access: AccessLog
+
+    init(trustedProxies: Set<String>, logger: Logger) {
+        self.trustedProxies = trustedProxies
+        self.logger = logger
+        self.access = AccessLog(logger: logger)
+    }
 
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response)
         async throws -> Response
     {
         let start = ContinuousClock.now
-        var parent = ServiceContext.current ?? .topLevel
-        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
-        let span = InstrumentationSystem.tracer.startSpan(
-            "\(request.method.rawValue)", context: parent, ofKind: .server)
+        // The platform's tracer when tracing is on (the span continues an incoming traceparent); without it the
+        // trace is the incoming one, or a new one, for the response header, the calls and the events.
+        let span = PlatformTracer.shared.map { tracer in
+            var parent = ServiceContext.current ?? .topLevel
+            if let remote = request.headers.spanContext { parent.spanContext = remote }
+            return tracer.start(request.method.rawValue, context: parent, kind: .server)
+        }
         var context = context
         context.trace =
-            TraceContext(of: span.context) ?? request.headers[.traceparent].flatMap(TraceContext.init(traceparent:))
-            ?? .random()
+            span.map { TraceContext($0.spanContext) }
+            ?? request.headers[.traceparent].flatMap(TraceContext.init(traceparent:)) ?? .random()
         context.clientIP = clientIP(request, peer: context.peerIP)
         let scoped = context
-        return try await ServiceContext.withValue(span.context) {
-            var response: Response
-            do {
-                response = try await next(request, scoped)
-            } catch let problem as Problem {
-                response = try problem.response(from: request, context: scoped)
-            } catch is NIOTooManyBytesError {
-                response = try Problem(.contentTooLarge, "the request body is over the 1 MiB limit").response(
-                    from: request, context: scoped
-                )
-            } catch let error as HTTPError {
-                let detail =
-                    error.status == .contentTooLarge
-                    ? "the request body is over the 1 MiB limit" : (error.body ?? error.status.reasonPhrase)
-                response = try Problem(error.status, detail).response(from: request, context: scoped)
-            } catch {
-                span.recordError(error)
-                logger.error(
-                    "request failed",
-                    metadata: [
-                        "path": "\(request.uri.path)", "error": "\(type(of: error))",
-                        "trace_id": "\(scoped.trace.traceID)",
-                    ]
-                )
-                response = try Problem(.internalServerError, "the request could not be completed").response(
-                    from: request, context: scoped
-                )
+        if let span {
+            return try await ServiceContext.withValue(span.context) {
+                try await respond(request, scoped, span: span, start: start, next: next)
             }
-            response.headers[.traceparent] = scoped.trace.traceparent
-            let route = scoped.endpointPath ?? "unmatched"
-            if span.isRecording { describe(span, request: request, context: scoped, route: route, response: response) }
-            logger.info(
-                "request",
-                metadata: [
-                    "http.request.method": "\(request.method)", "url.path": "\(route)",
-                    "http.response.status_code": "\(response.status.code)",
-                    "duration_ms": "\((ContinuousClock.now - start).milliseconds)",
-                ])
-            span.end()
-            return response
         }
+        return try await respond(request, scoped, span: nil, start: start, next: next)
+    }
+
+    private func respond(
+        _ request: Request, _ scoped: GatewayContext, span: RecordingSpan?, start: ContinuousClock.Instant,
+        next: (Request, GatewayContext) async throws -> Response
+    ) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, scoped)
+        } catch let problem as Problem {
+            response = try problem.response(from: request, context: scoped)
+        } catch is NIOTooManyBytesError {
+            response = try Problem(.contentTooLarge, "the request body is over the 1 MiB limit").response(
+                from: request, context: scoped
+            )
+        } catch let error as HTTPError {
+            let detail =
+                error.status == .contentTooLarge
+                ? "the request body is over the 1 MiB limit" : (error.body ?? error.status.reasonPhrase)
+            response = try Problem(error.status, detail).response(from: request, context: scoped)
+        } catch {
+            span?.recordError(error)
+            logger.error(
+                "request failed",
+                metadata: [
+                    "path": "\(request.uri.path)", "error": "\(type(of: error))",
+                    "trace_id": "\(scoped.trace.traceID)",
+                ]
+            )
+            response = try Problem(.internalServerError, "the request could not be completed").response(
+                from: request, context: scoped
+            )
+        }
+        response.headers[.traceparent] = span?.spanContext.traceparent ?? scoped.trace.traceparent
+        let route = scoped.endpointPath ?? "unmatched"
+        if let span, span.isRecording {
+            describe(span, request: request, context: scoped, route: route, response: response)
+        }
+        if access.isEnabled {
+            access.info(
+                "request",
+                [
+                    ("http.request.method", request.method.rawValue), ("url.path", route),
+                    ("http.response.status_code", String(response.status.code)),
+                ], duration: ContinuousClock.now - start, span: span?.spanContext)
+        }
+        span?.end()
+        return response
     }
 
     /// The span's name (`GET /v1/teams/{id}`) and its HTTP attributes (OpenTelemetry's semantic conventions), set
     /// in one change.
     private func describe(
-        _ span: any Span, request: Request, context: GatewayContext, route: String, response: Response
+        _ span: RecordingSpan, request: Request, context: GatewayContext, route: String, response: Response
     ) {
         span.operationName = "\(request.method.rawValue) \(route)"
-        span.updateAttributes { attributes in
-            attributes["http.request.method"] = request.method.rawValue
-            attributes["url.scheme"] = "https"
-            attributes["url.path"] = request.uri.path
-            if let query = request.uri.query { attributes["url.query"] = query }
-            attributes["http.route"] = context.endpointPath
-            attributes["http.response.status_code"] = Int(response.status.code)
-            attributes["client.address"] = context.clientIP
-            attributes["network.peer.address"] = context.peerIP
-            if let agent = request.headers[.userAgent] { attributes["user_agent.original"] = agent }
-        }
+        var attributes: [(String, AttributeValue)] = [
+            ("http.request.method", .string(request.method.rawValue)), ("url.scheme", .string("https")),
+            ("url.path", .string(request.uri.path)),
+            ("http.response.status_code", .int(Int64(response.status.code))),
+            ("client.address", .string(context.clientIP)), ("network.peer.address", .string(context.peerIP)),
+        ]
+        if let route = context.endpointPath { attributes.append(("http.route", .string(route))) }
+        if let query = request.uri.query { attributes.append(("url.query", .string(query))) }
+        if let agent = request.headers[.userAgent] { attributes.append(("user_agent.original", .string(agent))) }
+        span.setAttributes(attributes)
         if response.status.code >= 500 { span.setStatus(SpanStatus(code: .error)) }
     }
 
@@ -158,10 +181,11 @@ extension GatewayContext {
     }
 }
 
-/// A request's headers as a carrier of trace context (`traceparent`, `tracestate`).
-struct HTTPFieldsExtractor: Extractor {
-    func extract(key: String, from carrier: HTTPFields) -> String? {
-        HTTPField.Name(key).flatMap { carrier[$0] }
+extension HTTPFields {
+    /// The caller's span, from the request's `traceparent` (and `tracestate`).
+    var spanContext: SpanContext? {
+        guard let header = self[.traceparent] else { return nil }
+        return SpanContext(traceparent: header, traceState: self[.tracestate])
     }
 }
 

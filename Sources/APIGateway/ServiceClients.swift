@@ -1,5 +1,6 @@
 import BizAuth
 import BizProtos
+import BizTelemetry
 import Foundation
 import GRPCCore
 import GRPCProtobuf
@@ -50,7 +51,11 @@ public final class ServiceClients<Transport: ClientTransport>: Sendable {
     /// Metadata for a call on behalf of the request's caller.
     func metadata(for context: GatewayContext) async throws -> Metadata {
         let own = try await serviceIdentity.token()
-        var metadata: Metadata = [CallMetadata.traceparent: "\(context.trace.child().traceparent)"]
+        var metadata = Metadata()
+        // With the platform's tracer the client span's traceparent goes instead (ClientTracingInterceptor).
+        if PlatformTracer.shared == nil {
+            metadata.addString(context.trace.child().traceparent, forKey: CallMetadata.traceparent)
+        }
         // A public route's call (a token request) acts for nobody: only the gateway's attestation goes.
         if let bearer = context.bearerToken {
             metadata.addString("Bearer \(bearer)", forKey: CallMetadata.authorization)

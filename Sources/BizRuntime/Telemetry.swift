@@ -73,7 +73,7 @@ public struct Telemetry: Sendable {
                             serviceName: name, instanceID: output.instanceID, environment: environment)),
                     settings: tracingSettings.batch, logger: Logger(label: "biz-retail.tracing"))
             }
-            InstrumentationSystem.bootstrap(PlatformTracer(sampler: tracingSettings.sampler, batcher: batcher))
+            PlatformTracer.bootstrap(PlatformTracer(sampler: tracingSettings.sampler, batcher: batcher))
             if let batcher { services.append(batcher) }
         }
 

@@ -231,7 +231,7 @@ public final class ElasticsearchShipper: Service, Sendable {
             LogRecord(
                 timestamp: .now, level: level, message: message, logger: "biz-retail.log-shipping",
                 metadata: metadata.sorted { $0.key < $1.key }.map { ($0.key, Redaction.scrub($0.value)) },
-                traceID: nil, spanID: nil))
+                trace: nil))
     }
 
     /// 100 ms doubling to 10 s.

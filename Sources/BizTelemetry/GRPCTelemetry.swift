@@ -10,9 +10,9 @@ import Tracing
 /// access log line at `info` in the span. The first interceptor of every server, so it sees what the others refuse.
 public struct ServerTelemetryInterceptor: ServerInterceptor {
     private let metrics = RPCMetrics(side: "server")
-    private let logger: Logger
+    private let access: AccessLog
 
-    public init(logger: Logger) { self.logger = logger }
+    public init(logger: Logger) { self.access = AccessLog(logger: logger) }
 
     public func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,
@@ -21,35 +21,41 @@ public struct ServerTelemetryInterceptor: ServerInterceptor {
     ) async throws -> StreamingServerResponse<Output> {
         let method = context.descriptor
         let start = ContinuousClock.now
-        var parent = ServiceContext.current ?? .topLevel
-        InstrumentationSystem.instrument.extract(request.metadata, into: &parent, using: MetadataExtractor())
-        let span = InstrumentationSystem.tracer.startSpan(
-            method.fullyQualifiedMethod, context: parent, ofKind: .server)
-        span.describe(method)
-        let (metrics, logger) = (self.metrics, self.logger)
+        // Without the platform's tracer (tracing off) there is no span: the access line and the metrics remain.
+        let span = PlatformTracer.shared.map { tracer in
+            var parent = ServiceContext.current ?? .topLevel
+            if let remote = request.metadata.spanContext { parent.spanContext = remote }
+            let span = tracer.start(method.fullyQualifiedMethod, context: parent, kind: .server)
+            span.describe(method)
+            return span
+        }
+        let (metrics, access) = (self.metrics, self.access)
         let finish: @Sendable (RPCError.Code?) -> Void = { code in
             let duration = ContinuousClock.now - start
-            span.attributes["rpc.grpc.status_code"] = code.map { $0.rawValue } ?? 0
-            if let code { span.setStatus(SpanStatus(code: .error, message: "\(code)")) }
-            if logger.logLevel <= .info {
-                ServiceContext.withValue(span.context) {
-                    logger.info(
-                        "rpc",
-                        metadata: [
-                            "rpc.service": "\(method.service.fullyQualifiedService)", "rpc.method": "\(method.method)",
-                            "rpc.grpc.status": "\(code.map { "\($0)" } ?? "ok")",
-                            "duration_ms": "\(duration.milliseconds)",
-                        ])
-                }
+            if let span {
+                span.setAttributes([("rpc.grpc.status_code", .int(Int64(code.map { $0.rawValue } ?? 0)))])
+                if let code { span.setStatus(SpanStatus(code: .error, message: "\(code)")) }
             }
-            span.end()
+            if access.isEnabled {
+                access.info(
+                    "rpc",
+                    [
+                        ("rpc.service", method.service.fullyQualifiedService), ("rpc.method", method.method),
+                        ("rpc.grpc.status", code.map { "\($0)" } ?? "ok"),
+                    ], duration: duration, span: span?.spanContext)
+            }
+            span?.end()
             metrics.record(method, code: code, duration: duration)
         }
         var response: StreamingServerResponse<Output>
         do {
-            response = try await ServiceContext.withValue(span.context) { try await next(request, context) }
+            if let span {
+                response = try await ServiceContext.withValue(span.context) { try await next(request, context) }
+            } else {
+                response = try await next(request, context)
+            }
         } catch {
-            span.recordError(error)
+            span?.recordError(error)
             finish(Self.code(of: error))
             throw error
         }
@@ -59,14 +65,19 @@ public struct ServerTelemetryInterceptor: ServerInterceptor {
         case .success(var contents):
             // The body is written after this returns: the span ends with it, and the producer runs in its context.
             let producer = contents.producer
-            let spanContext = span.context
+            let spanContext = span?.context
             contents.producer = { writer in
                 do {
-                    let trailers = try await ServiceContext.withValue(spanContext) { try await producer(writer) }
+                    let trailers =
+                        if let spanContext {
+                            try await ServiceContext.withValue(spanContext) { try await producer(writer) }
+                        } else {
+                            try await producer(writer)
+                        }
                     finish(nil)
                     return trailers
                 } catch {
-                    span.recordError(error)
+                    span?.recordError(error)
                     finish(Self.code(of: error))
                     throw error
                 }
@@ -84,7 +95,7 @@ public struct ServerTelemetryInterceptor: ServerInterceptor {
 }
 
 /// The client side of every call: a `client` span, whose context goes to the server in the `traceparent` metadata
-/// (replacing any the caller set). Without a tracer the metadata is left as the caller wrote it.
+/// (replacing any the caller set). Without the platform's tracer the metadata is left as the caller wrote it.
 public struct ClientTracingInterceptor: ClientInterceptor {
     public init() {}
 
@@ -93,25 +104,46 @@ public struct ClientTracingInterceptor: ClientInterceptor {
         context: ClientContext,
         next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
     ) async throws -> StreamingClientResponse<Output> {
-        try await withSpan(context.descriptor.fullyQualifiedMethod, ofKind: .client) { span in
-            span.describe(context.descriptor)
-            var request = request
-            InstrumentationSystem.instrument.inject(span.context, into: &request.metadata, using: MetadataInjector())
-            let response = try await next(request, context)
+        guard let tracer = PlatformTracer.shared else { return try await next(request, context) }
+        let span = tracer.start(
+            context.descriptor.fullyQualifiedMethod, context: ServiceContext.current ?? .topLevel, kind: .client)
+        defer { span.end() }
+        span.describe(context.descriptor)
+        var request = request
+        request.metadata.replaceOrAddString(span.spanContext.traceparent, forKey: TraceContext.header)
+        if let state = span.spanContext.traceState {
+            request.metadata.replaceOrAddString(state, forKey: PlatformTracer.traceStateHeader)
+        }
+        do {
+            let response = try await ServiceContext.withValue(span.context) { try await next(request, context) }
             if case .failure(let error) = response.accepted {
-                span.attributes["rpc.grpc.status_code"] = error.code.rawValue
+                span.setAttributes([("rpc.grpc.status_code", .int(Int64(error.code.rawValue)))])
                 span.setStatus(SpanStatus(code: .error, message: "\(error.code)"))
             }
             return response
+        } catch {
+            span.recordError(error)
+            throw error
         }
     }
 }
 
-extension Span {
+extension RecordingSpan {
     fileprivate func describe(_ method: MethodDescriptor) {
-        attributes["rpc.system"] = "grpc"
-        attributes["rpc.service"] = method.service.fullyQualifiedService
-        attributes["rpc.method"] = method.method
+        setAttributes([
+            ("rpc.system", .string("grpc")), ("rpc.service", .string(method.service.fullyQualifiedService)),
+            ("rpc.method", .string(method.method)),
+        ])
+    }
+}
+
+extension Metadata {
+    /// The caller's span, from its `traceparent` (and `tracestate`).
+    var spanContext: SpanContext? {
+        guard let header = self[stringValues: TraceContext.header].first(where: { _ in true }) else { return nil }
+        return SpanContext(
+            traceparent: header,
+            traceState: self[stringValues: PlatformTracer.traceStateHeader].first(where: { _ in true }))
     }
 }
 

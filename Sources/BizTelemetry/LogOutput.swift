@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceContextModule
 import Synchronization
 
 #if canImport(Glibc)
@@ -181,31 +182,102 @@ public struct ECSLogHandler: LogHandler {
             fields.append(("error_type", "\(type(of: error))"))
         }
         fields.sort { $0.0 < $1.0 }
-        let trace = TraceContext.current
         output.write(
             LogRecord(
                 timestamp: .now, level: event.level, message: Redaction.scrub(event.message.description),
-                logger: label, metadata: fields, traceID: trace?.traceID, spanID: trace?.spanID))
+                logger: label, metadata: fields, trace: .current))
+    }
+}
+
+/// An access line — the gateway's `request`, a server's `rpc` — at `info`, one per request or call. Written straight
+/// to the process's ``LogOutput`` when the logger's handler is the platform's ``ECSLogHandler`` writing ECS: no
+/// `Logger.Metadata` dictionary, no task-local read for the trace (the caller passes its span), the duration as
+/// ECS's `event.duration`. The line is the one the handler would write for the same call; with another handler, or
+/// in the text format, it goes through `logger` as usual.
+public struct AccessLog: Sendable {
+    private let logger: Logger
+    private let output: LogOutput?
+    private let label: String
+    /// The handler's own metadata, redacted once.
+    private let metadata: [(String, String)]
+
+    public init(logger: Logger) {
+        self.logger = logger
+        if let handler = logger.handler as? ECSLogHandler, handler.metadataProvider == nil,
+            handler.output.format == .ecs
+        {
+            output = handler.output
+            label = handler.label
+            metadata = handler.metadata.map { key, value in (key, Redaction.value(value.description, key: key)) }
+        } else {
+            (output, label, metadata) = (nil, logger.label, [])
+        }
+    }
+
+    /// The logger writes `info` lines.
+    public var isEnabled: Bool { logger.logLevel <= .info }
+
+    /// Writes `message` with `fields` (keys the platform's own, none sensitive: the values are still scrubbed), the
+    /// duration, and the span the line belongs to.
+    public func info(_ message: String, _ fields: [(String, String)], duration: Duration, span: SpanContext?) {
+        guard isEnabled else { return }
+        guard let output else {
+            var metadata = Logger.Metadata()
+            for (key, value) in fields { metadata[key] = .string(value) }
+            metadata["duration_ms"] = "\(duration.milliseconds)"
+            logger.info("\(message)", metadata: metadata)
+            return
+        }
+        var all = metadata
+        all.reserveCapacity(metadata.count + fields.count)
+        for (key, value) in fields { all.append((key, Redaction.scrub(value))) }
+        all.sort { $0.0 < $1.0 }
+        let (seconds, attoseconds) = duration.components
+        output.write(
+            LogRecord(
+                timestamp: .now, level: .info, message: message, logger: label, metadata: all,
+                trace: span.map(LogRecord.Trace.span),
+                durationNanoseconds: Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
     }
 }
 
 /// One record, redacted, ready to encode.
 struct LogRecord: Sendable {
+    /// The trace and span a line belongs to: the platform tracer's binary ids (formatted straight into the line),
+    /// or the hex of another propagator.
+    enum Trace: Sendable {
+        case span(SpanContext)
+        case hex(TraceContext)
+
+        /// The active span of the task, if any.
+        static var current: Trace? {
+            guard let context = ServiceContext.current else { return nil }
+            if let span = context.spanContext { return .span(span) }
+            return TraceContext(of: context).map(Trace.hex)
+        }
+
+        var traceIDHex: String {
+            switch self {
+            case .span(let span): span.traceIDHex
+            case .hex(let trace): trace.traceID
+            }
+        }
+    }
+
     var timestamp: WallClock
     var level: Logger.Level
     var message: String
     var logger: String
     var metadata: [(String, String)]
-    var traceID: String?
-    var spanID: String?
+    var trace: Trace?
+    /// ECS's `event.duration`, when the caller measured it as a number (else read from a `duration_ms` field).
+    var durationNanoseconds: Int?
 
     static let ecsVersion = "8.11.0"
-    /// Metadata keys that ECS has fields for (the rest go under `labels`).
-    static let errorKeys: Set<String> = ["error", "reason"]
 
     func ecs(service: String, instance: String, dataset: String) -> [UInt8] {
         var json = JSONLine()
-        json.field("@timestamp", timestamp.iso8601)
+        json.timestamp("@timestamp", timestamp)
         json.field("log.level", level.rawValue)
         json.field("message", message)
         json.field("ecs.version", Self.ecsVersion)
@@ -213,11 +285,20 @@ struct LogRecord: Sendable {
         json.field("service.instance.id", instance)
         json.field("event.dataset", dataset)
         json.field("log.logger", logger)
-        if let traceID { json.field("trace.id", traceID) }
-        if let spanID { json.field("span.id", spanID) }
+        switch trace {
+        case .span(let span):
+            json.hex("trace.id", span.traceID.high, span.traceID.low)
+            json.hex("span.id", span.spanID)
+        case .hex(let trace):
+            json.field("trace.id", trace.traceID)
+            json.field("span.id", trace.spanID)
+        case nil: break
+        }
+        if let durationNanoseconds { json.number("event.duration", durationNanoseconds) }
         var labels: [(String, String)] = []
         for (key, value) in metadata {
-            if Self.errorKeys.contains(key) {
+            // ECS has fields for these; the rest go under `labels`.
+            if key == "error" || key == "reason" {
                 json.field("error.message", value)
             } else if key == "error_type" {
                 json.field("error.type", value)
@@ -235,7 +316,8 @@ struct LogRecord: Sendable {
     func text() -> [UInt8] {
         var line = "\(timestamp.iso8601) \(level.rawValue) \(logger): \(message)"
         for (key, value) in metadata { line += " \(key)=\(value)" }
-        if let traceID { line += " trace.id=\(traceID)" }
+        if let durationNanoseconds { line += " duration_ms=\(Double(durationNanoseconds / 1_000) / 1_000)" }
+        if let trace { line += " trace.id=\(trace.traceIDHex)" }
         line += "\n"
         return Array(line.utf8)
     }
@@ -252,6 +334,27 @@ struct JSONLine {
         append(string: name)
         bytes.append(UInt8(ascii: ":"))
         append(string: value)
+    }
+
+    /// `"name":"<hex>"`: the 64-bit words as 16 lowercase hex digits each.
+    mutating func hex(_ name: String, _ first: UInt64, _ second: UInt64? = nil) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        append(string: name)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: "\""))
+        SpanContext.appendHex(first, to: &bytes)
+        if let second { SpanContext.appendHex(second, to: &bytes) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `"name":"2026-11-30T12:34:56.789Z"`.
+    mutating func timestamp(_ name: String, _ clock: WallClock) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        append(string: name)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: "\""))
+        clock.appendISO8601(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     mutating func number(_ name: String, _ value: Int) {
@@ -327,18 +430,35 @@ struct WallClock: Sendable {
     }
 
     /// The formatted second, cached: lines come many per second.
-    private static let lastSecond = Mutex<(seconds: Int, text: String)>((-1, ""))
+    private static let lastSecond = Mutex<(seconds: Int, text: [UInt8])>((-1, []))
 
     var iso8601: String {
-        let cached = Self.lastSecond.withLock { $0.seconds == seconds ? $0.text : nil }
-        let second = cached ?? formatSecond()
-        if cached == nil { Self.lastSecond.withLock { $0 = (seconds, second) } }
-        let millis = String(milliseconds)
-        return second + String(repeating: "0", count: 3 - millis.utf8.count) + millis + "Z"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendISO8601(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `2026-11-30T12:34:56.789Z`.
+    func appendISO8601(to bytes: inout [UInt8]) {
+        let appended = Self.lastSecond.withLock { last in
+            guard last.seconds == seconds else { return false }
+            bytes.append(contentsOf: last.text)
+            return true
+        }
+        if !appended {
+            let second = formatSecond()
+            Self.lastSecond.withLock { $0 = (seconds, second) }
+            bytes.append(contentsOf: second)
+        }
+        bytes.append(UInt8(ascii: "0") + UInt8(milliseconds / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(milliseconds % 10))
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     /// `2026-11-30T12:34:56.`
-    private func formatSecond() -> String {
+    private func formatSecond() -> [UInt8] {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
@@ -346,7 +466,8 @@ struct WallClock: Sendable {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.utf8.count)) + digits
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
+        return Array(
+            ("\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+                + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).").utf8)
     }
 }

@@ -33,6 +33,10 @@ struct OTLPEncoder {
         fixed64(7, span.start)
         fixed64(8, span.end)
         attributes(9, span.attributes)
+        let shadowed = !span.attributes.isEmpty
+        for (key, attribute) in span.attributeList where !shadowed || span.attributes.get(key) == nil {
+            keyValue(9, key, Self.value(attribute))
+        }
         for event in span.events {
             message(11) { encoded in
                 encoded.fixed64(1, event.nanosecondsSinceEpoch)
@@ -103,6 +107,15 @@ struct OTLPEncoder {
             message(5) { array in
                 for element in values { array.message(1) { $0.anyValue(element) } }
             }
+        }
+    }
+
+    static func value(_ attribute: AttributeValue) -> Value {
+        switch attribute {
+        case .string(let value): .string(value)
+        case .int(let value): .int(value)
+        case .double(let value): .double(value)
+        case .bool(let value): .bool(value)
         }
     }
 

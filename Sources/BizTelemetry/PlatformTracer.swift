@@ -1,6 +1,11 @@
 import Instrumentation
 import ServiceContextModule
+import Synchronization
 import Tracing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The platform's tracer: W3C trace context in and out, spans that end straight into a ``SpanBatcher`` (one lock,
 /// no task hop), exported over OTLP by the batcher's service.
@@ -20,11 +25,41 @@ public final class PlatformTracer: Tracer, Sendable {
         self.batcher = batcher
     }
 
+    /// The process's tracer once ``bootstrap(_:)`` ran; `nil` while tracing is off. The hot paths (every request and
+    /// call) start their spans through it: `InstrumentationSystem.tracer` takes a lock and casts an existential on
+    /// every read, and the protocol's generic entry points add a generic instant and a boxed span.
+    public static var shared: PlatformTracer? { installed.withLock { $0 } }
+    private static let installed = Mutex<PlatformTracer?>(nil)
+
+    /// Installs `tracer` as swift-distributed-tracing's instrument and as ``shared``; once per process.
+    public static func bootstrap(_ tracer: PlatformTracer) {
+        InstrumentationSystem.bootstrap(tracer)
+        installed.withLock { $0 = tracer }
+    }
+
+    /// A span starting now, the child of `context`'s span (or a new trace's root).
+    public func start(_ operationName: String, context: ServiceContext, kind: SpanKind) -> RecordingSpan {
+        start(operationName, context: context, kind: kind, at: Self.now())
+    }
+
+    /// Nanoseconds since the epoch (what OTLP exports).
+    static func now() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
     public func startSpan<Instant: TracerInstant>(
         _ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind,
         at instant: @autoclosure () -> Instant, function: String, file fileID: String, line: UInt
     ) -> RecordingSpan {
-        var context = context()
+        start(operationName, context: context(), kind: kind, at: instant().nanosecondsSinceEpoch)
+    }
+
+    private func start(_ operationName: String, context: ServiceContext, kind: SpanKind, at start: UInt64)
+        -> RecordingSpan
+    {
+        var context = context
         let parent = context.spanContext
         let traceID = parent?.traceID ?? SpanContext.randomTraceID()
         let sampled = sampler.samples(traceID: traceID, parent: parent)
@@ -33,8 +68,8 @@ public final class PlatformTracer: Tracer, Sendable {
             isRemote: false, traceState: parent?.traceState)
         context.spanContext = spanContext
         return RecordingSpan(
-            name: operationName, kind: kind, context: context, spanContext: spanContext,
-            start: instant().nanosecondsSinceEpoch, batcher: sampled ? batcher : nil)
+            name: operationName, kind: kind, context: context, spanContext: spanContext, start: start,
+            batcher: sampled ? batcher : nil)
     }
 
     public func forceFlush() { batcher?.flush() }

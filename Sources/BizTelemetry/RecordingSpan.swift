@@ -6,7 +6,7 @@ import Tracing
 /// they end, then go to the batcher; an unsampled span only carries its context.
 public final class RecordingSpan: Span {
     public let context: ServiceContext
-    let spanContext: SpanContext
+    public let spanContext: SpanContext
     let kind: SpanKind
     let start: UInt64
     private let batcher: SpanBatcher?
@@ -15,6 +15,8 @@ public final class RecordingSpan: Span {
     struct State {
         var name: String
         var attributes: SpanAttributes = [:]
+        /// Set by ``setAttributes(_:)``: no hashing, no existential per value.
+        var list: [(String, AttributeValue)] = []
         var status: SpanStatus?
         var events: [SpanEvent] = []
         var links: [SpanLink] = []
@@ -43,8 +45,17 @@ public final class RecordingSpan: Span {
         }
     }
 
+    /// The span's attributes, those of ``setAttributes(_:)`` included.
     public var attributes: SpanAttributes {
-        get { state.withLock { $0.attributes } }
+        get {
+            state.withLock { state in
+                var attributes = state.attributes
+                for (key, value) in state.list where attributes.get(key) == nil {
+                    attributes.set(key, value: value.spanAttribute)
+                }
+                return attributes
+            }
+        }
         set {
             guard batcher != nil else { return }
             state.withLock { if !$0.ended { $0.attributes = newValue } }
@@ -62,6 +73,17 @@ public final class RecordingSpan: Span {
                 if batcher != nil { state.withLock { if !$0.ended { $0.attributes = attributes } } }
             }
             yield &attributes
+        }
+    }
+
+    /// Sets the platform's own attributes in one change: a list rather than the dictionary's hashed, boxed entries
+    /// (a request's spans set a dozen of them). A key set here and also through ``attributes`` is exported once, with
+    /// the dictionary's value.
+    public func setAttributes(_ attributes: [(String, AttributeValue)]) {
+        guard batcher != nil else { return }
+        state.withLock { state in
+            guard !state.ended else { return }
+            if state.list.isEmpty { state.list = attributes } else { state.list += attributes }
         }
     }
 
@@ -95,15 +117,23 @@ public final class RecordingSpan: Span {
         state.withLock { if !$0.ended { $0.links.append(link) } }
     }
 
+    /// Ends the span now (without the protocol's generic instant).
+    public func end() { end(atNanoseconds: PlatformTracer.now()) }
+
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
+        guard batcher != nil else { return }
+        end(atNanoseconds: instant().nanosecondsSinceEpoch)
+    }
+
+    private func end(atNanoseconds end: UInt64) {
         guard let batcher else { return }
         let finished: FinishedSpan? = state.withLock { state in
             guard !state.ended else { return nil }
             state.ended = true
             return FinishedSpan(
                 name: state.name, kind: kind, context: spanContext, start: start,
-                end: instant().nanosecondsSinceEpoch, attributes: state.attributes, status: state.status,
-                events: state.events, links: state.links.compactMap(\.context.spanContext))
+                end: end, attributes: state.attributes, attributeList: state.list,
+                status: state.status, events: state.events, links: state.links.compactMap(\.context.spanContext))
         }
         if let finished { batcher.add(finished) }
     }
@@ -117,9 +147,35 @@ public struct FinishedSpan: Sendable {
     /// Nanoseconds since the epoch.
     public var start: UInt64
     public var end: UInt64
+    /// Set through the `Span` protocol.
     public var attributes: SpanAttributes
+    /// Set through ``RecordingSpan/setAttributes(_:)``; a key also in ``attributes`` is shadowed by it.
+    public var attributeList: [(String, AttributeValue)] = []
     public var status: SpanStatus?
     public var events: [SpanEvent]
     /// The linked spans' contexts (their attributes are not kept).
     public var links: [SpanContext]
+
+    /// The attribute exported under `key`.
+    public func attribute(_ key: String) -> SpanAttribute? {
+        attributes.get(key) ?? attributeList.first { $0.0 == key }?.1.spanAttribute
+    }
+}
+
+/// An attribute value of the platform's own spans: the scalar kinds OTLP exports, without `SpanAttribute`'s
+/// existential cases (copying those goes through value witnesses).
+public enum AttributeValue: Sendable, Equatable {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+
+    var spanAttribute: SpanAttribute {
+        switch self {
+        case .string(let value): .string(value)
+        case .int(let value): .int64(value)
+        case .double(let value): .double(value)
+        case .bool(let value): .bool(value)
+        }
+    }
 }

@@ -23,7 +23,7 @@ public final class SpanBatcher: Service, Sendable {
         /// `OTEL_BSP_MAX_QUEUE_SIZE`.
         public var maxQueueSize = 65_536
         /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`.
-        public var maxExportBatchSize = 4_096
+        public var maxExportBatchSize = 512
 
         public init() {}
     }
@@ -100,8 +100,11 @@ public final class SpanBatcher: Service, Sendable {
 
     private func exportBuffered() async {
         let (taken, dropped) = buffer.withLock { buffer in
-            defer { buffer = Buffer() }
-            return (buffer.spans, buffer.dropped)
+            let taken = (buffer.spans, buffer.dropped)
+            // The next period's buffer at once at this one's size, rather than grown by doublings under the lock.
+            buffer = Buffer()
+            buffer.spans.reserveCapacity(min(taken.0.count, settings.maxQueueSize))
+            return taken
         }
         if dropped > 0 {
             droppedCounter.increment(by: dropped)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceContextModule
 import Testing
 
 @testable import BizTelemetry
@@ -45,6 +46,68 @@ struct LoggingTests {
         let second = try #require(JSONSerialization.jsonObject(with: Data(output[1].utf8)) as? [String: Any])
         #expect(second["error.message"] as? String == "connection refused\nretrying \"soon\"")
         #expect(second["labels"] == nil)
+    }
+
+    @Test("an access line written straight to the output is the line the handler writes for the same call")
+    func accessLine() throws {
+        let span = SpanContext(traceID: (0x0af7_6519_16cd_43dd, 0x8448_eb21_1c80_319c), spanID: 0xb7ad_6b71_6920_3331)
+        let output = try lines { logger in
+            var logger = logger
+            logger[metadataKey: "service"] = "team"
+            let access = AccessLog(logger: logger)
+            #expect(access.isEnabled)
+            access.info(
+                "request",
+                [
+                    ("url.path", "/v1/teams/{id}"), ("http.request.method", "GET"),
+                    ("note", "for maria@example.com"),
+                ], duration: .microseconds(1_500), span: span)
+            var traced = ServiceContext.topLevel
+            traced.spanContext = span
+            ServiceContext.withValue(traced) {
+                logger.info(
+                    "request",
+                    metadata: [
+                        "url.path": "/v1/teams/{id}", "http.request.method": "GET", "note": "for maria@example.com",
+                        "duration_ms": "1.5",
+                    ])
+            }
+            var quiet = logger
+            quiet.logLevel = .warning
+            let off = AccessLog(logger: quiet)
+            #expect(!off.isEnabled)
+            off.info("request", [], duration: .zero, span: nil)
+        }
+        #expect(output.count == 2)
+        let (direct, handled) = try (object(output[0]), object(output[1]))
+        #expect(direct["trace.id"] as? String == "0af7651916cd43dd8448eb211c80319c")
+        #expect(direct["span.id"] as? String == "b7ad6b7169203331")
+        #expect(direct["event.duration"] as? Int == 1_500_000)
+        #expect(
+            direct["labels"] as? [String: String]
+                == [
+                    "url_path": "/v1/teams/{id}", "http_request_method": "GET", "note": "for m***@example.com",
+                    "service": "team",
+                ])
+        #expect(handled["event.duration"] as? Int == 1_500_000)
+        // The same text, key for key and in the same order, but for the time.
+        #expect(output[0].drop { $0 != "," } == output[1].drop { $0 != "," })
+    }
+
+    @Test("an access line in the text format goes through the logger")
+    func accessLineText() throws {
+        let output = try lines(format: .text) { logger in
+            AccessLog(logger: logger).info(
+                "rpc", [("rpc.method", "GetTeam")], duration: .milliseconds(2), span: nil)
+        }
+        #expect(output.count == 1)
+        #expect(
+            output[0].contains("rpc") && output[0].contains("rpc.method=GetTeam")
+                && output[0].contains("duration_ms=2.0"))
+    }
+
+    func object(_ line: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
     }
 
     @Test("a logged error gives error.type and error.message")

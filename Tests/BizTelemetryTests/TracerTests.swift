@@ -148,6 +148,9 @@ struct TracerTests {
         root.attributes["url.path"] = "/v1/" + String(repeating: "a", count: 300)
         root.attributes["flags"] = [true, false]
         root.attributes["ratio"] = 0.5
+        // The platform's own list of attributes, one of them shadowed by the dictionary's value.
+        root.setAttributes([("http.route", .string("/v1/accounts/{id}")), ("ratio", .double(0.25))])
+        root.setAttributes([("client.address", .string("203.0.113.7"))])
         root.recordError(TestError())
         root.setStatus(SpanStatus(code: .error, message: "failed"))
         root.end()
@@ -177,9 +180,15 @@ struct TracerTests {
         #expect(attributes["url.path"]?.stringValue.count == 304)
         #expect(attributes["flags"]?.arrayValue.values.map(\.boolValue) == [true, false])
         #expect(attributes["ratio"]?.doubleValue == 0.5)
+        #expect(first.attributes.filter { $0.key == "ratio" }.count == 1)
+        #expect(attributes["http.route"]?.stringValue == "/v1/accounts/{id}")
+        #expect(attributes["client.address"]?.stringValue == "203.0.113.7")
+        #expect(spans[0].attribute("client.address") == .string("203.0.113.7"))
+        #expect(root.attributes.get("http.route") == .string("/v1/accounts/{id}"))
         #expect(first.events.first?.name == "exception")
         #expect(first.startTimeUnixNano == spans[0].start && first.endTimeUnixNano == spans[0].end)
         #expect(first.flags & 0x1 == 1)
+        #expect(decoded.spans[1].attributes.isEmpty)
         let child = decoded.spans[500]
         #expect(child.name == "child 499" && child.kind == .client)
         #expect(child.parentSpanID == first.spanID && child.traceID == first.traceID)
