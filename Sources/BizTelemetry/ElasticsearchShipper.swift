@@ -32,8 +32,13 @@ public final class ElasticsearchShipper: Service, Sendable {
     private let buffer = Mutex<[[UInt8]]>([])
     private let dropped = Atomic<Int>(0)
     private let shipped = Atomic<Int>(0)
-    private let droppedCounter = Counter(label: "log_shipping_dropped_total")
-    private let shippedCounter = Counter(label: "log_shipping_shipped_total")
+    // Made where they are counted, not with the shipper: the shipper exists before the process's metrics system is
+    // bootstrapped, and an instrument made then would count into nothing for good.
+    private var droppedCounter: Counter { Counter(label: "log_shipping_dropped_total") }
+    private var shippedCounter: Counter { Counter(label: "log_shipping_shipped_total") }
+    /// Drops already added to `log_shipping_dropped_total` (a drop is counted on `dropped` at once, and on the
+    /// counter by the shipping loop).
+    private let reportedDrops = Atomic<Int>(0)
     /// Set once the process's `LogOutput` exists: where the shipper reports its own trouble (standard error only).
     private let diagnostics = Mutex<LogOutput?>(nil)
 
@@ -70,10 +75,7 @@ public final class ElasticsearchShipper: Service, Sendable {
             lines.append(line)
             return true
         }
-        if !accepted {
-            dropped.add(1, ordering: .relaxed)
-            droppedCounter.increment()
-        }
+        if !accepted { dropped.add(1, ordering: .relaxed) }
     }
 
     public func run() async throws {
@@ -105,6 +107,7 @@ public final class ElasticsearchShipper: Service, Sendable {
         }
         backoff = Backoff()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            reportDrops()
             let lines = buffer.withLock { lines in
                 defer { lines = [] }
                 return lines
@@ -125,6 +128,7 @@ public final class ElasticsearchShipper: Service, Sendable {
                     report(error, failures: backoff.failures, what: "ship \(batch.count) log lines")
                     if Task.isShuttingDownGracefully || Task.isCancelled { break }
                     await backoff.wait()
+                    reportDrops()
                 }
             }
             if start < lines.count { discard(lines.count - start) }
@@ -141,7 +145,14 @@ public final class ElasticsearchShipper: Service, Sendable {
 
     private func discard(_ count: Int) {
         dropped.add(count, ordering: .relaxed)
-        droppedCounter.increment(by: count)
+        reportDrops()
+    }
+
+    /// Adds the drops since the last report to `log_shipping_dropped_total`.
+    private func reportDrops() {
+        let total = dropped.load(ordering: .relaxed)
+        let before = reportedDrops.exchange(total, ordering: .relaxed)
+        if total > before { droppedCounter.increment(by: total - before) }
     }
 
     func installTemplate(_ client: HTTPClient) async throws {

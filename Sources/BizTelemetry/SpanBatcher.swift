@@ -39,9 +39,11 @@ public final class SpanBatcher: Service, Sendable {
     private let buffer = Mutex(Buffer())
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
-    private let droppedCounter = Counter(label: "spans_dropped_total")
-    private let exportedCounter = Counter(label: "spans_exported_total")
-    private let failedCounter = Counter(label: "spans_export_failed_total")
+    // Made at each (rare) use, not with the batcher: the batcher exists before the process's metrics system is
+    // bootstrapped, and an instrument made then would count into nothing for good.
+    private var droppedCounter: Counter { Counter(label: "spans_dropped_total") }
+    private var exportedCounter: Counter { Counter(label: "spans_exported_total") }
+    private var failedCounter: Counter { Counter(label: "spans_export_failed_total") }
 
     /// `logger` reports export trouble (at most once per failing period), never through a span.
     public init(exporter: any SpanExporter, settings: Settings = .init(), logger: Logger) {

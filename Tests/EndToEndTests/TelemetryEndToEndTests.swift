@@ -27,7 +27,8 @@ extension TopologySuites {
                 defer { receiver.stop() }
                 // Both OTLP transports: gRPC for one mode, HTTP/protobuf for the other.
                 let namespace = "t\(UUID().uuidString.prefix(8).lowercased())"
-                let environment = [
+                let metricsPort = try freePort()
+                var environment = [
                     "OTEL_EXPORTER_OTLP_ENDPOINT": topology == .embedded
                         ? receiver.grpcEndpoint : receiver.httpEndpoint,
                     "OTEL_EXPORTER_OTLP_PROTOCOL": topology == .embedded ? "grpc" : "http/protobuf",
@@ -37,6 +38,7 @@ extension TopologySuites {
                     "BIZ_ELASTICSEARCH_NAMESPACE": namespace,
                     "BIZ_LOG_LEVEL": "debug",
                 ]
+                if topology == .embedded { environment["BIZ_METRICS_PORT"] = "\(metricsPort)" }
                 try await topology.withSystem(in: directory, environment: environment) { system in
                     let https = HTTPSClient(system)
                     let token = try await https.adminToken(system)
@@ -132,6 +134,16 @@ extension TopologySuites {
                     #expect(
                         !lines.contains { "\($0)".contains("ana.trace@example.com") || "\($0)".contains("52998224725") }
                     )
+                    // The exporters' own counters reach /metrics (they are made before the metrics system is).
+                    if topology == .embedded {
+                        try await BizRetailProcess.eventually("the exporters' counters") {
+                            let result = try await runProgram(
+                                "/usr/bin/curl", ["-s", "-f", "http://127.0.0.1:\(metricsPort)/metrics"])
+                            let metrics = try PrometheusText.parse(result.output)
+                            return (metrics["spans_exported_total"] ?? 0) >= Double(spans.count)
+                                && (metrics["log_shipping_shipped_total"] ?? 0) >= Double(lines.count)
+                        }
+                    }
                 }
             }
         }
