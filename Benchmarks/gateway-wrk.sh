@@ -15,7 +15,8 @@
 # /v1/cost-centers (each one asks the Client Contractor service over gRPC whether the tenant is active) against POST
 # /v1/teams (no such call) as a tenant's admin, alternating for BIZ_BENCH_ROUNDS rounds (issue 11). `verify` measures
 # what token verification adds per request (issue 12).
-# Usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|writes|verify|all]
+# `telemetry-paired` serves telemetry off and on at once, each under its own wrk (issue 10).
+# Usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|telemetry-paired|writes|verify|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -239,6 +240,65 @@ PY
   stop_all
 }
 
+# Telemetry off and on at the same time (issue 10): two `biz-retail serve` processes, one with each setting, each under
+# its own `wrk -t1 -c32` for the same seconds, so both see the same minute of this machine (whose speed drifts by
+# ±15 % between runs). Reports each round's throughput ratio and the ratio of the servers' CPU time per request
+# (from /proc); the medians of BIZ_BENCH_ROUNDS rounds (5). The servers share the two cores with each other and
+# with both wrk processes, so the absolute figures are about half those of `telemetry`.
+telemetry_paired() {
+  "$bin/biz-bench" otlp-sink --port 14318 > "$work/sink.log" 2>&1 &
+  others+=($!)
+  wait_for "$work/sink.log" "OTLP/HTTP sink"
+  local rounds=${BIZ_BENCH_ROUNDS:-5} kind
+  declare -A url header pid
+  for kind in off on; do
+    local https=18443 grpc=15051 settings=(OTEL_SDK_DISABLED=true BIZ_METRICS_PORT=0 BIZ_LOG_LEVEL=warning)
+    if [ $kind = on ]; then
+      https=18444 grpc=15052
+      settings=(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:14318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+        OTEL_TRACES_SAMPLER=always_on BIZ_METRICS_PORT=19464 BIZ_LOG_LEVEL=info)
+    fi
+    env "${settings[@]}" "$bin/biz-retail" serve --data-dir "$work/paired-$kind" --https-port $https \
+      --grpc-port $grpc --log-format ecs > "$work/paired-$kind.log" 2>&1 &
+    pids+=($!)
+    pid[$kind]=$!
+    wait_for "$work/paired-$kind/endpoints.json" https
+    prepare "$work/paired-$kind/bootstrap-credentials.json" https://127.0.0.1:$https
+    url[$kind]=https://127.0.0.1:$https/v1/accounts/$id
+    header[$kind]="Authorization: Bearer $token"
+  done
+  echo "telemetry, paired: off and on served at once, wrk -t1 -c32 each, $rounds rounds of ${seconds}s"
+  local lines=()
+  for round in $(seq "$rounds"); do
+    local cpu_off cpu_on
+    cpu_off=$(awk '{print $14 + $15}' "/proc/${pid[off]}/stat")
+    cpu_on=$(awk '{print $14 + $15}' "/proc/${pid[on]}/stat")
+    wrk -t1 -c32 -d"${seconds}s" -H "${header[off]}" "${url[off]}" > "$work/paired-off.wrk" 2>&1 &
+    local first=$!
+    wrk -t1 -c32 -d"${seconds}s" -H "${header[on]}" "${url[on]}" > "$work/paired-on.wrk" 2>&1
+    wait $first
+    lines+=("$(awk '/Requests\/sec/ {print $2}' "$work/paired-off.wrk")|$(awk '/Requests\/sec/ {print $2}' \
+      "$work/paired-on.wrk")|$(($(awk '{print $14 + $15}' "/proc/${pid[off]}/stat") - cpu_off))|$(($(awk \
+      '{print $14 + $15}' "/proc/${pid[on]}/stat") - cpu_on))")
+  done
+  printf '%s\n' "${lines[@]}" | python3 -c "$(cat <<'PY'
+import statistics, sys
+seconds, ticks = float(sys.argv[1]), float(sys.argv[2])
+throughput, cpu = [], []
+for round, line in enumerate(sys.stdin, 1):
+    off, on, cpu_off, cpu_on = (float(x) for x in line.split('|'))
+    per_off, per_on = cpu_off / ticks * 1e6 / (off * seconds), cpu_on / ticks * 1e6 / (on * seconds)
+    throughput.append(on / off)
+    cpu.append(per_on / per_off)
+    print(f"  round {round}: off {off:.0f} req/s, on {on:.0f} req/s ({100 * on / off:.1f} %); CPU per request "
+          f"{per_off:.1f} / {per_on:.1f} us ({100 * per_on / per_off:.1f} %)")
+print(f"  paired: on / off {100 * statistics.median(throughput):.1f} % of the throughput, "
+      f"{100 * statistics.median(cpu):.1f} % of the CPU per request (medians)")
+PY
+)" "$seconds" "$(getconf CLK_TCK)"
+  stop_all
+}
+
 distributed() {
   local brokers
   brokers=$(BIZ_KAFKA_PORT=${BIZ_BENCH_KAFKA_PORT:-19392} BIZ_KAFKA_DIR="$work/kafka" scripts/kafka start)
@@ -426,7 +486,8 @@ case "$which_parts" in
   verify) verify ;;
   distributed) distributed ;;
   telemetry) telemetry ;;
+  telemetry-paired) telemetry_paired ;;
   writes) writes ;;
   all) embedded; distributed; telemetry; writes; verify ;;
-  *) echo "usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|writes|verify|all]" >&2; exit 2 ;;
+  *) echo "usage: Benchmarks/gateway-wrk.sh [seconds] [embedded|distributed|telemetry|telemetry-paired|writes|verify|all]" >&2; exit 2 ;;
 esac

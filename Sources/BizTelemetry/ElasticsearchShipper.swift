@@ -79,6 +79,8 @@ public final class ElasticsearchShipper: Service, Sendable {
     }
 
     public func run() async throws {
+        // The counters exist (at 0) from the start, for alerts on them; the metrics system is bootstrapped by now.
+        _ = (droppedCounter, shippedCounter)
         var configuration = HTTPClient.Configuration()
         // Its own requests are not part of any trace (and would otherwise trace every batch).
         configuration.tracing.tracer = nil

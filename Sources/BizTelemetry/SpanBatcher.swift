@@ -81,6 +81,8 @@ public final class SpanBatcher: Service, Sendable {
     }
 
     public func run() async throws {
+        // The counters exist (at 0) from the start, for alerts on them; the metrics system is bootstrapped by now.
+        _ = (droppedCounter, exportedCounter, failedCounter)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { [wake, settings] in

@@ -142,6 +142,7 @@ extension TopologySuites {
                             let metrics = try PrometheusText.parse(result.output)
                             return (metrics["spans_exported_total"] ?? 0) >= Double(spans.count)
                                 && (metrics["log_shipping_shipped_total"] ?? 0) >= Double(lines.count)
+                                && metrics["spans_dropped_total"] == 0 && metrics["log_shipping_dropped_total"] == 0
                         }
                     }
                 }
