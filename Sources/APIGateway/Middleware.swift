@@ -52,12 +52,9 @@ struct RequestScopeMiddleware: RouterMiddleware {
             ?? request.headers[.traceparent].flatMap(TraceContext.init(traceparent:)) ?? .random()
         context.clientIP = clientIP(request, peer: context.peerIP)
         let scoped = context
-        if let span {
-            return try await ServiceContext.withValue(span.context) {
-                try await respond(request, scoped, span: span, start: start, next: next)
-            }
+        return try await RecordingSpan.withContext(of: span) {
+            try await respond(request, scoped, span: span, start: start, next: next)
         }
-        return try await respond(request, scoped, span: nil, start: start, next: next)
     }
 
     private func respond(

@@ -49,11 +49,7 @@ public struct ServerTelemetryInterceptor: ServerInterceptor {
         }
         var response: StreamingServerResponse<Output>
         do {
-            if let span {
-                response = try await ServiceContext.withValue(span.context) { try await next(request, context) }
-            } else {
-                response = try await next(request, context)
-            }
+            response = try await RecordingSpan.withContext(of: span) { try await next(request, context) }
         } catch {
             span?.recordError(error)
             finish(Self.code(of: error))
@@ -65,15 +61,9 @@ public struct ServerTelemetryInterceptor: ServerInterceptor {
         case .success(var contents):
             // The body is written after this returns: the span ends with it, and the producer runs in its context.
             let producer = contents.producer
-            let spanContext = span?.context
             contents.producer = { writer in
                 do {
-                    let trailers =
-                        if let spanContext {
-                            try await ServiceContext.withValue(spanContext) { try await producer(writer) }
-                        } else {
-                            try await producer(writer)
-                        }
+                    let trailers = try await RecordingSpan.withContext(of: span) { try await producer(writer) }
                     finish(nil)
                     return trailers
                 } catch {

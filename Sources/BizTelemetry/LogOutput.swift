@@ -232,12 +232,10 @@ public struct AccessLog: Sendable {
         all.reserveCapacity(metadata.count + fields.count)
         for (key, value) in fields { all.append((key, Redaction.scrub(value))) }
         all.sort { $0.0 < $1.0 }
-        let (seconds, attoseconds) = duration.components
         output.write(
             LogRecord(
                 timestamp: .now, level: .info, message: message, logger: label, metadata: all,
-                trace: span.map(LogRecord.Trace.span),
-                durationNanoseconds: Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
+                trace: span.map(LogRecord.Trace.span), durationNanoseconds: Int(duration.nanoseconds)))
     }
 }
 
@@ -330,17 +328,13 @@ struct JSONLine {
     init() { bytes.reserveCapacity(512) }
 
     mutating func field(_ name: String, _ value: String) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        append(string: name)
-        bytes.append(UInt8(ascii: ":"))
+        key(name)
         append(string: value)
     }
 
     /// `"name":"<hex>"`: the 64-bit words as 16 lowercase hex digits each.
     mutating func hex(_ name: String, _ first: UInt64, _ second: UInt64? = nil) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        append(string: name)
-        bytes.append(UInt8(ascii: ":"))
+        key(name)
         bytes.append(UInt8(ascii: "\""))
         SpanContext.appendHex(first, to: &bytes)
         if let second { SpanContext.appendHex(second, to: &bytes) }
@@ -349,27 +343,28 @@ struct JSONLine {
 
     /// `"name":"2026-11-30T12:34:56.789Z"`.
     mutating func timestamp(_ name: String, _ clock: WallClock) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        append(string: name)
-        bytes.append(UInt8(ascii: ":"))
+        key(name)
         bytes.append(UInt8(ascii: "\""))
         clock.appendISO8601(to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 
     mutating func number(_ name: String, _ value: Int) {
+        key(name)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// `"name":`, after a comma unless it is the first field.
+    private mutating func key(_ name: String) {
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
         append(string: name)
         bytes.append(UInt8(ascii: ":"))
-        bytes.append(contentsOf: String(value).utf8)
     }
 
     /// An object of string values; ECS labels are flat keywords, so dots in keys become underscores.
     mutating func object(_ name: String, _ fields: [(String, String)]) {
         guard !fields.isEmpty else { return }
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        append(string: name)
-        bytes.append(UInt8(ascii: ":"))
+        key(name)
         bytes.append(UInt8(ascii: "{"))
         for (index, (key, value)) in fields.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }

@@ -107,6 +107,6 @@ public struct OTLPExportError: Error, CustomStringConvertible {
 
 extension Duration {
     fileprivate var timeAmount: TimeAmount {
-        .nanoseconds(Int64(components.seconds) * 1_000_000_000 + components.attoseconds / 1_000_000_000)
+        .nanoseconds(nanoseconds)
     }
 }

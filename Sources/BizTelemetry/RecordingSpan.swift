@@ -117,6 +117,12 @@ public final class RecordingSpan: Span {
         state.withLock { if !$0.ended { $0.links.append(link) } }
     }
 
+    /// Runs `operation` with `span`'s context as the task's `ServiceContext`; without a span, as it is.
+    public static func withContext<T>(of span: RecordingSpan?, _ operation: () async throws -> T) async rethrows -> T {
+        guard let span else { return try await operation() }
+        return try await ServiceContext.withValue(span.context, operation: operation)
+    }
+
     /// Ends the span now (without the protocol's generic instant).
     public func end() { end(atNanoseconds: PlatformTracer.now()) }
 
@@ -149,7 +155,7 @@ public struct FinishedSpan: Sendable {
     public var end: UInt64
     /// Set through the `Span` protocol.
     public var attributes: SpanAttributes
-    /// Set through ``RecordingSpan/setAttributes(_:)``; a key also in ``attributes`` is shadowed by it.
+    /// Set through ``RecordingSpan/setAttributes(_:)``; where ``attributes`` has the same key, its value wins.
     public var attributeList: [(String, AttributeValue)] = []
     public var status: SpanStatus?
     public var events: [SpanEvent]
