@@ -32,7 +32,8 @@ struct RequestScopeMiddleware: RouterMiddleware {
     init(trustedProxies: Set<String>, logger: Logger) {
         self.trustedProxies = trustedProxies
         self.logger = logger
-        self.access = AccessLog(logger: logger)
+        self.access = AccessLog(
+            logger: logger, message: "request", keys: ["http.request.method", "url.path", "http.response.status_code"])
     }
 
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response)
@@ -42,9 +43,9 @@ struct RequestScopeMiddleware: RouterMiddleware {
         // The platform's tracer when tracing is on (the span continues an incoming traceparent); without it the
         // trace is the incoming one, or a new one, for the response header, the calls and the events.
         let span = PlatformTracer.shared.map { tracer in
-            var parent = ServiceContext.current ?? .topLevel
-            if let remote = request.headers.spanContext { parent.spanContext = remote }
-            return tracer.start(request.method.rawValue, context: parent, kind: .server)
+            tracer.start(
+                request.method.rawValue, context: ServiceContext.current ?? .topLevel,
+                continuing: request.headers.spanContext, kind: .server)
         }
         var context = context
         context.trace =
@@ -95,11 +96,8 @@ struct RequestScopeMiddleware: RouterMiddleware {
         }
         if access.isEnabled {
             access.info(
-                "request",
-                [
-                    ("http.request.method", request.method.rawValue), ("url.path", route),
-                    ("http.response.status_code", String(response.status.code)),
-                ], duration: ContinuousClock.now - start, span: span?.spanContext)
+                [request.method.rawValue, route, String(response.status.code)], duration: ContinuousClock.now - start,
+                span: span?.spanContext)
         }
         span?.end()
         return response

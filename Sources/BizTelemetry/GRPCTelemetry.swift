@@ -12,7 +12,9 @@ public struct ServerTelemetryInterceptor: ServerInterceptor {
     private let metrics = RPCMetrics(side: "server")
     private let access: AccessLog
 
-    public init(logger: Logger) { self.access = AccessLog(logger: logger) }
+    public init(logger: Logger) {
+        self.access = AccessLog(logger: logger, message: "rpc", keys: ["rpc.service", "rpc.method", "rpc.grpc.status"])
+    }
 
     public func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,
@@ -23,26 +25,21 @@ public struct ServerTelemetryInterceptor: ServerInterceptor {
         let start = ContinuousClock.now
         // Without the platform's tracer (tracing off) there is no span: the access line and the metrics remain.
         let span = PlatformTracer.shared.map { tracer in
-            var parent = ServiceContext.current ?? .topLevel
-            if let remote = request.metadata.spanContext { parent.spanContext = remote }
-            let span = tracer.start(method.fullyQualifiedMethod, context: parent, kind: .server)
-            span.describe(method)
-            return span
+            tracer.start(
+                method.fullyQualifiedMethod, context: ServiceContext.current ?? .topLevel,
+                continuing: request.metadata.spanContext, kind: .server)
         }
         let (metrics, access) = (self.metrics, self.access)
         let finish: @Sendable (RPCError.Code?) -> Void = { code in
             let duration = ContinuousClock.now - start
             if let span {
-                span.setAttributes([("rpc.grpc.status_code", .int(Int64(code.map { $0.rawValue } ?? 0)))])
+                span.describe(method, status: code.map { $0.rawValue } ?? 0)
                 if let code { span.setStatus(SpanStatus(code: .error, message: "\(code)")) }
             }
             if access.isEnabled {
                 access.info(
-                    "rpc",
-                    [
-                        ("rpc.service", method.service.fullyQualifiedService), ("rpc.method", method.method),
-                        ("rpc.grpc.status", code.map { "\($0)" } ?? "ok"),
-                    ], duration: duration, span: span?.spanContext)
+                    [method.service.fullyQualifiedService, method.method, code.map { "\($0)" } ?? "ok"],
+                    duration: duration, span: span?.spanContext)
             }
             span?.end()
             metrics.record(method, code: code, duration: duration)
@@ -98,7 +95,6 @@ public struct ClientTracingInterceptor: ClientInterceptor {
         let span = tracer.start(
             context.descriptor.fullyQualifiedMethod, context: ServiceContext.current ?? .topLevel, kind: .client)
         defer { span.end() }
-        span.describe(context.descriptor)
         var request = request
         request.metadata.replaceOrAddString(span.spanContext.traceparent, forKey: TraceContext.header)
         if let state = span.spanContext.traceState {
@@ -107,11 +103,14 @@ public struct ClientTracingInterceptor: ClientInterceptor {
         do {
             let response = try await ServiceContext.withValue(span.context) { try await next(request, context) }
             if case .failure(let error) = response.accepted {
-                span.setAttributes([("rpc.grpc.status_code", .int(Int64(error.code.rawValue)))])
+                span.describe(context.descriptor, status: error.code.rawValue)
                 span.setStatus(SpanStatus(code: .error, message: "\(error.code)"))
+            } else {
+                span.describe(context.descriptor, status: nil)
             }
             return response
         } catch {
+            span.describe(context.descriptor, status: nil)
             span.recordError(error)
             throw error
         }
@@ -119,11 +118,16 @@ public struct ClientTracingInterceptor: ClientInterceptor {
 }
 
 extension RecordingSpan {
-    fileprivate func describe(_ method: MethodDescriptor) {
-        setAttributes([
+    /// The call's attributes, set once when it is over: `status` is the gRPC status code it ended with (the server
+    /// always knows it; the client only when the call failed before its response).
+    fileprivate func describe(_ method: MethodDescriptor, status: Int?) {
+        guard isRecording else { return }
+        var attributes: [(String, AttributeValue)] = [
             ("rpc.system", .string("grpc")), ("rpc.service", .string(method.service.fullyQualifiedService)),
             ("rpc.method", .string(method.method)),
-        ])
+        ]
+        if let status { attributes.append(("rpc.grpc.status_code", .int(Int64(status)))) }
+        setAttributes(attributes)
     }
 }
 

@@ -59,6 +59,12 @@ public final class LogOutput: Sendable {
         shipper?.enqueue(json)
     }
 
+    /// Writes an ECS line encoded by the caller (``AccessLog``), as ``write(_:)`` would.
+    func write(line json: [UInt8], level: Logger.Level) {
+        standardError.write(json, urgent: level >= .warning)
+        shipper?.enqueue(json)
+    }
+
     /// Writes a line to standard error only: the shipper's own diagnostics, which must not feed the shipper.
     func writeDiagnostic(_ record: LogRecord) {
         switch format {
@@ -189,53 +195,104 @@ public struct ECSLogHandler: LogHandler {
     }
 }
 
-/// An access line — the gateway's `request`, a server's `rpc` — at `info`, one per request or call. Written straight
-/// to the process's ``LogOutput`` when the logger's handler is the platform's ``ECSLogHandler`` writing ECS: no
-/// `Logger.Metadata` dictionary, no task-local read for the trace (the caller passes its span), the duration as
-/// ECS's `event.duration`. The line is the one the handler would write for the same call; with another handler, or
-/// in the text format, it goes through `logger` as usual.
+/// An access line — the gateway's `request`, a server's `rpc` — at `info`, one per request or call, with the same
+/// label keys on every line. Written straight to the process's ``LogOutput`` when the logger's handler is the
+/// platform's ``ECSLogHandler`` writing ECS: what is the same on every line (level, message, service, logger, the
+/// handler's metadata, the label keys in their order) is encoded once, here; each line adds its time, trace, duration
+/// and label values. No `Logger.Metadata` dictionary, no task-local read for the trace (the caller passes its span).
+/// The line is the one the handler would write for the same call; with another handler, or in the text format, it
+/// goes through `logger` as usual.
 public struct AccessLog: Sendable {
     private let logger: Logger
-    private let output: LogOutput?
-    private let label: String
-    /// The handler's own metadata, redacted once.
-    private let metadata: [(String, String)]
+    private let message: String
+    private let keys: [String]
+    private let direct: Direct?
 
-    public init(logger: Logger) {
-        self.logger = logger
-        if let handler = logger.handler as? ECSLogHandler, handler.metadataProvider == nil,
-            handler.output.format == .ecs
-        {
-            output = handler.output
-            label = handler.label
-            metadata = handler.metadata.map { key, value in (key, Redaction.value(value.description, key: key)) }
-        } else {
-            (output, label, metadata) = (nil, logger.label, [])
+    /// What the direct path writes besides each line's own values.
+    private final class Direct: Sendable {
+        enum Label {
+            /// `"key":"value"` of the handler's own metadata.
+            case constant([UInt8])
+            /// `"key":`, then the value of the line's field at `index`.
+            case field([UInt8], index: Int)
         }
+        let output: LogOutput
+        /// `"log.level":"info"` to `"log.logger":"…"`, as ``LogRecord/ecs(service:instance:dataset:)`` writes them.
+        let constant: [UInt8]
+        /// In the handler's order (by key).
+        let labels: [Label]
+
+        init(output: LogOutput, constant: [UInt8], labels: [Label]) {
+            self.output = output
+            self.constant = constant
+            self.labels = labels
+        }
+    }
+
+    /// Every line of this log says `message` and has a value for each of `keys` (the platform's own, none sensitive
+    /// nor one of those the handler maps to ECS fields, such as `error`).
+    public init(logger: Logger, message: String, keys: [String]) {
+        self.logger = logger
+        self.message = message
+        self.keys = keys
+        guard let handler = logger.handler as? ECSLogHandler, handler.metadataProvider == nil,
+            handler.output.format == .ecs
+        else {
+            direct = nil
+            return
+        }
+        let output = handler.output
+        var header = JSONLine()
+        LogRecord.header(
+            &header, level: .info, message: message, logger: handler.label, service: output.serviceName,
+            instance: output.instanceID, dataset: output.dataset)
+        // The handler's labels: its metadata and the call's fields, by key, the call's winning a shared key.
+        var merged: [(key: String, value: String?, index: Int)] = handler.metadata.compactMap { key, value in
+            keys.contains(key) ? nil : (key, Redaction.value(value.description, key: key), 0)
+        }
+        for (index, key) in keys.enumerated() { merged.append((key, nil, index)) }
+        merged.sort { $0.key < $1.key }
+        direct = Direct(
+            output: output, constant: header.fragment,
+            labels: merged.map { label in
+                if let value = label.value { return .constant(JSONLine.label(label.key, value)) }
+                return .field(JSONLine.label(label.key, nil), index: label.index)
+            })
     }
 
     /// The logger writes `info` lines.
     public var isEnabled: Bool { logger.logLevel <= .info }
 
-    /// Writes `message` with `fields` (keys the platform's own, none sensitive: the values are still scrubbed), the
-    /// duration, and the span the line belongs to.
-    public func info(_ message: String, _ fields: [(String, String)], duration: Duration, span: SpanContext?) {
+    /// Writes a line with `values` (one per key, in the keys' order; scrubbed all the same), the duration, and the
+    /// span the line belongs to.
+    public func info(_ values: [String], duration: Duration, span: SpanContext?) {
         guard isEnabled else { return }
-        guard let output else {
+        guard let direct else {
             var metadata = Logger.Metadata()
-            for (key, value) in fields { metadata[key] = .string(value) }
+            for (key, value) in zip(keys, values) { metadata[key] = .string(value) }
             metadata["duration_ms"] = "\(duration.milliseconds)"
             logger.info("\(message)", metadata: metadata)
             return
         }
-        var all = metadata
-        all.reserveCapacity(metadata.count + fields.count)
-        for (key, value) in fields { all.append((key, Redaction.scrub(value))) }
-        all.sort { $0.0 < $1.0 }
-        output.write(
-            LogRecord(
-                timestamp: .now, level: .info, message: message, logger: label, metadata: all,
-                trace: span.map(LogRecord.Trace.span), durationNanoseconds: Int(duration.nanoseconds)))
+        var json = JSONLine()
+        json.timestamp("@timestamp", .now)
+        json.append(fragment: direct.constant)
+        if let span { json.trace(span) }
+        json.number("event.duration", Int(duration.nanoseconds))
+        if !direct.labels.isEmpty {
+            json.labels { labels in
+                for (position, label) in direct.labels.enumerated() {
+                    if position > 0 { labels.append(byte: UInt8(ascii: ",")) }
+                    switch label {
+                    case .constant(let bytes): labels.append(raw: bytes)
+                    case .field(let key, let index):
+                        labels.append(raw: key)
+                        labels.append(value: index < values.count ? Redaction.scrub(values[index]) : "")
+                    }
+                }
+            }
+        }
+        direct.output.write(line: json.finish(), level: .info)
     }
 }
 
@@ -276,17 +333,12 @@ struct LogRecord: Sendable {
     func ecs(service: String, instance: String, dataset: String) -> [UInt8] {
         var json = JSONLine()
         json.timestamp("@timestamp", timestamp)
-        json.field("log.level", level.rawValue)
-        json.field("message", message)
-        json.field("ecs.version", Self.ecsVersion)
-        json.field("service.name", service)
-        json.field("service.instance.id", instance)
-        json.field("event.dataset", dataset)
-        json.field("log.logger", logger)
+        Self.header(
+            &json, level: level, message: message, logger: logger, service: service, instance: instance,
+            dataset: dataset)
         switch trace {
         case .span(let span):
-            json.hex("trace.id", span.traceID.high, span.traceID.low)
-            json.hex("span.id", span.spanID)
+            json.trace(span)
         case .hex(let trace):
             json.field("trace.id", trace.traceID)
             json.field("span.id", trace.spanID)
@@ -309,6 +361,20 @@ struct LogRecord: Sendable {
         }
         json.object("labels", labels)
         return json.finish()
+    }
+
+    /// The fields after the timestamp, in their order.
+    static func header(
+        _ json: inout JSONLine, level: Logger.Level, message: String, logger: String, service: String,
+        instance: String, dataset: String
+    ) {
+        json.field("log.level", level.rawValue)
+        json.field("message", message)
+        json.field("ecs.version", ecsVersion)
+        json.field("service.name", service)
+        json.field("service.instance.id", instance)
+        json.field("event.dataset", dataset)
+        json.field("log.logger", logger)
     }
 
     func text() -> [UInt8] {
@@ -341,6 +407,22 @@ struct JSONLine {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// `"trace.id":"<32 hex>","span.id":"<16 hex>"`.
+    mutating func trace(_ span: SpanContext) {
+        hex("trace.id", span.traceID.high, span.traceID.low)
+        hex("span.id", span.spanID)
+    }
+
+    /// The fields written so far, without the opening brace: a ``fragment`` to append to other lines.
+    var fragment: [UInt8] { Array(bytes.dropFirst()) }
+
+    /// Appends the fields of another line's ``fragment``.
+    mutating func append(fragment: [UInt8]) {
+        guard !fragment.isEmpty else { return }
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: fragment)
+    }
+
     /// `"name":"2026-11-30T12:34:56.789Z"`.
     mutating func timestamp(_ name: String, _ clock: WallClock) {
         key(name)
@@ -360,6 +442,29 @@ struct JSONLine {
         append(string: name)
         bytes.append(UInt8(ascii: ":"))
     }
+
+    /// `"key":"value"` as in ``object(_:_:)`` (`"key":` alone without a value).
+    static func label(_ key: String, _ value: String?) -> [UInt8] {
+        var json = JSONLine()
+        json.append(string: key, dotsAsUnderscores: true)
+        json.bytes.append(UInt8(ascii: ":"))
+        if let value { json.append(string: value) }
+        return json.fragment
+    }
+
+    /// `"labels":{…}`, its members written by `body` (``label(_:_:)``s and values).
+    mutating func labels(_ body: (inout JSONLine) -> Void) {
+        key("labels")
+        bytes.append(UInt8(ascii: "{"))
+        body(&self)
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    mutating func append(raw: [UInt8]) { bytes.append(contentsOf: raw) }
+
+    mutating func append(byte: UInt8) { bytes.append(byte) }
+
+    mutating func append(value: String) { append(string: value) }
 
     /// An object of string values; ECS labels are flat keywords, so dots in keys become underscores.
     mutating func object(_ name: String, _ fields: [(String, String)]) {
@@ -384,16 +489,28 @@ struct JSONLine {
     /// A JSON string: copied whole when nothing in it needs escaping (almost always), else byte by byte.
     private mutating func append(string: String, dotsAsUnderscores: Bool = false) {
         bytes.append(UInt8(ascii: "\""))
-        let plain = string.utf8.allSatisfy { byte in
-            byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
-                && (!dotsAsUnderscores || byte != UInt8(ascii: "."))
+        var string = string
+        string.withUTF8 { utf8 in
+            // Scanned over the contiguous bytes: `String.UTF8View`'s iterator costs several times more per byte.
+            var plain = true
+            for byte in utf8
+            where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                || (dotsAsUnderscores && byte == UInt8(ascii: "."))
+            {
+                plain = false
+                break
+            }
+            if plain {
+                bytes.append(contentsOf: utf8)
+            } else {
+                appendEscaped(utf8, dotsAsUnderscores: dotsAsUnderscores)
+            }
         }
-        if plain {
-            bytes.append(contentsOf: string.utf8)
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in string.utf8 {
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, dotsAsUnderscores: Bool) {
+        for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
@@ -409,7 +526,6 @@ struct JSONLine {
             default: bytes.append(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 }
 

@@ -39,7 +39,15 @@ public final class PlatformTracer: Tracer, Sendable {
 
     /// A span starting now, the child of `context`'s span (or a new trace's root).
     public func start(_ operationName: String, context: ServiceContext, kind: SpanKind) -> RecordingSpan {
-        start(operationName, context: context, kind: kind, at: Self.now())
+        start(operationName, context: context, parent: context.spanContext, kind: kind, at: Self.now())
+    }
+
+    /// A span starting now in `context`, the child of `remote` (a caller's span from its `traceparent`) when there
+    /// is one, else of `context`'s span: what a server does with a request, in one change of the context.
+    public func start(
+        _ operationName: String, context: ServiceContext, continuing remote: SpanContext?, kind: SpanKind
+    ) -> RecordingSpan {
+        start(operationName, context: context, parent: remote ?? context.spanContext, kind: kind, at: Self.now())
     }
 
     /// Nanoseconds since the epoch (what OTLP exports).
@@ -53,14 +61,16 @@ public final class PlatformTracer: Tracer, Sendable {
         _ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind,
         at instant: @autoclosure () -> Instant, function: String, file fileID: String, line: UInt
     ) -> RecordingSpan {
-        start(operationName, context: context(), kind: kind, at: instant().nanosecondsSinceEpoch)
+        let context = context()
+        return start(
+            operationName, context: context, parent: context.spanContext, kind: kind,
+            at: instant().nanosecondsSinceEpoch)
     }
 
-    private func start(_ operationName: String, context: ServiceContext, kind: SpanKind, at start: UInt64)
-        -> RecordingSpan
-    {
+    private func start(
+        _ operationName: String, context: ServiceContext, parent: SpanContext?, kind: SpanKind, at start: UInt64
+    ) -> RecordingSpan {
         var context = context
-        let parent = context.spanContext
         let traceID = parent?.traceID ?? SpanContext.randomTraceID()
         let sampled = sampler.samples(traceID: traceID, parent: parent)
         let spanContext = SpanContext(

@@ -54,14 +54,11 @@ struct LoggingTests {
         let output = try lines { logger in
             var logger = logger
             logger[metadataKey: "service"] = "team"
-            let access = AccessLog(logger: logger)
+            let access = AccessLog(
+                logger: logger, message: "request", keys: ["url.path", "http.request.method", "note"])
             #expect(access.isEnabled)
             access.info(
-                "request",
-                [
-                    ("url.path", "/v1/teams/{id}"), ("http.request.method", "GET"),
-                    ("note", "for maria@example.com"),
-                ], duration: .microseconds(1_500), span: span)
+                ["/v1/teams/{id}", "GET", "for maria@example.com"], duration: .microseconds(1_500), span: span)
             var traced = ServiceContext.topLevel
             traced.spanContext = span
             ServiceContext.withValue(traced) {
@@ -74,9 +71,9 @@ struct LoggingTests {
             }
             var quiet = logger
             quiet.logLevel = .warning
-            let off = AccessLog(logger: quiet)
+            let off = AccessLog(logger: quiet, message: "request", keys: [])
             #expect(!off.isEnabled)
-            off.info("request", [], duration: .zero, span: nil)
+            off.info([], duration: .zero, span: nil)
         }
         #expect(output.count == 2)
         let (direct, handled) = try (object(output[0]), object(output[1]))
@@ -97,8 +94,8 @@ struct LoggingTests {
     @Test("an access line in the text format goes through the logger")
     func accessLineText() throws {
         let output = try lines(format: .text) { logger in
-            AccessLog(logger: logger).info(
-                "rpc", [("rpc.method", "GetTeam")], duration: .milliseconds(2), span: nil)
+            AccessLog(logger: logger, message: "rpc", keys: ["rpc.method"]).info(
+                ["GetTeam"], duration: .milliseconds(2), span: nil)
         }
         #expect(output.count == 1)
         #expect(
