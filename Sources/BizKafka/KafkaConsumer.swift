@@ -113,7 +113,8 @@
             var buffer = [CChar](repeating: 0, count: 512)
             let code = rd_kafka_fatal_error(client.handle, &buffer, buffer.count)
             guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
-            return KafkaError(code: code.rawValue, reason: String(cString: buffer))
+            let reason = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            return KafkaError(code: code.rawValue, reason: String(decoding: reason, as: UTF8.self))
         }
 
         /// Puts the consumer in librdkafka's fatal state, as a fenced static member would be: for tests of what

@@ -39,14 +39,15 @@ struct OpenConnection: PostgresDatabase {
     /// `body`'s future, started on the event loop while the connection is open; failed as unavailable otherwise.
     private func whileOpen<T>(_ body: @escaping () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
         let (connection, body, operation) = (self.connection, Unchecked(body), self.operation)
-        return connection.eventLoop.flatSubmit {
+        // The result travels wrapped: `flatSubmit` wants a `Sendable` one, and `PostgresDatabase` leaves `T` open.
+        return connection.eventLoop.flatSubmit { () -> EventLoopFuture<Unchecked<T>> in
             guard !connection.isClosed else {
                 return connection.eventLoop.makeFailedFuture(
                     StorageError(
                         code: .unavailable, reason: "could not \(operation): the connection to PostgreSQL was closed"))
             }
-            return body.value()
-        }
+            return body.value().map { Unchecked($0) }
+        }.map { $0.value }
     }
 }
 

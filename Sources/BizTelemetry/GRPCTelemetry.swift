@@ -101,7 +101,9 @@ public struct ClientTracingInterceptor: ClientInterceptor {
             request.metadata.replaceOrAddString(state, forKey: PlatformTracer.traceStateHeader)
         }
         do {
-            let response = try await ServiceContext.withValue(span.context) { try await next(request, context) }
+            // The span's context reaches the server in the metadata; nothing on this side of the call reads the
+            // task's context, so it is not bound (its ServiceContext is never made).
+            let response = try await next(request, context)
             if case .failure(let error) = response.accepted {
                 span.describe(context.descriptor, status: error.code.rawValue)
                 span.setStatus(SpanStatus(code: .error, message: "\(error.code)"))
@@ -145,7 +147,8 @@ extension Metadata {
 /// builds labels).
 final class RPCMetrics: Sendable {
     private struct Key: Hashable {
-        var method: String
+        /// The descriptor itself: its `fullyQualifiedMethod` is a new string on every read.
+        var method: MethodDescriptor
         var code: Int
     }
     private struct Instruments: Sendable {
@@ -158,11 +161,11 @@ final class RPCMetrics: Sendable {
     init(side: String) { self.side = side }
 
     func record(_ method: MethodDescriptor, code: RPCError.Code?, duration: Duration) {
-        let key = Key(method: method.fullyQualifiedMethod, code: code?.rawValue ?? 0)
+        let key = Key(method: method, code: code?.rawValue ?? 0)
         let instruments = cache.withLock { cache in
             if let found = cache[key] { return found }
             let dimensions = [
-                ("rpc_method", key.method), ("rpc_grpc_status_code", String(key.code)),
+                ("rpc_method", method.fullyQualifiedMethod), ("rpc_grpc_status_code", String(key.code)),
                 ("rpc_grpc_status", code.map { "\($0)" } ?? "ok"),
             ]
             let made = Instruments(

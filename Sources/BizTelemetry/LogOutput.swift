@@ -389,9 +389,14 @@ struct LogRecord: Sendable {
 
 /// One JSON object on one line, fields written in order (ECS dotted names are valid field names).
 struct JSONLine {
-    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private var bytes: [UInt8]
 
-    init() { bytes.reserveCapacity(512) }
+    init() {
+        // One allocation: an array literal then `reserveCapacity` would make two.
+        bytes = []
+        bytes.reserveCapacity(512)
+        bytes.append(UInt8(ascii: "{"))
+    }
 
     mutating func field(_ name: String, _ value: String) {
         key(name)

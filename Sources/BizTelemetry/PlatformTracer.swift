@@ -70,13 +70,11 @@ public final class PlatformTracer: Tracer, Sendable {
     private func start(
         _ operationName: String, context: ServiceContext, parent: SpanContext?, kind: SpanKind, at start: UInt64
     ) -> RecordingSpan {
-        var context = context
         let traceID = parent?.traceID ?? SpanContext.randomTraceID()
         let sampled = sampler.samples(traceID: traceID, parent: parent)
         let spanContext = SpanContext(
             traceID: traceID, spanID: SpanContext.randomSpanID(), parentSpanID: parent?.spanID, sampled: sampled,
             isRemote: false, traceState: parent?.traceState)
-        context.spanContext = spanContext
         return RecordingSpan(
             name: operationName, kind: kind, context: context, spanContext: spanContext, start: start,
             batcher: sampled ? batcher : nil)

@@ -5,14 +5,17 @@ import Tracing
 /// A span of the ``PlatformTracer``. Sampled spans record their name, attributes, status, events and links until
 /// they end, then go to the batcher; an unsampled span only carries its context.
 public final class RecordingSpan: Span {
-    public let context: ServiceContext
     public let spanContext: SpanContext
+    /// The context the span started in; ``context`` adds the span to it when first asked (a client span never is:
+    /// its context travels in the call's metadata).
+    private let base: ServiceContext
     let kind: SpanKind
     let start: UInt64
     private let batcher: SpanBatcher?
     private let state: Mutex<State>
 
     struct State {
+        var context: ServiceContext?
         var name: String
         var attributes: SpanAttributes = [:]
         /// Set by ``setAttributes(_:)``: no hashing, no existential per value.
@@ -27,12 +30,23 @@ public final class RecordingSpan: Span {
         name: String, kind: SpanKind, context: ServiceContext, spanContext: SpanContext, start: UInt64,
         batcher: SpanBatcher?
     ) {
-        self.context = context
+        self.base = context
         self.spanContext = spanContext
         self.kind = kind
         self.start = start
         self.batcher = batcher
         self.state = Mutex(State(name: name))
+    }
+
+    /// The context the span started in, with the span as its active span: what runs inside the span sees.
+    public var context: ServiceContext {
+        state.withLock { state in
+            if let context = state.context { return context }
+            var context = base
+            context.spanContext = spanContext
+            state.context = context
+            return context
+        }
     }
 
     public var isRecording: Bool { batcher != nil && !state.withLock { $0.ended } }

@@ -116,10 +116,14 @@ public final class SpanBatcher: Service, Sendable {
                 "spans dropped: the export buffer was full",
                 metadata: ["dropped": "\(dropped)", "max_queue_size": "\(settings.maxQueueSize)"])
         }
-        var spans = taken[...]
-        while !spans.isEmpty {
-            let batch = Array(spans.prefix(settings.maxExportBatchSize))
-            spans = spans.dropFirst(batch.count)
+        // Usually one batch (a batch is exported as soon as it is full): passed on as it is, without a copy.
+        let batches =
+            taken.count <= settings.maxExportBatchSize
+            ? [taken]
+            : stride(from: 0, to: taken.count, by: settings.maxExportBatchSize).map { start in
+                Array(taken[start..<min(start + settings.maxExportBatchSize, taken.count)])
+            }
+        for batch in batches where !batch.isEmpty {
             do {
                 try await withTimeout(settings.exportTimeout) { [exporter] in try await exporter.export(batch) }
                 exportedCounter.increment(by: batch.count)
