@@ -5,7 +5,45 @@ import Tracing
 /// numbers are those of `Protos/opentelemetry/proto/collector/trace/v1/trace_service.proto` (OTLP's own); the
 /// generated types decode it in the tests.
 struct OTLPEncoder {
-    private(set) var bytes: [UInt8] = []
+    var bytes: [UInt8] = []
+
+    /// Appends `span` to `bytes` as one `ScopeSpans.spans` field: what ``requestPrefix(spansLength:resource:scope:)``
+    /// goes in front of, once for a batch of them.
+    static func append(_ span: FinishedSpan, to bytes: inout [UInt8]) {
+        var encoder = OTLPEncoder()
+        swap(&encoder.bytes, &bytes)
+        encoder.message(2) { $0.span(span) }
+        swap(&encoder.bytes, &bytes)
+    }
+
+    /// The request up to its spans, for `spansLength` bytes of ``append(_:to:)``'s fields after it: with them, the
+    /// same bytes as ``request(_:resource:scope:)``.
+    static func requestPrefix(spansLength: Int, resource: [(String, String)], scope: String) -> [UInt8] {
+        var resourcePart = OTLPEncoder()
+        resourcePart.message(1) { attributes in  // ResourceSpans.resource
+            for (key, value) in resource { attributes.keyValue(1, key, .string(value)) }
+        }
+        var scopePart = OTLPEncoder()
+        scopePart.message(1) { $0.string(1, scope) }  // ScopeSpans.scope, InstrumentationScope.name
+        let scopeSpansLength = scopePart.bytes.count + spansLength
+        var prefix = OTLPEncoder()
+        prefix.tag(1, 2)  // ExportTraceServiceRequest.resource_spans
+        prefix.appendVarint(
+            UInt64(resourcePart.bytes.count + Self.lengthOfField(2, scopeSpansLength) + scopeSpansLength))
+        prefix.bytes += resourcePart.bytes
+        prefix.tag(2, 2)  // ResourceSpans.scope_spans
+        prefix.appendVarint(UInt64(scopeSpansLength))
+        prefix.bytes += scopePart.bytes
+        return prefix.bytes
+    }
+
+    /// The bytes of a length-delimited field's tag and length.
+    private static func lengthOfField(_ field: Int, _ length: Int) -> Int {
+        var encoder = OTLPEncoder()
+        encoder.tag(field, 2)
+        encoder.appendVarint(UInt64(length))
+        return encoder.bytes.count
+    }
 
     /// The whole request for `spans` of one process (`resource`) and one instrumentation scope.
     static func request(_ spans: [FinishedSpan], resource: [(String, String)], scope: String) -> [UInt8] {
@@ -140,9 +178,9 @@ struct OTLPEncoder {
 
     // MARK: Wire format
 
-    private mutating func tag(_ field: Int, _ wireType: UInt64) { appendVarint(UInt64(field) << 3 | wireType) }
+    mutating func tag(_ field: Int, _ wireType: UInt64) { appendVarint(UInt64(field) << 3 | wireType) }
 
-    private mutating func appendVarint(_ value: UInt64) {
+    mutating func appendVarint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)

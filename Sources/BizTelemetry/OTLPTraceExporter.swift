@@ -6,10 +6,11 @@ import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import NIOCore
 import NIOSSL
+import Synchronization
 
 /// Exports spans over OTLP, `http/protobuf` (a POST to `…/v1/traces`) or `grpc` (`TraceService/Export`), as the
 /// standard `OTEL_EXPORTER_OTLP_*` variables say (``OTLPSettings``).
-public final class OTLPTraceExporter: SpanExporter {
+public final class OTLPTraceExporter: EncodedSpanExporter {
     private enum Transport {
         case http(HTTPClient, URL)
         case grpc(GRPCClient<HTTP2ClientTransport.Posix>, Task<Void, any Error>)
@@ -18,6 +19,8 @@ public final class OTLPTraceExporter: SpanExporter {
     public let settings: OTLPSettings
     private let resource: [(String, String)]
     private let transport: Transport
+    /// The last HTTP request's body, its storage written over by the next one (exports run one at a time).
+    private let reusableBody = Mutex<ByteBuffer?>(nil)
 
     /// `resource` is what every batch says of its process (`service.name` and the others).
     public init(settings: OTLPSettings, resource: [(String, String)]) throws {
@@ -56,20 +59,30 @@ public final class OTLPTraceExporter: SpanExporter {
     }
 
     public func export(_ spans: [FinishedSpan]) async throws {
-        let body = OTLPEncoder.request(spans, resource: resource, scope: "biz-retail")
+        try await send(OTLPEncoder.request(spans, resource: resource, scope: "biz-retail"), prefix: [])
+    }
+
+    func export(encoded spans: [UInt8], count: Int) async throws {
+        let prefix = OTLPEncoder.requestPrefix(spansLength: spans.count, resource: resource, scope: "biz-retail")
+        try await send(spans, prefix: prefix)
+    }
+
+    /// Sends the request whose bytes are `prefix` then `body`.
+    private func send(_ body: [UInt8], prefix: [UInt8]) async throws {
         switch transport {
         case .http(let client, let url):
-            var post = HTTPClientRequest(url: url.absoluteString)
-            post.method = .POST
-            post.headers.add(name: "Content-Type", value: "application/x-protobuf")
-            for (name, value) in settings.headers { post.headers.add(name: name, value: value) }
-            post.body = .bytes(ByteBuffer(bytes: body))
-            let response = try await client.execute(post, timeout: settings.timeout.timeAmount)
-            _ = try? await response.body.collect(upTo: 1 << 20)
-            guard (200..<300).contains(response.status.code) else {
-                throw OTLPExportError(reason: "the collector answered HTTP \(response.status.code)")
+            var buffer = reusableBody.withLock { $0.take() } ?? ByteBuffer()
+            buffer.clear(minimumCapacity: prefix.count + body.count)
+            buffer.writeBytes(prefix)
+            buffer.writeBytes(body)
+            let status = try await post(buffer, with: client, to: url)
+            // The request is gone: the buffer is this exporter's alone again.
+            reusableBody.withLock { $0 = buffer }
+            guard (200..<300).contains(status) else {
+                throw OTLPExportError(reason: "the collector answered HTTP \(status)")
             }
         case .grpc(let client, _):
+            let body = prefix.isEmpty ? body : prefix + body
             var metadata = Metadata()
             for (name, value) in settings.headers { metadata.addString(value, forKey: name.lowercased()) }
             var options = CallOptions.defaults
@@ -82,6 +95,18 @@ public final class OTLPTraceExporter: SpanExporter {
                 options: options
             ) { response in _ = try response.message }
         }
+    }
+
+    /// POSTs `body` and returns the collector's status (its answer read and dropped).
+    private func post(_ body: ByteBuffer, with client: HTTPClient, to url: URL) async throws -> UInt {
+        var post = HTTPClientRequest(url: url.absoluteString)
+        post.method = .POST
+        post.headers.add(name: "Content-Type", value: "application/x-protobuf")
+        for (name, value) in settings.headers { post.headers.add(name: name, value: value) }
+        post.body = .bytes(body)
+        let response = try await client.execute(post, timeout: settings.timeout.timeAmount)
+        _ = try? await response.body.collect(upTo: 1 << 20)
+        return response.status.code
     }
 
     public func shutdown() async {

@@ -9,6 +9,13 @@ public protocol SpanExporter: Sendable {
     func shutdown() async
 }
 
+/// An exporter of OTLP's encoding, whose spans the batcher encodes as they end (``OTLPEncoder/append(_:to:)``)
+/// rather than keeping them until the export: no span outlives its request, and a batch is one buffer.
+protocol EncodedSpanExporter: SpanExporter {
+    /// `spans`: `count` spans, each a `ScopeSpans.spans` field, back to back.
+    func export(encoded spans: [UInt8], count: Int) async throws
+}
+
 /// The batch span processor: ended spans are appended to a bounded buffer under one lock, and a service exports
 /// them in batches — when a batch is full or every `scheduleDelay` — so a request never waits on an export. Spans
 /// that find the buffer full are dropped and counted (`spans_dropped_total`), never blocked on.
@@ -30,11 +37,27 @@ public final class SpanBatcher: Service, Sendable {
 
     private struct Buffer {
         var spans: [FinishedSpan] = []
+        /// With an ``EncodedSpanExporter``: the spans' bytes, and where each one ends.
+        var encoded = Encoded()
+        /// The encoded buffers of the last export, emptied, kept for their capacity.
+        var spare = Encoded()
+        var count = 0
         var dropped = 0
+    }
+
+    private struct Encoded {
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+
+        mutating func empty() {
+            bytes.removeAll(keepingCapacity: true)
+            ends.removeAll(keepingCapacity: true)
+        }
     }
 
     public let settings: Settings
     private let exporter: any SpanExporter
+    private let encoder: (any EncodedSpanExporter)?
     private let logger: Logger
     private let buffer = Mutex(Buffer())
     private let wakes: AsyncStream<Void>
@@ -48,6 +71,7 @@ public final class SpanBatcher: Service, Sendable {
     /// `logger` reports export trouble (at most once per failing period), never through a span.
     public init(exporter: any SpanExporter, settings: Settings = .init(), logger: Logger) {
         self.exporter = exporter
+        self.encoder = exporter as? any EncodedSpanExporter
         self.settings = settings
         self.logger = logger
         (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -55,13 +79,20 @@ public final class SpanBatcher: Service, Sendable {
 
     /// Keeps `span` for the next export; drops it when the buffer is full.
     func add(_ span: FinishedSpan) {
+        let encodes = encoder != nil
         let batchFull = buffer.withLock { buffer -> Bool in
-            guard buffer.spans.count < settings.maxQueueSize else {
+            guard buffer.count < settings.maxQueueSize else {
                 buffer.dropped += 1
                 return false
             }
-            buffer.spans.append(span)
-            return buffer.spans.count == settings.maxExportBatchSize
+            if encodes {
+                OTLPEncoder.append(span, to: &buffer.encoded.bytes)
+                buffer.encoded.ends.append(buffer.encoded.bytes.count)
+            } else {
+                buffer.spans.append(span)
+            }
+            buffer.count += 1
+            return buffer.count == settings.maxExportBatchSize
         }
         if batchFull { wake.yield() }
     }
@@ -70,12 +101,15 @@ public final class SpanBatcher: Service, Sendable {
     func flush() { wake.yield() }
 
     /// Spans waiting for an export.
-    public var pending: Int { buffer.withLock { $0.spans.count } }
+    public var pending: Int { buffer.withLock { $0.count } }
 
     /// Takes every buffered span (what an export would send).
     func takeAll() -> [FinishedSpan] {
         buffer.withLock { buffer in
-            defer { buffer.spans = [] }
+            defer {
+                buffer.spans = []
+                buffer.count = 0
+            }
             return buffer.spans
         }
     }
@@ -103,11 +137,16 @@ public final class SpanBatcher: Service, Sendable {
     }
 
     private func exportBuffered() async {
-        let (taken, dropped) = buffer.withLock { buffer in
-            let taken = (buffer.spans, buffer.dropped)
-            // The next period's buffer at once at this one's size, rather than grown by doublings under the lock.
-            buffer = Buffer()
+        let (taken, encoded, dropped) = buffer.withLock { buffer in
+            let taken = (buffer.spans, buffer.encoded, buffer.dropped)
+            // The next period's buffer at once at this one's size, rather than grown by doublings under the lock;
+            // encoded spans go into the last export's buffers, whose capacity is kept.
+            buffer.spans = []
             buffer.spans.reserveCapacity(min(taken.0.count, settings.maxQueueSize))
+            buffer.encoded = buffer.spare
+            buffer.spare = Encoded()
+            buffer.count = 0
+            buffer.dropped = 0
             return taken
         }
         if dropped > 0 {
@@ -116,6 +155,14 @@ public final class SpanBatcher: Service, Sendable {
                 "spans dropped: the export buffer was full",
                 metadata: ["dropped": "\(dropped)", "max_queue_size": "\(settings.maxQueueSize)"])
         }
+        if let encoder {
+            await export(encoded, to: encoder)
+        } else {
+            await export(taken)
+        }
+    }
+
+    private func export(_ taken: [FinishedSpan]) async {
         // Usually one batch (a batch is exported as soon as it is full): passed on as it is, without a copy.
         let batches =
             taken.count <= settings.maxExportBatchSize
@@ -124,15 +171,47 @@ public final class SpanBatcher: Service, Sendable {
                 Array(taken[start..<min(start + settings.maxExportBatchSize, taken.count)])
             }
         for batch in batches where !batch.isEmpty {
-            do {
-                try await withTimeout(settings.exportTimeout) { [exporter] in try await exporter.export(batch) }
-                exportedCounter.increment(by: batch.count)
-            } catch {
-                failedCounter.increment(by: batch.count)
-                logger.warning(
-                    "span export failed",
-                    metadata: ["spans": "\(batch.count)", "error": "\(String(describing: error))"])
+            await export(count: batch.count) { [exporter] in try await exporter.export(batch) }
+        }
+    }
+
+    private func export(_ taken: Encoded, to encoder: any EncodedSpanExporter) async {
+        var taken = taken
+        let size = settings.maxExportBatchSize
+        if taken.ends.count <= size {
+            if !taken.ends.isEmpty {
+                await export(count: taken.ends.count) { [taken] in
+                    try await encoder.export(encoded: taken.bytes, count: taken.ends.count)
+                }
             }
+        } else {
+            // More than a batch (the exports fell behind): split where spans end.
+            var start = 0
+            for first in stride(from: 0, to: taken.ends.count, by: size) {
+                let last = min(first + size, taken.ends.count) - 1
+                let batch = Array(taken.bytes[start..<taken.ends[last]])
+                start = taken.ends[last]
+                await export(count: last - first + 1) {
+                    try await encoder.export(encoded: batch, count: last - first + 1)
+                }
+            }
+        }
+        // Unique again once the export let go of it: emptied, its capacity serves a later period.
+        taken.empty()
+        buffer.withLock { buffer in
+            if buffer.spare.bytes.capacity < taken.bytes.capacity { buffer.spare = taken }
+        }
+    }
+
+    private func export(count: Int, _ body: @escaping @Sendable () async throws -> Void) async {
+        do {
+            try await withTimeout(settings.exportTimeout, body)
+            exportedCounter.increment(by: count)
+        } catch {
+            failedCounter.increment(by: count)
+            logger.warning(
+                "span export failed",
+                metadata: ["spans": "\(count)", "error": "\(String(describing: error))"])
         }
     }
 }

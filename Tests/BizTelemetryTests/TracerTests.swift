@@ -17,6 +17,16 @@ final class MemoryExporter: SpanExporter {
     var spans: [FinishedSpan] { exported.withLock { $0.flatMap { $0 } } }
 }
 
+/// Takes the batches an OTLP exporter would send, already encoded.
+final class EncodedMemoryExporter: EncodedSpanExporter {
+    let batches = Mutex<[(bytes: [UInt8], count: Int)]>([])
+    func export(_ spans: [FinishedSpan]) async throws { Issue.record("spans are encoded as they end") }
+    func export(encoded spans: [UInt8], count: Int) async throws {
+        batches.withLock { $0.append((spans, count)) }
+    }
+    func shutdown() async {}
+}
+
 @Suite("The platform tracer: W3C context, sampling, batching, the OTLP encoding")
 struct TracerTests {
     let logger = Logger(label: "test")
@@ -56,14 +66,7 @@ struct TracerTests {
         child.end()
         parent.end()
         #expect(batcher.pending == 2)
-        let group = ServiceGroup(services: [batcher], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            batcher.flush()
-            try await waitUntil { exporter.spans.count == 2 }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
+        try await run(batcher, flushing: true) { exporter.spans.count == 2 }
         let spans = exporter.spans
         let (exportedChild, exportedParent) = (spans[0], spans[1])
         #expect(exportedChild.name == "child" && exportedParent.name == "parent")
@@ -95,23 +98,46 @@ struct TracerTests {
     @Test("a full buffer drops spans instead of blocking, and a full batch is exported without waiting")
     func boundedBuffer() async throws {
         let exporter = MemoryExporter()
-        var settings = SpanBatcher.Settings()
-        settings.scheduleDelay = .seconds(3_600)
-        settings.maxQueueSize = 4
-        settings.maxExportBatchSize = 4
-        let batcher = SpanBatcher(exporter: exporter, settings: settings, logger: logger)
-        let tracer = PlatformTracer(sampler: .default, batcher: batcher)
+        let (batcher, tracer) = unscheduled(exporter, batch: 4, queue: 4)
         for index in 0..<6 { tracer.startSpan("span \(index)", context: .topLevel, ofKind: .internal).end() }
         #expect(batcher.pending == 4)
-        let group = ServiceGroup(services: [batcher], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            // The batch filled up before the service ran: the wake-up it left is taken at once.
-            try await waitUntil { exporter.spans.count == 4 }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
+        // The batch filled up before the service ran: the wake-up it left is taken at once.
+        try await run(batcher) { exporter.spans.count == 4 }
         #expect(exporter.spans.map(\.name) == ["span 0", "span 1", "span 2", "span 3"])
+    }
+
+    @Test("spans encoded as they end make the request the spans' own encoding makes, split into batches when late")
+    func encodedBatches() async throws {
+        let exporter = EncodedMemoryExporter()
+        let (batcher, tracer) = unscheduled(exporter, batch: 3)
+        let root = tracer.startSpan("GET /v1/teams/{id}", context: .topLevel, ofKind: .server)
+        root.setAttributes([
+            ("http.route", .string("/v1/teams/{id}")), ("url.path", .string(String(repeating: "a", count: 300))),
+        ])
+        root.end()
+        for index in 0..<6 {
+            tracer.startSpan("child \(index)", context: root.context, ofKind: .client).end()
+        }
+        #expect(batcher.pending == 7)
+        // Seven spans waited for an export that takes batches of three: 3, 3 and 1.
+        try await run(batcher) { exporter.batches.withLock { $0.map(\.count).reduce(0, +) } == 7 }
+        let batches = exporter.batches.withLock { $0 }
+        #expect(batches.map(\.count) == [3, 3, 1])
+        let resource = [("service.name", "biz-retail")]
+        var names: [String] = []
+        for batch in batches {
+            let bytes =
+                OTLPEncoder.requestPrefix(spansLength: batch.bytes.count, resource: resource, scope: "biz-retail")
+                + batch.bytes
+            let request = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: bytes)
+            let spans = try #require(request.resourceSpans.first?.scopeSpans.first?.spans)
+            #expect(spans.count == batch.count)
+            names += spans.map(\.name)
+            // The prefix's lengths are right: SwiftProtobuf writes the decoded request back to the same bytes.
+            let written: [UInt8] = try request.serializedBytes()
+            #expect(written == bytes)
+        }
+        #expect(names == ["GET /v1/teams/{id}"] + (0..<6).map { "child \($0)" })
     }
 
     @Test("samplers: always_off propagates an unsampled context, parent-based follows the parent, ratios bound")
@@ -234,6 +260,31 @@ struct TracerTests {
     /// The spans `batcher` holds, by exporting them to memory once.
     func collect(_ batcher: SpanBatcher) throws -> [FinishedSpan] {
         batcher.takeAll()
+    }
+
+    /// A batcher of `batch`-span batches (queueing `queue`) that exports only when a batch is full or flushed, and
+    /// a tracer ending into it.
+    func unscheduled(
+        _ exporter: any SpanExporter, batch: Int, queue: Int = SpanBatcher.Settings().maxQueueSize
+    ) -> (SpanBatcher, PlatformTracer) {
+        var settings = SpanBatcher.Settings()
+        settings.scheduleDelay = .seconds(3_600)
+        settings.maxQueueSize = queue
+        settings.maxExportBatchSize = batch
+        let batcher = SpanBatcher(exporter: exporter, settings: settings, logger: logger)
+        return (batcher, PlatformTracer(sampler: .default, batcher: batcher))
+    }
+
+    /// Runs `batcher`'s service (flushed at once when `flushing`) until `done`, then shuts it down.
+    func run(_ batcher: SpanBatcher, flushing: Bool = false, until done: () -> Bool) async throws {
+        let group = ServiceGroup(services: [batcher], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            if flushing { batcher.flush() }
+            try await waitUntil(done)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
     }
 
     func waitUntil(_ condition: () -> Bool) async throws {
