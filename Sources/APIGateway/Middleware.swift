@@ -117,7 +117,9 @@ struct RequestScopeMiddleware: RouterMiddleware {
         ]
         if let route = context.endpointPath { attributes.append(("http.route", .string(route))) }
         if let query = request.uri.query { attributes.append(("url.query", .string(query))) }
-        if let agent = request.headers[.userAgent] { attributes.append(("user_agent.original", .string(agent))) }
+        if let agent = request.headers.first(.userAgent) {
+            attributes.append(("user_agent.original", .string(agent)))
+        }
         span.setAttributes(attributes)
         if response.status.code >= 500 { span.setStatus(SpanStatus(code: .error)) }
     }
@@ -179,8 +181,13 @@ extension GatewayContext {
 extension HTTPFields {
     /// The caller's span, from the request's `traceparent` (and `tracestate`).
     var spanContext: SpanContext? {
-        guard let header = self[.traceparent] else { return nil }
+        guard let header = first(.traceparent) else { return nil }
         return SpanContext(traceparent: header, traceState: self[.tracestate])
+    }
+
+    /// The first field's value: `self[name]` joins every field of the name into a new string, even a single one.
+    func first(_ name: HTTPField.Name) -> String? {
+        first { $0.name == name }?.value
     }
 }
 

@@ -241,13 +241,18 @@ struct OTLPEncoder {
             bytes[lengthAt] = UInt8(length)
             return
         }
-        var varint: [UInt8] = []
-        var remaining = UInt64(length)
-        while remaining >= 0x80 {
-            varint.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
+        // Widened in place: one byte more per 7 bits past the first 7 (a span is usually 2 bytes' worth).
+        var remaining = UInt64(length) >> 7
+        var extra = 0
+        while remaining > 0 {
+            extra += 1
             remaining >>= 7
         }
-        varint.append(UInt8(remaining))
-        bytes.replaceSubrange(lengthAt..<lengthAt + 1, with: varint)
+        bytes.insert(contentsOf: repeatElement(0, count: extra), at: lengthAt + 1)
+        var value = UInt64(length)
+        for index in lengthAt...(lengthAt + extra) {
+            bytes[index] = UInt8(truncatingIfNeeded: value) | (index < lengthAt + extra ? 0x80 : 0)
+            value >>= 7
+        }
     }
 }
