@@ -220,6 +220,10 @@ for kind in ('off', 'on'):
 off, on = (statistics.median(x[0] for x in rows[k]) for k in ('off', 'on'))
 cpu_off, cpu_on = (statistics.median(x[2] for x in rows[k]) for k in ('off', 'on'))
 print(f"  {sys.argv[1]}: on / off {100 * on / off:.1f} % of the throughput, {100 * cpu_on / cpu_off:.1f} % of the CPU per request")
+# Each round's on against the off run just before it (a minute apart rather than the whole run): the machine's
+# drift between rounds cancels out of the ratio.
+pairs = [b[0] / a[0] for a, b in zip(rows['off'], rows['on'])]
+print(f"  {sys.argv[1]}: round by round {', '.join(f'{100 * p:.1f}' for p in pairs)} %; median {100 * statistics.median(pairs):.1f} %")
 PY
 )" "$tool"
     baseline=$(printf '%s\n' "${results[@]}" | grep '^off|' | tail -1 | cut -d'|' -f2-5)

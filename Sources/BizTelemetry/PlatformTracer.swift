@@ -28,13 +28,21 @@ public final class PlatformTracer: Tracer, Sendable {
     /// The process's tracer once ``bootstrap(_:)`` ran; `nil` while tracing is off. The hot paths (every request and
     /// call) start their spans through it: `InstrumentationSystem.tracer` takes a lock and casts an existential on
     /// every read, and the protocol's generic entry points add a generic instant and a boxed span.
-    public static var shared: PlatformTracer? { installed.withLock { $0 } }
-    private static let installed = Mutex<PlatformTracer?>(nil)
+    ///
+    /// An atomic load, not a lock: read by every request on every core, a lock's word would move from core to core.
+    public static var shared: PlatformTracer? {
+        let address = installed.load(ordering: .acquiring)
+        guard address != 0, let pointer = UnsafeRawPointer(bitPattern: address) else { return nil }
+        return Unmanaged<PlatformTracer>.fromOpaque(pointer).takeUnretainedValue()
+    }
+    /// The installed tracer's address, retained for the life of the process (`0`: none).
+    private static let installed = Atomic<UInt>(0)
 
-    /// Installs `tracer` as swift-distributed-tracing's instrument and as ``shared``; once per process.
+    /// Installs `tracer` as swift-distributed-tracing's instrument and as ``shared``; once per process (the
+    /// instrument refuses a second bootstrap).
     public static func bootstrap(_ tracer: PlatformTracer) {
         InstrumentationSystem.bootstrap(tracer)
-        installed.withLock { $0 = tracer }
+        installed.store(UInt(bitPattern: Unmanaged.passRetained(tracer).toOpaque()), ordering: .releasing)
     }
 
     /// A span starting now, the child of `context`'s span (or a new trace's root).

@@ -79,14 +79,19 @@ public final class SpanBatcher: Service, Sendable {
 
     /// Keeps `span` for the next export; drops it when the buffer is full.
     func add(_ span: FinishedSpan) {
-        let encodes = encoder != nil
+        // Encoded before the lock is taken: requests on other cores wait only for the copy.
+        var encoded: [UInt8] = []
+        if encoder != nil {
+            encoded.reserveCapacity(512)
+            OTLPEncoder.append(span, to: &encoded)
+        }
         let batchFull = buffer.withLock { buffer -> Bool in
             guard buffer.count < settings.maxQueueSize else {
                 buffer.dropped += 1
                 return false
             }
-            if encodes {
-                OTLPEncoder.append(span, to: &buffer.encoded.bytes)
+            if !encoded.isEmpty {
+                buffer.encoded.bytes.append(contentsOf: encoded)
                 buffer.encoded.ends.append(buffer.encoded.bytes.count)
             } else {
                 buffer.spans.append(span)
