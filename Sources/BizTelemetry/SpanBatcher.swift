@@ -16,9 +16,10 @@ protocol EncodedSpanExporter: SpanExporter {
     func export(encoded spans: [UInt8], count: Int) async throws
 }
 
-/// The batch span processor: ended spans are appended to a bounded buffer under one lock, and a service exports
-/// them in batches — when a batch is full or every `scheduleDelay` — so a request never waits on an export. Spans
-/// that find the buffer full are dropped and counted (`spans_dropped_total`), never blocked on.
+/// The batch span processor: ended spans are appended to a bounded buffer under one lock (already in OTLP's encoding
+/// when the exporter is an ``EncodedSpanExporter``), and a service exports them in batches — when a batch is full or
+/// every `scheduleDelay` — so a request never waits on an export. Spans that find the buffer full are dropped and
+/// counted (`spans_dropped_total`), never blocked on.
 public final class SpanBatcher: Service, Sendable {
     /// The standard `OTEL_BSP_*` settings (defaults sized for a busy gateway rather than the specification's 2,048
     /// spans every 5 s, which drops most spans of a few thousand requests a second).
