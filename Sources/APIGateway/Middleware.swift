@@ -50,7 +50,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
         var context = context
         context.trace =
             span.map { TraceContext($0.spanContext) }
-            ?? request.headers[.traceparent].flatMap(TraceContext.init(traceparent:)) ?? .random()
+            ?? request.headers.value(.traceparent).flatMap(TraceContext.init(traceparent:)) ?? .random()
         context.clientIP = clientIP(request, peer: context.peerIP)
         let scoped = context
         return try await RecordingSpan.withContext(of: span) {
@@ -117,7 +117,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
         ]
         if let route = context.endpointPath { attributes.append(("http.route", .string(route))) }
         if let query = request.uri.query { attributes.append(("url.query", .string(query))) }
-        if let agent = request.headers.first(.userAgent) {
+        if let agent = request.headers.value(.userAgent) {
             attributes.append(("user_agent.original", .string(agent)))
         }
         span.setAttributes(attributes)
@@ -146,7 +146,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response)
         async throws -> Response
     {
-        guard let header = request.headers[.authorization] else {
+        guard let header = request.headers.value(.authorization) else {
             throw Problem.unauthorized("a bearer token is required", error: "invalid_request")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
@@ -181,13 +181,20 @@ extension GatewayContext {
 extension HTTPFields {
     /// The caller's span, from the request's `traceparent` (and `tracestate`).
     var spanContext: SpanContext? {
-        guard let header = first(.traceparent) else { return nil }
-        return SpanContext(traceparent: header, traceState: self[.tracestate])
+        guard let header = value(.traceparent) else { return nil }
+        return SpanContext(traceparent: header, traceState: value(.tracestate))
     }
 
-    /// The first field's value: `self[name]` joins every field of the name into a new string, even a single one.
-    func first(_ name: HTTPField.Name) -> String? {
-        first { $0.name == name }?.value
+    /// `self[name]`, without making a new string in the usual case: a single field's value is returned as it is
+    /// (the subscript joins every field of the name, even a single one); several are joined as the subscript joins
+    /// them.
+    func value(_ name: HTTPField.Name) -> String? {
+        var found: String?
+        for field in self where field.name == name {
+            if found != nil { return self[name] }
+            found = field.value
+        }
+        return found
     }
 }
 

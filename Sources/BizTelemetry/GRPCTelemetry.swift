@@ -94,7 +94,12 @@ public struct ClientTracingInterceptor: ClientInterceptor {
         guard let tracer = PlatformTracer.shared else { return try await next(request, context) }
         let span = tracer.start(
             context.descriptor.fullyQualifiedMethod, context: ServiceContext.current ?? .topLevel, kind: .client)
-        defer { span.end() }
+        // The gRPC status only when the call failed before its response.
+        var status: Int?
+        defer {
+            span.describe(context.descriptor, status: status)
+            span.end()
+        }
         var request = request
         request.metadata.replaceOrAddString(span.spanContext.traceparent, forKey: TraceContext.header)
         if let state = span.spanContext.traceState {
@@ -105,14 +110,11 @@ public struct ClientTracingInterceptor: ClientInterceptor {
             // task's context, so it is not bound (its ServiceContext is never made).
             let response = try await next(request, context)
             if case .failure(let error) = response.accepted {
-                span.describe(context.descriptor, status: error.code.rawValue)
+                status = error.code.rawValue
                 span.setStatus(SpanStatus(code: .error, message: "\(error.code)"))
-            } else {
-                span.describe(context.descriptor, status: nil)
             }
             return response
         } catch {
-            span.describe(context.descriptor, status: nil)
             span.recordError(error)
             throw error
         }

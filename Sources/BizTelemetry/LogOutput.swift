@@ -255,8 +255,8 @@ public struct AccessLog: Sendable {
         direct = Direct(
             output: output, constant: header.fragment,
             labels: merged.map { label in
-                if let value = label.value { return .constant(JSONLine.label(label.key, value)) }
-                return .field(JSONLine.label(label.key, nil), index: label.index)
+                if let value = label.value { return .constant(JSONLine.member(label.key, value)) }
+                return .field(JSONLine.member(label.key, nil), index: label.index)
             })
     }
 
@@ -280,14 +280,14 @@ public struct AccessLog: Sendable {
         if let span { json.trace(span) }
         json.number("event.duration", Int(duration.nanoseconds))
         if !direct.labels.isEmpty {
-            json.labels { labels in
+            json.object("labels") { labels in
                 for (position, label) in direct.labels.enumerated() {
                     if position > 0 { labels.append(byte: UInt8(ascii: ",")) }
                     switch label {
                     case .constant(let bytes): labels.append(raw: bytes)
                     case .field(let key, let index):
                         labels.append(raw: key)
-                        labels.append(value: index < values.count ? Redaction.scrub(values[index]) : "")
+                        labels.append(string: index < values.count ? Redaction.scrub(values[index]) : "")
                     }
                 }
             }
@@ -448,42 +448,43 @@ struct JSONLine {
         bytes.append(UInt8(ascii: ":"))
     }
 
-    /// `"key":"value"` as in ``object(_:_:)`` (`"key":` alone without a value).
-    static func label(_ key: String, _ value: String?) -> [UInt8] {
+    /// An object's member `"key":"value"` (`"key":` alone without a value); ECS labels are flat keywords, so dots
+    /// in keys become underscores.
+    mutating func member(_ key: String, _ value: String?) {
+        append(string: key, dotsAsUnderscores: true)
+        bytes.append(UInt8(ascii: ":"))
+        if let value { append(string: value) }
+    }
+
+    /// ``member(_:_:)``'s bytes, to append to lines later.
+    static func member(_ key: String, _ value: String?) -> [UInt8] {
         var json = JSONLine()
-        json.append(string: key, dotsAsUnderscores: true)
-        json.bytes.append(UInt8(ascii: ":"))
-        if let value { json.append(string: value) }
+        json.member(key, value)
         return json.fragment
     }
 
-    /// `"labels":{…}`, its members written by `body` (``label(_:_:)``s and values).
-    mutating func labels(_ body: (inout JSONLine) -> Void) {
-        key("labels")
+    /// `"name":{…}`, its members written by `body`.
+    mutating func object(_ name: String, _ body: (inout JSONLine) -> Void) {
+        key(name)
         bytes.append(UInt8(ascii: "{"))
         body(&self)
         bytes.append(UInt8(ascii: "}"))
     }
 
+    /// An object of string values (``member(_:_:)``s), left out when there are none.
+    mutating func object(_ name: String, _ fields: [(String, String)]) {
+        guard !fields.isEmpty else { return }
+        object(name) { json in
+            for (index, (key, value)) in fields.enumerated() {
+                if index > 0 { json.append(byte: UInt8(ascii: ",")) }
+                json.member(key, value)
+            }
+        }
+    }
+
     mutating func append(raw: [UInt8]) { bytes.append(contentsOf: raw) }
 
     mutating func append(byte: UInt8) { bytes.append(byte) }
-
-    mutating func append(value: String) { append(string: value) }
-
-    /// An object of string values; ECS labels are flat keywords, so dots in keys become underscores.
-    mutating func object(_ name: String, _ fields: [(String, String)]) {
-        guard !fields.isEmpty else { return }
-        key(name)
-        bytes.append(UInt8(ascii: "{"))
-        for (index, (key, value)) in fields.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            append(string: key, dotsAsUnderscores: true)
-            bytes.append(UInt8(ascii: ":"))
-            append(string: value)
-        }
-        bytes.append(UInt8(ascii: "}"))
-    }
 
     mutating func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
@@ -492,7 +493,7 @@ struct JSONLine {
     }
 
     /// A JSON string: copied whole when nothing in it needs escaping (almost always), else byte by byte.
-    private mutating func append(string: String, dotsAsUnderscores: Bool = false) {
+    mutating func append(string: String, dotsAsUnderscores: Bool = false) {
         bytes.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { utf8 in

@@ -16,8 +16,7 @@ struct OTLPEncoder {
         swap(&encoder.bytes, &bytes)
     }
 
-    /// The request up to its spans, for `spansLength` bytes of ``append(_:to:)``'s fields after it: with them, the
-    /// same bytes as ``request(_:resource:scope:)``.
+    /// The request up to its spans, for `spansLength` bytes of ``append(_:to:)``'s fields after it.
     static func requestPrefix(spansLength: Int, resource: [(String, String)], scope: String) -> [UInt8] {
         var resourcePart = OTLPEncoder()
         resourcePart.message(1) { attributes in  // ResourceSpans.resource
@@ -47,19 +46,17 @@ struct OTLPEncoder {
 
     /// The whole request for `spans` of one process (`resource`) and one instrumentation scope.
     static func request(_ spans: [FinishedSpan], resource: [(String, String)], scope: String) -> [UInt8] {
-        var encoder = OTLPEncoder()
-        encoder.bytes.reserveCapacity(64 + spans.count * 320)
-        encoder.message(1) { resourceSpans in  // ExportTraceServiceRequest.resource_spans
-            resourceSpans.message(1) { attributes in  // ResourceSpans.resource
-                for (key, value) in resource { attributes.keyValue(1, key, .string(value)) }
-            }
-            resourceSpans.message(2) { scopeSpans in  // ResourceSpans.scope_spans
-                scopeSpans.message(1) { $0.string(1, scope) }  // ScopeSpans.scope, InstrumentationScope.name
-                // By index: `for span in spans` would copy each span (retaining every field) to encode it.
-                for index in spans.indices { scopeSpans.message(2) { $0.span(spans[index]) } }  // ScopeSpans.spans
-            }
-        }
-        return encoder.bytes
+        let fields = encoded(spans)
+        return requestPrefix(spansLength: fields.count, resource: resource, scope: scope) + fields
+    }
+
+    /// `spans` as ``append(_:to:)`` writes each, back to back.
+    static func encoded(_ spans: [FinishedSpan]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(spans.count * 320)
+        // By index: `for span in spans` would copy each span (retaining every field) to encode it.
+        for index in spans.indices { append(spans[index], to: &bytes) }
+        return bytes
     }
 
     mutating func span(_ span: FinishedSpan) {

@@ -59,16 +59,12 @@ public final class OTLPTraceExporter: EncodedSpanExporter {
     }
 
     public func export(_ spans: [FinishedSpan]) async throws {
-        try await send(OTLPEncoder.request(spans, resource: resource, scope: "biz-retail"), prefix: [])
+        try await export(encoded: OTLPEncoder.encoded(spans), count: spans.count)
     }
 
-    func export(encoded spans: [UInt8], count: Int) async throws {
-        let prefix = OTLPEncoder.requestPrefix(spansLength: spans.count, resource: resource, scope: "biz-retail")
-        try await send(spans, prefix: prefix)
-    }
-
-    /// Sends the request whose bytes are `prefix` then `body`.
-    private func send(_ body: [UInt8], prefix: [UInt8]) async throws {
+    /// Sends the request: its prefix (``OTLPEncoder/requestPrefix(spansLength:resource:scope:)``), then `body`.
+    func export(encoded body: [UInt8], count: Int) async throws {
+        let prefix = OTLPEncoder.requestPrefix(spansLength: body.count, resource: resource, scope: "biz-retail")
         switch transport {
         case .http(let client, let url):
             var buffer = reusableBody.withLock { $0.take() } ?? ByteBuffer()
@@ -82,7 +78,7 @@ public final class OTLPTraceExporter: EncodedSpanExporter {
                 throw OTLPExportError(reason: "the collector answered HTTP \(status)")
             }
         case .grpc(let client, _):
-            let body = prefix.isEmpty ? body : prefix + body
+            let body = prefix + body
             var metadata = Metadata()
             for (name, value) in settings.headers { metadata.addString(value, forKey: name.lowercased()) }
             var options = CallOptions.defaults

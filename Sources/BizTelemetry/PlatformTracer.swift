@@ -47,7 +47,7 @@ public final class PlatformTracer: Tracer, Sendable {
 
     /// A span starting now, the child of `context`'s span (or a new trace's root).
     public func start(_ operationName: String, context: ServiceContext, kind: SpanKind) -> RecordingSpan {
-        start(operationName, context: context, parent: context.spanContext, kind: kind, at: Self.now())
+        start(operationName, context: context, continuing: nil, kind: kind)
     }
 
     /// A span starting now in `context`, the child of `remote` (a caller's span from its `traceparent`) when there

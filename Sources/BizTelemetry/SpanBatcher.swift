@@ -81,8 +81,9 @@ public final class SpanBatcher: Service, Sendable {
     /// Keeps `span` for the next export; drops it when the buffer is full.
     func add(_ span: FinishedSpan) {
         // Encoded before the lock is taken: requests on other cores wait only for the copy.
+        let encodes = encoder != nil
         var encoded: [UInt8] = []
-        if encoder != nil {
+        if encodes {
             encoded.reserveCapacity(512)
             OTLPEncoder.append(span, to: &encoded)
         }
@@ -91,7 +92,7 @@ public final class SpanBatcher: Service, Sendable {
                 buffer.dropped += 1
                 return false
             }
-            if !encoded.isEmpty {
+            if encodes {
                 buffer.encoded.bytes.append(contentsOf: encoded)
                 buffer.encoded.ends.append(buffer.encoded.bytes.count)
             } else {
@@ -204,9 +205,7 @@ public final class SpanBatcher: Service, Sendable {
         }
         // Unique again once the export let go of it: emptied, its capacity serves a later period.
         taken.empty()
-        buffer.withLock { buffer in
-            if buffer.spare.bytes.capacity < taken.bytes.capacity { buffer.spare = taken }
-        }
+        buffer.withLock { $0.spare = taken }
     }
 
     private func export(count: Int, _ body: @escaping @Sendable () async throws -> Void) async {
