@@ -264,6 +264,8 @@ case "flags":
     try await flagsBench(arguments.dropFirst())
 case "gateway-flags":
     try await gatewayFlagsBench(arguments.dropFirst())
+case "telemetry-parts":
+    try await telemetryParts(arguments.dropFirst())
 #if Kafka
     case "kafka-relay":
         try await kafkaRelay(try KafkaBenchOptions(arguments.dropFirst()))
@@ -284,6 +286,8 @@ default:
     print("       biz-bench webhook-deliveries [--deliveries N] [--dir PATH]")
     print("       biz-bench email-deliveries [--emails N] [--dir PATH]   (needs PyPI's aiosmtpd)")
     print("       biz-bench otlp-sink [--port N]")
+    print("       biz-bench telemetry-parts [--operations N] [--tasks N] [--otlp URL]")
+    print("         (beside biz-bench otlp-sink; standard error to /dev/null)")
     print("       biz-bench log-shipping [--rate N] [--seconds N] [--url ELASTICSEARCH]")
     print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")
     print("       biz-bench kafka-relay|kafka-audit [--events N] [--batch N] [--brokers B] [--postgres URL]")

@@ -1,47 +1,73 @@
 import Tracing
 
 /// Writes an OTLP `ExportTraceServiceRequest` in protobuf's binary encoding straight from ``FinishedSpan``s, with
-/// no message objects in between: one growing buffer, each nested message's length written in place. The field
-/// numbers are those of `Protos/opentelemetry/proto/collector/trace/v1/trace_service.proto` (OTLP's own); the
-/// generated types decode it in the tests.
+/// no message objects in between. The field numbers are those of
+/// `Protos/opentelemetry/proto/collector/trace/v1/trace_service.proto` (OTLP's own); the generated types decode it in
+/// the tests.
+///
+/// A span is written in two passes of the same code: the first only counts, allowing each nested message's length
+/// its widest varint (an upper bound of the size); the second writes through a pointer into that much room, each
+/// length in one byte first and widened in place when the message needs more. No capacity check, no growth and no
+/// uniqueness check per byte (appending to an array byte by byte was most of a span's cost).
 struct OTLPEncoder {
-    var bytes: [UInt8] = []
+    /// Where the bytes go; `nil` while counting.
+    private let base: UnsafeMutablePointer<UInt8>?
+    /// Bytes written (or counted) so far.
+    private(set) var count = 0
+
+    private init(base: UnsafeMutablePointer<UInt8>?) { self.base = base }
+
+    /// Appends what `write` writes to `bytes`: counted first, then written in place.
+    private static func append(to bytes: inout [UInt8], _ write: (inout OTLPEncoder) -> Void) {
+        var counter = OTLPEncoder(base: nil)
+        write(&counter)
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: counter.count))
+        let written = bytes.withUnsafeMutableBufferPointer { buffer in
+            var encoder = OTLPEncoder(base: buffer.baseAddress! + start)
+            write(&encoder)
+            return encoder.count
+        }
+        precondition(written <= counter.count, "OTLPEncoder wrote past its bound")
+        bytes.removeLast(counter.count - written)
+    }
 
     /// Appends `span` to `bytes` as one `ScopeSpans.spans` field: what ``requestPrefix(spansLength:resource:scope:)``
     /// goes in front of, once for a batch of them.
     static func append(_ span: FinishedSpan, to bytes: inout [UInt8]) {
-        var encoder = OTLPEncoder()
-        swap(&encoder.bytes, &bytes)
-        encoder.message(2) { $0.span(span) }
-        swap(&encoder.bytes, &bytes)
+        append(to: &bytes) { $0.message(2) { $0.span(span) } }
     }
 
     /// The request up to its spans, for `spansLength` bytes of ``append(_:to:)``'s fields after it.
     static func requestPrefix(spansLength: Int, resource: [(String, String)], scope: String) -> [UInt8] {
-        var resourcePart = OTLPEncoder()
-        resourcePart.message(1) { attributes in  // ResourceSpans.resource
-            for (key, value) in resource { attributes.keyValue(1, key, .string(value)) }
+        var resourcePart: [UInt8] = []
+        append(to: &resourcePart) { encoder in
+            encoder.message(1) { attributes in  // ResourceSpans.resource
+                for (key, value) in resource { attributes.keyValue(1, key, .string(value)) }
+            }
         }
-        var scopePart = OTLPEncoder()
-        scopePart.message(1) { $0.string(1, scope) }  // ScopeSpans.scope, InstrumentationScope.name
-        let scopeSpansLength = scopePart.bytes.count + spansLength
-        var prefix = OTLPEncoder()
-        prefix.tag(1, 2)  // ExportTraceServiceRequest.resource_spans
-        prefix.appendVarint(
-            UInt64(resourcePart.bytes.count + Self.lengthOfField(2, scopeSpansLength) + scopeSpansLength))
-        prefix.bytes += resourcePart.bytes
-        prefix.tag(2, 2)  // ResourceSpans.scope_spans
-        prefix.appendVarint(UInt64(scopeSpansLength))
-        prefix.bytes += scopePart.bytes
-        return prefix.bytes
+        var scopePart: [UInt8] = []
+        append(to: &scopePart) { $0.message(1) { $0.string(1, scope) } }  // ScopeSpans.scope, its name
+        let scopeSpansLength = scopePart.count + spansLength
+        var prefix: [UInt8] = []
+        append(to: &prefix) { encoder in
+            encoder.tag(1, 2)  // ExportTraceServiceRequest.resource_spans
+            encoder.appendVarint(
+                UInt64(resourcePart.count + Self.lengthOfField(2, scopeSpansLength) + scopeSpansLength))
+            encoder.raw(resourcePart)
+            encoder.tag(2, 2)  // ResourceSpans.scope_spans
+            encoder.appendVarint(UInt64(scopeSpansLength))
+            encoder.raw(scopePart)
+        }
+        return prefix
     }
 
     /// The bytes of a length-delimited field's tag and length.
     private static func lengthOfField(_ field: Int, _ length: Int) -> Int {
-        var encoder = OTLPEncoder()
-        encoder.tag(field, 2)
-        encoder.appendVarint(UInt64(length))
-        return encoder.bytes.count
+        var counter = OTLPEncoder(base: nil)
+        counter.tag(field, 2)
+        counter.appendVarint(UInt64(length))
+        return counter.count
     }
 
     /// The whole request for `spans` of one process (`resource`) and one instrumentation scope.
@@ -175,80 +201,124 @@ struct OTLPEncoder {
 
     // MARK: Wire format
 
+    @inline(__always)
+    private mutating func byte(_ value: UInt8) {
+        base?[count] = value
+        count += 1
+    }
+
+    @inline(__always)
+    private mutating func raw(_ source: UnsafeRawBufferPointer) {
+        if let base, let start = source.baseAddress {
+            UnsafeMutableRawPointer(base + count).copyMemory(from: start, byteCount: source.count)
+        }
+        count += source.count
+    }
+
+    @inline(__always)
+    private mutating func raw(_ bytes: [UInt8]) { bytes.withUnsafeBytes { raw($0) } }
+
+    /// `value`'s bytes, in memory order.
+    @inline(__always)
+    private mutating func raw<T: FixedWidthInteger>(integer value: T) {
+        withUnsafeBytes(of: value) { raw($0) }
+    }
+
+    @inline(__always)
     mutating func tag(_ field: Int, _ wireType: UInt64) { appendVarint(UInt64(field) << 3 | wireType) }
 
+    @inline(__always)
     mutating func appendVarint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            byte(UInt8(truncatingIfNeeded: value) | 0x80)
             value >>= 7
         }
-        bytes.append(UInt8(value))
+        byte(UInt8(value))
     }
 
     /// proto3 leaves default values out, except inside a `oneof` (`always`).
+    @inline(__always)
     mutating func varint(_ field: Int, _ value: UInt64, always: Bool = false) {
         guard value != 0 || always else { return }
         tag(field, 0)
         appendVarint(value)
     }
 
+    @inline(__always)
     mutating func fixed64(_ field: Int, _ value: UInt64, always: Bool = false) {
         guard value != 0 || always else { return }
         tag(field, 1)
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        raw(integer: value.littleEndian)
     }
 
+    @inline(__always)
     mutating func fixed32(_ field: Int, _ value: UInt32) {
         guard value != 0 else { return }
         tag(field, 5)
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        raw(integer: value.littleEndian)
     }
 
+    @inline(__always)
     mutating func string(_ field: Int, _ value: String, always: Bool = false) {
         guard !value.isEmpty || always else { return }
         tag(field, 2)
-        appendVarint(UInt64(value.utf8.count))
-        bytes.append(contentsOf: value.utf8)
+        var value = value
+        value.withUTF8 { utf8 in
+            appendVarint(UInt64(utf8.count))
+            raw(UnsafeRawBufferPointer(utf8))
+        }
     }
 
     /// A 16-byte trace id, big-endian.
+    @inline(__always)
     mutating func bytes(_ field: Int, _ id: (high: UInt64, low: UInt64)) {
         tag(field, 2)
-        bytes.append(16)
-        withUnsafeBytes(of: id.high.bigEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: id.low.bigEndian) { bytes.append(contentsOf: $0) }
+        byte(16)
+        raw(integer: id.high.bigEndian)
+        raw(integer: id.low.bigEndian)
     }
 
     /// An 8-byte span id, big-endian.
+    @inline(__always)
     mutating func fixed64Bytes(_ field: Int, _ id: UInt64) {
         tag(field, 2)
-        bytes.append(8)
-        withUnsafeBytes(of: id.bigEndian) { bytes.append(contentsOf: $0) }
+        byte(8)
+        raw(integer: id.bigEndian)
     }
 
-    /// A nested message: its length is written in one byte first and widened afterwards if the body needs more.
+    /// The widest length varint the counting pass allows a nested message (lengths below 2³⁵).
+    private static let widestLength = 5
+
+    /// A nested message: while counting, its length is taken at its widest; while writing, it is written in one
+    /// byte first and widened afterwards if the body needs more (a span is usually 2 bytes' worth).
     mutating func message(_ field: Int, _ body: (inout OTLPEncoder) -> Void) {
         tag(field, 2)
-        let lengthAt = bytes.count
-        bytes.append(0)
-        body(&self)
-        let length = bytes.count - lengthAt - 1
-        if length < 0x80 {
-            bytes[lengthAt] = UInt8(length)
+        guard let base else {
+            count += Self.widestLength
+            body(&self)
             return
         }
-        // Widened in place: one byte more per 7 bits past the first 7 (a span is usually 2 bytes' worth).
+        let lengthAt = count
+        count += 1
+        body(&self)
+        let length = count - lengthAt - 1
+        if length < 0x80 {
+            base[lengthAt] = UInt8(length)
+            return
+        }
         var remaining = UInt64(length) >> 7
         var extra = 0
         while remaining > 0 {
             extra += 1
             remaining >>= 7
         }
-        bytes.insert(contentsOf: repeatElement(0, count: extra), at: lengthAt + 1)
+        // The body moves up by `extra` bytes (within the room the counting pass allowed).
+        UnsafeMutableRawPointer(base + lengthAt + 1 + extra).copyMemory(from: base + lengthAt + 1, byteCount: length)
+        count += extra
         var value = UInt64(length)
         for index in lengthAt...(lengthAt + extra) {
-            bytes[index] = UInt8(truncatingIfNeeded: value) | (index < lengthAt + extra ? 0x80 : 0)
+            base[index] = UInt8(truncatingIfNeeded: value) | (index < lengthAt + extra ? 0x80 : 0)
             value >>= 7
         }
     }

@@ -11,7 +11,8 @@ import Tracing
 /// no task hop), exported over OTLP by the batcher's service.
 ///
 /// Written instead of swift-otel's tracer, which hands every span start and end through two `AsyncStream`s and an
-/// actor before it reaches its batch (three task wake-ups per span): `biz-bench span-cost` measures both.
+/// actor before it reaches its batch (three task wake-ups per span; Benchmarks/README.md has both measured).
+/// `biz-bench telemetry-parts` measures what a span of this tracer costs.
 public final class PlatformTracer: Tracer, Sendable {
     public typealias Span = RecordingSpan
 

@@ -80,20 +80,15 @@ public final class SpanBatcher: Service, Sendable {
 
     /// Keeps `span` for the next export; drops it when the buffer is full.
     func add(_ span: FinishedSpan) {
-        // Encoded before the lock is taken: requests on other cores wait only for the copy.
+        // Encoded straight into the batch under the lock (a fraction of a microsecond: no copy, no buffer per span).
         let encodes = encoder != nil
-        var encoded: [UInt8] = []
-        if encodes {
-            encoded.reserveCapacity(512)
-            OTLPEncoder.append(span, to: &encoded)
-        }
         let batchFull = buffer.withLock { buffer -> Bool in
             guard buffer.count < settings.maxQueueSize else {
                 buffer.dropped += 1
                 return false
             }
             if encodes {
-                buffer.encoded.bytes.append(contentsOf: encoded)
+                OTLPEncoder.append(span, to: &buffer.encoded.bytes)
                 buffer.encoded.ends.append(buffer.encoded.bytes.count)
             } else {
                 buffer.spans.append(span)
