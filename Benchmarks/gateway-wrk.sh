@@ -277,9 +277,12 @@ telemetry_paired() {
     local cpu_off cpu_on
     cpu_off=$(awk '{print $14 + $15}' "/proc/${pid[off]}/stat")
     cpu_on=$(awk '{print $14 + $15}' "/proc/${pid[on]}/stat")
-    wrk -t1 -c32 -d"${seconds}s" -H "${header[off]}" "${url[off]}" > "$work/paired-off.wrk" 2>&1 &
+    # Which load starts first (a few milliseconds apart) alternates from round to round.
+    local order=(off on)
+    if [ $((round % 2)) = 0 ]; then order=(on off); fi
+    wrk -t1 -c32 -d"${seconds}s" -H "${header[${order[0]}]}" "${url[${order[0]}]}" > "$work/paired-${order[0]}.wrk" 2>&1 &
     local first=$!
-    wrk -t1 -c32 -d"${seconds}s" -H "${header[on]}" "${url[on]}" > "$work/paired-on.wrk" 2>&1
+    wrk -t1 -c32 -d"${seconds}s" -H "${header[${order[1]}]}" "${url[${order[1]}]}" > "$work/paired-${order[1]}.wrk" 2>&1
     wait $first
     lines+=("$(awk '/Requests\/sec/ {print $2}' "$work/paired-off.wrk")|$(awk '/Requests\/sec/ {print $2}' \
       "$work/paired-on.wrk")|$(($(awk '{print $14 + $15}' "/proc/${pid[off]}/stat") - cpu_off))|$(($(awk \
