@@ -165,7 +165,7 @@ private func evaluationCost(_ flags: FeatureFlags) -> Double {
     return hits < 0 ? 0 : elapsed
 }
 
-private func microseconds(_ duration: Duration) -> Double {
+func microseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
 }
 

@@ -59,6 +59,10 @@ func telemetryParts(_ arguments: ArraySlice<String>) async throws {
     await withThrowingTaskGroup(of: Void.self) { group in
         for service in telemetry.services { group.addTask { try await service.run() } }
         let (count, taskCount) = (operations, tasks)
+        // What the 200 ms wait after each part costs the process (its idle threads), taken off every part.
+        let before = processCPU()
+        try? await Task.sleep(for: .milliseconds(200))
+        let cpuOfSleep = processCPU() - before
         func measure(_ name: String, _ operation: @escaping @Sendable () async -> Void) async {
             for _ in 0..<count / 10 { await operation() }  // warm
             let (cpu, wall) = (processCPU(), ContinuousClock.now)
@@ -71,18 +75,13 @@ func telemetryParts(_ arguments: ArraySlice<String>) async throws {
             // The exporter's and the writer's share: they catch up before the CPU time is read.
             tracer.forceFlush()
             try? await Task.sleep(for: .milliseconds(200))
-            let spent: Double = processCPU() - cpu - cpuOfSleep
-            let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+            let spent = processCPU() - cpu - cpuOfSleep
             print(
                 name.padding(toLength: 52, withPad: " ", startingAt: 0)
                     + String(
                         format: "%8.0f ns CPU %8.0f ns wall", spent * 1e9 / Double(count),
-                        nanoseconds / Double(count)))
+                        microseconds(elapsed) * 1e3 / Double(count)))
         }
-        // What the 200 ms wait costs the process (its idle threads), taken off every part.
-        let before = processCPU()
-        try? await Task.sleep(for: .milliseconds(200))
-        cpuOfSleep = processCPU() - before
         print(
             "telemetry-parts: \(count) operations each in \(taskCount) task(s); CPU time of the process (every thread)"
                 + " and wall time per operation")
@@ -127,8 +126,6 @@ func telemetryParts(_ arguments: ArraySlice<String>) async throws {
         group.cancelAll()
     }
 }
-
-nonisolated(unsafe) private var cpuOfSleep = 0.0
 
 /// This process's user and system CPU time, in seconds.
 private func processCPU() -> Double {

@@ -35,7 +35,14 @@ struct OTLPEncoder {
     /// Appends `span` to `bytes` as one `ScopeSpans.spans` field: what ``requestPrefix(spansLength:resource:scope:)``
     /// goes in front of, once for a batch of them.
     static func append(_ span: FinishedSpan, to bytes: inout [UInt8]) {
-        append(to: &bytes) { $0.message(2) { $0.span(span) } }
+        // The attributes set through the `Span` protocol are read once, before both passes: a `stringConvertible`
+        // value's description could differ from one reading to the next, and the second pass must not outgrow the
+        // first's count.
+        let attributes = values(span.attributes)
+        let eventAttributes = span.events.map { values($0.attributes) }
+        append(to: &bytes) { encoder in
+            encoder.message(2) { $0.span(span, attributes: attributes, eventAttributes: eventAttributes) }
+        }
     }
 
     /// The request up to its spans, for `spansLength` bytes of ``append(_:to:)``'s fields after it.
@@ -85,7 +92,10 @@ struct OTLPEncoder {
         return bytes
     }
 
-    mutating func span(_ span: FinishedSpan) {
+    /// `attributes` and `eventAttributes` are `span.attributes` and its events' attributes, read by ``values(_:)``.
+    private mutating func span(
+        _ span: FinishedSpan, attributes: [(String, Value)], eventAttributes: [[(String, Value)]]
+    ) {
         bytes(1, span.context.traceID)
         fixed64Bytes(2, span.context.spanID)
         if let state = span.context.traceState { string(3, state) }
@@ -94,16 +104,16 @@ struct OTLPEncoder {
         varint(6, UInt64(Self.kind(span.kind)))
         fixed64(7, span.start)
         fixed64(8, span.end)
-        attributes(9, span.attributes)
+        for (key, value) in attributes { keyValue(9, key, value) }
         let shadowed = !span.attributes.isEmpty
         for (key, attribute) in span.attributeList where !shadowed || span.attributes.get(key) == nil {
             keyValue(9, key, Self.value(attribute))
         }
-        for event in span.events {
+        for (event, attributes) in zip(span.events, eventAttributes) {
             message(11) { encoded in
                 encoded.fixed64(1, event.nanosecondsSinceEpoch)
                 encoded.string(2, event.name)
-                encoded.attributes(3, event.attributes)
+                for (key, value) in attributes { encoded.keyValue(3, key, value) }
             }
         }
         for link in span.links {
@@ -144,12 +154,16 @@ struct OTLPEncoder {
         case array([Value])
     }
 
-    mutating func attributes(_ field: Int, _ attributes: SpanAttributes) {
+    /// The attributes OTLP can carry, as values (none: no array is made).
+    static func values(_ attributes: SpanAttributes) -> [(String, Value)] {
+        guard !attributes.isEmpty else { return [] }
+        var values: [(String, Value)] = []
         // SpanAttributes is not a Sequence: forEach is how it is walked.
         // swift-format-ignore: ReplaceForEachWithForLoop
         attributes.forEach { key, attribute in
-            if let value = Self.value(attribute) { keyValue(field, key, value) }
+            if let value = Self.value(attribute) { values.append((key, value)) }
         }
+        return values
     }
 
     mutating func keyValue(_ field: Int, _ key: String, _ value: Value) {

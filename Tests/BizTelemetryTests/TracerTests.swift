@@ -220,6 +220,26 @@ struct TracerTests {
         #expect(child.parentSpanID == first.spanID && child.traceID == first.traceID)
     }
 
+    @Test("a value whose description changes from one reading to the next is read once per span and encoded whole")
+    func changingDescription() throws {
+        let exporter = MemoryExporter()
+        let batcher = SpanBatcher(exporter: exporter, logger: logger)
+        let tracer = PlatformTracer(sampler: .default, batcher: batcher)
+        let span = tracer.startSpan("growing", context: .topLevel, ofKind: .internal)
+        let growing = Growing()
+        span.attributes.set("growing", value: .stringConvertible(growing))
+        span.addEvent(SpanEvent(name: "grown", attributes: ["growing": .stringConvertible(growing)]))
+        span.end()
+        let spans = try collect(batcher)
+        growing.step = 300  // each later reading is 300 bytes longer
+        let bytes = OTLPEncoder.request(spans, resource: [], scope: "biz-retail")
+        let request = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: bytes)
+        let decoded = try #require(request.resourceSpans.first?.scopeSpans.first?.spans.first)
+        let value = try #require(decoded.attributes.first { $0.key == "growing" }?.value.stringValue)
+        let eventValue = try #require(decoded.events.first?.attributes.first?.value.stringValue)
+        #expect(value.count >= 300 && eventValue.count > value.count)
+    }
+
     @Test("OTEL_* settings: defaults, the signal's endpoint as given, the general one with its path, bad values named")
     func settings() throws {
         let none = try TracingSettings(environment: [:])
@@ -293,5 +313,15 @@ struct TracerTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         Issue.record("timed out")
+    }
+}
+
+/// A value whose description is `step` bytes longer at each reading.
+private final class Growing: CustomStringConvertible, @unchecked Sendable {
+    var step = 0
+    private var readings = 0
+    var description: String {
+        readings += 1
+        return String(repeating: "x", count: readings * step)
     }
 }
