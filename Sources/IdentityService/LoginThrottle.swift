@@ -38,15 +38,22 @@ public final class LoginThrottle: Sendable {
     }
 
     public let policy: LoginPolicy
+    /// Seconds since 1970 by which delays and lockouts (the accounts' too) are counted: the system's clock, or a
+    /// test's.
+    public let clock: @Sendable () -> TimeInterval
     private let addresses = Mutex<[String: Failures]>([:])
     static let capacity = 100_000
 
-    public init(policy: LoginPolicy = LoginPolicy()) {
+    public init(
+        policy: LoginPolicy = LoginPolicy(),
+        clock: @escaping @Sendable () -> TimeInterval = { Date().timeIntervalSince1970 }
+    ) {
         self.policy = policy
+        self.clock = clock
     }
 
     /// Whole seconds the address must still wait, or nil when it may try now.
-    public func wait(address: String, now: TimeInterval = Date().timeIntervalSince1970) -> Int? {
+    public func wait(address: String, now: TimeInterval) -> Int? {
         addresses.withLock { addresses in
             guard let failures = addresses[address], now - failures.last < policy.addressMemory else { return nil }
             let remaining =
@@ -56,7 +63,7 @@ public final class LoginThrottle: Sendable {
         }
     }
 
-    public func failed(address: String, now: TimeInterval = Date().timeIntervalSince1970) {
+    public func failed(address: String, now: TimeInterval) {
         addresses.withLock { addresses in
             if addresses.count >= Self.capacity {
                 addresses = addresses.filter { now - $0.value.last < policy.addressMemory }

@@ -102,9 +102,10 @@ public struct TokenIssuer: Sendable {
     /// username and answers the same, so neither the answer nor its time tells which emails exist.
     func checkPassword(username: String, password: String, client: ClientRecord) async throws -> UserRecord {
         let address = RequestOrigin.clientIP ?? "unknown"
-        if let wait = throttle.wait(address: address) { throw OAuthError.slowDown(retryAfter: wait) }
+        let seconds = throttle.clock()
+        if let wait = throttle.wait(address: address, now: seconds) { throw OAuthError.slowDown(retryAfter: wait) }
         let failures = LoginFailures(directory: directory, policy: throttle.policy)
-        let now = EventTimestamp.now().millisecondsSinceEpoch
+        let now = Int64((seconds * 1_000).rounded(.down))
         let verdict = try await failures.verdict(username, now: now)
         switch verdict {
         case .wait(let seconds): throw OAuthError.slowDown(retryAfter: seconds)
@@ -116,7 +117,7 @@ public struct TokenIssuer: Sendable {
         }
         let (user, hash) = candidate ?? (nil, decoyHash)
         guard try await directory.passwords.verify(password, hash: hash), let user, user.enabled else {
-            throttle.failed(address: address)
+            throttle.failed(address: address, now: seconds)
             try await failures.failed(username, user: candidate?.0, now: now)
             if Int.random(in: 0..<100) == 0 { try await failures.prune(now: now) }
             throw OAuthError.invalidGrant("the username or password is wrong")

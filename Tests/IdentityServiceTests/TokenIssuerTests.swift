@@ -7,6 +7,7 @@ import BizStorage
 import BizTesting
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import IdentityService
@@ -300,8 +301,11 @@ struct TokenIssuerTests {
     func throttled(_ kind: StoreKind) async throws {
         try await withIssuer(kind) { fixture in
             var issuer = fixture.issuer
+            // The throttle's clock moves only when the test moves it: a slow machine's pauses do not age the delays.
+            let clock = ManualClock()
             issuer.throttle = LoginThrottle(
-                policy: LoginPolicy(delayAfter: 2, lockoutAfter: 3, lockoutSeconds: 600, addressDelayAfter: 1_000))
+                policy: LoginPolicy(delayAfter: 2, lockoutAfter: 3, lockoutSeconds: 600, addressDelayAfter: 1_000),
+                clock: clock.now)
             _ = try await fixture.directory.createClient(
                 clientID: "web", secret: "secret-web-0123456789", name: "Web", tenantID: "platform", roles: [],
                 grantTypes: ["password"], firstParty: true)
@@ -320,7 +324,7 @@ struct TokenIssuerTests {
                 // The second failure makes the next attempt wait a second, before any password is checked.
                 let early = await #expect(throws: OAuthError.self) { try await issuer.issue(wrong) }
                 #expect(early?.code == "slow_down" && early?.retryAfter == 1 && early?.lockout == false)
-                try await Task.sleep(for: .milliseconds(1_100))
+                clock.advance(1.1)
                 let third = await #expect(throws: OAuthError.self) { try await issuer.issue(wrong) }
                 answers[username, default: []].append(third?.code ?? "")
                 // The third locks the account: even the right password waits out the lockout.
@@ -434,4 +438,13 @@ struct TokenIssuerTests {
             }
         }
     }
+}
+
+/// Seconds since 1970 that move only when a test moves them.
+final class ManualClock: Sendable {
+    private let seconds = Mutex(Date().timeIntervalSince1970)
+
+    func now() -> TimeInterval { seconds.withLock { $0 } }
+
+    func advance(_ interval: TimeInterval) { seconds.withLock { $0 += interval } }
 }
