@@ -100,15 +100,21 @@ PY
   echo "$name|${rps:-0}|$p99|${failed:-0}"
 }
 
-# Runs a measurement against the server started last (pids[0]) and appends the server's CPU time per request (us).
-with_cpu() { # measure-function args...
-  local pid=${pids[0]} before after line requests
+# Runs a measurement against the server with process id $1 and appends its CPU time per request (us).
+with_cpu_of() { # pid measure-function args...
+  local pid=$1 before after line requests
+  shift
   before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   line=$("$@")
   after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   IFS='|' read -r _ rps _ _ <<<"$line"
   requests=$(python3 -c "print(max(1, round(float('${rps:-0}') * $seconds)))")
   echo "$line|$(python3 -c "print(round(($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests, 1))")"
+}
+
+# The same against the server started first (pids[0]).
+with_cpu() { # measure-function args...
+  with_cpu_of "${pids[0]}" "$@"
 }
 
 report() { # baseline-line subject-line label
@@ -156,24 +162,27 @@ LUA
   stop_all
 }
 
-# The embedded gateway with telemetry off, then on (issue 10): tracing sampled at 100 % and exported over OTLP, the
-# Prometheus registry, ECS log lines at info (two per request). The spans go to `biz-bench otlp-sink`, which discards
-# them unparsed (a collector runs elsewhere in production; the Python receiver of the tests would take a core of its
-# own here): BIZ_BENCH_OTLP=receiver uses scripts/otlp-receiver instead. Then the same with log shipping to
-# Elasticsearch while `biz-bench log-shipping` offers 20,000 lines/s through the same shipper code.
-telemetry_run() { # name [VAR=value...]
-  local name=$1
-  shift
-  rm -rf "$work/telemetry"
-  env "$@" "$bin/biz-retail" serve --data-dir "$work/telemetry" --https-port 18443 --grpc-port 15051 \
+# The embedded gateway with telemetry off and on (issue 10): tracing sampled at 100 % and exported over OTLP, the
+# Prometheus registry, ECS log lines at info (two per request). Both servers run from the start and are loaded one at
+# a time, in many short rounds whose order alternates (off then on, on then off): each round's ratio compares two
+# loads a few seconds apart, so the machine's drift between minutes (±15 % here) cancels out of it, and neither
+# server shares the cores with the other's load. Reports each round, the medians, and the median of the rounds' ratios
+# with a 90 % bootstrap interval. The spans go to `biz-bench otlp-sink`, which discards them unparsed (a collector
+# runs elsewhere in production; the Python receiver of the tests would take a core of its own here):
+# BIZ_BENCH_OTLP=receiver uses scripts/otlp-receiver instead. Then the same with log shipping to Elasticsearch while
+# `biz-bench log-shipping` offers 20,000 lines/s through the same shipper code.
+telemetry_run() { # name https-port grpc-port [VAR=value...]
+  local name=$1 https=$2 grpc=$3
+  shift 3
+  rm -rf "$work/telemetry-$name"
+  env "$@" "$bin/biz-retail" serve --data-dir "$work/telemetry-$name" --https-port "$https" --grpc-port "$grpc" \
     --log-format ecs > "$work/$name.log" 2>&1 &
   pids+=($!)
-  wait_for "$work/telemetry/endpoints.json" https
-  prepare "$work/telemetry/bootstrap-credentials.json" https://127.0.0.1:18443
+  wait_for "$work/telemetry-$name/endpoints.json" https
+  prepare "$work/telemetry-$name/bootstrap-credentials.json" "https://127.0.0.1:$https"
 }
 
 telemetry() {
-  local es=${BIZ_BENCH_ELASTICSEARCH_URL:-$(scripts/elasticsearch start)}
   local otlp protocol
   if [ "${BIZ_BENCH_OTLP:-sink}" = receiver ]; then
     nice -n 10 scripts/otlp-receiver "$work/spans.jsonl" > /dev/null 2>&1 &
@@ -191,48 +200,56 @@ telemetry() {
   local off=(OTEL_SDK_DISABLED=true BIZ_METRICS_PORT=0 BIZ_LOG_LEVEL=warning)
   local on=(OTEL_EXPORTER_OTLP_ENDPOINT="$otlp" OTEL_EXPORTER_OTLP_PROTOCOL="$protocol" OTEL_TRACES_SAMPLER=always_on
     BIZ_METRICS_PORT=19464 BIZ_LOG_LEVEL=info)
-  local url=https://127.0.0.1:18443/v1/accounts
-  local rounds=${BIZ_BENCH_ROUNDS:-5}
-  echo "telemetry: GET /v1/accounts/{id}, off and on alternately, $rounds rounds of ${seconds}s; medians"
+  local rounds=${BIZ_BENCH_ROUNDS:-10} kind
+  declare -A url header pid
+  telemetry_run off 18443 15051 "${off[@]}"
+  pid[off]=${pids[-1]} url[off]=https://127.0.0.1:18443/v1/accounts/$id header[off]="Authorization: Bearer $token"
+  telemetry_run on 18444 15052 "${on[@]}"
+  pid[on]=${pids[-1]} url[on]=https://127.0.0.1:18444/v1/accounts/$id header[on]="Authorization: Bearer $token"
+  echo "telemetry: GET /v1/accounts/{id}, off and on loaded one at a time, $rounds rounds of ${seconds}s each"
   local baseline
   for tool in wrk h2load; do
     local results=()
     for round in $(seq "$rounds"); do
-      telemetry_run off "${off[@]}"
-      results+=("off|$(with_cpu "measure_$tool" "telemetry off" "$url/$id" "Authorization: Bearer $token")")
-      stop_all
-      telemetry_run on "${on[@]}"
-      results+=("on|$(with_cpu "measure_$tool" "tracing 100 % + metrics + ECS info" "$url/$id" \
-        "Authorization: Bearer $token")")
-      stop_all
+      local order=(off on)
+      if [ $((round % 2)) = 0 ]; then order=(on off); fi
+      for kind in "${order[@]}"; do
+        local name="telemetry off"
+        [ $kind = on ] && name="tracing 100 % + metrics + ECS info"
+        results+=("$round|$kind|$(with_cpu_of "${pid[$kind]}" "measure_$tool" "$name" "${url[$kind]}" "${header[$kind]}")")
+      done
     done
     printf '%s\n' "${results[@]}" | python3 -c "$(cat <<'PY'
-import statistics, sys
+import random, statistics, sys
 rows = {}
 for line in sys.stdin:
-    kind, name, rps, p99, failed, cpu = line.strip().split('|')
+    round, kind, name, rps, p99, failed, cpu = line.strip().split('|')
     rows.setdefault(kind, []).append((float(rps), float(p99), float(cpu), name, int(float(failed or 0))))
 for kind in ('off', 'on'):
     r = rows[kind]
     print(f"  {r[0][3]:<44} {statistics.median(x[0] for x in r):10.0f} req/s  p99 {statistics.median(x[1] for x in r):7.2f} ms"
           f"  {statistics.median(x[2] for x in r):6.1f} us CPU/request  failed {sum(x[4] for x in r)}"
           f"   (rounds: {', '.join(f'{x[0]:.0f}' for x in r)})")
-off, on = (statistics.median(x[0] for x in rows[k]) for k in ('off', 'on'))
-cpu_off, cpu_on = (statistics.median(x[2] for x in rows[k]) for k in ('off', 'on'))
-print(f"  {sys.argv[1]}: on / off {100 * on / off:.1f} % of the throughput, {100 * cpu_on / cpu_off:.1f} % of the CPU per request")
-# Each round's on against the off run just before it (a minute apart rather than the whole run): the machine's
-# drift between rounds cancels out of the ratio.
 pairs = [b[0] / a[0] for a, b in zip(rows['off'], rows['on'])]
-print(f"  {sys.argv[1]}: round by round {', '.join(f'{100 * p:.1f}' for p in pairs)} %; median {100 * statistics.median(pairs):.1f} %")
+cpu = [b[2] / a[2] for a, b in zip(rows['off'], rows['on'])]
+random.seed(10)
+boot = sorted(statistics.median(random.choices(pairs, k=len(pairs))) for _ in range(2000))
+print(f"  {sys.argv[1]}: on / off round by round {', '.join(f'{100 * p:.1f}' for p in pairs)} %")
+print(f"  {sys.argv[1]}: on / off median {100 * statistics.median(pairs):.1f} % of the throughput (90 % interval"
+      f" {100 * boot[100]:.1f}-{100 * boot[1899]:.1f} %), {100 * statistics.median(cpu):.1f} % of the CPU per request")
 PY
 )" "$tool"
-    baseline=$(printf '%s\n' "${results[@]}" | grep '^off|' | tail -1 | cut -d'|' -f2-5)
+    baseline=$(printf '%s\n' "${results[@]}" | grep '|off|' | tail -1 | cut -d'|' -f3-6)
   done
-  telemetry_run shipping "${on[@]}" BIZ_ELASTICSEARCH_URL="$es" BIZ_ELASTICSEARCH_NAMESPACE="bench$$"
+  stop_all
+  # Started only now: a starting Elasticsearch takes a core for a while, which would weigh on the first rounds.
+  local es=${BIZ_BENCH_ELASTICSEARCH_URL:-$(scripts/elasticsearch start)}
+  telemetry_run shipping 18443 15051 "${on[@]}" BIZ_ELASTICSEARCH_URL="$es" BIZ_ELASTICSEARCH_NAMESPACE="bench$$"
   "$bin/biz-bench" log-shipping --rate 20000 --seconds "$seconds" --url "$es" > "$work/shipping.out" &
   local shipping=$!
   echo " with the gateway's own lines shipped too, and 20,000 lines/s offered beside it:"
-  report "$baseline" "$(measure_h2load "on + shipping to Elasticsearch" "$url/$id" "Authorization: Bearer $token")" \
+  report "$baseline" "$(measure_h2load "on + shipping to Elasticsearch" "https://127.0.0.1:18443/v1/accounts/$id" \
+    "Authorization: Bearer $token")" \
     "h2load: on + shipping / off"
   wait $shipping
   echo "  $(cat "$work/shipping.out")"
