@@ -90,9 +90,8 @@ public func buildRouter<Transport: ClientTransport>(
     store: any SQLStore, flags: FeatureFlags = FeatureFlags(), logger: Logger
 ) -> Router<GatewayContext> {
     let router = Router(context: GatewayContext.self)
-    // RED metrics per route (`hb_requests` by status, `http_server_request_duration`); the request's span is
-    // RequestScopeMiddleware's.
-    router.add(middleware: MetricsMiddleware())
+    // The request's span, access line and RED metrics per route (`hb_requests` by status,
+    // `http_server_request_duration`) are RequestScopeMiddleware's.
     router.add(middleware: RequestScopeMiddleware(trustedProxies: configuration.trustedProxies, logger: logger))
     router.add(middleware: MethodNotAllowedMiddleware())
     let bearer = BearerAuthMiddleware(verifier: verifier, scope: AuthInterceptor.apiScope)

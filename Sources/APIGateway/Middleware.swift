@@ -16,8 +16,9 @@ extension HTTPField.Name {
 }
 
 /// Every request: a `server` span (continuing an incoming `traceparent`), its trace echoed on the response, an
-/// access log line at `info` in the span, the client IP (`X-Forwarded-For` believed only from trusted proxies), and
-/// errors turned into problem+json — never a bare 500 with internals.
+/// access log line at `info` in the span, the RED metrics of its route (``HTTPMetrics``), the client IP
+/// (`X-Forwarded-For` believed only from trusted proxies), and errors turned into problem+json — never a bare 500
+/// with internals.
 ///
 /// The span is this middleware's own rather than Hummingbird's `TracingMiddleware`, which copies the attributes out
 /// and back twice and wraps the response body to end the span after it is written: ours sets the attributes once
@@ -28,6 +29,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
     var trustedProxies: Set<String>
     var logger: Logger
     let access: AccessLog
+    let metrics = HTTPMetrics()
 
     init(trustedProxies: Set<String>, logger: Logger) {
         self.trustedProxies = trustedProxies
@@ -94,11 +96,14 @@ struct RequestScopeMiddleware: RouterMiddleware {
         if let span, span.isRecording {
             describe(span, request: request, context: scoped, route: route, response: response)
         }
+        let duration = ContinuousClock.now - start
         if access.isEnabled {
             access.info(
-                [request.method.rawValue, route, String(response.status.code)], duration: ContinuousClock.now - start,
+                [request.method.rawValue, route, String(response.status.code)], duration: duration,
                 span: span?.spanContext)
         }
+        metrics.record(
+            route: route, method: request.method.rawValue, status: Int(response.status.code), duration: duration)
         span?.end()
         return response
     }

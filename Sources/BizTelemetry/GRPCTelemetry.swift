@@ -181,3 +181,45 @@ final class RPCMetrics: Sendable {
         instruments.duration.record(duration: duration)
     }
 }
+
+/// The gateway's RED metrics per route, method and status: `hb_requests` and `http_server_request_duration`
+/// (seconds), recorded where the request's span and access line end, with the instruments cached as ``RPCMetrics``
+/// caches them (no lock or label lookup of the metrics factory per request, no closure per response).
+public final class HTTPMetrics: Sendable {
+    private struct Key: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+    private struct Instruments: Sendable {
+        var requests: Counter
+        var duration: Timer
+    }
+    private let cache = Mutex<[Key: Instruments]>([:])
+    private let factory: any MetricsFactory
+
+    /// `factory` is the process's (`MetricsSystem.factory`) unless a test gives its own.
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+    }
+
+    /// `route` is the matched route's template (`/v1/teams/{id}`), never the path itself.
+    public func record(route: String, method: String, status: Int, duration: Duration) {
+        let key = Key(route: route, method: method, status: status)
+        let instruments = cache.withLock { cache in
+            if let found = cache[key] { return found }
+            let dimensions = [
+                ("http.route", route), ("http.request.method", method), ("http.response.status_code", String(status)),
+            ]
+            let made = Instruments(
+                requests: Counter(label: "hb.requests", dimensions: dimensions, factory: factory),
+                duration: Timer(
+                    label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds,
+                    factory: factory))
+            cache[key] = made
+            return made
+        }
+        instruments.requests.increment()
+        instruments.duration.record(duration: duration)
+    }
+}
