@@ -237,59 +237,65 @@ func auditIngest(_ options: Options) async throws {
 }
 
 let arguments = CommandLine.arguments.dropFirst()
-switch arguments.first {
-case "audit-ingest":
-    try await auditIngest(try Options(arguments.dropFirst()))
-case "bare-https":
-    try await bareHTTPS(arguments.dropFirst())
-case "bare-grpc-hop":
-    try await bareGRPCHopHTTPS(arguments.dropFirst())
-case "trivial-grpc":
-    try await trivialGRPC(arguments.dropFirst())
-case "inprocess-load":
-    try await inProcessLoad(arguments.dropFirst())
-case "grpc-load":
-    try await grpcLoad(arguments.dropFirst())
-case "log-shipping":
-    try await logShipping(arguments.dropFirst())
-case "otlp-sink":
-    try await otlpSink(arguments.dropFirst())
-case "token-verify":
-    try await tokenVerifyBench(arguments.dropFirst())
-case "webhook-deliveries":
-    try await webhookBench(arguments.dropFirst())
-case "email-deliveries":
-    try await emailBench(arguments.dropFirst())
-case "flags":
-    try await flagsBench(arguments.dropFirst())
-case "gateway-flags":
-    try await gatewayFlagsBench(arguments.dropFirst())
-case "telemetry-parts":
-    try await telemetryParts(arguments.dropFirst())
-#if Kafka
-    case "kafka-relay":
-        try await kafkaRelay(try KafkaBenchOptions(arguments.dropFirst()))
-    case "kafka-produce":
-        try await kafkaProduce(try KafkaBenchOptions(arguments.dropFirst()))
-    case "kafka-audit":
-        try await kafkaAudit(try KafkaBenchOptions(arguments.dropFirst()))
-#endif
-default:
-    print("usage: biz-bench audit-ingest [--events N] [--batch N] [--dir PATH]")
-    print("       biz-bench bare-https [--port N] [--body-bytes N] [--dir PATH]")
-    print("       biz-bench bare-grpc-hop [--port N] [--grpc-port N] [--dir PATH]   (with trivial-grpc running)")
-    print("       biz-bench trivial-grpc [--port N] [--body-bytes N]")
-    print("       biz-bench inprocess-load [--seconds N] [--concurrency N]")
-    print("       biz-bench token-verify [--tokens N]")
-    print("       biz-bench flags [--evaluations N]")
-    print("       biz-bench gateway-flags [--requests N] [--rounds N]")
-    print("       biz-bench webhook-deliveries [--deliveries N] [--dir PATH]")
-    print("       biz-bench email-deliveries [--emails N] [--dir PATH]   (needs PyPI's aiosmtpd)")
-    print("       biz-bench otlp-sink [--port N]")
-    print("       biz-bench telemetry-parts [--operations N] [--tasks N] [--otlp URL]")
-    print("         (beside biz-bench otlp-sink; standard error to /dev/null)")
-    print("       biz-bench log-shipping [--rate N] [--seconds N] [--url ELASTICSEARCH]")
-    print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")
-    print("       biz-bench kafka-relay|kafka-audit [--events N] [--batch N] [--brokers B] [--postgres URL]")
-    print("         (built with --traits Kafka; needs kcat)")
+// A bad option is named on standard error with exit status 2, not a crash with a backtrace.
+do {
+    switch arguments.first {
+    case "audit-ingest":
+        try await auditIngest(try Options(arguments.dropFirst()))
+    case "bare-https":
+        try await bareHTTPS(arguments.dropFirst())
+    case "bare-grpc-hop":
+        try await bareGRPCHopHTTPS(arguments.dropFirst())
+    case "trivial-grpc":
+        try await trivialGRPC(arguments.dropFirst())
+    case "inprocess-load":
+        try await inProcessLoad(arguments.dropFirst())
+    case "grpc-load":
+        try await grpcLoad(arguments.dropFirst())
+    case "log-shipping":
+        try await logShipping(arguments.dropFirst())
+    case "otlp-sink":
+        try await otlpSink(arguments.dropFirst())
+    case "token-verify":
+        try await tokenVerifyBench(arguments.dropFirst())
+    case "webhook-deliveries":
+        try await webhookBench(arguments.dropFirst())
+    case "email-deliveries":
+        try await emailBench(arguments.dropFirst())
+    case "flags":
+        try await flagsBench(arguments.dropFirst())
+    case "gateway-flags":
+        try await gatewayFlagsBench(arguments.dropFirst())
+    case "telemetry-parts":
+        try await telemetryParts(arguments.dropFirst())
+    #if Kafka
+        case "kafka-relay":
+            try await kafkaRelay(try KafkaBenchOptions(arguments.dropFirst()))
+        case "kafka-produce":
+            try await kafkaProduce(try KafkaBenchOptions(arguments.dropFirst()))
+        case "kafka-audit":
+            try await kafkaAudit(try KafkaBenchOptions(arguments.dropFirst()))
+    #endif
+    default:
+        print("usage: biz-bench audit-ingest [--events N] [--batch N] [--dir PATH]")
+        print("       biz-bench bare-https [--port N] [--body-bytes N] [--dir PATH]")
+        print("       biz-bench bare-grpc-hop [--port N] [--grpc-port N] [--dir PATH]   (with trivial-grpc running)")
+        print("       biz-bench trivial-grpc [--port N] [--body-bytes N]")
+        print("       biz-bench inprocess-load [--seconds N] [--concurrency N]")
+        print("       biz-bench token-verify [--tokens N]")
+        print("       biz-bench flags [--evaluations N]")
+        print("       biz-bench gateway-flags [--requests N] [--rounds N]")
+        print("       biz-bench webhook-deliveries [--deliveries N] [--dir PATH]")
+        print("       biz-bench email-deliveries [--emails N] [--dir PATH]   (needs PyPI's aiosmtpd)")
+        print("       biz-bench otlp-sink [--port N]")
+        print("       biz-bench telemetry-parts [--operations N] [--tasks N] [--otlp URL]")
+        print("         (beside biz-bench otlp-sink; standard error to /dev/null)")
+        print("       biz-bench log-shipping [--rate N] [--seconds N] [--url ELASTICSEARCH]")
+        print("       biz-bench grpc-load --token T --account ID [--port N] [--seconds N] [--concurrency N]")
+        print("       biz-bench kafka-relay|kafka-audit [--events N] [--batch N] [--brokers B] [--postgres URL]")
+        print("         (built with --traits Kafka; needs kcat)")
+    }
+} catch let error as BenchError {
+    FileHandle.standardError.write(Data("biz-bench: \(error)\n".utf8))
+    exit(2)
 }
