@@ -145,77 +145,82 @@ extension Metadata {
     }
 }
 
-/// RED metrics per method and status, with the instruments cached (a metrics factory's lookup takes a lock and
-/// builds labels).
+/// RED metrics per method and status: `rpc_<side>_requests_total` and `rpc_<side>_duration_seconds`.
 final class RPCMetrics: Sendable {
-    private struct Key: Hashable {
+    private struct Key: Hashable, Sendable {
         /// The descriptor itself: its `fullyQualifiedMethod` is a new string on every read.
         var method: MethodDescriptor
         var code: Int
     }
-    private struct Instruments: Sendable {
-        var requests: Counter
-        var duration: Timer
-    }
-    private let side: String
-    private let cache = Mutex<[Key: Instruments]>([:])
+    private let instruments: REDInstruments<Key>
 
-    init(side: String) { self.side = side }
+    init(side: String) {
+        instruments = REDInstruments(requests: "rpc_\(side)_requests_total", duration: "rpc_\(side)_duration_seconds")
+    }
 
     func record(_ method: MethodDescriptor, code: RPCError.Code?, duration: Duration) {
-        let key = Key(method: method, code: code?.rawValue ?? 0)
-        let instruments = cache.withLock { cache in
-            if let found = cache[key] { return found }
-            let dimensions = [
-                ("rpc_method", method.fullyQualifiedMethod), ("rpc_grpc_status_code", String(key.code)),
+        instruments.record(Key(method: method, code: code?.rawValue ?? 0), duration: duration) {
+            [
+                ("rpc_method", method.fullyQualifiedMethod), ("rpc_grpc_status_code", String(code?.rawValue ?? 0)),
                 ("rpc_grpc_status", code.map { "\($0)" } ?? "ok"),
             ]
-            let made = Instruments(
-                requests: Counter(label: "rpc_\(side)_requests_total", dimensions: dimensions),
-                duration: Timer(
-                    label: "rpc_\(side)_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds))
-            cache[key] = made
-            return made
         }
-        instruments.requests.increment()
-        instruments.duration.record(duration: duration)
     }
 }
 
 /// The gateway's RED metrics per route, method and status: `hb_requests` and `http_server_request_duration`
-/// (seconds), recorded where the request's span and access line end, with the instruments cached as ``RPCMetrics``
-/// caches them (no lock or label lookup of the metrics factory per request, no closure per response).
+/// (seconds), recorded where the request's span and access line end (no closure per response).
 public final class HTTPMetrics: Sendable {
-    private struct Key: Hashable {
+    private struct Key: Hashable, Sendable {
         var route: String
         var method: String
         var status: Int
     }
-    private struct Instruments: Sendable {
-        var requests: Counter
-        var duration: Timer
-    }
-    private let cache = Mutex<[Key: Instruments]>([:])
-    private let factory: any MetricsFactory
+    private let instruments: REDInstruments<Key>
 
-    /// `factory` is the process's (`MetricsSystem.factory`) unless a test gives its own.
-    public init(factory: any MetricsFactory = MetricsSystem.factory) {
-        self.factory = factory
+    /// `factory` is a test's own; without it, the process's (`MetricsSystem.factory`) when the instruments are made.
+    public init(factory: (any MetricsFactory)? = nil) {
+        instruments = REDInstruments(
+            requests: "hb.requests", duration: "http.server.request.duration", factory: factory)
     }
 
     /// `route` is the matched route's template (`/v1/teams/{id}`), never the path itself.
     public func record(route: String, method: String, status: Int, duration: Duration) {
-        let key = Key(route: route, method: method, status: status)
+        instruments.record(Key(route: route, method: method, status: status), duration: duration) {
+            [("http.route", route), ("http.request.method", method), ("http.response.status_code", String(status))]
+        }
+    }
+}
+
+/// A request counter and a duration timer (seconds) per key, each pair made once: a metrics factory's lookup takes a
+/// lock and builds labels. Made at first use, not with the cache, so a cache that exists before the process's metrics
+/// system is bootstrapped still counts into it.
+final class REDInstruments<Key: Hashable & Sendable>: Sendable {
+    private struct Instruments: Sendable {
+        var requests: Counter
+        var duration: Timer
+    }
+    private let requestsLabel: String
+    private let durationLabel: String
+    private let factory: (any MetricsFactory)?
+    private let cache = Mutex<[Key: Instruments]>([:])
+
+    init(requests: String, duration: String, factory: (any MetricsFactory)? = nil) {
+        requestsLabel = requests
+        durationLabel = duration
+        self.factory = factory
+    }
+
+    /// `dimensions` are read only when `key` is new.
+    func record(_ key: Key, duration: Duration, dimensions: () -> [(String, String)]) {
         let instruments = cache.withLock { cache in
             if let found = cache[key] { return found }
-            let dimensions = [
-                ("http.route", route), ("http.request.method", method), ("http.response.status_code", String(status)),
-            ]
+            let dimensions = dimensions()
+            let factory = self.factory ?? MetricsSystem.factory
             let made = Instruments(
-                requests: Counter(label: "hb.requests", dimensions: dimensions, factory: factory),
+                requests: Counter(label: requestsLabel, dimensions: dimensions, factory: factory),
                 duration: Timer(
-                    label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds,
-                    factory: factory))
+                    label: durationLabel, dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory))
             cache[key] = made
             return made
         }
