@@ -32,12 +32,19 @@ public struct BizNode: Sendable {
     func run(logger: Logger) async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: services.map { .init(service: $0) },
+                services: Self.entries(services),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
                 logger: logger
             )
         )
         try await group.run()
+    }
+
+    /// The group's entries for `services`: when one of them throws (a port already in use, say), the others shut
+    /// down gracefully in reverse order, as at SIGTERM. The group's default, cancelling them all at once, let a store
+    /// close while a consumer's query still ran on its connection (a use after free in SQLite).
+    static func entries(_ services: [any Service]) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) }
     }
 }

@@ -12,9 +12,9 @@ struct ClosingService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        // When another service failed (a port already in use, say), the group cancels this one: closing must still
-        // run to the end, so it runs in a task of its own, which that cancellation does not reach (a SQLite
-        // connection left open asserts in its deinit).
+        // Should the group's task be cancelled, closing must still run to the end, so it runs in a task of its own,
+        // which that cancellation does not reach (a SQLite connection left open asserts in its deinit). Another
+        // service's failure shuts the group down gracefully (`BizNode.entries`), so the store's users stop first.
         let close = self.close
         await Task { await close() }.value
     }

@@ -31,7 +31,7 @@ public struct InProcessPlatform {
             }
             let platform = InProcessPlatform(services: process.ordered, client: client, router: router)
             let group = ServiceGroup(
-                configuration: .init(services: platform.services.map { .init(service: $0) }, logger: logger))
+                configuration: .init(services: BizNode.entries(platform.services), logger: logger))
             return try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 do {
