@@ -12,6 +12,8 @@ public final class SQLiteStore: SQLStore {
     private let writer: SQLiteConnection
     private let readerConnection: SQLiteConnection
     private let writeLock = AsyncLock()
+    /// Reads and transactions in progress: ``close()`` waits for them.
+    private let users = UseGate()
     private let logger: Logger
     private let instruments: StoreInstruments
 
@@ -55,7 +57,11 @@ public final class SQLiteStore: SQLStore {
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await writeLock.withLock { try await instruments.transaction { try await transactionHoldingLock(body) } }
+        try await users.using(orThrow: Self.closed) {
+            try await writeLock.withLock {
+                try await instruments.transaction { try await transactionHoldingLock(body) }
+            }
+        }
     }
 
     private func transactionHoldingLock<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T)
@@ -82,17 +88,25 @@ public final class SQLiteStore: SQLStore {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        do {
-            return try await instruments.holding { try await body(readerConnection.sql(queryLogLevel: .trace)) }
-        } catch let error as SQLiteError {
-            throw StorageError(sqlite: error, operation: "read")
+        try await users.using(orThrow: Self.closed) {
+            do {
+                return try await instruments.holding { try await body(readerConnection.sql(queryLogLevel: .trace)) }
+            } catch let error as SQLiteError {
+                throw StorageError(sqlite: error, operation: "read")
+            }
         }
     }
 
+    /// Closes both connections once the reads and transactions in progress are over; later ones fail as
+    /// `unavailable` (``closed``).
     public func close() async throws {
+        guard await users.close() else { return }
         try await readerConnection.close()
-        try await writeLock.withLock { try await writer.close() }
+        try await writer.close()
     }
+
+    /// What a read or a transaction after ``close()`` throws.
+    static let closed = StorageError(code: .unavailable, reason: "the database is closed")
 
     private func migrate(_ migrations: [Migration]) async throws {
         try await transaction { database in
