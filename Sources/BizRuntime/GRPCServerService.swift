@@ -24,7 +24,12 @@ public struct GRPCServerService<Transport: ServerTransport>: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await server.serve() }
-                try await onServing()
+                do {
+                    try await onServing()
+                } catch {
+                    // The server stopped before it listened (its address is taken, say): serve() throws why, and
+                    // that is the error the group ends with, not this one ("no listening address bound").
+                }
             }
         } onGracefulShutdown: {
             onShutdown()

@@ -108,9 +108,11 @@ struct ProcessParts {
         guard listeners, port != 0, let registry = telemetry.registry else { return }
         let endpoints = self.endpoints
         self.telemetry.append(
-            MetricsListener.make(
-                port: port, registry: registry, processMetrics: telemetry.processMetrics, logger: logger,
-                onListening: { port in await endpoints.record("metrics", "http://127.0.0.1:\(port)/metrics") }))
+            ListenerService(
+                base: MetricsListener.make(
+                    port: port, registry: registry, processMetrics: telemetry.processMetrics, logger: logger,
+                    onListening: { port in await endpoints.record("metrics", "http://127.0.0.1:\(port)/metrics") }),
+                what: "metrics", address: "127.0.0.1:\(port)"))
     }
 
     /// Opens a database: `url`, else `BIZ_DATABASE_URL`, else `<data-dir>/<name>.sqlite`.
@@ -288,9 +290,11 @@ struct ProcessParts {
         self.router = router
         guard listeners else { return }
         front.append(
-            try serveGateway(
-                gateway, router: router, logger: logger,
-                onListening: { port in await endpoints.record("https", "https://\(host):\(port)") }))
+            ListenerService(
+                base: try serveGateway(
+                    gateway, router: router, logger: logger,
+                    onListening: { port in await endpoints.record("https", "https://\(host):\(port)") }),
+                what: "HTTPS", address: "\(host):\(configuration.httpsPort)"))
     }
 
     /// The process's gRPC services over HTTP/2, for other processes and the operator CLI: mutual TLS when
@@ -321,13 +325,15 @@ struct ProcessParts {
             address: .ipv4(host: configuration.grpcHost, port: configuration.grpcPort), transportSecurity: security)
         let (endpoints, logger, host) = (self.endpoints, self.logger, configuration.grpcHost)
         servers.append(
-            GRPCServerService(
-                transport: transport, services: grpcServices, interceptors: interceptors(),
-                onServing: {
-                    guard let address = try await transport.listeningAddress.ipv4 else { return }
-                    logger.info(
-                        "gRPC listening", metadata: ["server": "\(name)", "address": "\(host):\(address.port)"])
-                    await endpoints.record("grpc", "\(host):\(address.port)")
-                }, onShutdown: { [health] in health?.shutDown() }))
+            ListenerService(
+                base: GRPCServerService(
+                    transport: transport, services: grpcServices, interceptors: interceptors(),
+                    onServing: {
+                        guard let address = try await transport.listeningAddress.ipv4 else { return }
+                        logger.info(
+                            "gRPC listening", metadata: ["server": "\(name)", "address": "\(host):\(address.port)"])
+                        await endpoints.record("grpc", "\(host):\(address.port)")
+                    }, onShutdown: { [health] in health?.shutDown() }),
+                what: "gRPC", address: "\(host):\(configuration.grpcPort)"))
     }
 }

@@ -226,21 +226,34 @@ extension TopologySuites.TelemetryEndToEndTests {
         }
     }
 
-    @Test("a metrics port already in use ends the process with exit 1 and the reason, never a crash")
-    func metricsPortInUse() async throws {
+    @Test(
+        "a port already in use (HTTPS, gRPC, metrics) ends the process with exit 1, naming the listener and its address, never a crash"
+    )
+    func portInUse() async throws {
         try await withTemporaryDirectory { directory in
-            let port = try freePort()
+            let metrics = try freePort()
             let first = try await BizRetailProcess(
-                dataDirectory: directory + "/first", environment: ["BIZ_METRICS_PORT": "\(port)"])
-            let second = try await runProgram(
-                BizRetailProcess.executable,
-                [
-                    "serve", "--data-dir", directory + "/second", "--https-port", "0", "--grpc-port", "0",
-                    "--metrics-port", "\(port)", "--log-format", "text",
-                ])
-            #expect(second.status == 1)
-            #expect(second.error.contains("Address already in use"), "\(second.error)")
-            #expect(!second.error.contains("crashed"))
+                dataDirectory: directory + "/first", environment: ["BIZ_METRICS_PORT": "\(metrics)"])
+            let https = try #require(first.endpoint("https").flatMap { $0.split(separator: ":").last })
+            let grpc = try #require(first.endpoint("grpc").flatMap { $0.split(separator: ":").last })
+            for (listener, taken, ports) in [
+                ("HTTPS", https, ["--https-port", "\(https)", "--grpc-port", "0", "--metrics-port", "0"]),
+                ("gRPC", grpc, ["--https-port", "0", "--grpc-port", "\(grpc)", "--metrics-port", "0"]),
+                (
+                    "metrics", "\(metrics)"[...],
+                    ["--https-port", "0", "--grpc-port", "0", "--metrics-port", "\(metrics)"]
+                ),
+            ] {
+                let second = try await runProgram(
+                    BizRetailProcess.executable,
+                    ["serve", "--data-dir", directory + "/second-\(listener)", "--log-format", "text"] + ports)
+                #expect(second.status == 1, "\(listener)")
+                #expect(
+                    second.error.contains(
+                        "cannot listen for \(listener) on 127.0.0.1:\(taken): Address already in use"),
+                    "\(second.error)")
+                #expect(!second.error.contains("crashed"))
+            }
             try await first.stop()
         }
     }
