@@ -214,6 +214,9 @@ telemetry() {
       local order=(off on)
       if [ $((round % 2)) = 0 ]; then order=(on off); fi
       for kind in "${order[@]}"; do
+        # The server loaded last finishes its loads' tail (closing 64 TLS connections; with telemetry on, the last
+        # spans' export and log lines) before the next load starts, so that tail does not weigh on the next load.
+        sleep "${BIZ_BENCH_SETTLE:-1}"
         local name="telemetry off"
         [ $kind = on ] && name="tracing 100 % + metrics + ECS info"
         results+=("$round|$kind|$(with_cpu_of "${pid[$kind]}" "measure_$tool" "$name" "${url[$kind]}" "${header[$kind]}")")
