@@ -50,38 +50,52 @@ public struct IdentityBootstrap: Sendable {
         self.logger = logger
     }
 
-    /// Creates the administrator and client when the directory has no user yet.
+    /// Creates the administrator and client when the directory has no user yet, or finishes a first start that was
+    /// interrupted (its credentials file still marked pending).
+    ///
+    /// Generated credentials are written before they are stored, and the file marked pending until both are: a first
+    /// start stopped in between (Ctrl-C, a crash, a power cut) leaves credentials that the next start completes,
+    /// never an administrator whose generated password nobody has.
     public func run(_ given: Credentials) async throws {
-        guard try await directory.userCount() == 0 else { return }
+        let file = dataDirectory.appendingPathComponent("bootstrap-credentials.json")
+        let pending = BootstrapFile.read(file).flatMap { $0.pending == true ? $0 : nil }
+        if pending == nil, try await directory.userCount() != 0 { return }
         do {
-            try await create(given)
+            try await create(given, resuming: pending, file: file)
         } catch IdentityError.conflict {
-            // Replicas starting together against one database: another one bootstrapped first.
+            // Replicas starting together against one database: another one bootstrapped first; this one's file would
+            // name credentials that were never stored.
+            if pending != nil || given.adminPassword == nil || given.clientSecret == nil {
+                try? FileManager.default.removeItem(at: file)
+            }
             logger.info("bootstrap already done by another replica")
         }
     }
 
-    private func create(_ given: Credentials) async throws {
-        let email = given.adminEmail ?? "admin@biz-retail.local"
-        let password = given.adminPassword ?? Secrets.random(bytes: 18)
-        let clientID = given.clientID ?? "biz-retail-cli"
-        let clientSecret = given.clientSecret ?? Secrets.random()
-        let admin = try await directory.createUser(
-            tenantID: "platform", email: email, name: "Platform administrator", password: password,
-            roles: ["admin"], caller: nil
-        )
-        _ = try await directory.createClient(
-            clientID: clientID, secret: clientSecret, name: "Biz Retail login client", tenantID: "platform",
-            roles: [], grantTypes: ["password", "refresh_token"], firstParty: true
-        )
+    private func create(_ given: Credentials, resuming pending: BootstrapFile?, file: URL) async throws {
+        var plan = BootstrapFile(
+            adminEmail: given.adminEmail ?? pending?.adminEmail ?? "admin@biz-retail.local",
+            adminPassword: given.adminPassword ?? pending?.adminPassword ?? Secrets.random(bytes: 18),
+            adminID: pending?.adminID ?? EventID.generate(),
+            clientID: given.clientID ?? pending?.clientID ?? "biz-retail-cli",
+            clientSecret: given.clientSecret ?? pending?.clientSecret ?? Secrets.random(), pending: true)
         let generated = given.adminPassword == nil || given.clientSecret == nil
+        if generated { try plan.write(to: file) }
+        if try await directory.user(publicID: plan.adminID) == nil {
+            // Another start's administrator (a replica's) is not this plan's: it bootstrapped first.
+            guard try await directory.userCount() == 0 else { throw IdentityError.conflict("bootstrapped") }
+            _ = try await directory.createUser(
+                tenantID: "platform", email: plan.adminEmail, name: "Platform administrator",
+                password: plan.adminPassword, roles: ["admin"], caller: nil, publicID: plan.adminID)
+        }
+        if try await directory.client(id: plan.clientID) == nil {
+            _ = try await directory.createClient(
+                clientID: plan.clientID, secret: plan.clientSecret, name: "Biz Retail login client",
+                tenantID: "platform", roles: [], grantTypes: ["password", "refresh_token"], firstParty: true)
+        }
         if generated {
-            let file = dataDirectory.appendingPathComponent("bootstrap-credentials.json")
-            let document: JSONValue = [
-                "admin_email": .string(email), "admin_password": .string(password), "admin_id": .string(admin.publicID),
-                "client_id": .string(clientID), "client_secret": .string(clientSecret),
-            ]
-            try PrivateFile.write(Data(document.canonicalBytes()), to: file)
+            plan.pending = nil
+            try plan.write(to: file)
             logger.notice("bootstrap credentials generated", metadata: ["file": "\(file.path)"])
         } else {
             logger.notice("bootstrap administrator and client created from BIZ_BOOTSTRAP_*")
@@ -115,14 +129,20 @@ public struct IdentityBootstrap: Sendable {
             return
         }
         guard try await directory.client(id: Self.operatorClientID) == nil else { return }
+        // Written before the client is stored: a start stopped in between leaves a secret nobody stored (the next
+        // start makes another), never a client whose secret nobody has.
         let secret = Secrets.random()
-        guard
-            try await ensureServiceClient(
-                Self.operatorClientID, name: "Biz Retail operator CLI", role: "admin", secret: secret)
-        else { return }
         let file = dataDirectory.appendingPathComponent("operator-credentials.json")
         let document: JSONValue = ["client_id": .string(Self.operatorClientID), "client_secret": .string(secret)]
         try PrivateFile.write(Data(document.canonicalBytes()), to: file)
+        guard
+            try await ensureServiceClient(
+                Self.operatorClientID, name: "Biz Retail operator CLI", role: "admin", secret: secret)
+        else {
+            // Another replica stored it first, with its own secret (in its own data directory).
+            try? FileManager.default.removeItem(at: file)
+            return
+        }
         logger.notice("operator client credentials generated", metadata: ["file": "\(file.path)"])
     }
 
@@ -172,5 +192,37 @@ public struct IdentityBootstrap: Sendable {
             logger.info("client created by another replica", metadata: ["client_id": "\(clientID)"])
             return false
         }
+    }
+}
+
+/// `<data-dir>/bootstrap-credentials.json`: the generated administrator's and login client's credentials, `pending`
+/// until both are stored.
+struct BootstrapFile: Codable, Equatable {
+    var adminEmail: String
+    var adminPassword: String
+    var adminID: String
+    var clientID: String
+    var clientSecret: String
+    var pending: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case adminEmail = "admin_email"
+        case adminPassword = "admin_password"
+        case adminID = "admin_id"
+        case clientID = "client_id"
+        case clientSecret = "client_secret"
+        case pending
+    }
+
+    /// The file's credentials; `nil` when there is no such file or it is not one (then the directory decides).
+    static func read(_ file: URL) -> BootstrapFile? {
+        guard let data = try? Data(contentsOf: file) else { return nil }
+        return try? JSONDecoder().decode(BootstrapFile.self, from: data)
+    }
+
+    func write(to file: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try PrivateFile.write(try encoder.encode(self), to: file)
     }
 }

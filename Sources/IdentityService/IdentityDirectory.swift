@@ -31,8 +31,11 @@ public struct IdentityDirectory: Sendable {
     }
 
     /// Creates a user; `caller` is nil for the start-up bootstrap (a service event).
+    /// `publicID`: the new user's id when the caller chose it beforehand (the first start's administrator, whose id is
+    /// written to the bootstrap file before the user is stored); a new one otherwise.
     public func createUser(
-        tenantID: String, email: String, name: String, password: String, roles: [String], caller: Caller?
+        tenantID: String, email: String, name: String, password: String, roles: [String], caller: Caller?,
+        publicID: String? = nil
     ) async throws -> UserRecord {
         try Roles.validateTenant(tenantID)
         guard let email = EmailAddress.normalize(email) else {
@@ -45,7 +48,8 @@ public struct IdentityDirectory: Sendable {
         let hash = try await passwords.hash(password)
         let now = EventTimestamp.now().rfc3339
         let user = UserRecord(
-            publicID: EventID.generate(), tenantID: tenantID, email: email, name: name, roles: roles, enabled: true,
+            publicID: publicID ?? EventID.generate(), tenantID: tenantID, email: email, name: name, roles: roles,
+            enabled: true,
             createdAt: now, updatedAt: now
         )
         let event =
