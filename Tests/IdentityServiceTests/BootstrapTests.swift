@@ -44,6 +44,14 @@ struct BootstrapTests {
         }
     }
 
+    /// What a first start stopped half-way leaves: its credentials, pending.
+    static func planned() -> BootstrapFile {
+        BootstrapFile(
+            adminEmail: "admin@biz-retail.local", adminPassword: "planned password 0123456789",
+            adminID: EventID.generate(), clientID: "biz-retail-cli", clientSecret: "planned-secret-0123456789",
+            pending: true)
+    }
+
     /// Signs in with the password grant through the file's login client.
     func signIn(_ fixture: Fixture, _ credentials: BootstrapFile) async throws -> String {
         try await fixture.issuer.issue(
@@ -71,10 +79,7 @@ struct BootstrapTests {
     @Test("stopped after the administrator was stored: the next start stores the login client of the file")
     func stoppedAfterTheUser() async throws {
         try await withBootstrap { fixture in
-            let planned = BootstrapFile(
-                adminEmail: "admin@biz-retail.local", adminPassword: "planned password 0123456789",
-                adminID: EventID.generate(), clientID: "biz-retail-cli", clientSecret: "planned-secret-0123456789",
-                pending: true)
+            let planned = Self.planned()
             try planned.write(to: fixture.file)
             _ = try await fixture.directory.createUser(
                 tenantID: "platform", email: planned.adminEmail, name: "Platform administrator",
@@ -92,10 +97,7 @@ struct BootstrapTests {
     @Test("stopped before anything was stored: the next start stores the file's credentials, not new ones")
     func stoppedBeforeTheUser() async throws {
         try await withBootstrap { fixture in
-            let planned = BootstrapFile(
-                adminEmail: "admin@biz-retail.local", adminPassword: "planned password 0123456789",
-                adminID: EventID.generate(), clientID: "biz-retail-cli", clientSecret: "planned-secret-0123456789",
-                pending: true)
+            let planned = Self.planned()
             try planned.write(to: fixture.file)
 
             try await fixture.bootstrap.run(.init())
@@ -113,11 +115,7 @@ struct BootstrapTests {
             _ = try await fixture.directory.createUser(
                 tenantID: "platform", email: "other@biz-retail.local", name: "Another replica's administrator",
                 password: "another password 0123456789", roles: ["admin"], caller: nil)
-            try BootstrapFile(
-                adminEmail: "admin@biz-retail.local", adminPassword: "planned password 0123456789",
-                adminID: EventID.generate(), clientID: "biz-retail-cli", clientSecret: "planned-secret-0123456789",
-                pending: true
-            ).write(to: fixture.file)
+            try Self.planned().write(to: fixture.file)
 
             try await fixture.bootstrap.run(.init())
             #expect(!FileManager.default.fileExists(atPath: fixture.file.path))
