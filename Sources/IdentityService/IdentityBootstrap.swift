@@ -31,6 +31,10 @@ public struct IdentityBootstrap: Sendable {
             self.clientID = clientID
             self.clientSecret = clientSecret
         }
+
+        /// Whether the bootstrap generates a secret (the administrator's password or the client's): then it writes
+        /// `bootstrap-credentials.json`.
+        var generates: Bool { adminPassword == nil || clientSecret == nil }
     }
 
     /// The operator CLI's service client (`client_credentials`, platform `admin`).
@@ -65,7 +69,7 @@ public struct IdentityBootstrap: Sendable {
         } catch IdentityError.conflict {
             // Replicas starting together against one database: another one bootstrapped first; this one's file would
             // name credentials that were never stored.
-            if pending != nil || given.adminPassword == nil || given.clientSecret == nil {
+            if pending != nil || given.generates {
                 try? FileManager.default.removeItem(at: file)
             }
             logger.info("bootstrap already done by another replica")
@@ -79,8 +83,7 @@ public struct IdentityBootstrap: Sendable {
             adminID: pending?.adminID ?? EventID.generate(),
             clientID: given.clientID ?? pending?.clientID ?? "biz-retail-cli",
             clientSecret: given.clientSecret ?? pending?.clientSecret ?? Secrets.random(), pending: true)
-        let generated = given.adminPassword == nil || given.clientSecret == nil
-        if generated { try plan.write(to: file) }
+        if given.generates { try plan.write(to: file) }
         if try await directory.user(publicID: plan.adminID) == nil {
             // Another start's administrator (a replica's) is not this plan's: it bootstrapped first.
             guard try await directory.userCount() == 0 else { throw IdentityError.conflict("bootstrapped") }
@@ -93,7 +96,7 @@ public struct IdentityBootstrap: Sendable {
                 clientID: plan.clientID, secret: plan.clientSecret, name: "Biz Retail login client",
                 tenantID: "platform", roles: [], grantTypes: ["password", "refresh_token"], firstParty: true)
         }
-        if generated {
+        if given.generates {
             plan.pending = nil
             try plan.write(to: file)
             logger.notice("bootstrap credentials generated", metadata: ["file": "\(file.path)"])
