@@ -184,4 +184,24 @@ struct EmbeddedProcessTests {
         #expect(result.status == 1)
         #expect(result.error.contains("cannot reach biz-retail at 127.0.0.1:1"))
     }
+
+    @Test("a setting found wrong at start is named, under the usage of the command that read it")
+    func wrongSetting() async throws {
+        for (arguments, message) in [
+            (["serve", "--metrics-port", "70000"], "BIZ_METRICS_PORT (--metrics-port) must be a whole number"),
+            (["--log-format", "xml"], "BIZ_LOG_FORMAT (--log-format) must be ecs or text"),
+            (
+                ["audit", "history", "account", "x", "--server", "nohostport", "--token", "unused"],
+                "the server address must be host:port, got 'nohostport'"
+            ),
+        ] {
+            let result = try await BizRetailProcess.run(arguments)
+            #expect(result.status == 64, "\(arguments)")
+            #expect(result.error.contains("Error: \(message)"), "\(result.error)")
+            // The command's own usage, not the root's `biz-retail <subcommand>`.
+            let command = arguments[0] == "audit" ? "biz-retail audit history" : "biz-retail serve"
+            #expect(result.error.contains("Usage: \(command) "), "\(result.error)")
+            #expect(result.error.contains("See '\(command) --help'"), "\(result.error)")
+        }
+    }
 }

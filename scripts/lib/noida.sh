@@ -1,7 +1,8 @@
 # Sourced by scripts/kafka and scripts/elasticsearch: one noida-db service (PyPI noida-db) on loopback, in the
 # background, as a stand-in for the real server in tests and the local cluster.
 #
-#   noida_main SERVICE PORT DIR ADDRESS COMMAND   COMMAND: start (prints ADDRESS), stop, restart, address
+#   noida_main SERVICE PORT DIR ADDRESS COMMAND   COMMAND: start (prints ADDRESS), stop, restart, address, status
+#                                                 (exit 0 when it runs, 1 when not)
 . "$(dirname "${BASH_SOURCE[0]}")/detach.sh"
 
 noida_main() {
@@ -45,6 +46,7 @@ noida_main() {
     stop) stop ;;
     restart) stop; start ;;
     address) echo "$address" ;;
-    *) echo "usage: $(basename "$0") start|stop|restart|address" >&2; exit 2 ;;
+    status) running ;;
+    *) echo "usage: $(basename "$0") start|stop|restart|address|status" >&2; exit 2 ;;
   esac
 }
