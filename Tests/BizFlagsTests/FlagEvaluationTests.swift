@@ -250,6 +250,8 @@ struct FlagEvaluationTests {
                 try write(
                     enabled.replacingOccurrences(of: #""defaultVariant": "on""#, with: #""defaultVariant": "off""#))
                 try await eventually { !flags.boolean("f", default: true, context: context) }
+                // The observers hear of a change after it is in force.
+                try await eventually { await changes.all.count == 1 }
                 let first = try #require(await changes.all.first)
                 #expect(
                     first.key == "f" && first.before?["defaultVariant"] == "on"
@@ -262,7 +264,6 @@ struct FlagEvaluationTests {
                 try await eventually {
                     flags.booleanDetails("f", default: true, context: context).errorCode == .flagNotFound
                 }
-                // The observers hear of a change after it is in force.
                 try await eventually { await changes.all.count == 2 }
                 #expect(await changes.all.last?.key == "f")
                 #expect(await changes.all.last?.after == nil)
