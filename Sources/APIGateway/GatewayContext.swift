@@ -10,7 +10,18 @@ public struct GatewayContext: RequestContext {
     public var peerIP: String
     /// The client's address: the peer, or the first `X-Forwarded-For` hop when the peer is a trusted proxy.
     public var clientIP: String
-    public var trace: TraceContext
+    /// The request's trace: its span's when the platform's tracer made one (formatted only when asked: with tracing
+    /// on, the calls and the response carry the span's own `traceparent`), else the incoming one or a new one.
+    public var trace: TraceContext {
+        get { span.map(TraceContext.init) ?? untraced }
+        set {
+            untraced = newValue
+            span = nil
+        }
+    }
+    /// The request's span, set by RequestScopeMiddleware when tracing is on.
+    var span: SpanContext?
+    private var untraced: TraceContext
     /// The bearer token, once verified.
     public var bearerToken: String?
     public var principal: Principal?
@@ -20,7 +31,7 @@ public struct GatewayContext: RequestContext {
         peerIP = source.channel.remoteAddress?.ipAddress ?? "0.0.0.0"
         clientIP = peerIP
         // Set from the request's traceparent (or a new trace) by RequestScopeMiddleware.
-        trace = TraceContext(traceID: "", spanID: "")
+        untraced = TraceContext(traceID: "", spanID: "")
     }
 
     /// Bodies over 1 MiB are refused with 413.

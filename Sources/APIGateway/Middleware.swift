@@ -50,9 +50,11 @@ struct RequestScopeMiddleware: RouterMiddleware {
                 continuing: request.headers.spanContext, kind: .server)
         }
         var context = context
-        context.trace =
-            span.map { TraceContext($0.spanContext) }
-            ?? request.headers.value(.traceparent).flatMap(TraceContext.init(traceparent:)) ?? .random()
+        if let span {
+            context.span = span.spanContext
+        } else {
+            context.trace = request.headers.value(.traceparent).flatMap(TraceContext.init(traceparent:)) ?? .random()
+        }
         context.clientIP = clientIP(request, peer: context.peerIP)
         let scoped = context
         return try await RecordingSpan.withContext(of: span) {
@@ -114,12 +116,15 @@ struct RequestScopeMiddleware: RouterMiddleware {
         _ span: RecordingSpan, request: Request, context: GatewayContext, route: String, response: Response
     ) {
         span.operationName = "\(request.method.rawValue) \(route)"
-        var attributes: [(String, AttributeValue)] = [
-            ("http.request.method", .string(request.method.rawValue)), ("url.scheme", .string("https")),
-            ("url.path", .string(request.uri.path)),
-            ("http.response.status_code", .int(Int64(response.status.code))),
-            ("client.address", .string(context.clientIP)), ("network.peer.address", .string(context.peerIP)),
-        ]
+        // Room for all nine at once: the optional ones appended to a literal's array would copy it.
+        var attributes: [(String, AttributeValue)] = []
+        attributes.reserveCapacity(9)
+        attributes.append(("http.request.method", .string(request.method.rawValue)))
+        attributes.append(("url.scheme", .string("https")))
+        attributes.append(("url.path", .string(request.uri.path)))
+        attributes.append(("http.response.status_code", .int(Int64(response.status.code))))
+        attributes.append(("client.address", .string(context.clientIP)))
+        attributes.append(("network.peer.address", .string(context.peerIP)))
         if let route = context.endpointPath { attributes.append(("http.route", .string(route))) }
         if let query = request.uri.query { attributes.append(("url.query", .string(query))) }
         if let agent = request.headers.value(.userAgent) {

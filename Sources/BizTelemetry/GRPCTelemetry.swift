@@ -126,10 +126,11 @@ extension RecordingSpan {
     /// always knows it; the client only when the call failed before its response).
     fileprivate func describe(_ method: MethodDescriptor, status: Int?) {
         guard isRecording else { return }
-        var attributes: [(String, AttributeValue)] = [
-            ("rpc.system", .string("grpc")), ("rpc.service", .string(method.service.fullyQualifiedService)),
-            ("rpc.method", .string(method.method)),
-        ]
+        var attributes: [(String, AttributeValue)] = []
+        attributes.reserveCapacity(4)
+        attributes.append(("rpc.system", .string("grpc")))
+        attributes.append(("rpc.service", .string(method.service.fullyQualifiedService)))
+        attributes.append(("rpc.method", .string(method.method)))
         if let status { attributes.append(("rpc.grpc.status_code", .int(Int64(status)))) }
         setAttributes(attributes)
     }

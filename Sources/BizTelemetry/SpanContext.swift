@@ -90,39 +90,54 @@ public struct SpanContext: Sendable, Hashable {
 
     /// `00-<trace id>-<span id>-<flags>`.
     public var traceparent: String {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(55)
-        bytes.append(contentsOf: [0x30, 0x30, 0x2D])
-        Self.appendHex(traceID.high, to: &bytes)
-        Self.appendHex(traceID.low, to: &bytes)
-        bytes.append(0x2D)
-        Self.appendHex(spanID, to: &bytes)
-        bytes.append(contentsOf: [0x2D, 0x30, sampled ? 0x31 : 0x30])
-        return String(decoding: bytes, as: UTF8.self)
+        // Written straight into the string's storage: one allocation, not an array's and then the string's.
+        String(unsafeUninitializedCapacity: 55) { buffer in
+            buffer[0] = UInt8(ascii: "0")
+            buffer[1] = UInt8(ascii: "0")
+            buffer[2] = UInt8(ascii: "-")
+            Self.writeHex(traceID.high, into: buffer, at: 3)
+            Self.writeHex(traceID.low, into: buffer, at: 19)
+            buffer[35] = UInt8(ascii: "-")
+            Self.writeHex(spanID, into: buffer, at: 36)
+            buffer[52] = UInt8(ascii: "-")
+            buffer[53] = UInt8(ascii: "0")
+            buffer[54] = sampled ? UInt8(ascii: "1") : UInt8(ascii: "0")
+            return 55
+        }
     }
 
     /// The trace id as 32 lowercase hex digits.
     public var traceIDHex: String {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(32)
-        Self.appendHex(traceID.high, to: &bytes)
-        Self.appendHex(traceID.low, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 32) { buffer in
+            Self.writeHex(traceID.high, into: buffer, at: 0)
+            Self.writeHex(traceID.low, into: buffer, at: 16)
+            return 32
+        }
     }
 
     /// The span id as 16 lowercase hex digits.
     public var spanIDHex: String {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(16)
-        Self.appendHex(spanID, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            Self.writeHex(spanID, into: buffer, at: 0)
+            return 16
+        }
+    }
+
+    private static let hexDigits: StaticString = "0123456789abcdef"
+
+    /// `value` as 16 lowercase hex digits at `buffer[start..<start + 16]`.
+    private static func writeHex(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+        let digits = hexDigits.utf8Start
+        for position in 0..<16 {
+            buffer[start + position] = digits[Int((value >> UInt64(60 - 4 * position)) & 0xF)]
+        }
     }
 
     static func appendHex(_ value: UInt64, to bytes: inout [UInt8]) {
-        let digits: StaticString = "0123456789abcdef"
+        let digits = hexDigits.utf8Start
         var shift: UInt64 = 60
         while true {
-            bytes.append(digits.utf8Start[Int((value >> shift) & 0xF)])
+            bytes.append(digits[Int((value >> shift) & 0xF)])
             if shift == 0 { break }
             shift -= 4
         }

@@ -40,6 +40,10 @@ struct TracerTests {
         #expect(context.spanIDHex == "00f067aa0ba902b7")
         #expect(context.sampled && context.isRemote && context.traceState == "vendor=1")
         #expect(SpanContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")?.sampled == false)
+        // Written back as read: leading zeros kept, the flags of an unsampled span.
+        let unsampled = SpanContext(traceID: (0x0000_0000_0000_00ff, 0x1), spanID: 0xa, sampled: false)
+        #expect(unsampled.traceparent == "00-00000000000000ff0000000000000001-000000000000000a-00")
+        #expect(unsampled.traceIDHex == "00000000000000ff0000000000000001" && unsampled.spanIDHex == "000000000000000a")
         // A later version may carry more fields; version 00 may not.
         #expect(SpanContext(traceparent: "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra") != nil)
         for bad in [
