@@ -48,6 +48,26 @@ struct LoggingTests {
         #expect(second["labels"] == nil)
     }
 
+    @Test("timestamps are the C library's UTC calendar: epoch, leap days, century years, and a spread of seconds")
+    func timestamps() {
+        func expected(_ seconds: Int, _ milliseconds: Int) -> String {
+            var time = time_t(seconds)
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            return String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                parts.tm_hour, parts.tm_min, parts.tm_sec, milliseconds)
+        }
+        // 1970-01-01, 2000-02-29, 2000-03-01, 2100-02-28, 2100-03-01, 2024-12-31T23:59:59.
+        var seconds = [0, 951_782_400, 951_868_800, 4_107_456_000, 4_107_542_400, 1_735_689_599]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 { seconds.append(Int.random(in: 0..<13_000_000_000, using: &generator)) }
+        for second in seconds {
+            let milliseconds = second % 1_000
+            #expect(WallClock(seconds: second, milliseconds: milliseconds).iso8601 == expected(second, milliseconds))
+        }
+    }
+
     @Test("an access line written straight to the output is the line the handler writes for the same call")
     func accessLine() throws {
         let span = SpanContext(traceID: (0x0af7_6519_16cd_43dd, 0x8448_eb21_1c80_319c), spanID: 0xb7ad_6b71_6920_3331)
