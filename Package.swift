@@ -69,7 +69,7 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                "BizProtos",
+                "BizProtos", "BizEvents",
             ],
             swiftSettings: strict
         ),

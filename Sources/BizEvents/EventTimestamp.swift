@@ -23,13 +23,19 @@ public struct EventTimestamp: Sendable, Hashable, Comparable, CustomStringConver
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     public var rfc3339: String {
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        appendRFC3339(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``rfc3339``'s bytes to `out` (an ECS log line's `@timestamp`: no string made, no lock taken).
+    public func appendRFC3339(to out: inout [UInt8]) {
         let millis = millisecondsSinceEpoch
         let days = millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000
         let msOfDay = millis - days * 86_400_000
         let (year, month, day) = Self.civil(fromDays: days)
         let seconds = msOfDay / 1000
-        var out = [UInt8]()
-        out.reserveCapacity(24)
         func digits(_ value: Int64, _ width: Int) {
             var divisor: Int64 = 1
             for _ in 1..<width { divisor *= 10 }
@@ -54,7 +60,6 @@ public struct EventTimestamp: Sendable, Hashable, Comparable, CustomStringConver
         out.append(UInt8(ascii: "."))
         digits(msOfDay % 1000, 3)
         out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses an RFC 3339 `date-time`; `nil` when the text is not one.

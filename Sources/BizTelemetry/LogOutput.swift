@@ -1,3 +1,4 @@
+import BizEvents
 import Foundation
 import Logging
 import ServiceContextModule
@@ -553,42 +554,10 @@ struct WallClock: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// `2026-11-30T12:34:56.789Z`, by arithmetic: no lock, no `gmtime_r`. Every line of every request writes one,
-    /// on whichever core it runs (a formatted second cached under one lock was a word shared by all of them).
+    /// `2026-11-30T12:34:56.789Z`: ``EventTimestamp``'s arithmetic, with no lock and no `gmtime_r`. Every line of
+    /// every request writes one, on whichever core it runs (a formatted second cached under one lock was a word
+    /// shared by all of them).
     func appendISO8601(to bytes: inout [UInt8]) {
-        // Howard Hinnant's days-to-civil: the proleptic Gregorian date of a count of days since 1970-01-01.
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let second = seconds - days * 86_400
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func digits(_ value: Int, _ count: Int) {
-            var divisor = 1
-            for _ in 1..<count { divisor *= 10 }
-            while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                divisor /= 10
-            }
-        }
-        digits(year, 4)
-        bytes.append(UInt8(ascii: "-"))
-        digits(month, 2)
-        bytes.append(UInt8(ascii: "-"))
-        digits(day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        digits(second / 3_600, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(second / 60 % 60, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(second % 60, 2)
-        bytes.append(UInt8(ascii: "."))
-        digits(milliseconds, 3)
-        bytes.append(UInt8(ascii: "Z"))
+        EventTimestamp(millisecondsSinceEpoch: Int64(seconds) * 1_000 + Int64(milliseconds)).appendRFC3339(to: &bytes)
     }
 }
