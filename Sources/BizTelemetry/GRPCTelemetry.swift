@@ -101,13 +101,7 @@ public struct ClientTracingInterceptor: ClientInterceptor {
             span.end()
         }
         var request = request
-        // Added when the caller set none (the gateway sets none when tracing is on): replacing would copy the shared
-        // metadata to remove nothing, then copy it again to grow it by one.
-        if request.metadata[stringValues: TraceContext.header].first(where: { _ in true }) == nil {
-            request.metadata.addString(span.spanContext.traceparent, forKey: TraceContext.header)
-        } else {
-            request.metadata.replaceOrAddString(span.spanContext.traceparent, forKey: TraceContext.header)
-        }
+        request.metadata.replaceOrAddString(span.spanContext.traceparent, forKey: TraceContext.header)
         if let state = span.spanContext.traceState {
             request.metadata.replaceOrAddString(state, forKey: PlatformTracer.traceStateHeader)
         }

@@ -113,29 +113,26 @@ extension GatewayEndToEndTests {
                 let still = try await https.request("GET", "/v1/feature-flags", bearer: north.token)
                 #expect(still.json?["items"]?.arrayValue?.count == 3)
 
-                // The audit holds each change with its definition before and after.
-                var versions: [JSONValue] = []
-                try await BizRetailProcess.eventually(timeout: .seconds(20), "the flag changes audited") {
-                    versions =
-                        try await https.request(
-                            "GET", "/v1/audit/entities/feature_flag/password-grant/versions", bearer: platform
-                        ).json?["items"]?.arrayValue ?? []
-                    return !versions.isEmpty
+                // The audit holds each change with its definition before and after. Each flag is its own entity,
+                // so its event may be stored before or after another's (Kafka partitions by entity): each is awaited.
+                func audited(_ flag: String) async throws -> [JSONValue] {
+                    var versions: [JSONValue] = []
+                    try await BizRetailProcess.eventually(timeout: .seconds(20), "\(flag)'s change audited") {
+                        versions =
+                            try await https.request(
+                                "GET", "/v1/audit/entities/feature_flag/\(flag)/versions", bearer: platform
+                            ).json?["items"]?.arrayValue ?? []
+                        return !versions.isEmpty
+                    }
+                    return versions
                 }
+                let versions = try await audited("password-grant")
                 #expect(versions.count == 1)
                 let payload = versions.first?["envelope"]?["payload"]
                 #expect(payload?["before"]?["targeting"] == nil && payload?["before"]?["defaultVariant"] == "on")
                 #expect(payload?["after"]?["targeting"]?["if"] != nil)
                 #expect(versions.first?["envelope"]?["metadata"]?["owner_type"] == "service")
-                // Another flag's event, which may be stored after the first (Kafka partitions by entity).
-                var added: [JSONValue] = []
-                try await BizRetailProcess.eventually(timeout: .seconds(20), "the added flag audited") {
-                    added =
-                        try await https.request(
-                            "GET", "/v1/audit/entities/feature_flag/notifications-email/versions", bearer: platform
-                        ).json?["items"]?.arrayValue ?? []
-                    return !added.isEmpty
-                }
+                let added = try await audited("notifications-email")
                 #expect(added.first?["envelope"]?["payload"]?["before"] == .null)
             }
         }
