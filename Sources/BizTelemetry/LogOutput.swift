@@ -307,9 +307,8 @@ struct LogRecord: Sendable {
 
         /// The active span of the task, if any.
         static var current: Trace? {
-            guard let context = ServiceContext.current else { return nil }
-            if let span = context.spanContext { return .span(span) }
-            return TraceContext(of: context).map(Trace.hex)
+            if let span = SpanContext.current { return .span(span) }
+            return ServiceContext.current.flatMap(TraceContext.init(of:)).map(Trace.hex)
         }
 
         var traceIDHex: String {

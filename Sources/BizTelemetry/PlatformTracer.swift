@@ -53,10 +53,16 @@ public final class PlatformTracer: Tracer, Sendable {
 
     /// A span starting now in `context`, the child of `remote` (a caller's span from its `traceparent`) when there
     /// is one, else of `context`'s span: what a server does with a request, in one change of the context.
+    ///
+    /// A `context` without a span stands for the task's: the span is the child of the one
+    /// ``RecordingSpan/withContext(of:_:)`` bound on its own, if any (so `withSpan` inside a request's span, which
+    /// passes `ServiceContext.current ?? .topLevel`, starts a child of it).
     public func start(
         _ operationName: String, context: ServiceContext, continuing remote: SpanContext?, kind: SpanKind
     ) -> RecordingSpan {
-        start(operationName, context: context, parent: remote ?? context.spanContext, kind: kind, at: Self.now())
+        start(
+            operationName, context: context, parent: remote ?? context.spanContext ?? SpanContext.bound, kind: kind,
+            at: Self.now())
     }
 
     /// Nanoseconds since the epoch (what OTLP exports).
@@ -72,7 +78,7 @@ public final class PlatformTracer: Tracer, Sendable {
     ) -> RecordingSpan {
         let context = context()
         return start(
-            operationName, context: context, parent: context.spanContext, kind: kind,
+            operationName, context: context, parent: context.spanContext ?? SpanContext.bound, kind: kind,
             at: instant().nanosecondsSinceEpoch)
     }
 

@@ -131,9 +131,14 @@ public final class RecordingSpan: Span {
         state.withLock { if !$0.ended { $0.links.append(link) } }
     }
 
-    /// Runs `operation` with `span`'s context as the task's `ServiceContext`; without a span, as it is.
+    /// Runs `operation` with `span` as the task's active span (``SpanContext/current``); without a span, as it is.
+    /// Bound on its own when the task's `ServiceContext` carries no span (a request, a call: the usual case), else
+    /// as the span's ``context``, so that the context's span stays the innermost.
     public static func withContext<T>(of span: RecordingSpan?, _ operation: () async throws -> T) async rethrows -> T {
         guard let span else { return try await operation() }
+        if ServiceContext.current?.spanContext == nil {
+            return try await SpanContext.$bound.withValue(span.spanContext, operation: operation)
+        }
         return try await ServiceContext.withValue(span.context, operation: operation)
     }
 

@@ -151,6 +151,22 @@ public struct SpanContext: Sendable, Hashable {
     }
 }
 
+extension SpanContext {
+    /// The task's active span: the one its `ServiceContext` carries (a span of swift-distributed-tracing's
+    /// `withSpan`, or one bound while such a span was active), else the one ``RecordingSpan/withContext(of:_:)``
+    /// bound alone.
+    public static var current: SpanContext? {
+        if let span = ServiceContext.current?.spanContext { return span }
+        return bound
+    }
+
+    /// A span bound on its own, without a `ServiceContext`: what ``RecordingSpan/withContext(of:_:)`` binds when
+    /// the task's context carries no span (a request's, a call's), so it neither copies the context's storage nor
+    /// boxes the span into it. A span the `ServiceContext` carries is always the innermost one (a span started inside
+    /// it binds the context again), so it wins over this one.
+    @TaskLocal static var bound: SpanContext?
+}
+
 extension ServiceContext {
     /// The active span of the platform's tracer, if any.
     public var spanContext: SpanContext? {

@@ -4,11 +4,12 @@ import ServiceContextModule
 import Synchronization
 
 extension TraceContext {
-    /// The active span's context (the task's `ServiceContext`), when a tracer is bootstrapped; `nil` without one.
-    /// Read by every log line and every call: straight from the platform tracer's ``SpanContext`` when it runs,
-    /// else through the instrument's propagator (which formats a header only to parse it back).
+    /// The active span's context, when a tracer is bootstrapped; `nil` without one. Read by every log line and every
+    /// call: straight from the platform tracer's ``SpanContext/current`` when it runs, else from the task's
+    /// `ServiceContext` through the instrument's propagator (which formats a header only to parse it back).
     public static var current: TraceContext? {
-        ServiceContext.current.flatMap(TraceContext.init(of:))
+        if let span = SpanContext.current { return TraceContext(span) }
+        return ServiceContext.current.flatMap(TraceContext.init(of:))
     }
 
     /// The hex view of `span`.

@@ -82,6 +82,41 @@ struct TracerTests {
         #expect(exportedChild.end >= exportedChild.start)
     }
 
+    @Test("a span bound alone is the active span; a context's span in it, and one bound in that, stay innermost")
+    func binding() async throws {
+        let (_, tracer) = unscheduled(MemoryExporter(), batch: 100)
+        let request = tracer.start("request", context: .topLevel, kind: .server)
+        await RecordingSpan.withContext(of: request) {
+            // Bound without a ServiceContext, yet what logs, calls and child spans read.
+            #expect(ServiceContext.current?.spanContext == nil)
+            #expect(SpanContext.current == request.spanContext)
+            #expect(TraceContext.current?.spanID == request.spanContext.spanIDHex)
+            // What swift-distributed-tracing's `withSpan` does: start in the current context, bind the span's.
+            let transaction = tracer.startSpan(
+                "db.transaction", context: ServiceContext.current ?? .topLevel, ofKind: .client)
+            #expect(transaction.spanContext.parentSpanID == request.spanContext.spanID)
+            await ServiceContext.withValue(transaction.context) {
+                #expect(SpanContext.current == transaction.spanContext)
+                let inner = tracer.start("inner", context: ServiceContext.current ?? .topLevel, kind: .internal)
+                #expect(inner.spanContext.parentSpanID == transaction.spanContext.spanID)
+                await RecordingSpan.withContext(of: inner) {
+                    // Bound into the ServiceContext this time, so a `withSpan` inside it is its child.
+                    #expect(ServiceContext.current?.spanContext == inner.spanContext)
+                    let leaf = tracer.startSpan(
+                        "leaf", context: ServiceContext.current ?? .topLevel, ofKind: .internal)
+                    #expect(leaf.spanContext.parentSpanID == inner.spanContext.spanID)
+                    #expect(TraceContext.current?.spanID == inner.spanContext.spanIDHex)
+                }
+                #expect(SpanContext.current == transaction.spanContext)
+            }
+            #expect(SpanContext.current == request.spanContext)
+            // A child task inherits the binding.
+            let inherited = await Task { SpanContext.current }.value
+            #expect(inherited == request.spanContext)
+        }
+        #expect(SpanContext.current == nil)
+    }
+
     @Test("spans that end while the service shuts down are still exported")
     func shutdownFlushes() async throws {
         let exporter = MemoryExporter()
