@@ -176,6 +176,53 @@ struct LoggingTests {
 
     @Test("info lines wait at most the flush interval; a warning is written at once, after the lines before it")
     func buffering() async throws {
+        try await withLogFile { path, output, logger in
+            func messages() throws -> [String] {
+                try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
+                    let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                    return object?["message"] as? String ?? ""
+                }
+            }
+            logger.info("first")
+            logger.warning("second")
+            #expect(try messages() == ["first", "second"])
+            logger.info("third")
+            for _ in 0..<200 where try messages().count < 3 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try messages() == ["first", "second", "third"])
+            output.flush()
+        }
+    }
+
+    @Test("lines logged from many threads while the flush thread writes arrive whole, each thread's in its order")
+    func concurrentWriters() async throws {
+        try await withLogFile { path, output, logger in
+            let (writers, lines) = (4, 3_000)
+            await withTaskGroup(of: Void.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        for line in 0..<lines {
+                            logger.info("line", metadata: ["writer": "\(writer)", "n": "\(line)"])
+                            if line % 500 == 0 { await Task.yield() }
+                        }
+                    }
+                }
+            }
+            output.flush()
+            var next = [Int](repeating: 0, count: writers)
+            for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let labels = try #require(object["labels"] as? [String: String])
+                let writer = try #require(labels["writer"].flatMap(Int.init))
+                let n = try #require(labels["n"].flatMap(Int.init))
+                #expect(n == next[writer])
+                next[writer] = n + 1
+            }
+            #expect(next == [Int](repeating: lines, count: writers))
+        }
+    }
+
+    /// Runs `body` with an ECS output to a temporary file (its path) and an `info` logger writing through it.
+    func withLogFile(_ body: (String, LogOutput, Logger) async throws -> Void) async throws {
         let path = NSTemporaryDirectory() + "ecs-\(UUID().uuidString).log"
         let descriptor = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
         defer {
@@ -184,19 +231,7 @@ struct LoggingTests {
         }
         let output = LogOutput(format: .ecs, serviceName: "biz-retail", instanceID: "i-1", descriptor: descriptor)
         let logger = Logger(label: "biz-retail") { label in ECSLogHandler(label: label, level: .info, output: output) }
-        func messages() throws -> [String] {
-            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
-                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-                return object?["message"] as? String ?? ""
-            }
-        }
-        logger.info("first")
-        logger.warning("second")
-        #expect(try messages() == ["first", "second"])
-        logger.info("third")
-        for _ in 0..<200 where try messages().count < 3 { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(try messages() == ["first", "second", "third"])
-        output.flush()
+        try await body(path, output, logger)
     }
 
     @Test("text format: one readable line with its metadata")
