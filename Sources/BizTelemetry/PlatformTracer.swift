@@ -60,9 +60,7 @@ public final class PlatformTracer: Tracer, Sendable {
     public func start(
         _ operationName: String, context: ServiceContext, continuing remote: SpanContext?, kind: SpanKind
     ) -> RecordingSpan {
-        start(
-            operationName, context: context, parent: remote ?? context.spanContext ?? SpanContext.bound, kind: kind,
-            at: Self.now())
+        start(operationName, context: context, parent: remote ?? context.spanContext, kind: kind, at: Self.now())
     }
 
     /// Nanoseconds since the epoch (what OTLP exports).
@@ -78,13 +76,15 @@ public final class PlatformTracer: Tracer, Sendable {
     ) -> RecordingSpan {
         let context = context()
         return start(
-            operationName, context: context, parent: context.spanContext ?? SpanContext.bound, kind: kind,
+            operationName, context: context, parent: context.spanContext, kind: kind,
             at: instant().nanosecondsSinceEpoch)
     }
 
+    /// `parent`: the caller's or the context's span; without one, the span bound on its own, if any.
     private func start(
         _ operationName: String, context: ServiceContext, parent: SpanContext?, kind: SpanKind, at start: UInt64
     ) -> RecordingSpan {
+        let parent = parent ?? SpanContext.bound
         let traceID = parent?.traceID ?? SpanContext.randomTraceID()
         let sampled = sampler.samples(traceID: traceID, parent: parent)
         let spanContext = SpanContext(

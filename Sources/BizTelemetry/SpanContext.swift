@@ -133,14 +133,11 @@ public struct SpanContext: Sendable, Hashable {
         }
     }
 
+    /// `value` as 16 lowercase hex digits after `bytes`' last.
     static func appendHex(_ value: UInt64, to bytes: inout [UInt8]) {
-        let digits = hexDigits.utf8Start
-        var shift: UInt64 = 60
-        while true {
-            bytes.append(digits[Int((value >> shift) & 0xF)])
-            if shift == 0 { break }
-            shift -= 4
-        }
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: 16))
+        bytes.withUnsafeMutableBufferPointer { writeHex(value, into: $0, at: start) }
     }
 
     /// The 16 bytes of the trace id, big-endian (OTLP's encoding).
