@@ -95,9 +95,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
         }
         response.headers[.traceparent] = span?.spanContext.traceparent ?? scoped.trace.traceparent
         let route = scoped.endpointPath ?? "unmatched"
-        if let span, span.isRecording {
-            describe(span, request: request, context: scoped, route: route, response: response)
-        }
+        if let span { end(span, request: request, context: scoped, route: route, response: response) }
         let duration = ContinuousClock.now - start
         if access.isEnabled {
             access.info(
@@ -106,16 +104,19 @@ struct RequestScopeMiddleware: RouterMiddleware {
         }
         metrics.record(
             route: route, method: request.method.rawValue, status: Int(response.status.code), duration: duration)
-        span?.end()
         return response
     }
 
-    /// The span's name (`GET /v1/teams/{id}`) and its HTTP attributes (OpenTelemetry's semantic conventions), set
-    /// in one change.
-    private func describe(
+    /// Ends the span with its name (`GET /v1/teams/{id}`) and its HTTP attributes (OpenTelemetry's semantic
+    /// conventions), set in the same change. The span ends when the response is ready, as the access line's
+    /// duration does.
+    private func end(
         _ span: RecordingSpan, request: Request, context: GatewayContext, route: String, response: Response
     ) {
-        span.operationName = "\(request.method.rawValue) \(route)"
+        guard span.isSampled else {
+            span.end()
+            return
+        }
         // Room for all nine at once: the optional ones appended to a literal's array would copy it.
         var attributes: [(String, AttributeValue)] = []
         attributes.reserveCapacity(9)
@@ -130,8 +131,9 @@ struct RequestScopeMiddleware: RouterMiddleware {
         if let agent = request.headers.value(.userAgent) {
             attributes.append(("user_agent.original", .string(agent)))
         }
-        span.setAttributes(attributes)
-        if response.status.code >= 500 { span.setStatus(SpanStatus(code: .error)) }
+        span.end(
+            name: "\(request.method.rawValue) \(route)", attributes: attributes,
+            status: response.status.code >= 500 ? SpanStatus(code: .error) : nil)
     }
 
     /// Walks `X-Forwarded-For` from the right while the hop is a trusted proxy; the first untrusted address is the
@@ -217,7 +219,9 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
         async throws -> Response
     {
         let method = request.method.rawValue
-        if let allowed = OpenAPIDocument.methods(forPath: request.uri.path), !allowed.contains(method) {
+        if OpenAPIDocument.declares(method, onPath: request.uri.path) == false,
+            let allowed = OpenAPIDocument.methods(forPath: request.uri.path)
+        {
             var problem = Problem(.methodNotAllowed, "\(method) is not a method of this resource")
             problem.headers[.allow] = allowed.joined(separator: ", ")
             throw problem

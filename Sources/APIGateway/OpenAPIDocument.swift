@@ -777,19 +777,41 @@ enum OpenAPIDocument {
     /// The methods the document declares on `path` (a concrete request path), or nil when no path template matches.
     static func methods(forPath path: String) -> [String]? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        let matching = (templates[segments.count] ?? []).filter { template, _ in
-            zip(template, segments).allSatisfy { part, segment in
-                part.hasPrefix("{") ? !segment.isEmpty : part == segment
-            }
-        }
+        let matching = (templates[segments.count] ?? []).filter { $0.matches(segments) }
         guard !matching.isEmpty else { return nil }
-        return Array(Set(matching.flatMap(\.1))).sorted()
+        return Array(Set(matching.flatMap(\.methods))).sorted()
     }
 
-    /// Each path template's segments and methods, by segment count (what a request path is matched against).
-    static let templates: [Int: [([Substring], [String])]] = Dictionary(
+    /// Whether the document declares `method` on `path`: `nil` when no path template matches `path`. Asked of every
+    /// request, so the usual answer (`true`) is found without building the list of ``methods(forPath:)``.
+    static func declares(_ method: String, onPath path: String) -> Bool? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var matched = false
+        for template in templates[segments.count] ?? [] where template.matches(segments) {
+            if template.methods.contains(method) { return true }
+            matched = true
+        }
+        return matched ? false : nil
+    }
+
+    /// A path template: its segments (`nil` for a parameter, which matches any non-empty segment) and its methods.
+    struct PathTemplate: Sendable {
+        var segments: [Substring?]
+        var methods: [String]
+
+        func matches(_ path: [Substring]) -> Bool {
+            zip(segments, path).allSatisfy { part, segment in part.map { $0 == segment } ?? !segment.isEmpty }
+        }
+    }
+
+    /// Each path template, by segment count (what a request path is matched against).
+    static let templates: [Int: [PathTemplate]] = Dictionary(
         grouping: Dictionary(grouping: operations, by: \.path).map { path, list in
-            (path.split(separator: "/", omittingEmptySubsequences: false), list.map { $0.method.uppercased() })
+            PathTemplate(
+                segments: path.split(separator: "/", omittingEmptySubsequences: false).map {
+                    $0.hasPrefix("{") ? nil : $0
+                },
+                methods: list.map { $0.method.uppercased() })
         },
-        by: \.0.count)
+        by: \.segments.count)
 }

@@ -33,15 +33,13 @@ public struct ServerTelemetryInterceptor: ServerInterceptor {
         let finish: @Sendable (RPCError.Code?) -> Void = { code in
             let duration = ContinuousClock.now - start
             if let span {
-                span.describe(method, status: code.map { $0.rawValue } ?? 0)
-                if let code { span.setStatus(SpanStatus(code: .error, message: "\(code)")) }
+                span.end(method, status: code.map { $0.rawValue } ?? 0, failed: code)
             }
             if access.isEnabled {
                 access.info(
                     [method.service.fullyQualifiedService, method.method, code.map { "\($0)" } ?? "ok"],
                     duration: duration, span: span?.spanContext)
             }
-            span?.end()
             metrics.record(method, code: code, duration: duration)
         }
         var response: StreamingServerResponse<Output>
@@ -95,11 +93,8 @@ public struct ClientTracingInterceptor: ClientInterceptor {
         let span = tracer.start(
             context.descriptor.fullyQualifiedMethod, context: ServiceContext.current ?? .topLevel, kind: .client)
         // The gRPC status only when the call failed before its response.
-        var status: Int?
-        defer {
-            span.describe(context.descriptor, status: status)
-            span.end()
-        }
+        var failed: RPCError.Code?
+        defer { span.end(context.descriptor, status: failed?.rawValue, failed: failed) }
         var request = request
         request.metadata.replaceOrAddString(span.spanContext.traceparent, forKey: TraceContext.header)
         if let state = span.spanContext.traceState {
@@ -109,10 +104,7 @@ public struct ClientTracingInterceptor: ClientInterceptor {
             // The span's context reaches the server in the metadata; nothing on this side of the call reads the
             // task's context, so it is not bound (its ServiceContext is never made).
             let response = try await next(request, context)
-            if case .failure(let error) = response.accepted {
-                status = error.code.rawValue
-                span.setStatus(SpanStatus(code: .error, message: "\(error.code)"))
-            }
+            if case .failure(let error) = response.accepted { failed = error.code }
             return response
         } catch {
             span.recordError(error)
@@ -122,17 +114,18 @@ public struct ClientTracingInterceptor: ClientInterceptor {
 }
 
 extension RecordingSpan {
-    /// The call's attributes, set once when it is over: `status` is the gRPC status code it ended with (the server
-    /// always knows it; the client only when the call failed before its response).
-    fileprivate func describe(_ method: MethodDescriptor, status: Int?) {
-        guard isRecording else { return }
+    /// Ends a call's span with its attributes, set when it is over: `status` is the gRPC status code it ended with
+    /// (the server always knows it; the client only when the call failed before its response), `failed` the code
+    /// of a failed call (the span's status is then an error).
+    fileprivate func end(_ method: MethodDescriptor, status: Int?, failed: RPCError.Code?) {
+        guard isSampled else { return }
         var attributes: [(String, AttributeValue)] = []
         attributes.reserveCapacity(4)
         attributes.append(("rpc.system", .string("grpc")))
         attributes.append(("rpc.service", .string(method.service.fullyQualifiedService)))
         attributes.append(("rpc.method", .string(method.method)))
         if let status { attributes.append(("rpc.grpc.status_code", .int(Int64(status)))) }
-        setAttributes(attributes)
+        end(attributes: attributes, status: failed.map { SpanStatus(code: .error, message: "\($0)") })
     }
 }
 

@@ -145,20 +145,38 @@ public final class RecordingSpan: Span {
     /// Ends the span now (without the protocol's generic instant).
     public func end() { end(atNanoseconds: PlatformTracer.now()) }
 
+    /// Whether the span is sampled, so that what it records is exported: read without its lock (it never changes).
+    /// A request's and a call's code build their attributes only then.
+    public var isSampled: Bool { batcher != nil }
+
+    /// Ends the span now with what a request or a call learns only when it is over, in one change: its final
+    /// `name` (if any), `attributes` (as ``setAttributes(_:)``) and `status` (as ``setStatus(_:)``).
+    public func end(name: String? = nil, attributes: [(String, AttributeValue)], status: SpanStatus? = nil) {
+        guard batcher != nil else { return }
+        end(atNanoseconds: PlatformTracer.now()) { state in
+            if let name { state.name = name }
+            if state.list.isEmpty { state.list = attributes } else { state.list += attributes }
+            if let status, state.status?.code != .ok { state.status = status }
+        }
+    }
+
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         guard batcher != nil else { return }
         end(atNanoseconds: instant().nanosecondsSinceEpoch)
     }
 
-    private func end(atNanoseconds end: UInt64) {
+    /// `last` changes the state as the span ends, under the same lock.
+    private func end(atNanoseconds end: UInt64, last: (inout State) -> Void = { _ in }) {
         guard let batcher else { return }
         let finished: FinishedSpan? = state.withLock { state in
             guard !state.ended else { return nil }
+            last(&state)
             state.ended = true
+            let links = state.links.isEmpty ? [] : state.links.compactMap(\.context.spanContext)
             return FinishedSpan(
-                name: state.name, kind: kind, context: spanContext, start: start,
-                end: end, attributes: state.attributes, attributeList: state.list,
-                status: state.status, events: state.events, links: state.links.compactMap(\.context.spanContext))
+                name: state.name, kind: kind, context: spanContext, start: start, end: end,
+                attributes: state.attributes, attributeList: state.list, status: state.status, events: state.events,
+                links: links)
         }
         if let finished { batcher.add(finished) }
     }

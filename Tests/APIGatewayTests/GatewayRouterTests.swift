@@ -88,6 +88,32 @@ struct GatewayRouterTests {
         }
     }
 
+    @Test("a method the document does not declare on a path it does is 405 with Allow; a declared one is served")
+    func methodNotAllowed() async throws {
+        try await withGateway { client, token in
+            for (method, path, allow) in [
+                (HTTPRequest.Method.trace, "/v1/teams", "GET, POST"),
+                (.put, "/v1/teams/any-id", "DELETE, GET, PATCH"),
+                (.delete, "/v1/teams", "GET, POST"),
+            ] {
+                try await client.execute(uri: path, method: method, headers: Self.headers(token)) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                    #expect(response.headers[.allow] == allow, "\(method) \(path)")
+                }
+            }
+            try await client.execute(uri: "/v1/teams", method: .get, headers: Self.headers(token)) { response in
+                #expect(response.status == .ok)
+            }
+            // A path no template matches, an empty parameter included: not the document's to refuse.
+            for path in ["/v1/teams/", "/nowhere"] {
+                try await client.execute(uri: path, method: .put, headers: Self.headers(token)) { response in
+                    #expect(response.status != .methodNotAllowed, "\(path)")
+                    #expect(response.headers[.allow] == nil, "\(path)")
+                }
+            }
+        }
+    }
+
     @Test("a token without the api scope is 403 insufficient_scope on /v1, and still reads /oauth2/userinfo")
     func insufficientScope() async throws {
         try await withGateway { client, _ in
