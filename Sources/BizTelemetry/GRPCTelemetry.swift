@@ -32,9 +32,7 @@ public struct ServerTelemetryInterceptor: ServerInterceptor {
         let (metrics, access) = (self.metrics, self.access)
         let finish: @Sendable (RPCError.Code?) -> Void = { code in
             let duration = ContinuousClock.now - start
-            if let span {
-                span.end(method, status: code.map { $0.rawValue } ?? 0, failed: code)
-            }
+            span?.end(method, status: code.map { $0.rawValue } ?? 0, failed: code)
             if access.isEnabled {
                 access.info(
                     [method.service.fullyQualifiedService, method.method, code.map { "\($0)" } ?? "ok"],
@@ -118,7 +116,10 @@ extension RecordingSpan {
     /// (the server always knows it; the client only when the call failed before its response), `failed` the code
     /// of a failed call (the span's status is then an error).
     fileprivate func end(_ method: MethodDescriptor, status: Int?, failed: RPCError.Code?) {
-        guard isSampled else { return }
+        guard isSampled else {
+            end()
+            return
+        }
         var attributes: [(String, AttributeValue)] = []
         attributes.reserveCapacity(4)
         attributes.append(("rpc.system", .string("grpc")))

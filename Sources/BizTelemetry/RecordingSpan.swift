@@ -172,11 +172,10 @@ public final class RecordingSpan: Span {
             guard !state.ended else { return nil }
             last(&state)
             state.ended = true
-            let links = state.links.isEmpty ? [] : state.links.compactMap(\.context.spanContext)
             return FinishedSpan(
                 name: state.name, kind: kind, context: spanContext, start: start, end: end,
                 attributes: state.attributes, attributeList: state.list, status: state.status, events: state.events,
-                links: links)
+                links: state.links.compactMap(\.context.spanContext))
         }
         if let finished { batcher.add(finished) }
     }
